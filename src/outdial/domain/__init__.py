@@ -1,0 +1,1 @@
+"""Pure rules of outdial: no I/O, no framework imports."""

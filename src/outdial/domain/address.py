@@ -1,0 +1,145 @@
+"""Address: a destination or a caller id, and its validation rules (SPEC 1, Address)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from enum import Enum
+from typing import Any
+
+from outdial.domain.errors import InvalidArgument
+
+
+class AddressType(str, Enum):
+    NONE = ""
+    TEL = "tel"
+    SIP = "sip"
+    EXTENSION = "extension"
+    AGENT = "agent"
+    CONFERENCE = "conference"
+    LINE = "line"
+
+
+DIALABLE_TYPES = frozenset({AddressType.TEL, AddressType.SIP})
+
+_E164 = re.compile(r"\+[0-9]{7,15}")
+_SIP_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+")
+_SIP_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.?)+|\[[0-9A-Fa-f:.]+\]")
+MAX_TEXT = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    type: AddressType
+    target: str
+    target_name: str = ""
+    name: str = ""
+    detail: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        data = asdict(self)
+        data["type"] = self.type.value
+        return data
+
+    @property
+    def is_empty(self) -> bool:
+        return self.type is AddressType.NONE and self.target == ""
+
+    @property
+    def sip_user(self) -> str:
+        """The user part that the number plan reads (the number for tel, the user for sip)."""
+        if self.type is AddressType.SIP:
+            return self.target.split("@", 1)[0]
+        return self.target
+
+
+def _text(raw: dict[str, Any], key: str, field: str) -> str:
+    value = raw.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{field}.{key} must be a string")
+    if len(value) > MAX_TEXT:
+        raise InvalidArgument(f"{field}.{key} is longer than {MAX_TEXT} characters")
+    return value
+
+
+def validate_sip_target(target: str, field: str) -> str:
+    if target[:4].lower() == "sip:":
+        target = target[4:]
+    user, sep, hostport = target.partition("@")
+    if not sep or not user or not hostport:
+        raise InvalidArgument(f"{field}.target must be user@host or user@host:port for type sip")
+    host, port = hostport, ""
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        host, port = hostport[: end + 1], hostport[end + 1 :].removeprefix(":")
+    elif ":" in hostport:
+        host, _, port = hostport.rpartition(":")
+    if not _SIP_USER.fullmatch(user) or not _SIP_HOST.fullmatch(host):
+        raise InvalidArgument(f"{field}.target is not a valid SIP address: {target!r}")
+    if port and (not port.isdigit() or not 0 < int(port) < 65536):
+        raise InvalidArgument(f"{field}.target has an invalid port: {port!r}")
+    return target
+
+
+def parse_address(raw: Any, field: str, *, allow_empty: bool = False) -> Address | None:
+    """Validate a JSON Address. Returns None for null or an empty object (an unset slot)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidArgument(f"{field} must be an object or null")
+    unknown = set(raw) - {"type", "target", "target_name", "name", "detail"}
+    if unknown:
+        raise InvalidArgument(f"{field} has unknown keys: {', '.join(sorted(unknown))}")
+    type_raw = raw.get("type", "")
+    if type_raw is None:
+        type_raw = ""
+    if not isinstance(type_raw, str):
+        raise InvalidArgument(f"{field}.type must be a string")
+    try:
+        kind = AddressType(type_raw)
+    except ValueError:
+        allowed = ", ".join(t.value for t in AddressType if t.value)
+        raise InvalidArgument(f"{field}.type {type_raw!r} is not one of: {allowed}") from None
+    target = _text(raw, "target", field)
+    extra = {k: _text(raw, k, field) for k in ("target_name", "name", "detail")}
+    if kind is AddressType.NONE and target == "":
+        if allow_empty:
+            return Address(AddressType.NONE, "", **extra)
+        return None
+    if kind is AddressType.NONE:
+        raise InvalidArgument(f"{field}.type is required when target is set")
+    if kind is AddressType.TEL:
+        if not _E164.fullmatch(target):
+            raise InvalidArgument(f"{field}.target must be E.164 (+ then 7 to 15 digits) for type tel")
+    elif kind is AddressType.SIP:
+        target = validate_sip_target(target, field)
+    elif target == "":
+        raise InvalidArgument(f"{field}.target is required")
+    return Address(kind, target, **extra)
+
+
+def parse_short_address(text: str, field: str) -> Address | None:
+    """Parse the import shorthand: `tel:+15550001`, `sip:user@host`, or a bare E.164 number."""
+    text = text.strip()
+    if text == "":
+        return None
+    if text[:4].lower() == "tel:":
+        return parse_address({"type": "tel", "target": text[4:]}, field)
+    if text[:4].lower() == "sip:":
+        return parse_address({"type": "sip", "target": text[4:]}, field)
+    if text.startswith("+"):
+        return parse_address({"type": "tel", "target": text}, field)
+    raise InvalidArgument(f"{field} must start with tel: or sip: (got {text!r})")
+
+
+def address_from_json(data: dict[str, Any]) -> Address:
+    """Rebuild a stored (already validated) Address."""
+    return Address(
+        AddressType(data.get("type", "")),
+        data.get("target", ""),
+        data.get("target_name", ""),
+        data.get("name", ""),
+        data.get("detail", ""),
+    )

@@ -1,0 +1,55 @@
+"""Call outcomes: hangup reasons, SIP response mapping and the attempt result (SPEC 1, 5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class HangupReason(str, Enum):
+    NONE = ""
+    NORMAL = "normal"
+    BUSY = "busy"
+    NOANSWER = "noanswer"
+    FAILED = "failed"
+    CANCEL = "cancel"
+    TIMEOUT = "timeout"
+    DIALOUT = "dialout"
+    AMD = "amd"
+    LOST = "lost"
+
+
+class CallResult(str, Enum):
+    NONE = ""
+    SUCCESS = "success"
+    FAIL = "fail"
+
+
+def result_for(reason: HangupReason) -> CallResult:
+    """Only a call that was answered and ended normally is a success."""
+    return CallResult.SUCCESS if reason is HangupReason.NORMAL else CallResult.FAIL
+
+
+def reason_for_sip_code(code: int) -> HangupReason:
+    """Map a final SIP response to an INVITE (one that did not answer) to a hangup reason."""
+    if code in (486, 600, 603):
+        return HangupReason.BUSY
+    if code in (480, 408):
+        return HangupReason.NOANSWER
+    if code == 487:
+        return HangupReason.CANCEL
+    return HangupReason.FAILED
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    """How one call ended, as the telephony reports it to the engine."""
+
+    reason: HangupReason
+    answered: bool = False
+    sip_code: int | None = None
+    detail: str = ""
+
+    @property
+    def result(self) -> CallResult:
+        return result_for(self.reason)

@@ -1,0 +1,1 @@
+"""Call backends. The engine drives them only through `outdial.telephony.base.Telephony`."""

@@ -1,0 +1,40 @@
+"""The one interface between the dialing engine and a call backend."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from outdial.domain.address import Address
+from outdial.domain.outcome import CallOutcome
+
+OnAnswer = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """One attempt to place: who calls whom, how long to ring, what to play on answer."""
+
+    call_id: uuid.UUID
+    source: Address
+    destination: Address
+    dial_timeout_ms: int
+    actions: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Telephony(Protocol):
+    """A call backend. `place_call` runs one whole call and reports how it ended.
+
+    It calls `on_answer` once when the far end answers (before the actions play), and
+    returns when the call is over. It never raises for a call that failed: a failure is an
+    outcome (`HangupReason.FAILED`, ...). Cancelling the task hangs the call up (CANCEL or BYE)
+    before the cancellation propagates.
+    """
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def place_call(self, request: CallRequest, on_answer: OnAnswer) -> CallOutcome: ...
