@@ -112,7 +112,9 @@ def parse_address(raw: Any, field: str, *, allow_empty: bool = False) -> Address
         raise InvalidArgument(f"{field}.type is required when target is set")
     if kind is AddressType.TEL:
         if not _E164.fullmatch(target):
-            raise InvalidArgument(f"{field}.target must be E.164 (+ then 7 to 15 digits) for type tel")
+            raise InvalidArgument(
+                f"{field}.target must be E.164 (+ then 7 to 15 digits) for type tel"
+            )
     elif kind is AddressType.SIP:
         target = validate_sip_target(target, field)
     elif target == "":

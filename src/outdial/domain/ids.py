@@ -18,7 +18,9 @@ def parse_id(value: str, *, field: str = "id") -> uuid.UUID:
     try:
         parsed = uuid.UUID(value)
     except (ValueError, AttributeError, TypeError):
-        raise InvalidArgument(f"{field} is not a valid UUID: {value!r}", reason="INVALID_ID") from None
+        raise InvalidArgument(
+            f"{field} is not a valid UUID: {value!r}", reason="INVALID_ID"
+        ) from None
     if parsed == NIL_UUID:
         raise InvalidArgument(f"{field} must not be the nil UUID", reason="INVALID_ID")
     return parsed
@@ -31,4 +33,6 @@ def parse_ref(value: str | None, *, field: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except (ValueError, AttributeError, TypeError):
-        raise InvalidArgument(f"{field} is not a valid UUID: {value!r}", reason="INVALID_ID") from None
+        raise InvalidArgument(
+            f"{field} is not a valid UUID: {value!r}", reason="INVALID_ID"
+        ) from None

@@ -1,0 +1,1 @@
+"""The REST API (VoIPBIN-compatible, under /v1.0): app factory, routes, schemas, errors."""

@@ -1,0 +1,55 @@
+"""The FastAPI app factory. It builds nothing itself: the services are passed in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from outdial import __version__
+from outdial.api import errors
+from outdial.api.middleware import RequestGuard
+from outdial.api.routes import campaigns, outdials, outplans
+from outdial.services.container import Services
+
+Hook = Callable[[], Awaitable[None]]
+
+
+def create_app(
+    services: Services, *, on_startup: Hook | None = None, on_shutdown: Hook | None = None
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if on_startup is not None:
+            await on_startup()
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            if on_shutdown is not None:
+                await on_shutdown()
+
+    app = FastAPI(
+        title="outdial",
+        version=__version__,
+        description="Outbound calling campaigns, wire-compatible with the VoIPBIN campaign API.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.ready = False
+    errors.install(app)
+    app.add_middleware(RequestGuard)
+    for module in (outdials, outplans, campaigns):
+        app.include_router(module.router)
+
+    @app.get("/health", operation_id="health", tags=["health"])
+    async def health() -> Any:
+        if not app.state.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return {"status": "ok", "version": __version__}
+
+    return app

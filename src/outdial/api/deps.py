@@ -1,0 +1,55 @@
+"""Dependencies as `Annotated` aliases: the services, the caller's customer, paging."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from outdial.api.wire import parse_page_token
+from outdial.domain.errors import Unauthenticated
+from outdial.services.container import Services
+from outdial.storage.pagination import Cursor
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def credential(request: Request) -> str | None:
+    """An access key from `accesskey` or `token` (query or cookie), or `Authorization: Bearer`."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    for name in ("accesskey", "token"):
+        found = request.query_params.get(name) or request.cookies.get(name)
+        if found:
+            return found
+    return None
+
+
+async def get_customer_id(
+    request: Request, services: Annotated[Services, Depends(get_services)]
+) -> uuid.UUID:
+    token = credential(request)
+    if token is None:
+        raise Unauthenticated("an access key is required (accesskey, token or Bearer)")
+    return await services.customers.authenticate(token)
+
+
+class Paging:
+    def __init__(
+        self,
+        page_size: Annotated[int, Query(ge=1, le=100)] = 100,
+        page_token: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> None:
+        self.limit = page_size
+        self.cursor: Cursor | None = parse_page_token(page_token)
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+CustomerId = Annotated[uuid.UUID, Depends(get_customer_id)]
+PagingDep = Annotated[Paging, Depends()]

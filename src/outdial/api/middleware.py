@@ -1,0 +1,72 @@
+"""ASGI middleware: a request id on every request, and the 32 MiB body limit (413)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BODY = 32 * 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    """Raised while a route reads a body past the limit; the error handlers answer 413."""
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = rid
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            await self._reject(send, rid)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise BodyTooLarge
+            return message
+
+        async def tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        await self.app(scope, counted, tracked)
+
+    async def _reject(self, send: Send, rid: str) -> None:
+        body: dict[str, Any] = {
+            "error": {
+                "status": "INVALID_ARGUMENT",
+                "reason": "REQUEST_TOO_LARGE",
+                "message": f"the request body is larger than {self.max_body} bytes",
+                "request_id": rid,
+            }
+        }
+        data = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(data)).encode()),
+                    (b"x-request-id", rid.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})

@@ -1,0 +1,1 @@
+"""Routes per resource: parse, call one service method, render."""

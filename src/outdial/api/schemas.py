@@ -1,0 +1,137 @@
+"""Request bodies, one class per direction (documented in OpenAPI, typed strictly).
+
+They only check JSON types; the services apply the domain rules (E.164, enums, ranges)
+and see just the fields the client sent (`exclude_unset`), so a PUT changes only those.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    def fields(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class AddressIn(_In):
+    type: str | None = Field(None, description="tel, sip, extension, agent, conference, line")
+    target: str | None = Field(None, description="E.164 for tel; user@host[:port] for sip")
+    target_name: str | None = None
+    name: str | None = None
+    detail: str | None = None
+
+
+class OutdialCreate(_In):
+    name: str | None = None
+    detail: str | None = None
+    data: str | None = None
+    campaign_id: str | None = None
+
+
+class OutdialUpdate(_In):
+    name: str | None = None
+    detail: str | None = None
+
+
+class OutdialCampaignId(_In):
+    campaign_id: str | None = None
+
+
+class OutdialData(_In):
+    data: str | None = None
+
+
+class TargetCreate(_In):
+    name: str | None = None
+    detail: str | None = None
+    data: str | None = None
+    destination_0: AddressIn | None = None
+    destination_1: AddressIn | None = None
+    destination_2: AddressIn | None = None
+    destination_3: AddressIn | None = None
+    destination_4: AddressIn | None = None
+
+
+class TargetBulkItem(_In):
+    """As TargetCreate, and a destination may also be the `tel:+1555...` / `sip:u@h` shorthand."""
+
+    name: str | None = None
+    detail: str | None = None
+    data: str | None = None
+    destination_0: AddressIn | str | None = None
+    destination_1: AddressIn | str | None = None
+    destination_2: AddressIn | str | None = None
+    destination_3: AddressIn | str | None = None
+    destination_4: AddressIn | str | None = None
+
+
+class DialInfo(_In):
+    source: AddressIn | None = None
+    dial_timeout: int | None = Field(None, ge=0, description="ms to ring")
+    try_interval: int | None = Field(None, ge=0, description="ms between attempts on a target")
+    max_try_count_0: int | None = Field(None, ge=0)
+    max_try_count_1: int | None = Field(None, ge=0)
+    max_try_count_2: int | None = Field(None, ge=0)
+    max_try_count_3: int | None = Field(None, ge=0)
+    max_try_count_4: int | None = Field(None, ge=0)
+
+
+class OutplanCreate(DialInfo):
+    name: str | None = None
+    detail: str | None = None
+
+
+class OutplanUpdate(_In):
+    name: str | None = None
+    detail: str | None = None
+
+
+class ActionIn(_In):
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    id: str | None = None
+    next_id: str | None = None
+    type: str
+    option: dict[str, Any] | None = None
+
+
+class CampaignUpdate(_In):
+    name: str | None = None
+    detail: str | None = None
+    type: Literal["call", "flow"] | None = None
+    service_level: int | None = Field(None, ge=0, le=100)
+    end_handle: Literal["stop", "continue"] | None = None
+    max_concurrent_calls: int | None = Field(None, ge=1)
+    calls_per_second: float | None = Field(None, gt=0)
+
+
+class ResourceInfo(_In):
+    outplan_id: str | None = None
+    outdial_id: str | None = None
+    queue_id: str | None = None
+    next_campaign_id: str | None = None
+
+
+class CampaignCreate(CampaignUpdate, ResourceInfo):
+    actions: list[ActionIn] | None = None
+
+
+class CampaignStatusIn(_In):
+    status: Literal["run", "stop"]
+
+
+class CampaignServiceLevel(_In):
+    service_level: int = Field(ge=0, le=100)
+
+
+class CampaignActions(_In):
+    actions: list[ActionIn]
+
+
+class CampaignNextCampaignId(_In):
+    next_campaign_id: str | None = None

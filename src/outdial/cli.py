@@ -1,0 +1,217 @@
+"""The operator interface (SPEC 4). Results go to stdout as JSON, logs to stderr."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from outdial import runtime
+from outdial.domain.errors import OutdialError
+from outdial.settings import SipSettings, TelephonyKind
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="outdial: outbound calling campaigns (VoIPBIN-compatible API).",
+)
+customers_app = typer.Typer(no_args_is_help=True, help="Customers (tenants).")
+accesskeys_app = typer.Typer(no_args_is_help=True, help="Access keys for the API.")
+targets_app = typer.Typer(no_args_is_help=True, help="Outdial targets.")
+app.add_typer(customers_app, name="customers")
+app.add_typer(accesskeys_app, name="accesskeys")
+app.add_typer(targets_app, name="targets")
+
+DbUrl = Annotated[
+    str,
+    typer.Option(
+        "--database-url",
+        envvar="OUTDIAL_DATABASE_URL",
+        help="sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
+    ),
+]
+Telephony = Annotated[
+    TelephonyKind,
+    typer.Option(
+        "--telephony", envvar="OUTDIAL_TELEPHONY", help="sip (real calls) or sim (simulated)"
+    ),
+]
+SipTrunk = Annotated[
+    str,
+    typer.Option(
+        "--sip-trunk",
+        envvar="OUTDIAL_SIP_TRUNK",
+        help="HOST:PORT that receives calls to tel numbers",
+    ),
+]
+SipBind = Annotated[
+    str,
+    typer.Option(
+        "--sip-bind",
+        envvar="OUTDIAL_SIP_BIND",
+        help="HOST:PORT of the local SIP socket (port 0: any)",
+    ),
+]
+SipUser = Annotated[str, typer.Option("--sip-username", envvar="OUTDIAL_SIP_USERNAME")]
+SipPass = Annotated[str, typer.Option("--sip-password", envvar="OUTDIAL_SIP_PASSWORD")]
+DEFAULT_DB = "sqlite:///./outdial.db"
+
+
+def _print(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def _fail(exc: OutdialError) -> None:
+    _print(
+        {
+            "error": {
+                "status": exc.status.value,
+                "reason": exc.reason,
+                "message": exc.message,
+                **({"errors": exc.errors} if hasattr(exc, "errors") else {}),
+            }
+        }
+    )
+    raise typer.Exit(code=2)
+
+
+def _run(coro: Any) -> Any:
+    try:
+        return asyncio.run(coro)
+    except OutdialError as exc:
+        _fail(exc)
+
+
+def _logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(
+        stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="OUTDIAL_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="OUTDIAL_PORT")] = 8080,
+    database_url: DbUrl = DEFAULT_DB,
+    telephony: Telephony = TelephonyKind.SIM,
+    no_engine: Annotated[bool, typer.Option("--no-engine", help="API only, no dialer")] = False,
+    sip_trunk: SipTrunk = "",
+    sip_bind: SipBind = "127.0.0.1:0",
+    sip_username: SipUser = "",
+    sip_password: SipPass = "",
+) -> None:
+    """Serve the REST API and, unless --no-engine, run the dialer in the same process."""
+    _logging()
+    settings = runtime.make_settings(
+        database_url, telephony, SipSettings(sip_trunk, sip_bind, sip_username, sip_password)
+    )
+    _run(runtime.serve(settings, host, port, engine=not no_engine))
+
+
+@app.command()
+def engine(
+    database_url: DbUrl = DEFAULT_DB,
+    telephony: Telephony = TelephonyKind.SIM,
+    sip_trunk: SipTrunk = "",
+    sip_bind: SipBind = "127.0.0.1:0",
+    sip_username: SipUser = "",
+    sip_password: SipPass = "",
+) -> None:
+    """Run a dialer process alone (any number may share one PostgreSQL database)."""
+    _logging()
+    settings = runtime.make_settings(
+        database_url, telephony, SipSettings(sip_trunk, sip_bind, sip_username, sip_password)
+    )
+    _run(runtime.run_engine(settings))
+
+
+@app.command()
+def migrate(database_url: DbUrl = DEFAULT_DB) -> None:
+    """Upgrade the database schema to the newest revision."""
+    _logging(logging.WARNING)
+    revision = _run(runtime.migrate(database_url))
+    _print({"revision": revision, "database_url": runtime.redact(database_url)})
+
+
+@customers_app.command("create")
+def customers_create(
+    name: Annotated[str, typer.Option("--name", help="the customer's name")],
+    database_url: DbUrl = DEFAULT_DB,
+) -> None:
+    """Create a customer; prints it as JSON (id, name)."""
+    _logging(logging.WARNING)
+    _print(_run(runtime.create_customer(database_url, name)))
+
+
+@accesskeys_app.command("create")
+def accesskeys_create(
+    customer_id: Annotated[str, typer.Option("--customer-id")],
+    name: Annotated[str, typer.Option("--name")] = "",
+    database_url: DbUrl = DEFAULT_DB,
+) -> None:
+    """Create an access key; prints JSON with the key in `token` (shown only once)."""
+    _logging(logging.WARNING)
+    try:
+        cid = uuid.UUID(customer_id)
+    except ValueError:
+        _print(
+            {
+                "error": {
+                    "status": "INVALID_ARGUMENT",
+                    "reason": "INVALID_ID",
+                    "message": f"--customer-id is not a valid UUID: {customer_id!r}",
+                }
+            }
+        )
+        raise typer.Exit(code=2) from None
+    _print(_run(runtime.create_accesskey(database_url, cid, name)))
+
+
+@targets_app.command("import")
+def targets_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    outdial_id: Annotated[str, typer.Option("--outdial-id")],
+    database_url: DbUrl = DEFAULT_DB,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or jsonl (default: by suffix)")
+    ] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Import targets from CSV or JSON Lines; all or nothing, with a progress bar."""
+    _logging(logging.WARNING)
+    try:
+        oid = uuid.UUID(outdial_id)
+    except ValueError:
+        _print(
+            {
+                "error": {
+                    "status": "INVALID_ARGUMENT",
+                    "reason": "INVALID_ID",
+                    "message": f"--outdial-id is not a valid UUID: {outdial_id!r}",
+                }
+            }
+        )
+        raise typer.Exit(code=2) from None
+    _print(_run(runtime.import_targets(database_url, oid, file, fmt, progress)))
+
+
+@app.command()
+def demo(
+    database_url: DbUrl = "sqlite:///./outdial-demo.db",
+    telephony: Telephony = TelephonyKind.SIM,
+    targets: Annotated[int, typer.Option(help="how many targets to dial")] = 36,
+) -> None:
+    """Run a whole campaign on the embedded database and show its progress live."""
+    _logging(logging.WARNING)
+    _run(runtime.demo(database_url, telephony, targets))
+
+
+def main() -> None:
+    app()

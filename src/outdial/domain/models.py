@@ -1,0 +1,138 @@
+"""The resources as immutable values (SPEC 1). Times are aware UTC datetimes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from outdial.domain.address import Address
+from outdial.domain.ids import NIL_UUID
+
+DESTINATION_SLOTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: uuid.UUID
+    name: str
+    tm_create: datetime
+    tm_update: datetime
+    tm_delete: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKey:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    name: str
+    tm_create: datetime
+    tm_expire: datetime | None = None
+    tm_delete: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outdial:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    campaign_id: uuid.UUID
+    name: str
+    detail: str
+    data: str
+    tm_create: datetime
+    tm_update: datetime
+    tm_delete: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    id: uuid.UUID
+    outdial_id: uuid.UUID
+    name: str
+    detail: str
+    data: str
+    status: str
+    destinations: tuple[Address | None, ...]
+    try_counts: tuple[int, ...]
+    tm_create: datetime
+    tm_update: datetime
+    tm_delete: datetime | None = None
+    last_attempt_end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outplan:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    name: str
+    detail: str
+    source: Address | None
+    dial_timeout: int
+    try_interval: int
+    max_try_counts: tuple[int, ...]
+    tm_create: datetime
+    tm_update: datetime
+    tm_delete: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    type: str
+    name: str
+    detail: str
+    status: str
+    service_level: int
+    end_handle: str
+    actions: list[dict[str, Any]]
+    outplan_id: uuid.UUID
+    outdial_id: uuid.UUID
+    queue_id: uuid.UUID
+    next_campaign_id: uuid.UUID
+    max_concurrent_calls: int
+    calls_per_second: float
+    tm_create: datetime
+    tm_update: datetime
+    tm_delete: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Campaigncall:
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    campaign_id: uuid.UUID
+    outplan_id: uuid.UUID
+    outdial_id: uuid.UUID
+    outdial_target_id: uuid.UUID
+    queue_id: uuid.UUID
+    activeflow_id: uuid.UUID
+    flow_id: uuid.UUID
+    reference_type: str
+    reference_id: uuid.UUID
+    status: str
+    result: str
+    source: Address | None
+    destination: Address | None
+    destination_index: int
+    try_count: int
+    hangup_reason: str
+    sip_code: int | None
+    tm_create: datetime
+    tm_update: datetime
+    tm_delete: datetime | None = None
+    lease_expires: datetime | None = None
+    engine_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of a keyset-paginated list; `cursor` is (tm_create, id) of the last row."""
+
+    items: list[Any] = field(default_factory=list)
+    cursor: tuple[datetime, uuid.UUID] | None = None
+
+
+def is_set(ref: uuid.UUID) -> bool:
+    return ref != NIL_UUID

@@ -1,0 +1,48 @@
+"""Dialing rules as pure functions (SPEC 3): destination choice, exhaustion, cooling down."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from outdial.domain.address import Address
+from outdial.domain.outcome import CallResult
+from outdial.domain.states import TargetStatus
+
+
+def next_destination(
+    destinations: Sequence[Address | None],
+    try_counts: Sequence[int],
+    max_try_counts: Sequence[int],
+) -> int | None:
+    """The lowest slot that is set and has tries left, or None when every slot is used up."""
+    for n, dest in enumerate(destinations):
+        if dest is not None and try_counts[n] < max_try_counts[n]:
+            return n
+    return None
+
+
+def status_after_attempt(
+    result: CallResult,
+    destinations: Sequence[Address | None],
+    try_counts: Sequence[int],
+    max_try_counts: Sequence[int],
+) -> TargetStatus:
+    """Where a target goes when its attempt ends (`try_counts` already count that attempt)."""
+    if result is CallResult.SUCCESS:
+        return TargetStatus.DONE
+    if next_destination(destinations, try_counts, max_try_counts) is None:
+        return TargetStatus.DONE
+    return TargetStatus.IDLE
+
+
+def cooling_until(last_attempt_end: datetime | None, try_interval_ms: int) -> datetime | None:
+    """When a target that has been tried becomes dialable again (None: never tried)."""
+    if last_attempt_end is None:
+        return None
+    return last_attempt_end + timedelta(milliseconds=try_interval_ms)
+
+
+def is_cooling(last_attempt_end: datetime | None, try_interval_ms: int, now: datetime) -> bool:
+    until = cooling_until(last_attempt_end, try_interval_ms)
+    return until is not None and until > now

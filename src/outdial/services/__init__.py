@@ -1,0 +1,1 @@
+"""Use cases: validate, call repositories, own the transaction."""

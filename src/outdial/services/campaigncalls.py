@@ -1,0 +1,56 @@
+"""Campaigncalls: one row per attempt; read and delete (when done) through the API."""
+
+from __future__ import annotations
+
+import uuid
+
+from outdial.domain.errors import FailedPrecondition
+from outdial.domain.models import Campaigncall, Page
+from outdial.domain.states import CampaigncallStatus
+from outdial.services.context import Context
+from outdial.services.lookup import owned
+from outdial.storage import repo, rows
+from outdial.storage.pagination import Cursor
+from outdial.storage.tables import campaigncalls, campaigns
+
+NOT_FOUND = "CAMPAIGNCALL_NOT_FOUND"
+
+
+class CampaigncallService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def get(self, customer_id: uuid.UUID, call_id: uuid.UUID) -> Campaigncall:
+        async with self.ctx.db.read() as conn:
+            row = await owned(conn, campaigncalls, customer_id, call_id, NOT_FOUND, "campaigncall")
+        return rows.campaigncall(row)
+
+    async def list(
+        self,
+        customer_id: uuid.UUID,
+        cursor: Cursor | None,
+        limit: int,
+        campaign_id: uuid.UUID | None = None,
+    ) -> Page:
+        where = [campaigncalls.c.customer_id == customer_id, campaigncalls.c.tm_delete.is_(None)]
+        async with self.ctx.db.read() as conn:
+            if campaign_id is not None:
+                await owned(
+                    conn, campaigns, customer_id, campaign_id, "CAMPAIGN_NOT_FOUND", "campaign"
+                )
+                where.append(campaigncalls.c.campaign_id == campaign_id)
+            found = await repo.page(conn, campaigncalls, where, cursor, limit)
+        items = [rows.campaigncall(r) for r in found]
+        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+
+    async def delete(self, customer_id: uuid.UUID, call_id: uuid.UUID) -> Campaigncall:
+        async with self.ctx.db.write() as conn:
+            row = await owned(conn, campaigncalls, customer_id, call_id, NOT_FOUND, "campaigncall")
+            if row.tm_delete is None:
+                if row.status != CampaigncallStatus.DONE.value:
+                    raise FailedPrecondition(
+                        f"campaigncall is {row.status}; only a done call can be deleted",
+                        reason="CAMPAIGNCALL_NOT_DONE",
+                    )
+                row = await repo.soft_delete(conn, campaigncalls, row, self.ctx.now_us())
+        return rows.campaigncall(row)

@@ -1,0 +1,190 @@
+"""Campaigns: runs of an outplan over an outdial."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from outdial.domain.actions import parse_actions
+from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from outdial.domain.ids import NIL_UUID, new_id
+from outdial.domain.models import Campaign, Page
+from outdial.domain.states import CampaignStatus, CampaignType, EndHandle, parse_enum
+from outdial.services import campaign_rules
+from outdial.services.context import Context
+from outdial.services.fields import Body, integer, number, ref, text_fields
+from outdial.services.lookup import owned
+from outdial.storage import repo, rows
+from outdial.storage.codec import dump_json
+from outdial.storage.pagination import Cursor
+from outdial.storage.tables import campaigns, outdials
+
+NOT_FOUND = "CAMPAIGN_NOT_FOUND"
+_TEXT = {"name": "name", "detail": "text"}
+REFS = ("outplan_id", "outdial_id", "queue_id", "next_campaign_id")
+DEFAULTS: dict[str, Any] = {
+    "name": "",
+    "detail": "",
+    "type": CampaignType.CALL.value,
+    "service_level": 0,
+    "end_handle": EndHandle.STOP.value,
+    "actions": "[]",
+    "max_concurrent_calls": 100,
+    "calls_per_second": 10.0,
+    **{r: NIL_UUID for r in REFS},
+}
+
+
+def basic_fields(body: Body) -> dict[str, Any]:
+    """name, detail, type, service_level, end_handle and the pacing fields present in a body."""
+    values: dict[str, Any] = dict(text_fields(body, _TEXT))
+    if body.get("type") is not None:
+        values["type"] = parse_enum(CampaignType, body["type"], "type").value
+    if body.get("end_handle") is not None:
+        values["end_handle"] = parse_enum(EndHandle, body["end_handle"], "end_handle").value
+    level = integer(body, "service_level", low=0, high=100)
+    if level is not None:
+        values["service_level"] = level
+    calls = integer(body, "max_concurrent_calls", low=1, high=100_000)
+    if calls is not None:
+        values["max_concurrent_calls"] = calls
+    rate = number(body, "calls_per_second", low=0.001, high=100_000)
+    if rate is not None:
+        values["calls_per_second"] = rate
+    return values
+
+
+def ref_fields(body: Body, names: tuple[str, ...] = REFS) -> dict[str, uuid.UUID]:
+    out = {}
+    for name in names:
+        value = ref(body, name)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+class CampaignService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def create(self, customer_id: uuid.UUID, body: Body) -> Campaign:
+        values = dict(DEFAULTS)
+        values.update(basic_fields(body))
+        values["actions"] = dump_json(parse_actions(body.get("actions")))
+        values.update(ref_fields(body))
+        now = self.ctx.now_us()
+        values.update(
+            id=new_id(),
+            customer_id=customer_id,
+            status=CampaignStatus.STOP.value,
+            tm_create=now,
+            tm_update=now,
+        )
+        async with self.ctx.db.write() as conn:
+            await campaign_rules.validate_refs(conn, customer_id, values["id"], values)
+            await repo.insert(conn, campaigns, values)
+            await campaign_rules.attach_outdial(
+                conn, values["id"], NIL_UUID, values["outdial_id"], now
+            )
+            row = await repo.get(conn, campaigns, values["id"])
+        assert row is not None
+        return rows.campaign(row)
+
+    async def get(self, customer_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
+        async with self.ctx.db.read() as conn:
+            row = await owned(conn, campaigns, customer_id, campaign_id, NOT_FOUND, "campaign")
+        return rows.campaign(row)
+
+    async def list(self, customer_id: uuid.UUID, cursor: Cursor | None, limit: int) -> Page:
+        where = [campaigns.c.customer_id == customer_id, campaigns.c.tm_delete.is_(None)]
+        async with self.ctx.db.read() as conn:
+            found = await repo.page(conn, campaigns, where, cursor, limit)
+        items = [rows.campaign(r) for r in found]
+        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+
+    async def update(
+        self, customer_id: uuid.UUID, campaign_id: uuid.UUID, body: Body, *, part: str
+    ) -> Campaign:
+        """PUT /campaigns/{id} (part "basic") and its sub-resources."""
+        if part == "basic":
+            values: dict[str, Any] = basic_fields(body)
+        elif part == "service_level":
+            values = basic_fields({"service_level": body.get("service_level")})
+        elif part == "actions":
+            values = {"actions": dump_json(parse_actions(body.get("actions")))}
+        elif part == "resource_info":
+            values = dict(ref_fields(body))
+        elif part == "next_campaign_id":
+            values = dict(ref_fields(body, ("next_campaign_id",)))
+        else:
+            raise InvalidArgument(f"unknown campaign update {part!r}")
+        now = self.ctx.now_us()
+        async with self.ctx.db.write() as conn:
+            current = await owned(conn, campaigns, customer_id, campaign_id, NOT_FOUND, "campaign")
+            if "type" in values and values["type"] != current.type and current.status != "stop":
+                raise FailedPrecondition("the type of a running campaign cannot change")
+            if set(values) & set(REFS):
+                merged = {r: values.get(r, getattr(current, r)) for r in REFS}
+                await campaign_rules.validate_refs(conn, customer_id, campaign_id, merged)
+                if "outdial_id" in values:
+                    await campaign_rules.attach_outdial(
+                        conn, campaign_id, current.outdial_id, values["outdial_id"], now
+                    )
+            values["tm_update"] = now
+            row = await repo.update(conn, campaigns, campaign_id, values)
+        if row is None:
+            raise NotFound(f"campaign {campaign_id} not found", reason=NOT_FOUND)
+        return rows.campaign(row)
+
+    async def set_status(
+        self, customer_id: uuid.UUID, campaign_id: uuid.UUID, body: Body
+    ) -> Campaign:
+        wanted = body.get("status")
+        if wanted not in ("run", "stop"):
+            raise InvalidArgument(f"status must be run or stop (got {wanted!r})")
+        async with self.ctx.db.write() as conn:
+            current = await owned(conn, campaigns, customer_id, campaign_id, NOT_FOUND, "campaign")
+            if wanted == "run":
+                row = await campaign_rules.start(conn, current, self.ctx.now_us())
+            else:
+                row = await campaign_rules.request_stop(conn, current, self.ctx.now_us())
+        return rows.campaign(row)
+
+    async def delete(self, customer_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
+        async with self.ctx.db.write() as conn:
+            row = await owned(conn, campaigns, customer_id, campaign_id, NOT_FOUND, "campaign")
+            if row.tm_delete is None:
+                if row.status != CampaignStatus.STOP.value:
+                    raise FailedPrecondition(
+                        f"campaign is {row.status}; stop it before deleting",
+                        reason="CAMPAIGN_NOT_STOPPED",
+                    )
+                now = self.ctx.now_us()
+                guarded = await repo.update(
+                    conn,
+                    campaigns,
+                    campaign_id,
+                    {"tm_delete": now, "tm_update": now},
+                    campaigns.c.tm_delete.is_(None),
+                    campaigns.c.status == "stop",
+                )
+                if guarded is None:
+                    raise FailedPrecondition(
+                        "campaign changed state; try again", reason="CAMPAIGN_NOT_STOPPED"
+                    )
+                await _detach(conn, campaign_id, row.outdial_id, now)
+                row = guarded
+        return rows.campaign(row)
+
+
+async def _detach(
+    conn: AsyncConnection, campaign_id: uuid.UUID, outdial_id: uuid.UUID, now: int
+) -> None:
+    await conn.execute(
+        sa.update(outdials)
+        .where(outdials.c.id == outdial_id, outdials.c.campaign_id == campaign_id)
+        .values(campaign_id=NIL_UUID, tm_update=now)
+    )

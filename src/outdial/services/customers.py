@@ -1,0 +1,99 @@
+"""Customers and their access keys (stored hashed)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+import sqlalchemy as sa
+
+from outdial.domain.errors import InvalidArgument, NotFound, Unauthenticated
+from outdial.domain.ids import new_id
+from outdial.domain.models import AccessKey, Customer
+from outdial.domain.text import check_name
+from outdial.services.context import Context
+from outdial.storage import repo, rows
+from outdial.storage.tables import accesskeys, customers
+from outdial.storage.timeconv import from_us
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class CustomerService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def create(self, name: str) -> Customer:
+        if not name.strip():
+            raise InvalidArgument("name must not be empty")
+        check_name(name)
+        now = self.ctx.now_us()
+        values = {"id": new_id(), "name": name, "tm_create": now, "tm_update": now}
+        async with self.ctx.db.write() as conn:
+            await repo.insert(conn, customers, values)
+            row = await repo.get(conn, customers, values["id"])
+        assert row is not None
+        return rows.customer(row)
+
+    async def get(self, customer_id: uuid.UUID) -> Customer:
+        async with self.ctx.db.read() as conn:
+            row = await repo.get(conn, customers, customer_id)
+        if row is None or row.tm_delete is not None:
+            raise NotFound(f"customer {customer_id} not found", reason="CUSTOMER_NOT_FOUND")
+        return rows.customer(row)
+
+    async def create_accesskey(
+        self, customer_id: uuid.UUID, name: str = "", expire_us: int | None = None
+    ) -> tuple[AccessKey, str]:
+        """Create a key; the plain token is returned once and only its hash is stored."""
+        check_name(name)
+        token = secrets.token_urlsafe(32)
+        now = self.ctx.now_us()
+        key_id = new_id()
+        async with self.ctx.db.write() as conn:
+            owner = await repo.get(conn, customers, customer_id)
+            if owner is None or owner.tm_delete is not None:
+                raise NotFound(f"customer {customer_id} not found", reason="CUSTOMER_NOT_FOUND")
+            await repo.insert(
+                conn,
+                accesskeys,
+                {
+                    "id": key_id,
+                    "customer_id": customer_id,
+                    "name": name,
+                    "token_hash": hash_token(token),
+                    "tm_expire": expire_us,
+                    "tm_create": now,
+                    "tm_update": now,
+                },
+            )
+        key = AccessKey(
+            key_id,
+            customer_id,
+            name,
+            from_us(now),
+            None if expire_us is None else from_us(expire_us),
+        )
+        return key, token
+
+    async def authenticate(self, token: str) -> uuid.UUID:
+        """The customer a token belongs to; 401 for an unknown, expired or deleted key."""
+        now = self.ctx.now_us()
+        stmt = (
+            sa.select(accesskeys.c.customer_id)
+            .select_from(accesskeys.join(customers, customers.c.id == accesskeys.c.customer_id))
+            .where(
+                accesskeys.c.token_hash == hash_token(token),
+                accesskeys.c.tm_delete.is_(None),
+                customers.c.tm_delete.is_(None),
+                sa.or_(accesskeys.c.tm_expire.is_(None), accesskeys.c.tm_expire > now),
+            )
+        )
+        async with self.ctx.db.read() as conn:
+            found = (await conn.execute(stmt)).scalar()
+        if found is None:
+            raise Unauthenticated("the access key is not valid", reason="INVALID_CREDENTIALS")
+        return found

@@ -1,0 +1,81 @@
+"""Outdials: the lists of targets."""
+
+from __future__ import annotations
+
+import uuid
+
+from outdial.domain.errors import NotFound
+from outdial.domain.ids import NIL_UUID, new_id
+from outdial.domain.models import Outdial, Page
+from outdial.services.context import Context
+from outdial.services.fields import Body, ref, text_fields
+from outdial.services.lookup import owned
+from outdial.storage import repo, rows
+from outdial.storage.pagination import Cursor
+from outdial.storage.tables import campaigns, outdials
+
+_TEXT = {"name": "name", "detail": "text", "data": "text"}
+NOT_FOUND = "OUTDIAL_NOT_FOUND"
+
+
+class OutdialService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def create(self, customer_id: uuid.UUID, body: Body) -> Outdial:
+        values: dict[str, object] = {"name": "", "detail": "", "data": ""}
+        values.update(text_fields(body, _TEXT))
+        campaign_id = ref(body, "campaign_id") or NIL_UUID
+        now = self.ctx.now_us()
+        values.update(
+            id=new_id(),
+            customer_id=customer_id,
+            campaign_id=campaign_id,
+            tm_create=now,
+            tm_update=now,
+        )
+        async with self.ctx.db.write() as conn:
+            if campaign_id != NIL_UUID:
+                await owned(
+                    conn, campaigns, customer_id, campaign_id, "CAMPAIGN_NOT_FOUND", "campaign"
+                )
+            await repo.insert(conn, outdials, values)
+            row = await repo.get(conn, outdials, values["id"])  # type: ignore[arg-type]
+        assert row is not None
+        return rows.outdial(row)
+
+    async def get(self, customer_id: uuid.UUID, outdial_id: uuid.UUID) -> Outdial:
+        async with self.ctx.db.read() as conn:
+            row = await owned(conn, outdials, customer_id, outdial_id, NOT_FOUND, "outdial")
+        return rows.outdial(row)
+
+    async def list(self, customer_id: uuid.UUID, cursor: Cursor | None, limit: int) -> Page:
+        where = [outdials.c.customer_id == customer_id, outdials.c.tm_delete.is_(None)]
+        async with self.ctx.db.read() as conn:
+            found = await repo.page(conn, outdials, where, cursor, limit)
+        items = [rows.outdial(r) for r in found]
+        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+
+    async def update(self, customer_id: uuid.UUID, outdial_id: uuid.UUID, body: Body) -> Outdial:
+        """PUT /outdials/{id}, /campaign_id and /data: only the fields present change."""
+        values: dict[str, object] = dict(text_fields(body, _TEXT))
+        campaign_id = ref(body, "campaign_id")
+        async with self.ctx.db.write() as conn:
+            await owned(conn, outdials, customer_id, outdial_id, NOT_FOUND, "outdial")
+            if campaign_id is not None:
+                if campaign_id != NIL_UUID:
+                    await owned(
+                        conn, campaigns, customer_id, campaign_id, "CAMPAIGN_NOT_FOUND", "campaign"
+                    )
+                values["campaign_id"] = campaign_id
+            values["tm_update"] = self.ctx.now_us()
+            row = await repo.update(conn, outdials, outdial_id, values)
+        if row is None:
+            raise NotFound(f"outdial {outdial_id} not found", reason=NOT_FOUND)
+        return rows.outdial(row)
+
+    async def delete(self, customer_id: uuid.UUID, outdial_id: uuid.UUID) -> Outdial:
+        async with self.ctx.db.write() as conn:
+            row = await owned(conn, outdials, customer_id, outdial_id, NOT_FOUND, "outdial")
+            row = await repo.soft_delete(conn, outdials, row, self.ctx.now_us())
+        return rows.outdial(row)

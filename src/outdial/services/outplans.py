@@ -1,0 +1,93 @@
+"""Outplans: how to dial."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from outdial.domain.errors import NotFound
+from outdial.domain.ids import new_id
+from outdial.domain.models import Outplan, Page
+from outdial.services.context import Context
+from outdial.services.fields import Body, address, integer, text_fields
+from outdial.services.lookup import owned
+from outdial.storage import repo, rows
+from outdial.storage.codec import dump_address
+from outdial.storage.pagination import Cursor
+from outdial.storage.tables import outplans
+
+NOT_FOUND = "OUTPLAN_NOT_FOUND"
+_TEXT = {"name": "name", "detail": "text"}
+MAX_DIAL_TIMEOUT = 3_600_000  # one hour of ringing
+MAX_TRY_INTERVAL = 366 * 86_400_000  # a year
+MAX_TRIES = 1000
+
+
+def dial_info(body: Body) -> dict[str, Any]:
+    """The dial block (source, timeouts, tries) fields present in a body, validated."""
+    values: dict[str, Any] = {}
+    present, source = address(body, "source")
+    if present:
+        values["source"] = dump_address(source)
+    limits = {"dial_timeout": MAX_DIAL_TIMEOUT, "try_interval": MAX_TRY_INTERVAL}
+    limits.update({f"max_try_count_{n}": MAX_TRIES for n in range(5)})
+    for field, high in limits.items():
+        value = integer(body, field, low=0, high=high)
+        if value is not None:
+            values[field] = value
+    return values
+
+
+class OutplanService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def create(self, customer_id: uuid.UUID, body: Body) -> Outplan:
+        values: dict[str, Any] = {
+            "name": "",
+            "detail": "",
+            "source": None,
+            "dial_timeout": 0,
+            "try_interval": 0,
+        }
+        values.update({f"max_try_count_{n}": 0 for n in range(5)})
+        values.update(text_fields(body, _TEXT))
+        values.update(dial_info(body))
+        now = self.ctx.now_us()
+        values.update(id=new_id(), customer_id=customer_id, tm_create=now, tm_update=now)
+        async with self.ctx.db.write() as conn:
+            await repo.insert(conn, outplans, values)
+            row = await repo.get(conn, outplans, values["id"])
+        assert row is not None
+        return rows.outplan(row)
+
+    async def get(self, customer_id: uuid.UUID, outplan_id: uuid.UUID) -> Outplan:
+        async with self.ctx.db.read() as conn:
+            row = await owned(conn, outplans, customer_id, outplan_id, NOT_FOUND, "outplan")
+        return rows.outplan(row)
+
+    async def list(self, customer_id: uuid.UUID, cursor: Cursor | None, limit: int) -> Page:
+        where = [outplans.c.customer_id == customer_id, outplans.c.tm_delete.is_(None)]
+        async with self.ctx.db.read() as conn:
+            found = await repo.page(conn, outplans, where, cursor, limit)
+        items = [rows.outplan(r) for r in found]
+        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+
+    async def update(
+        self, customer_id: uuid.UUID, outplan_id: uuid.UUID, body: Body, *, dial: bool
+    ) -> Outplan:
+        """PUT /outplans/{id} (name, detail) or /dial_info (the dial block)."""
+        values = dial_info(body) if dial else dict(text_fields(body, _TEXT))
+        async with self.ctx.db.write() as conn:
+            await owned(conn, outplans, customer_id, outplan_id, NOT_FOUND, "outplan")
+            values["tm_update"] = self.ctx.now_us()
+            row = await repo.update(conn, outplans, outplan_id, values)
+        if row is None:
+            raise NotFound(f"outplan {outplan_id} not found", reason=NOT_FOUND)
+        return rows.outplan(row)
+
+    async def delete(self, customer_id: uuid.UUID, outplan_id: uuid.UUID) -> Outplan:
+        async with self.ctx.db.write() as conn:
+            row = await owned(conn, outplans, customer_id, outplan_id, NOT_FOUND, "outplan")
+            row = await repo.soft_delete(conn, outplans, row, self.ctx.now_us())
+        return rows.outplan(row)

@@ -1,0 +1,110 @@
+"""Outdial targets: the people to reach."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from outdial.domain.models import Outdial, Page, Target
+from outdial.services.context import Context
+from outdial.services.lookup import owned
+from outdial.services.target_input import RowError, target_values
+from outdial.storage import repo, rows
+from outdial.storage.pagination import Cursor
+from outdial.storage.tables import outdial_targets, outdials
+from outdial.storage.targets import bulk_insert
+
+NOT_FOUND = "OUTDIAL_TARGET_NOT_FOUND"
+MAX_BULK = 10_000
+Row = Any
+
+
+class TargetService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def _outdial(self, conn: Any, customer_id: uuid.UUID, outdial_id: uuid.UUID) -> Row:
+        return await owned(conn, outdials, customer_id, outdial_id, "OUTDIAL_NOT_FOUND", "outdial")
+
+    async def _writable_outdial(
+        self, conn: Any, customer_id: uuid.UUID, outdial_id: uuid.UUID
+    ) -> Outdial:
+        row = await self._outdial(conn, customer_id, outdial_id)
+        if row.tm_delete is not None:
+            raise FailedPrecondition(f"outdial {outdial_id} is deleted", reason="OUTDIAL_DELETED")
+        return rows.outdial(row)
+
+    async def create(
+        self, customer_id: uuid.UUID, outdial_id: uuid.UUID, body: Mapping[str, Any]
+    ) -> Target:
+        values = target_values(body, outdial_id, self.ctx.now_us())
+        async with self.ctx.db.write() as conn:
+            await self._writable_outdial(conn, customer_id, outdial_id)
+            await repo.insert(conn, outdial_targets, values)
+            row = await repo.get(conn, outdial_targets, values["id"])
+        assert row is not None
+        return rows.target(row)
+
+    async def create_many(
+        self, customer_id: uuid.UUID, outdial_id: uuid.UUID, items: Sequence[Any]
+    ) -> list[Target]:
+        """All or nothing: one bad item rejects the request, naming the item and field."""
+        if len(items) > MAX_BULK:
+            raise InvalidArgument(f"at most {MAX_BULK} targets per request (got {len(items)})")
+        if not items:
+            raise InvalidArgument("the body must be a non-empty JSON array of targets")
+        now = self.ctx.now_us()
+        values = []
+        for index, item in enumerate(items):
+            if not isinstance(item, Mapping):
+                raise RowError(index, "must be a JSON object", label="item")
+            try:
+                values.append(target_values(item, outdial_id, now))
+            except InvalidArgument as exc:
+                raise RowError(index, exc.message, label="item") from None
+        async with self.ctx.db.write() as conn:
+            await self._writable_outdial(conn, customer_id, outdial_id)
+            await bulk_insert(conn, values)
+        return [rows.target(_as_row(v)) for v in values]
+
+    async def get(
+        self, customer_id: uuid.UUID, outdial_id: uuid.UUID, target_id: uuid.UUID
+    ) -> Target:
+        async with self.ctx.db.read() as conn:
+            await self._outdial(conn, customer_id, outdial_id)
+            row = await repo.get(conn, outdial_targets, target_id)
+        if row is None or row.outdial_id != outdial_id:
+            raise NotFound(f"target {target_id} not found", reason=NOT_FOUND)
+        return rows.target(row)
+
+    async def list(
+        self, customer_id: uuid.UUID, outdial_id: uuid.UUID, cursor: Cursor | None, limit: int
+    ) -> Page:
+        where = [outdial_targets.c.outdial_id == outdial_id, outdial_targets.c.tm_delete.is_(None)]
+        async with self.ctx.db.read() as conn:
+            await self._outdial(conn, customer_id, outdial_id)
+            found = await repo.page(conn, outdial_targets, where, cursor, limit)
+        items = [rows.target(r) for r in found]
+        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+
+    async def delete(
+        self, customer_id: uuid.UUID, outdial_id: uuid.UUID, target_id: uuid.UUID
+    ) -> Target:
+        async with self.ctx.db.write() as conn:
+            await self._outdial(conn, customer_id, outdial_id)
+            row = await repo.get(conn, outdial_targets, target_id)
+            if row is None or row.outdial_id != outdial_id:
+                raise NotFound(f"target {target_id} not found", reason=NOT_FOUND)
+            row = await repo.soft_delete(conn, outdial_targets, row, self.ctx.now_us())
+        return rows.target(row)
+
+
+class _ValuesRow:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _as_row(values: dict[str, Any]) -> Any:
+    return _ValuesRow(values)

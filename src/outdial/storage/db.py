@@ -1,0 +1,89 @@
+"""Database connections. The caller owns the transaction: `async with db.write() as conn`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from outdial.domain.errors import InvalidArgument
+
+DEFAULT_URL = "sqlite:///./outdial.db"
+
+
+def driver_url(url: str) -> str:
+    """Map the operator's URL (`sqlite:///PATH`, `postgresql://...`) to an async driver URL."""
+    if url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://"):
+        return url
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    raise InvalidArgument(
+        f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+    )
+
+
+class Database:
+    """One engine per process, built by the composition root and passed in."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        target = driver_url(url)
+        self.is_sqlite = target.startswith("sqlite")
+        if self.is_sqlite:
+            # One connection per process: SQLite has a single writer anyway, and this keeps
+            # in-process writers from tripping over each other's locks.
+            self.engine: AsyncEngine = create_async_engine(
+                target, pool_size=1, max_overflow=0, connect_args={"timeout": 60}
+            )
+            _sqlite_pragmas(self.engine)
+        else:
+            self.engine = create_async_engine(
+                target, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+            )
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A read-write transaction, committed when the block ends without error."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+            async with conn.begin():
+                yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction (rolled back at the end)."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                await conn.execution_options(sqlite_begin="BEGIN")
+            async with conn.begin() as tx:
+                yield conn
+                await tx.rollback()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=OFF")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(sync, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))

@@ -1,0 +1,261 @@
+"""One outbound call from INVITE to BYE (the UAC core of RFC 3261 13, 9, 15, 22).
+
+Dialing: INVITE (timers A/B in the transaction), CANCEL once `dial_timeout` has passed and a
+provisional response arrived, digest credentials for 401/407, ACK for every final response.
+Answered: ACK the 2xx through the route set, play the actions over RTP while answering the far
+end's in-dialog requests (see `InDialog`), then BYE. Cancelling the task hangs up first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
+from outdial.telephony.base import CallRequest, OnAnswer
+from outdial.telephony.sip.actions import ActionPlayer
+from outdial.telephony.sip.digest import authorization, best_challenge
+from outdial.telephony.sip.dialog import Dialog, new_branch, new_tag
+from outdial.telephony.sip.env import CallEnv, DialTarget
+from outdial.telephony.sip.indialog import InDialog
+from outdial.telephony.sip.media import RtpStream
+from outdial.telephony.sip.message import SipMessage
+from outdial.telephony.sip.sdp import PCMU, build_offer, parse_answer
+from outdial.telephony.sip.transaction import InviteClientTransaction, NonInviteClientTransaction
+from outdial.telephony.sip.uri import top_branch
+
+log = logging.getLogger("outdial.telephony.sip.call")
+DEFAULT_DIAL_TIMEOUT_MS = 60_000
+
+
+class OutboundCall(InDialog):
+    def __init__(
+        self, env: CallEnv, request: CallRequest, target: DialTarget, on_answer: OnAnswer
+    ) -> None:
+        super().__init__(env, label=str(request.call_id), sip_call_id=str(request.call_id))
+        self.request = request
+        self.target = target
+        self.on_answer = on_answer
+        self.player = ActionPlayer(env.library, label=self.label)
+        self.events: asyncio.Queue[SipMessage | None] = asyncio.Queue()
+        self.local_tag = new_tag()
+        self.cseq = 0
+        self.invite = SipMessage()
+        self.tx: InviteClientTransaction | None = None
+        self.provisional = False
+        self.want_cancel = False
+        self.cancel_sent = False
+        self.cancel_deadline = 0.0
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    async def run(self) -> CallOutcome:
+        try:
+            self.stream = RtpStream(self.env.clock, self.target.media_host, label=self.label)
+        except OSError as exc:
+            return CallOutcome(HangupReason.FAILED, detail=f"cannot open an RTP socket: {exc}")
+        if self.env.transport.dialog_count and self.sip_call_id in self.env.transport._dialogs:
+            self.sip_call_id = f"{self.sip_call_id}-{secrets.token_hex(3)}"
+        self.env.transport.add_dialog(self.sip_call_id, self.on_dialog_message)
+        prepare = asyncio.get_running_loop().create_task(
+            self.player.prepare(self.request.actions, PCMU)
+        )
+        try:
+            return await self._run()
+        except asyncio.CancelledError:
+            log.info("call %s: cancelled, hanging up", self.label)
+            await self._abandon()
+            raise
+        finally:
+            prepare.cancel()
+            for task in self._tasks:
+                task.cancel()
+            self.stream.close()
+            self.env.transport.remove_dialog(self.sip_call_id)
+
+    async def _run(self) -> CallOutcome:
+        loop = asyncio.get_running_loop()
+        dial_ms = self.request.dial_timeout_ms or DEFAULT_DIAL_TIMEOUT_MS
+        deadline = loop.time() + dial_ms / 1000
+        auth_rounds = 0
+        self._start_invite(None)
+        log.info("call %s: INVITE %s via %s", self.label, self.target.request_uri, self.target.addr)
+        while True:
+            final = await self._wait_final(deadline)
+            if final is None:
+                if self.cancel_sent:
+                    return CallOutcome(HangupReason.DIALOUT, detail="no final response to CANCEL")
+                return CallOutcome(
+                    HangupReason.FAILED,
+                    detail=f"no response from {self.target.addr} (timer B, {self.env.timers.b:g} s)",
+                )
+            code = final.status
+            log.info("call %s: final response %d %s", self.label, code, final.reason)
+            if code < 300:
+                return await self._answered(final)
+            if code in (401, 407) and not self.cancel_sent:
+                problem = self._retry_with_credentials(final, auth_rounds)
+                if problem is None:
+                    auth_rounds += 1
+                    continue
+                return CallOutcome(HangupReason.FAILED, sip_code=code, detail=problem)
+            if self.cancel_sent:
+                detail = f"not answered within {dial_ms} ms ({code} {final.reason})"
+                return CallOutcome(HangupReason.DIALOUT, sip_code=code, detail=detail)
+            return CallOutcome(
+                reason_for_sip_code(code), sip_code=code, detail=f"{code} {final.reason}"
+            )
+
+    def _start_invite(self, auth: tuple[str, str] | None) -> None:
+        self.cseq += 1
+        t = self.target
+        msg = SipMessage(method="INVITE", uri=t.request_uri)
+        msg.add("Via", f"SIP/2.0/UDP {t.via};branch={new_branch()};rport")
+        msg.add("Max-Forwards", "70")
+        msg.add("From", f"{t.from_value};tag={self.local_tag}")
+        msg.add("To", f"<{t.request_uri}>")
+        msg.add("Call-ID", self.sip_call_id)
+        msg.add("CSeq", f"{self.cseq} INVITE")
+        msg.add("Contact", self.contact)
+        if auth is not None:
+            msg.add(*auth)
+        msg.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+        msg.add("User-Agent", self.env.user_agent)
+        msg.add("Content-Type", "application/sdp")
+        msg.body = build_offer(self.target.media_host, self.stream.port)
+        self.invite = msg
+        self.provisional = False
+        self.tx = InviteClientTransaction(
+            self.env.transport, msg, t.addr, self.env.timers, self._deliver
+        )
+        self.tx.start()
+
+    def _deliver(self, msg: SipMessage | None) -> None:
+        """From the transaction, in the datagram callback: note a 2xx's dialog at once, so a
+        BYE that overtakes our reading of the queue still finds its dialog."""
+        if msg is not None and 200 <= msg.status < 300 and self.dialog is None:
+            self.dialog = Dialog.from_2xx(self.invite, msg)
+        self.events.put_nowait(msg)
+
+    async def _wait_final(self, deadline: float | None) -> SipMessage | None:
+        """The final response to the current INVITE; None after timer B (or after 64*T1
+        without one once CANCEL went out). Past `deadline` it sends CANCEL as soon as a
+        provisional response has arrived (RFC 3261 9.1 forbids it before)."""
+        loop = asyncio.get_running_loop()
+        branch = top_branch(self.invite.get_all("Via"))
+        while True:
+            if self.cancel_sent:
+                timeout: float | None = max(0.0, self.cancel_deadline - loop.time())
+            elif self.want_cancel or deadline is None:
+                timeout = None  # wait for a provisional response (then CANCEL) or timer B
+            else:
+                timeout = max(0.0, deadline - loop.time())
+            try:
+                msg = await asyncio.wait_for(self.events.get(), timeout)
+            except TimeoutError:
+                if self.cancel_sent:
+                    if self.tx is not None:
+                        self.tx.close()
+                    return None
+                self.want_cancel = True
+                self._cancel_if_ringing()
+                continue
+            if msg is None:
+                return None
+            if top_branch(msg.get_all("Via")) != branch:
+                continue  # left over from the transaction before a 401/407
+            if msg.status >= 200:
+                return msg
+            self.provisional = True
+            self._cancel_if_ringing()
+
+    def _cancel_if_ringing(self) -> None:
+        if self.want_cancel and self.provisional and not self.cancel_sent:
+            self._send_cancel()
+            self.cancel_deadline = asyncio.get_running_loop().time() + self.env.timers.b
+
+    def _send_cancel(self) -> None:
+        inv = self.invite
+        cancel = SipMessage(method="CANCEL", uri=inv.uri)
+        cancel.add("Via", inv.get_all("Via")[0])
+        for route in inv.get_all("Route"):
+            cancel.add("Route", route)
+        cancel.add("Max-Forwards", "70")
+        for name in ("From", "To", "Call-ID"):
+            cancel.add(name, inv.get(name) or "")
+        cancel.add("CSeq", f"{inv.cseq[0]} CANCEL")
+        log.info("call %s: CANCEL", self.label)
+        tx = NonInviteClientTransaction(
+            self.env.transport, cancel, self.target.addr, self.env.timers
+        )
+        self._spawn(tx.run())
+        self.cancel_sent = True
+
+    def _retry_with_credentials(self, response: SipMessage, rounds: int) -> str | None:
+        """Send the INVITE again with credentials; or say why we cannot."""
+        proxy = response.status == 407
+        challenge = best_challenge(
+            response.get_all("Proxy-Authenticate" if proxy else "WWW-Authenticate")
+        )
+        if not self.env.username:
+            return f"{response.status}: authentication asked, OUTDIAL_SIP_USERNAME is not set"
+        if challenge is None:
+            return f"{response.status}: no digest challenge we support"
+        if rounds >= 1 and not challenge.stale:
+            return f"{response.status}: credentials rejected for realm {challenge.realm!r}"
+        value = authorization(
+            challenge, method="INVITE", uri=self.target.request_uri,
+            username=self.env.username, password=self.env.password,
+        )  # fmt: skip
+        log.info("call %s: %d challenge, retrying with credentials", self.label, response.status)
+        self._start_invite(("Proxy-Authorization" if proxy else "Authorization", value))
+        return None
+
+    async def _answered(self, response: SipMessage) -> CallOutcome:
+        dialog = self.dialog or Dialog.from_2xx(self.invite, response)
+        self.dialog = dialog
+        await self.send_ack_2xx()
+        code = response.status
+        if self.want_cancel:
+            await self.hang_up()
+            detail = "answered after the dial timeout, hung up at once"
+            return CallOutcome(HangupReason.DIALOUT, sip_code=code, detail=detail)
+        media = parse_answer(response.body)
+        await self.use_media(media)
+        await self.on_answer()
+        play = asyncio.get_running_loop().create_task(
+            self.player.run(self.request.actions, self.stream)
+        )
+        done, _ = await asyncio.wait({play, self.remote_bye}, return_when=asyncio.FIRST_COMPLETED)
+        if play not in done:
+            play.cancel()
+            return CallOutcome(HangupReason.NORMAL, True, code, "the far end hung up")
+        play.result()
+        reply = await self.hang_up()
+        detail = "hung up after the actions" + ("" if reply else " (BYE not answered)")
+        return CallOutcome(HangupReason.NORMAL, True, code, detail)
+
+    async def _abandon(self) -> None:
+        """Hang up a call whose task was cancelled: CANCEL before the answer, BYE after."""
+        grace = self.env.abandon_grace
+        try:
+            if self.dialog is None and self.tx is not None:
+                self.want_cancel = True
+                self._cancel_if_ringing()
+                final = await asyncio.wait_for(self._wait_final(None), grace)
+                if final is None or final.status >= 300:
+                    return
+                self.dialog = self.dialog or Dialog.from_2xx(self.invite, final)
+                await self.send_ack_2xx()
+            if self.dialog is not None and not self.remote_bye.done():
+                await asyncio.wait_for(self.hang_up(), grace)
+        except TimeoutError:
+            log.warning("call %s: far end did not confirm the hang-up in %g s", self.label, grace)
+        finally:
+            if self.tx is not None and self.dialog is None:
+                self.tx.close()
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

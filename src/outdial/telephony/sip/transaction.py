@@ -1,0 +1,187 @@
+"""Client transactions over UDP (RFC 3261 17.1, RFC 6026).
+
+`InviteClientTransaction` retransmits the INVITE on timer A until a response, gives up on
+timer B, ACKs every non-2xx final response itself (same branch, 17.1.1.3) including
+retransmissions, and re-sends the TU's 2xx ACK when the 200 OK is retransmitted.
+`NonInviteClientTransaction` (BYE, CANCEL) retransmits on timer E and gives up on timer F.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from outdial.telephony.sip.message import SipMessage
+from outdial.telephony.sip.transport import Addr, SipTransport
+from outdial.telephony.sip.uri import top_branch
+
+
+@dataclass(frozen=True, slots=True)
+class Timers:
+    t1: float = 0.5
+    t2: float = 4.0
+
+    @property
+    def b(self) -> float:  # also F, H, J, M: 64*T1
+        return 64 * self.t1
+
+    @property
+    def d(self) -> float:  # >= 32 s for UDP; scaled with T1 so tests stay short
+        return 64 * self.t1
+
+
+class InviteState(enum.Enum):
+    CALLING = "calling"
+    PROCEEDING = "proceeding"
+    COMPLETED = "completed"  # non-2xx received and ACKed
+    ACCEPTED = "accepted"  # 2xx received
+    TERMINATED = "terminated"
+
+
+def ack_for_non_2xx(invite: SipMessage, response: SipMessage) -> SipMessage:
+    """The ACK of 17.1.1.3: the INVITE's top Via, From, Call-ID, Route; To from the response."""
+    ack = SipMessage(method="ACK", uri=invite.uri)
+    ack.add("Via", invite.get_all("Via")[0])
+    for route in invite.get_all("Route"):
+        ack.add("Route", route)
+    ack.add("Max-Forwards", "70")
+    ack.add("From", invite.get("From") or "")
+    ack.add("To", response.get("To") or invite.get("To") or "")
+    ack.add("Call-ID", invite.call_id)
+    ack.add("CSeq", f"{invite.cseq[0]} ACK")
+    return ack
+
+
+class InviteClientTransaction:
+    """Delivers every response (and `None` on timer B) to `deliver`, in arrival order."""
+
+    def __init__(
+        self,
+        transport: SipTransport,
+        invite: SipMessage,
+        addr: Addr,
+        timers: Timers,
+        deliver: Callable[[SipMessage | None], None],
+    ) -> None:
+        self.transport = transport
+        self.invite = invite
+        self.addr = addr
+        self.timers = timers
+        self.deliver = deliver
+        self.key = (top_branch(invite.get_all("Via")), "INVITE")
+        self.state = InviteState.CALLING
+        self.ack_2xx: tuple[bytes, Addr] | None = None  # set by the TU once it ACKed a 2xx
+        self.retransmissions = 0
+        self._data = invite.to_bytes()
+        self._ack: bytes | None = None
+        self._interval = timers.t1
+        self._timer_a: asyncio.TimerHandle | None = None
+        self._timer_b: asyncio.TimerHandle | None = None
+        self._linger: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.transport.add_transaction(self.key, self._on_response)
+        self.transport.send(self._data, self.addr)
+        self._timer_a = loop.call_later(self._interval, self._fire_a)
+        self._timer_b = loop.call_later(self.timers.b, self._fire_b)
+
+    def _fire_a(self) -> None:
+        if self.state is not InviteState.CALLING:
+            return
+        self.transport.send(self._data, self.addr)
+        self.retransmissions += 1
+        self._interval *= 2
+        self._timer_a = asyncio.get_running_loop().call_later(self._interval, self._fire_a)
+
+    def _fire_b(self) -> None:
+        if self.state is InviteState.CALLING:
+            self.close()
+            self.deliver(None)
+
+    def _stop_timers(self) -> None:
+        for handle in (self._timer_a, self._timer_b):
+            if handle is not None:
+                handle.cancel()
+
+    def _linger_then_close(self, seconds: float) -> None:
+        self._linger = asyncio.get_running_loop().call_later(seconds, self.close)
+
+    def _on_response(self, msg: SipMessage, addr: Addr) -> None:
+        code = msg.status
+        if self.state in (InviteState.CALLING, InviteState.PROCEEDING):
+            self._stop_timers()
+            if code < 200:
+                self.state = InviteState.PROCEEDING
+            elif code < 300:
+                self.state = InviteState.ACCEPTED
+                self._linger_then_close(self.timers.b)  # timer M
+            else:
+                self.state = InviteState.COMPLETED
+                self._ack = ack_for_non_2xx(self.invite, msg).to_bytes()
+                self.transport.send(self._ack, self.addr)
+                self._linger_then_close(self.timers.d)
+            self.deliver(msg)
+        elif self.state is InviteState.COMPLETED and code >= 300 and self._ack is not None:
+            self.transport.send(self._ack, self.addr)  # a retransmitted final response
+        elif self.state is InviteState.ACCEPTED and 200 <= code < 300:
+            if self.ack_2xx is not None:
+                self.transport.send(*self.ack_2xx)  # retransmitted 200 OK: ACK again
+            else:
+                self.deliver(msg)
+
+    def close(self) -> None:
+        self._stop_timers()
+        if self._linger is not None:
+            self._linger.cancel()
+        self.state = InviteState.TERMINATED
+        self.transport.remove_transaction(self.key)
+
+
+class NonInviteClientTransaction:
+    """Send once, retransmit on timer E (T1 doubling to T2), give up on timer F (64*T1)."""
+
+    def __init__(
+        self, transport: SipTransport, request: SipMessage, addr: Addr, timers: Timers
+    ) -> None:
+        self.transport = transport
+        self.addr = addr
+        self.timers = timers
+        self.key = (top_branch(request.get_all("Via")), request.method)
+        self._data = request.to_bytes()
+        self.retransmissions = 0
+
+    async def run(self) -> SipMessage | None:
+        """The final response, or None when timer F fired."""
+        loop = asyncio.get_running_loop()
+        final: asyncio.Future[SipMessage] = loop.create_future()
+        provisional = False
+
+        def on_response(msg: SipMessage, addr: Addr) -> None:
+            nonlocal provisional
+            if msg.status < 200:
+                provisional = True
+            elif not final.done():
+                final.set_result(msg)
+
+        self.transport.add_transaction(self.key, on_response)
+        deadline = loop.time() + self.timers.b
+        interval = self.timers.t1
+        try:
+            self.transport.send(self._data, self.addr)
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return None
+                done, _ = await asyncio.wait([final], timeout=min(interval, remaining))
+                if done:
+                    return final.result()
+                self.transport.send(self._data, self.addr)
+                self.retransmissions += 1
+                interval = self.timers.t2 if provisional else min(2 * interval, self.timers.t2)
+        finally:
+            self.transport.remove_transaction(self.key)
+            if not final.done():
+                final.cancel()
