@@ -170,3 +170,14 @@ campaigncalls = sa.Table(
         sqlite_where=sa.text("status <> 'done'"),
     ),
 )
+
+engines = sa.Table(
+    "engines",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started", Micros, nullable=False),
+    sa.Column("heartbeat", Micros, nullable=False),
+    sa.Column("stopped", Micros, nullable=True),
+)

@@ -1,0 +1,1 @@
+"""The dialer: claim due attempts, pace them, place calls, record outcomes, recover leases."""

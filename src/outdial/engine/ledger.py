@@ -1,0 +1,63 @@
+"""Writes attempt progress (answered, ended) in batches, in order, never dropping one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+
+from outdial.domain.outcome import CallOutcome
+from outdial.services.dialing import DialingService
+
+log = logging.getLogger("outdial.engine.ledger")
+MAX_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    campaigncall_id: uuid.UUID
+    outcome: CallOutcome | None  # None: the call was answered
+
+
+class Ledger:
+    def __init__(self, dialing: DialingService, retry_s: float = 0.5) -> None:
+        self.dialing = dialing
+        self.retry_s = retry_s
+        self._queue: asyncio.Queue[_Entry] = asyncio.Queue()
+
+    def answered(self, campaigncall_id: uuid.UUID) -> None:
+        self._queue.put_nowait(_Entry(campaigncall_id, None))
+
+    def ended(self, campaigncall_id: uuid.UUID, outcome: CallOutcome) -> None:
+        self._queue.put_nowait(_Entry(campaigncall_id, outcome))
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is written."""
+        await self._queue.join()
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._write(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _write(self, batch: list[_Entry]) -> None:
+        answered = [e.campaigncall_id for e in batch if e.outcome is None]
+        ended = [(e.campaigncall_id, e.outcome) for e in batch if e.outcome is not None]
+        while True:
+            try:
+                if answered:
+                    await self.dialing.answered(answered)
+                    answered = []
+                if ended:
+                    await self.dialing.finish(ended)
+                return
+            except Exception:  # the database is away: keep the records and try again
+                log.exception("could not record %d attempt updates; retrying", len(batch))
+                await asyncio.sleep(self.retry_s)

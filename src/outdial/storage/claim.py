@@ -1,0 +1,324 @@
+"""The atomic start and end of attempts (SPEC 3.3, 3.5, 3.8).
+
+Every state change here is a guarded UPDATE. On PostgreSQL the due targets are locked with
+`FOR UPDATE SKIP LOCKED`, so any number of engines can claim at once and never share a target;
+on SQLite the one writer at a time gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from outdial.domain.address import Address
+from outdial.domain.ids import NIL_UUID, new_id
+from outdial.domain.models import Campaign, Outplan
+from outdial.domain.outcome import CallOutcome, CallResult
+from outdial.domain.rules import next_destination, status_after_attempt
+from outdial.domain.states import CampaigncallStatus, CampaignStatus, ReferenceType, TargetStatus
+from outdial.storage.codec import dump_address, load_address
+from outdial.storage.tables import campaigncalls, campaigns, engines, outdial_targets, outplans
+
+T = outdial_targets
+CC = campaigncalls
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An attempt that has started: the target is progressing and a campaigncall exists."""
+
+    campaigncall_id: uuid.UUID
+    reference_id: uuid.UUID
+    campaign_id: uuid.UUID
+    customer_id: uuid.UUID
+    target_id: uuid.UUID
+    destination: Address
+    destination_index: int
+    try_count: int
+    source: Address | None
+    dial_timeout_ms: int
+    lease_expires_us: int
+
+
+def dialable(outplan: Outplan) -> sa.ColumnElement[bool]:
+    """Some destination is set and has tries left under this outplan."""
+    slots = [
+        sa.and_(T.c[f"destination_{n}"].is_not(None), T.c[f"try_count_{n}"] < limit)
+        for n, limit in enumerate(outplan.max_try_counts)
+        if limit > 0
+    ]
+    return sa.or_(*slots) if slots else sa.false()
+
+
+def eligible(campaign: Campaign, outplan: Outplan, cutoff_us: int) -> list[sa.ColumnElement[bool]]:
+    return [
+        T.c.outdial_id == campaign.outdial_id,
+        T.c.status == TargetStatus.IDLE.value,
+        T.c.tm_delete.is_(None),
+        sa.or_(T.c.last_attempt_end.is_(None), T.c.last_attempt_end <= cutoff_us),
+        dialable(outplan),
+    ]
+
+
+async def reserve(
+    conn: AsyncConnection,
+    campaign_id: uuid.UUID,
+    count: int,
+    expected_pace_us: int,
+    pace_next_us: int,
+) -> bool:
+    """Take `count` slots of the campaign's concurrency and move its pacing clock, guarded by
+    the status, the limit and the pacing clock it was computed from (compare-and-set)."""
+    result = await conn.execute(
+        sa.update(campaigns)
+        .where(
+            campaigns.c.id == campaign_id,
+            campaigns.c.status == CampaignStatus.RUN.value,
+            campaigns.c.tm_delete.is_(None),
+            campaigns.c.in_flight + count <= campaigns.c.max_concurrent_calls,
+            campaigns.c.pace_next == expected_pace_us,
+        )
+        .values(in_flight=campaigns.c.in_flight + count, pace_next=pace_next_us)
+    )
+    return result.rowcount == 1
+
+
+async def release(conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int) -> None:
+    """Give back slots; a stopping campaign with nothing left in flight becomes stop."""
+    if count <= 0:
+        return
+    left = campaigns.c.in_flight - count
+    await conn.execute(
+        sa.update(campaigns)
+        .where(campaigns.c.id == campaign_id)
+        .values(
+            in_flight=sa.case((left < 0, 0), else_=left),
+            status=sa.case(
+                (
+                    sa.and_(campaigns.c.status == CampaignStatus.STOPPING.value, left <= 0),
+                    CampaignStatus.STOP.value,
+                ),
+                else_=campaigns.c.status,
+            ),
+            tm_update=sa.case(
+                (
+                    sa.and_(campaigns.c.status == CampaignStatus.STOPPING.value, left <= 0),
+                    now_us,
+                ),
+                else_=campaigns.c.tm_update,
+            ),
+        )
+    )
+
+
+async def claim(
+    conn: AsyncConnection,
+    campaign: Campaign,
+    outplan: Outplan,
+    *,
+    limit: int,
+    now_us: int,
+    expected_pace_us: int,
+    pace_next_us: int,
+    pace_step_us: int,
+    lease_us: int,
+    engine_id: str,
+) -> list[Claimed] | None:
+    """Start up to `limit` attempts for a campaign in the caller's transaction.
+
+    None when the campaign could not be reserved (stopped, full, or another engine paced it
+    first); otherwise the attempts started (maybe none: no target is due)."""
+    if limit <= 0 or not await reserve(conn, campaign.id, limit, expected_pace_us, pace_next_us):
+        return None
+    cutoff = now_us - outplan.try_interval * 1000
+    stmt = (
+        sa.select(T)
+        .where(*eligible(campaign, outplan, cutoff))
+        .order_by(T.c.tm_update, T.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=T)
+    )
+    found = (await conn.execute(stmt)).all()
+    started: list[Claimed] = []
+    rows: list[dict[str, Any]] = []
+    for row in found:
+        dests = tuple(load_address(row._mapping[f"destination_{n}"]) for n in range(5))
+        counts = tuple(row._mapping[f"try_count_{n}"] for n in range(5))
+        n = next_destination(dests, counts, outplan.max_try_counts)
+        if n is None:
+            continue
+        col = T.c[f"try_count_{n}"]
+        moved = await conn.execute(
+            sa.update(T)
+            .where(T.c.id == row.id, T.c.status == TargetStatus.IDLE.value)
+            .values(status=TargetStatus.PROGRESSING.value, tm_update=now_us, **{col.name: col + 1})
+        )
+        if moved.rowcount != 1:
+            continue
+        dest = dests[n]
+        assert dest is not None
+        claimed = Claimed(
+            campaigncall_id=new_id(),
+            reference_id=new_id(),
+            campaign_id=campaign.id,
+            customer_id=campaign.customer_id,
+            target_id=row.id,
+            destination=dest,
+            destination_index=n,
+            try_count=counts[n] + 1,
+            source=outplan.source,
+            dial_timeout_ms=outplan.dial_timeout,
+            lease_expires_us=now_us + lease_us,
+        )
+        started.append(claimed)
+        rows.append(_campaigncall_row(claimed, campaign, outplan, now_us, engine_id))
+    if rows:
+        await conn.execute(CC.insert(), rows)
+    unused = limit - len(started)
+    if unused:
+        await conn.execute(
+            sa.update(campaigns)
+            .where(campaigns.c.id == campaign.id)
+            .values(
+                in_flight=campaigns.c.in_flight - unused,
+                pace_next=campaigns.c.pace_next - unused * pace_step_us,
+            )
+        )
+    return started
+
+
+def _campaigncall_row(
+    c: Claimed, campaign: Campaign, outplan: Outplan, now_us: int, engine_id: str
+) -> dict[str, Any]:
+    return {
+        "id": c.campaigncall_id,
+        "customer_id": campaign.customer_id,
+        "campaign_id": campaign.id,
+        "outplan_id": outplan.id,
+        "outdial_id": campaign.outdial_id,
+        "outdial_target_id": c.target_id,
+        "queue_id": campaign.queue_id,
+        "activeflow_id": new_id(),
+        "flow_id": NIL_UUID,
+        "reference_type": ReferenceType.CALL.value,
+        "reference_id": c.reference_id,
+        "status": CampaigncallStatus.DIALING.value,
+        "result": CallResult.NONE.value,
+        "source": dump_address(outplan.source),
+        "destination": dump_address(c.destination),
+        "destination_index": c.destination_index,
+        "try_count": c.try_count,
+        "hangup_reason": "",
+        "sip_code": None,
+        "lease_expires": c.lease_expires_us,
+        "engine_id": engine_id,
+        "tm_create": now_us,
+        "tm_update": now_us,
+        "tm_delete": None,
+    }
+
+
+async def mark_answered(conn: AsyncConnection, campaigncall_id: uuid.UUID, now_us: int) -> bool:
+    result = await conn.execute(
+        sa.update(CC)
+        .where(CC.c.id == campaigncall_id, CC.c.status == CampaigncallStatus.DIALING.value)
+        .values(status=CampaigncallStatus.PROGRESSING.value, tm_update=now_us)
+    )
+    return result.rowcount == 1
+
+
+async def finish(
+    conn: AsyncConnection,
+    campaigncall_id: uuid.UUID,
+    outcome: CallOutcome,
+    now_us: int,
+) -> bool:
+    """End an attempt exactly once: the campaigncall is done, the target idle or done, and the
+    campaign's slot is given back. False when it was already ended (by recovery, say)."""
+    done = await conn.execute(
+        sa.update(CC)
+        .where(CC.c.id == campaigncall_id, CC.c.status != CampaigncallStatus.DONE.value)
+        .values(
+            status=CampaigncallStatus.DONE.value,
+            result=outcome.result.value,
+            hangup_reason=outcome.reason.value,
+            sip_code=outcome.sip_code,
+            tm_update=now_us,
+            lease_expires=None,
+        )
+        .returning(CC.c.outdial_target_id, CC.c.campaign_id, CC.c.outplan_id)
+    )
+    row = done.first()
+    if row is None:
+        return False
+    plan = (await conn.execute(sa.select(outplans).where(outplans.c.id == row.outplan_id))).first()
+    max_try_counts = (
+        tuple(plan._mapping[f"max_try_count_{n}"] for n in range(5)) if plan is not None else (0,) * 5
+    )
+    target = (
+        await conn.execute(sa.select(T).where(T.c.id == row.outdial_target_id).with_for_update())
+    ).first()
+    if target is not None:
+        dests = tuple(load_address(target._mapping[f"destination_{n}"]) for n in range(5))
+        counts = tuple(target._mapping[f"try_count_{n}"] for n in range(5))
+        status = status_after_attempt(outcome.result, dests, counts, max_try_counts)
+        await conn.execute(
+            sa.update(T)
+            .where(T.c.id == target.id, T.c.status == TargetStatus.PROGRESSING.value)
+            .values(status=status.value, last_attempt_end=now_us, tm_update=now_us)
+        )
+    await release(conn, row.campaign_id, 1, now_us)
+    return True
+
+
+def lost_attempts(now_us: int, stale_before_us: int, limit: int) -> sa.Select[Any]:
+    """Open attempts whose lease ran out or whose engine stopped beating."""
+    live_engines = sa.select(engines.c.id).where(
+        engines.c.heartbeat >= stale_before_us, engines.c.stopped.is_(None)
+    )
+    return (
+        sa.select(CC.c.id, CC.c.campaign_id, CC.c.engine_id)
+        .where(
+            CC.c.status != CampaigncallStatus.DONE.value,
+            sa.or_(CC.c.lease_expires < now_us, CC.c.engine_id.not_in(live_engines)),
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=CC)
+    )
+
+
+async def unfinished_targets_left(
+    conn: AsyncConnection, campaign: Campaign, outplan: Outplan
+) -> bool:
+    """Whether any live target of the campaign's outdial is in flight or still dialable."""
+    stmt = (
+        sa.select(T.c.id)
+        .where(
+            T.c.outdial_id == campaign.outdial_id,
+            T.c.tm_delete.is_(None),
+            sa.or_(
+                T.c.status == TargetStatus.PROGRESSING.value,
+                sa.and_(T.c.status == TargetStatus.IDLE.value, dialable(outplan)),
+            ),
+        )
+        .limit(1)
+    )
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def stop_when_done(conn: AsyncConnection, campaign_id: uuid.UUID, now_us: int) -> bool:
+    """run -> stop for a campaign whose targets are all done and that has nothing in flight."""
+    result = await conn.execute(
+        sa.update(campaigns)
+        .where(
+            campaigns.c.id == campaign_id,
+            campaigns.c.status == CampaignStatus.RUN.value,
+            campaigns.c.in_flight <= 0,
+        )
+        .values(status=CampaignStatus.STOP.value, tm_update=now_us)
+    )
+    return result.rowcount == 1
