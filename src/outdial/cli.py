@@ -210,7 +210,7 @@ def demo(
 ) -> None:
     """Run a whole campaign on the embedded database and show its progress live."""
     _logging(logging.WARNING)
-    _run(runtime.demo(database_url, telephony, targets))
+    _print(_run(runtime.demo(database_url, telephony, targets)))
 
 
 def main() -> None:

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+import signal
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from outdial.clock import SystemClock
+from outdial.clock import Clock, SystemClock
 from outdial.settings import Settings, SipSettings, TelephonyKind
 from outdial.storage.db import Database
 from outdial.storage.migrate import upgrade
+from outdial.telephony.base import Telephony
+
+if TYPE_CHECKING:
+    from outdial.engine.engine import Engine
+
+log = logging.getLogger("outdial")
 
 
 def make_settings(url: str, telephony: TelephonyKind, sip: SipSettings) -> Settings:
@@ -103,25 +112,87 @@ def _stderr_console() -> Any:
     return Console(file=sys.stderr)
 
 
+def build_telephony(settings: Settings, clock: Clock) -> Telephony:
+    if settings.telephony is TelephonyKind.SIM:
+        from outdial.telephony.sim import SimTelephony
+
+        return SimTelephony(clock)
+    from outdial.telephony.factory import sip_telephony
+
+    return sip_telephony(settings.sip)
+
+
+def build_engine(db: Database, settings: Settings, clock: Clock) -> Engine:
+    from outdial.engine.engine import Engine, EngineConfig
+    from outdial.services.context import Context
+    from outdial.services.dialing import DialingService
+
+    return Engine(
+        DialingService(Context(db, clock)), build_telephony(settings, clock), clock, EngineConfig()
+    )
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
 async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> None:
     import uvicorn
 
     from outdial.api.app import create_app
 
+    clock = SystemClock()
     db = await _ready_db(settings.database_url)
-    services = _services(db)
-    app = create_app(services)
+    dialer = build_engine(db, settings, clock) if engine else None
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+
+    async def started() -> None:
+        if dialer is not None:
+            tasks.append(asyncio.create_task(dialer.run(stop), name="engine"))
+
+    async def stopping() -> None:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    app = create_app(_services(db), on_startup=started, on_shutdown=stopping)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
+    log.info(
+        "outdial serving on http://%s:%d (engine %s, telephony %s)",
+        host,
+        port,
+        "on" if engine else "off",
+        settings.telephony.value,
+    )
     try:
         await server.serve()
     finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await db.dispose()
 
 
 async def run_engine(settings: Settings) -> None:
-    raise NotImplementedError("the dialing engine arrives with issue 3")
+    clock = SystemClock()
+    db = await _ready_db(settings.database_url)
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    try:
+        await build_engine(db, settings, clock).run(stop)
+    finally:
+        await db.dispose()
 
 
-async def demo(url: str, telephony: TelephonyKind, targets: int) -> None:
-    raise NotImplementedError("the demo arrives with issue 3")
+async def demo(url: str, telephony: TelephonyKind, targets: int) -> dict[str, Any]:
+    from outdial.demo import run_demo
+
+    db = await _ready_db(url)
+    clock = SystemClock()
+    try:
+        settings = Settings(database_url=url, telephony=telephony)
+        return await run_demo(db, clock, settings, targets)
+    finally:
+        await db.dispose()
