@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from outdial.clock import Clock
 from outdial.domain.address import DIALABLE_TYPES, Address, AddressType
@@ -180,14 +181,14 @@ class Engine:
         await self.dialing.end_if_done(run)
 
     # ---- attempts --------------------------------------------------------------------------
-    def _spawn(self, attempt: Claimed, actions: list[dict[str, object]]) -> None:
+    def _spawn(self, attempt: Claimed, actions: list[dict[str, Any]]) -> None:
         task = asyncio.create_task(
             self._attempt(attempt, actions), name=f"attempt-{attempt.campaigncall_id}"
         )
         self.attempts.add(task)
         task.add_done_callback(self.attempts.discard)
 
-    async def _attempt(self, attempt: Claimed, actions: list[dict[str, object]]) -> None:
+    async def _attempt(self, attempt: Claimed, actions: list[dict[str, Any]]) -> None:
         ids = (
             f"campaign={attempt.campaign_id} target={attempt.target_id} "
             f"campaigncall={attempt.campaigncall_id}"
@@ -206,7 +207,7 @@ class Engine:
             source=attempt.source or NO_SOURCE,
             destination=attempt.destination,
             dial_timeout_ms=attempt.dial_timeout_ms,
-            actions=list(actions),  # type: ignore[arg-type]
+            actions=list(actions),
         )
 
         async def on_answer() -> None:

@@ -31,10 +31,11 @@ class CustomerService:
             raise InvalidArgument("name must not be empty")
         check_name(name)
         now = self.ctx.now_us()
-        values = {"id": new_id(), "name": name, "tm_create": now, "tm_update": now}
+        customer_id = new_id()
+        values = {"id": customer_id, "name": name, "tm_create": now, "tm_update": now}
         async with self.ctx.db.write() as conn:
             await repo.insert(conn, customers, values)
-            row = await repo.get(conn, customers, values["id"])
+            row = await repo.get(conn, customers, customer_id)
         assert row is not None
         return rows.customer(row)
 
@@ -96,4 +97,5 @@ class CustomerService:
             found = (await conn.execute(stmt)).scalar()
         if found is None:
             raise Unauthenticated("the access key is not valid", reason="INVALID_CREDENTIALS")
-        return found
+        customer_id: uuid.UUID = found
+        return customer_id

@@ -77,7 +77,7 @@ class OutplanService:
         self, customer_id: uuid.UUID, outplan_id: uuid.UUID, body: Body, *, dial: bool
     ) -> Outplan:
         """PUT /outplans/{id} (name, detail) or /dial_info (the dial block)."""
-        values = dial_info(body) if dial else dict(text_fields(body, _TEXT))
+        values: dict[str, Any] = dial_info(body) if dial else dict(text_fields(body, _TEXT))
         async with self.ctx.db.write() as conn:
             await owned(conn, outplans, customer_id, outplan_id, NOT_FOUND, "outplan")
             values["tm_update"] = self.ctx.now_us()

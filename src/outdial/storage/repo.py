@@ -44,7 +44,8 @@ async def page(
     limit: int,
 ) -> Sequence[Row]:
     result = await conn.execute(page_query(table, where, cursor, limit))
-    return result.all()
+    found: Sequence[Row] = result.all()
+    return found
 
 
 async def soft_delete(conn: AsyncConnection, table: sa.Table, row: Row, now_us: int) -> Row:
