@@ -14,7 +14,7 @@ import typer
 
 from outdial import runtime
 from outdial.domain.errors import OutdialError
-from outdial.settings import SipSettings, TelephonyKind
+from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKind
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -95,6 +95,56 @@ def _logging(level: int = logging.INFO) -> None:
     )
 
 
+StaleAfter = Annotated[
+    float,
+    typer.Option(
+        "--stale-after",
+        envvar="OUTDIAL_ENGINE_STALE_AFTER",
+        help="seconds without a heartbeat before an engine's attempts are closed as lost",
+    ),
+]
+Heartbeat = Annotated[
+    float,
+    typer.Option(
+        "--heartbeat", envvar="OUTDIAL_ENGINE_HEARTBEAT", help="seconds between engine heartbeats"
+    ),
+]
+MaxCall = Annotated[
+    float,
+    typer.Option(
+        "--max-call",
+        envvar="OUTDIAL_ENGINE_MAX_CALL",
+        help="seconds an answered call may last at most",
+    ),
+]
+SimRing = Annotated[
+    int,
+    typer.Option(
+        "--sim-ring-ms",
+        envvar="OUTDIAL_SIM_RING_MS",
+        help="simulated telephony: how long the far end rings",
+    ),
+]
+
+
+def _settings(
+    url: str, telephony: TelephonyKind, sip: SipSettings, tuning: tuple[float, float, float, int]
+) -> Settings:
+    try:
+        return runtime.make_settings(url, telephony, sip, EngineSettings(*tuning))
+    except (ValueError, OutdialError) as exc:
+        _print(
+            {
+                "error": {
+                    "status": "INVALID_ARGUMENT",
+                    "reason": "INVALID_SETTINGS",
+                    "message": str(exc),
+                }
+            }
+        )
+        raise typer.Exit(code=2) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(envvar="OUTDIAL_HOST")] = "127.0.0.1",
@@ -106,11 +156,18 @@ def serve(
     sip_bind: SipBind = "127.0.0.1:0",
     sip_username: SipUser = "",
     sip_password: SipPass = "",
+    stale_after: StaleAfter = 10.0,
+    heartbeat: Heartbeat = 2.0,
+    max_call: MaxCall = 3600.0,
+    sim_ring_ms: SimRing = 200,
 ) -> None:
     """Serve the REST API and, unless --no-engine, run the dialer in the same process."""
     _logging()
-    settings = runtime.make_settings(
-        database_url, telephony, SipSettings(sip_trunk, sip_bind, sip_username, sip_password)
+    settings = _settings(
+        database_url,
+        telephony,
+        SipSettings(sip_trunk, sip_bind, sip_username, sip_password),
+        (stale_after, heartbeat, max_call, sim_ring_ms),
     )
     _run(runtime.serve(settings, host, port, engine=not no_engine))
 
@@ -123,11 +180,18 @@ def engine(
     sip_bind: SipBind = "127.0.0.1:0",
     sip_username: SipUser = "",
     sip_password: SipPass = "",
+    stale_after: StaleAfter = 10.0,
+    heartbeat: Heartbeat = 2.0,
+    max_call: MaxCall = 3600.0,
+    sim_ring_ms: SimRing = 200,
 ) -> None:
     """Run a dialer process alone (any number may share one PostgreSQL database)."""
     _logging()
-    settings = runtime.make_settings(
-        database_url, telephony, SipSettings(sip_trunk, sip_bind, sip_username, sip_password)
+    settings = _settings(
+        database_url,
+        telephony,
+        SipSettings(sip_trunk, sip_bind, sip_username, sip_password),
+        (stale_after, heartbeat, max_call, sim_ring_ms),
     )
     _run(runtime.run_engine(settings))
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outdial.clock import Clock, SystemClock
-from outdial.settings import Settings, SipSettings, TelephonyKind
+from outdial.domain.errors import InvalidArgument
+from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKind
 from outdial.storage.db import Database
 from outdial.storage.migrate import upgrade
 from outdial.telephony.base import Telephony
@@ -23,8 +24,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("outdial")
 
 
-def make_settings(url: str, telephony: TelephonyKind, sip: SipSettings) -> Settings:
-    return Settings(database_url=url, telephony=telephony, sip=sip)
+def make_settings(
+    url: str, telephony: TelephonyKind, sip: SipSettings, engine: EngineSettings | None = None
+) -> Settings:
+    try:
+        return Settings(
+            database_url=url, telephony=telephony, sip=sip, engine=engine or EngineSettings()
+        )
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
 
 
 def redact(url: str) -> str:
@@ -116,7 +124,7 @@ def build_telephony(settings: Settings, clock: Clock) -> Telephony:
     if settings.telephony is TelephonyKind.SIM:
         from outdial.telephony.sim import SimTelephony
 
-        return SimTelephony(clock)
+        return SimTelephony(clock, ring_ms=settings.engine.sim_ring_ms)
     from outdial.telephony.factory import sip_telephony
 
     return sip_telephony(settings.sip)
@@ -127,9 +135,15 @@ def build_engine(db: Database, settings: Settings, clock: Clock) -> Engine:
     from outdial.services.context import Context
     from outdial.services.dialing import DialingService
 
-    return Engine(
-        DialingService(Context(db, clock)), build_telephony(settings, clock), clock, EngineConfig()
+    tuning = settings.engine
+    config = EngineConfig(
+        stale_after_s=tuning.stale_after_s,
+        heartbeat_s=tuning.heartbeat_s,
+        recover_every_s=tuning.heartbeat_s,
+        max_call_s=tuning.max_call_s,
     )
+    telephony = build_telephony(settings, clock)
+    return Engine(DialingService(Context(db, clock)), telephony, clock, config)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

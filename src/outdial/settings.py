@@ -22,10 +22,25 @@ class SipSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class EngineSettings:
+    stale_after_s: float = 10.0  # an engine silent this long is dead; its attempts are lost
+    heartbeat_s: float = 2.0
+    max_call_s: float = 3600.0  # the longest answered call
+    sim_ring_ms: int = 200  # how long the simulated far end rings before it answers
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_s <= 0 or self.stale_after_s <= self.heartbeat_s:
+            raise ValueError("stale-after must be longer than the heartbeat interval")
+        if self.max_call_s <= 0 or self.sim_ring_ms < 0:
+            raise ValueError("max-call must be positive and sim-ring-ms not negative")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_URL
     telephony: TelephonyKind = TelephonyKind.SIM
     sip: SipSettings = SipSettings()
+    engine: EngineSettings = EngineSettings()
 
     def __post_init__(self) -> None:
         driver_url(self.database_url)  # raises a clear error for an unsupported URL
