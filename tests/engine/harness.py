@@ -18,7 +18,7 @@ class Harness:
         self.clock = clock
         self.sim = SimTelephony(clock, ring_ms=200, action_ms=100)
         self.engine = Engine(DialingService(services.ctx), self.sim, clock,
-                             EngineConfig(**config))
+                             EngineConfig(**{"drain_timeout_s": 0.0, **config}))
         self.customer_id = uuid.UUID(int=0)
 
     async def __aenter__(self) -> Harness:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ from outdial.domain.timezones import validate_timezone
 SEARCH_DAYS = 400  # look-ahead of the searches, plus one day per holiday still to come
 MAX_HOLIDAYS = 1000
 ALL_DAYS = frozenset(range(1, 8))
-_CHUNK = timedelta(days=2)
+_FIRST_CHUNK, _MAX_CHUNK = timedelta(days=1), timedelta(days=16)
 _KEYS = frozenset({"days", "start", "end", "holidays", "timezone"})
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -166,7 +166,9 @@ def _transition(zone: ZoneInfo, lo: datetime, hi: datetime) -> datetime:
 
 def _edges(window: CallWindow, zone: ZoneInfo, lo: datetime, hi: datetime) -> list[datetime]:
     """Sorted instants in (lo, hi] where openness in `zone` may change."""
-    marks = {window.start, window.end, time(0)}
+    marks = {window.start, window.end}
+    if window.end <= window.start:  # a holiday can cut a window that spans midnight
+        marks.add(time(0))
     found: set[datetime] = set()
     day, last = lo.astimezone(zone).date() - timedelta(1), hi.astimezone(zone).date()
     while day <= last + timedelta(1):
@@ -180,18 +182,15 @@ def _edges(window: CallWindow, zone: ZoneInfo, lo: datetime, hi: datetime) -> li
     return sorted(edge for edge in found if lo < edge <= hi)
 
 
-def _scan(
-    window: CallWindow, zone: ZoneInfo, after: datetime, until: datetime, want: bool
-) -> datetime | None:
-    """The first change point in (after, until] where openness in `zone` is `want`."""
-    lo = after
+def _stream(
+    window: CallWindow, zone: ZoneInfo, after: datetime, until: datetime
+) -> Iterator[datetime]:
+    """The change points of `zone` in (after, until], in order, a growing chunk at a time."""
+    lo, chunk = after, _FIRST_CHUNK
     while lo < until:
-        hi = min(lo + _CHUNK, until)
-        for edge in _edges(window, zone, lo, hi):
-            if _open_in(window, edge, zone) is want:
-                return edge
-        lo = hi
-    return None
+        hi = min(lo + chunk, until)
+        yield from _edges(window, zone, lo, hi)
+        lo, chunk = hi, min(chunk * 2, _MAX_CHUNK)
 
 
 def _horizon(window: CallWindow, at: datetime) -> datetime:
@@ -223,11 +222,14 @@ def next_open(window: CallWindow | None, at: datetime, zones: Sequence[str]) -> 
     if not window.days:
         return None
     tzs, horizon = _zones(window, zones), _horizon(window, candidate)
+    streams = {zone: _stream(window, zone, candidate, horizon) for zone in tzs}
     while True:
         closed = next((zone for zone in tzs if not _open_in(window, candidate, zone)), None)
         if closed is None:
             return candidate
-        found = _scan(window, closed, candidate, horizon, want=True)
+        after = candidate
+        opening = (e for e in streams[closed] if e > after and _open_in(window, e, closed))
+        found = next(opening, None)
         if found is None:
             return None
         candidate = found
@@ -246,7 +248,8 @@ def closes_at(window: CallWindow | None, at: datetime, zones: Sequence[str]) -> 
     best: datetime | None = None
     limit = _horizon(window, instant)
     for zone in _zones(window, zones):
-        found = _scan(window, zone, instant, best or limit, want=False)
+        edges = _stream(window, zone, instant, best or limit)
+        found = next((e for e in edges if not _open_in(window, e, zone)), None)
         if found is not None:
             best = found
     return best

@@ -1,0 +1,79 @@
+"""Pure dialing rules: destination choice, end state, cooling, pacing, SIP mapping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from outdial.domain.address import Address, AddressType
+from outdial.domain.numberplan import FarEnd, behaviour_for
+from outdial.domain.outcome import CallResult, HangupReason, reason_for_sip_code, result_for
+from outdial.domain.pacing import next_pace_us, start_interval_us, starts_allowed
+from outdial.domain.rules import cooling_until, is_cooling, next_destination, status_after_attempt
+from outdial.domain.states import TargetStatus
+
+A = Address(AddressType.TEL, "+15550000001")
+NONE: None = None
+
+
+@pytest.mark.parametrize(
+    ("dests", "counts", "limits", "expected"),
+    [
+        ((A, A, NONE, NONE, NONE), (0, 0, 0, 0, 0), (2, 1, 0, 0, 0), 0),
+        ((A, A, NONE, NONE, NONE), (2, 0, 0, 0, 0), (2, 1, 0, 0, 0), 1),
+        ((A, A, NONE, NONE, NONE), (2, 1, 0, 0, 0), (2, 1, 0, 0, 0), None),
+        ((NONE, NONE, A, NONE, NONE), (0, 0, 0, 0, 0), (5, 5, 1, 0, 0), 2),
+        ((A, NONE, NONE, NONE, A), (0, 0, 0, 0, 0), (0, 3, 3, 3, 3), 4),  # 0 disables slot 0
+        ((A, NONE, NONE, NONE, NONE), (0, 0, 0, 0, 0), (0, 0, 0, 0, 0), None),
+    ],
+)
+def test_next_destination(dests, counts, limits, expected) -> None:  # type: ignore[no-untyped-def]
+    assert next_destination(dests, counts, limits) == expected
+
+
+def test_status_after_attempt() -> None:
+    dests = (A, A, None, None, None)
+    limits = (2, 1, 0, 0, 0)
+    assert status_after_attempt(CallResult.SUCCESS, dests, (1, 0, 0, 0, 0), limits) is \
+        TargetStatus.DONE
+    assert status_after_attempt(CallResult.FAIL, dests, (1, 0, 0, 0, 0), limits) is \
+        TargetStatus.IDLE
+    assert status_after_attempt(CallResult.FAIL, dests, (2, 1, 0, 0, 0), limits) is \
+        TargetStatus.DONE
+
+
+def test_cooling() -> None:
+    end = datetime(2026, 1, 1, tzinfo=UTC)
+    assert cooling_until(None, 1000) is None
+    assert cooling_until(end, 1500) == end + timedelta(milliseconds=1500)
+    assert is_cooling(end, 1000, end + timedelta(milliseconds=999))
+    assert not is_cooling(end, 1000, end + timedelta(milliseconds=1000))
+
+
+def test_pacing() -> None:
+    assert start_interval_us(10) == 100_000
+    common = {"calls_per_second": 10.0, "now_us": 1_000_000, "window_s": 0.5, "max_batch": 50}
+    assert starts_allowed(in_flight=0, max_concurrent=100, pace_next_us=0, **common) == 5
+    assert starts_allowed(in_flight=98, max_concurrent=100, pace_next_us=0, **common) == 2
+    assert starts_allowed(in_flight=100, max_concurrent=100, pace_next_us=0, **common) == 0
+    assert starts_allowed(in_flight=0, max_concurrent=100, pace_next_us=1_000_001, **common) == 0
+    assert next_pace_us(0, 1_000_000, 5, 10.0) == 1_500_000
+    assert next_pace_us(2_000_000, 1_000_000, 1, 10.0) == 2_100_000
+
+
+def test_number_plan_and_sip_mapping() -> None:
+    assert behaviour_for("+4865550000").sip_code == 486
+    assert behaviour_for("4805550000").sip_code == 480
+    assert behaviour_for("+6035550000").sip_code == 603
+    assert behaviour_for("+5035550000").sip_code == 503
+    assert behaviour_for("+4085550000").far_end is FarEnd.NEVER_ANSWER
+    assert behaviour_for("+15550000000").far_end is FarEnd.ANSWER
+    assert reason_for_sip_code(486) is HangupReason.BUSY
+    assert reason_for_sip_code(603) is HangupReason.BUSY
+    assert reason_for_sip_code(480) is HangupReason.NOANSWER
+    assert reason_for_sip_code(503) is HangupReason.FAILED
+    assert result_for(HangupReason.NORMAL) is CallResult.SUCCESS
+    for reason in HangupReason:
+        if reason not in (HangupReason.NORMAL,):
+            assert result_for(reason) is CallResult.FAIL
