@@ -13,7 +13,7 @@ from typing import Any
 from outdial.clock import Clock
 from outdial.domain.address import DIALABLE_TYPES, Address, AddressType
 from outdial.domain.outcome import CallOutcome, HangupReason
-from outdial.domain.pacing import next_pace_us, start_interval_us, starts_allowed
+from outdial.domain.pacing import start_interval_us, starts_allowed
 from outdial.domain.states import EndHandle
 from outdial.engine.ledger import Ledger
 from outdial.services.dialing import DialingService, Running
@@ -148,28 +148,17 @@ class Engine:
             )
             if limit <= 0:
                 return started
-            pace_next = next_pace_us(run.pace_next_us, now, limit, campaign.calls_per_second)
-            claimed = await self.dialing.claim(
-                run,
-                limit=limit,
-                expected_pace_us=run.pace_next_us,
-                pace_next_us=pace_next,
-                pace_step_us=step,
-                lease_us=lease_us,
-                engine_id=self.id,
+            claim = await self.dialing.claim(
+                run, limit=limit, pace_step_us=step, lease_us=lease_us, engine_id=self.id
             )
-            if claimed is None:  # another engine moved first; look again next round
+            if claim is None:  # stopped, full, or paced by another engine; look again later
                 return started
-            for attempt in claimed:
+            for attempt in claim.attempts:
                 self._spawn(attempt, campaign.actions)
-            started += len(claimed)
-            self.started += len(claimed)
-            run = replace(
-                run,
-                in_flight=run.in_flight + len(claimed),
-                pace_next_us=pace_next - (limit - len(claimed)) * step,
-            )
-            if len(claimed) < limit:
+            started += len(claim.attempts)
+            self.started += len(claim.attempts)
+            run = replace(run, in_flight=claim.in_flight, pace_next_us=claim.pace_next_us)
+            if len(claim.attempts) < limit:
                 return started
 
     async def _maybe_end(self, run: Running) -> None:

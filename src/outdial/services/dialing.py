@@ -20,7 +20,7 @@ from outdial.services import campaign_rules
 from outdial.services.context import Context
 from outdial.storage import claim as claims
 from outdial.storage import repo, rows
-from outdial.storage.claim import Claimed
+from outdial.storage.claim import Claim
 from outdial.storage.tables import campaigns, engines, outdials, outplans
 
 log = logging.getLogger("outdial.engine")
@@ -79,16 +79,8 @@ class DialingService:
                 await campaign_rules.request_stop(conn, row, self.ctx.now_us())
 
     async def claim(
-        self,
-        run: Running,
-        *,
-        limit: int,
-        expected_pace_us: int,
-        pace_next_us: int,
-        pace_step_us: int,
-        lease_us: int,
-        engine_id: str,
-    ) -> list[Claimed] | None:
+        self, run: Running, *, limit: int, pace_step_us: int, lease_us: int, engine_id: str
+    ) -> Claim | None:
         async with self.ctx.db.write() as conn:
             return await claims.claim(
                 conn,
@@ -96,8 +88,6 @@ class DialingService:
                 run.outplan,
                 limit=limit,
                 now_us=self.ctx.now_us(),
-                expected_pace_us=expected_pace_us,
-                pace_next_us=pace_next_us,
                 pace_step_us=pace_step_us,
                 lease_us=lease_us,
                 engine_id=engine_id,

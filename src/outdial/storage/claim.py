@@ -44,6 +44,13 @@ class Claimed:
     lease_expires_us: int
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    attempts: list[Claimed]
+    in_flight: int  # the campaign's attempts in flight after this claim
+    pace_next_us: int  # and its pacing clock
+
+
 def dialable(outplan: Outplan) -> sa.ColumnElement[bool]:
     """Some destination is set and has tries left under this outplan."""
     slots = [
@@ -65,14 +72,12 @@ def eligible(campaign: Campaign, outplan: Outplan, cutoff_us: int) -> list[sa.Co
 
 
 async def reserve(
-    conn: AsyncConnection,
-    campaign_id: uuid.UUID,
-    count: int,
-    expected_pace_us: int,
-    pace_next_us: int,
-) -> bool:
-    """Take `count` slots of the campaign's concurrency and move its pacing clock, guarded by
-    the status, the limit and the pacing clock it was computed from (compare-and-set)."""
+    conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int, step_us: int
+) -> tuple[int, int] | None:
+    """Take `count` slots of the campaign's concurrency and its pacing budget in one guarded
+    UPDATE: the campaign must run, have the room, and be due (`pace_next <= now`); its pacing
+    clock moves `count` intervals past max(pace_next, now). Returns (in_flight, pace_next)."""
+    due = sa.case((campaigns.c.pace_next > now_us, campaigns.c.pace_next), else_=now_us)
     result = await conn.execute(
         sa.update(campaigns)
         .where(
@@ -80,11 +85,13 @@ async def reserve(
             campaigns.c.status == CampaignStatus.RUN.value,
             campaigns.c.tm_delete.is_(None),
             campaigns.c.in_flight + count <= campaigns.c.max_concurrent_calls,
-            campaigns.c.pace_next == expected_pace_us,
+            campaigns.c.pace_next <= now_us,
         )
-        .values(in_flight=campaigns.c.in_flight + count, pace_next=pace_next_us)
+        .values(in_flight=campaigns.c.in_flight + count, pace_next=due + count * step_us)
+        .returning(campaigns.c.in_flight, campaigns.c.pace_next)
     )
-    return result.rowcount == 1
+    row = result.first()
+    return None if row is None else (int(row.in_flight), int(row.pace_next))
 
 
 async def release(conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int) -> None:
@@ -122,18 +129,18 @@ async def claim(
     *,
     limit: int,
     now_us: int,
-    expected_pace_us: int,
-    pace_next_us: int,
     pace_step_us: int,
     lease_us: int,
     engine_id: str,
-) -> list[Claimed] | None:
+) -> Claim | None:
     """Start up to `limit` attempts for a campaign in the caller's transaction.
 
-    None when the campaign could not be reserved (stopped, full, or another engine paced it
-    first); otherwise the attempts started (maybe none: no target is due)."""
-    if limit <= 0 or not await reserve(conn, campaign.id, limit, expected_pace_us, pace_next_us):
+    None when the campaign could not be reserved (stopped, full, or not due yet); otherwise
+    the attempts started (maybe none: no target is due) and the campaign's pacing state."""
+    reserved = await reserve(conn, campaign.id, limit, now_us, pace_step_us) if limit > 0 else None
+    if reserved is None:
         return None
+    in_flight, pace_next = reserved
     cutoff = now_us - outplan.try_interval * 1000
     stmt = (
         sa.select(T)
@@ -180,6 +187,8 @@ async def claim(
         await conn.execute(CC.insert(), rows)
     unused = limit - len(started)
     if unused:
+        in_flight -= unused
+        pace_next -= unused * pace_step_us
         await conn.execute(
             sa.update(campaigns)
             .where(campaigns.c.id == campaign.id)
@@ -188,7 +197,7 @@ async def claim(
                 pace_next=campaigns.c.pace_next - unused * pace_step_us,
             )
         )
-    return started
+    return Claim(started, in_flight, pace_next)
 
 
 def _campaigncall_row(
@@ -257,7 +266,9 @@ async def finish(
         return False
     plan = (await conn.execute(sa.select(outplans).where(outplans.c.id == row.outplan_id))).first()
     max_try_counts = (
-        tuple(plan._mapping[f"max_try_count_{n}"] for n in range(5)) if plan is not None else (0,) * 5
+        tuple(plan._mapping[f"max_try_count_{n}"] for n in range(5))
+        if plan is not None
+        else (0,) * 5
     )
     target = (
         await conn.execute(sa.select(T).where(T.c.id == row.outdial_target_id).with_for_update())
