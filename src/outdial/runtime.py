@@ -174,6 +174,10 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
     app = create_app(_services(db), on_startup=started, on_shutdown=stopping)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with our
+    # own handlers in place that re-raise only sets the stop event, and the process exits 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     log.info(
         "outdial serving on http://%s:%d (engine %s, telephony %s)",
         host,
