@@ -17,8 +17,12 @@ class Harness:
         self.services = services
         self.clock = clock
         self.sim = SimTelephony(clock, ring_ms=200, action_ms=100)
-        self.engine = Engine(DialingService(services.ctx), self.sim, clock,
-                             EngineConfig(**{"drain_timeout_s": 0.0, **config}))
+        self.engine = Engine(
+            DialingService(services.ctx),
+            self.sim,
+            clock,
+            EngineConfig(**{"drain_timeout_s": 0.0, **config}),
+        )
         self.customer_id = uuid.UUID(int=0)
 
     async def __aenter__(self) -> Harness:
@@ -32,18 +36,33 @@ class Harness:
 
     async def setup(self, numbers: list[str | list[str]], **plan: Any) -> tuple[Any, Any, Any]:
         s, me = self.services, self.customer_id
-        body = {"source": {"type": "tel", "target": "+15550000000"}, "dial_timeout": 5000,
-                "try_interval": 60000, "max_try_count_0": 2, "max_try_count_1": 1}
+        body = {
+            "source": {"type": "tel", "target": "+15550000000"},
+            "dial_timeout": 5000,
+            "try_interval": 60000,
+            "max_try_count_0": 2,
+            "max_try_count_1": 1,
+        }
         body.update(plan.pop("outplan", {}))
         outplan = await s.outplans.create(me, body)
         outdial = await s.outdials.create(me, {"name": "list"})
         for entry in numbers:
             dests = entry if isinstance(entry, list) else [entry]
-            await s.targets.create(me, outdial.id, {
-                f"destination_{n}": {"type": "tel", "target": d} for n, d in enumerate(dests)})
-        campaign = await s.campaigns.create(me, {
-            "name": "c", "outplan_id": str(outplan.id), "outdial_id": str(outdial.id),
-            "actions": [{"type": "talk", "option": {"text": "hello"}}], **plan})
+            await s.targets.create(
+                me,
+                outdial.id,
+                {f"destination_{n}": {"type": "tel", "target": d} for n, d in enumerate(dests)},
+            )
+        campaign = await s.campaigns.create(
+            me,
+            {
+                "name": "c",
+                "outplan_id": str(outplan.id),
+                "outdial_id": str(outdial.id),
+                "actions": [{"type": "talk", "option": {"text": "hello"}}],
+                **plan,
+            },
+        )
         return outplan, outdial, campaign
 
     async def run(self, campaign_id: uuid.UUID) -> None:
@@ -60,6 +79,7 @@ class Harness:
         return page.items
 
     async def calls(self, campaign_id: uuid.UUID) -> list[Any]:
-        page = await self.services.campaigncalls.list(self.customer_id, None, 100,
-                                                      campaign_id=campaign_id)
+        page = await self.services.campaigncalls.list(
+            self.customer_id, None, 100, campaign_id=campaign_id
+        )
         return page.items

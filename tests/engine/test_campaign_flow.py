@@ -9,8 +9,9 @@ from tests.engine.harness import Harness
 
 async def test_answer_busy_and_retry(services: Services, clock: FakeClock) -> None:
     async with Harness(services, clock) as h:
-        _, outdial, campaign = await h.setup(["+15551110001", ["+4865550001", "+15552220002"]],
-                                             calls_per_second=100)
+        _, outdial, campaign = await h.setup(
+            ["+15551110001", ["+4865550001", "+15552220002"]], calls_per_second=100
+        )
         await h.run(campaign.id)
         await h.tick(0.1, rounds=10)  # ring 200 ms + one talk of 100 ms
         by_first = {t.destinations[0].target: t for t in await h.targets(outdial.id)}
@@ -34,8 +35,9 @@ async def test_answer_busy_and_retry(services: Services, clock: FakeClock) -> No
         final = await services.campaigns.get(h.customer_id, campaign.id)
         assert final.status == "stop"
         calls = await h.calls(campaign.id)
-        assert sorted((c.destination.target, c.try_count, c.result, c.hangup_reason)
-                      for c in calls) == [
+        assert sorted(
+            (c.destination.target, c.try_count, c.result, c.hangup_reason) for c in calls
+        ) == [
             ("+15551110001", 1, "success", "normal"),
             ("+15552220002", 1, "success", "normal"),
             ("+4865550001", 1, "fail", "busy"),

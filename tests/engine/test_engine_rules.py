@@ -17,20 +17,25 @@ from tests.engine.harness import Harness
 
 async def _in_flight(services: Services, campaign_id: object) -> int:
     async with services.ctx.db.read() as conn:
-        value = (await conn.execute(sa.select(campaigns.c.in_flight)
-                                    .where(campaigns.c.id == campaign_id))).scalar()
+        value = (
+            await conn.execute(
+                sa.select(campaigns.c.in_flight).where(campaigns.c.id == campaign_id)
+            )
+        ).scalar()
     return int(value or 0)
 
 
 async def test_cooling_target_does_not_block_others(services: Services, clock: FakeClock) -> None:
     async with Harness(services, clock) as h:
-        _, outdial, campaign = await h.setup(["+4865550001"], calls_per_second=100,
-                                             end_handle="continue")
+        _, outdial, campaign = await h.setup(
+            ["+4865550001"], calls_per_second=100, end_handle="continue"
+        )
         await h.run(campaign.id)
         await h.tick(0.1, rounds=5)
         # the busy target cools down for 60 s; a target added now is dialed at once
-        late = await services.targets.create(h.customer_id, outdial.id, {
-            "destination_0": {"type": "tel", "target": "+15557770000"}})
+        late = await services.targets.create(
+            h.customer_id, outdial.id, {"destination_0": {"type": "tel", "target": "+15557770000"}}
+        )
         await h.tick(0.1, rounds=6)
         targets = {t.id: t for t in await h.targets(outdial.id)}
         assert targets[late.id].status == "done"
@@ -40,7 +45,8 @@ async def test_cooling_target_does_not_block_others(services: Services, clock: F
 async def test_dial_timeout_gives_dialout(services: Services, clock: FakeClock) -> None:
     async with Harness(services, clock) as h:
         _, outdial, campaign = await h.setup(
-            ["+4085550001"], outplan={"dial_timeout": 1500, "max_try_count_0": 1})
+            ["+4085550001"], outplan={"dial_timeout": 1500, "max_try_count_0": 1}
+        )
         await h.run(campaign.id)
         await h.tick(0.1)
         [call] = await h.calls(campaign.id)
@@ -64,7 +70,8 @@ async def test_deleted_targets_are_never_dialed(services: Services, clock: FakeC
         await h.tick(0.1, rounds=10)
         calls = await h.calls(campaign.id)
         assert [c.outdial_target_id for c in calls] != [] and gone.id not in {
-            c.outdial_target_id for c in calls}
+            c.outdial_target_id for c in calls
+        }
         await h.tick(1.0, rounds=3)
         assert (await services.campaigns.get(h.customer_id, campaign.id)).status == "stop"
 
@@ -72,8 +79,9 @@ async def test_deleted_targets_are_never_dialed(services: Services, clock: FakeC
 async def test_max_concurrent_calls(services: Services, clock: FakeClock) -> None:
     async with Harness(services, clock) as h:
         numbers = [f"+408555000{i}" for i in range(8)]
-        _, _, campaign = await h.setup(numbers, max_concurrent_calls=3, calls_per_second=100,
-                                       outplan={"dial_timeout": 10000})
+        _, _, campaign = await h.setup(
+            numbers, max_concurrent_calls=3, calls_per_second=100, outplan={"dial_timeout": 10000}
+        )
         await h.run(campaign.id)
         for _ in range(5):
             await h.tick(0.5)
@@ -95,12 +103,14 @@ async def test_calls_per_second(services: Services, clock: FakeClock) -> None:
 
 async def test_stop_goes_through_stopping(services: Services, clock: FakeClock) -> None:
     async with Harness(services, clock) as h:
-        _, _, campaign = await h.setup(["+4085550001", "+4085550002"], calls_per_second=100,
-                                       outplan={"dial_timeout": 3000})
+        _, _, campaign = await h.setup(
+            ["+4085550001", "+4085550002"], calls_per_second=100, outplan={"dial_timeout": 3000}
+        )
         await h.run(campaign.id)
         await h.tick(0.1)
-        stopped = await services.campaigns.set_status(h.customer_id, campaign.id,
-                                                      {"status": "stop"})
+        stopped = await services.campaigns.set_status(
+            h.customer_id, campaign.id, {"status": "stop"}
+        )
         assert stopped.status == "stopping"
         await h.tick(1.0)
         assert len(await h.calls(campaign.id)) == 2  # nothing new while stopping
@@ -109,16 +119,18 @@ async def test_stop_goes_through_stopping(services: Services, clock: FakeClock) 
         assert await _in_flight(services, campaign.id) == 0
 
 
-async def test_end_handle_continue_picks_up_new_targets(services: Services,
-                                                        clock: FakeClock) -> None:
+async def test_end_handle_continue_picks_up_new_targets(
+    services: Services, clock: FakeClock
+) -> None:
     async with Harness(services, clock) as h:
         _, outdial, campaign = await h.setup(["+15550000001"], end_handle="continue")
         await h.run(campaign.id)
         await h.tick(0.1, rounds=10)
         await h.tick(2.0, rounds=2)
         assert (await services.campaigns.get(h.customer_id, campaign.id)).status == "run"
-        await services.targets.create(h.customer_id, outdial.id, {
-            "destination_0": {"type": "tel", "target": "+15550000002"}})
+        await services.targets.create(
+            h.customer_id, outdial.id, {"destination_0": {"type": "tel", "target": "+15550000002"}}
+        )
         await h.tick(0.1, rounds=10)
         assert [t.status for t in await h.targets(outdial.id)] == ["done", "done"]
 
@@ -153,24 +165,32 @@ async def test_run_validation(services: Services, clock: FakeClock) -> None:
             await services.campaigns.set_status(me, campaign.id, {"status": "run"})
 
 
-async def test_unsupported_destination_type_fails_the_attempt(services: Services,
-                                                             clock: FakeClock) -> None:
+async def test_unsupported_destination_type_fails_the_attempt(
+    services: Services, clock: FakeClock
+) -> None:
     async with Harness(services, clock) as h:
         _, outdial, campaign = await h.setup([], outplan={"max_try_count_0": 1})
-        await services.targets.create(h.customer_id, outdial.id, {
-            "destination_0": {"type": "extension", "target": "2001"}})
+        await services.targets.create(
+            h.customer_id, outdial.id, {"destination_0": {"type": "extension", "target": "2001"}}
+        )
         await h.run(campaign.id)
         await h.tick(0.1, rounds=3)
         [call] = await h.calls(campaign.id)
         assert (call.result, call.hangup_reason) == ("fail", "failed")
 
 
-async def test_lost_attempts_of_a_dead_engine_are_recovered(services: Services,
-                                                            clock: FakeClock) -> None:
+async def test_lost_attempts_of_a_dead_engine_are_recovered(
+    services: Services, clock: FakeClock
+) -> None:
     async with Harness(services, clock, stale_after_s=5.0) as h:
         _, outdial, campaign = await h.setup(["+4085550001"], outplan={"dial_timeout": 60000})
-        dead = Engine(DialingService(services.ctx), SimTelephony(clock), clock, EngineConfig(),
-                      engine_id="engine-dead")
+        dead = Engine(
+            DialingService(services.ctx),
+            SimTelephony(clock),
+            clock,
+            EngineConfig(),
+            engine_id="engine-dead",
+        )
         await services.campaigns.set_status(h.customer_id, campaign.id, {"status": "run"})
         await dead.dialing.register(dead.id)
         await dead.step()  # it starts the attempt, then "dies" (never records an end)
@@ -179,8 +199,9 @@ async def test_lost_attempts_of_a_dead_engine_are_recovered(services: Services,
         [target] = await h.targets(outdial.id)
         assert target.status == "progressing"
         async with services.ctx.db.write() as conn:  # its heartbeat stops here
-            await conn.execute(sa.update(engines).where(engines.c.id == "engine-dead")
-                               .values(heartbeat=0))
+            await conn.execute(
+                sa.update(engines).where(engines.c.id == "engine-dead").values(heartbeat=0)
+            )
         await h.engine.recover()
         [call] = await h.calls(campaign.id)
         assert (call.status, call.result, call.hangup_reason) == ("done", "fail", "lost")

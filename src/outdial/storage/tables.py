@@ -87,6 +87,7 @@ outdial_targets = sa.Table(
         "ix_outdial_targets_idle",
         "outdial_id",
         "tm_update",
+        "id",
         postgresql_where=sa.text("status = 'idle' AND tm_delete IS NULL"),
         sqlite_where=sa.text("status = 'idle' AND tm_delete IS NULL"),
     ),

@@ -144,7 +144,7 @@ def upgrade() -> None:
     with op.batch_alter_table("outdial_targets", schema=None) as batch_op:
         batch_op.create_index(
             "ix_outdial_targets_idle",
-            ["outdial_id", "tm_update"],
+            ["outdial_id", "tm_update", "id"],
             unique=False,
             postgresql_where=sa.text("status = 'idle' AND tm_delete IS NULL"),
             sqlite_where=sa.text("status = 'idle' AND tm_delete IS NULL"),
