@@ -90,6 +90,34 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def isolated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, migrated database for this test alone (for tests that run whole processes,
+    whose engines would otherwise also dial other tests' running campaigns)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'isolated.db'}"
+        asyncio.run(_migrate(url))
+        yield url
+        return
+    request.getfixturevalue("pg_database_url")  # skips or fails when PostgreSQL is absent
+    name = f"outdial_iso_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(f"CREATE DATABASE {name}"))
+    url = f"{PG_URL.rsplit('/', 1)[0]}/{name}"
+    asyncio.run(_migrate(url))
+    yield url
+    asyncio.run(_pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL.replace("postgresql://", "postgres://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)

@@ -49,4 +49,4 @@ class Server:
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(30)
+        return self.proc.wait(60)

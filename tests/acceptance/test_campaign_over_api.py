@@ -21,13 +21,18 @@ NUMBERS = {
 
 
 @pytest.mark.slow
-def test_whole_campaign_over_the_api(database_url: str, tmp_path: Path) -> None:
-    customer = cli("customers", "create", "--name", "acme", "--database-url", database_url)
+def test_whole_campaign_over_the_api(isolated_database_url: str, tmp_path: Path) -> None:
+    customer = cli("customers", "create", "--name", "acme", "--database-url", isolated_database_url)
     key = cli(
-        "accesskeys", "create", "--customer-id", customer["id"], "--database-url", database_url
+        "accesskeys",
+        "create",
+        "--customer-id",
+        customer["id"],
+        "--database-url",
+        isolated_database_url,
     )["token"]
     server = Server(
-        database_url, tmp_path / "serve.log", "--telephony", "sim", "--sim-ring-ms", "50"
+        isolated_database_url, tmp_path / "serve.log", "--telephony", "sim", "--sim-ring-ms", "50"
     )
     api = httpx.Client(base_url=f"{server.url}/v1.0", params={"token": key}, timeout=10)
     try:
@@ -90,9 +95,16 @@ def test_whole_campaign_over_the_api(database_url: str, tmp_path: Path) -> None:
         target = next(t for t in targets if t["name"] == "+4865550002")
         assert target["try_count_0"] == 2
         # another customer sees none of it
-        other = cli("customers", "create", "--name", "other", "--database-url", database_url)
+        other = cli(
+            "customers", "create", "--name", "other", "--database-url", isolated_database_url
+        )
         other_key = cli(
-            "accesskeys", "create", "--customer-id", other["id"], "--database-url", database_url
+            "accesskeys",
+            "create",
+            "--customer-id",
+            other["id"],
+            "--database-url",
+            isolated_database_url,
         )["token"]
         with httpx.Client(
             base_url=f"{server.url}/v1.0",

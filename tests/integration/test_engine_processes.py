@@ -119,20 +119,22 @@ async def wait_for(predicate: Any, seconds: float, what: str) -> None:
 
 
 @pytest.mark.slow
-async def test_sigkill_mid_campaign_then_restart(database_url: str, tmp_path: Path) -> None:
-    db = Database(database_url)
+async def test_sigkill_mid_campaign_then_restart(
+    isolated_database_url: str, tmp_path: Path
+) -> None:
+    db = Database(isolated_database_url)
     try:
         services = Services.build(db, SystemClock())
         _, outdial, campaign = await make_campaign(services, 45)
         log = tmp_path / "engine.log"
-        first = start_engine(database_url, log)
+        first = start_engine(isolated_database_url, log)
         try:
             await wait_for(lambda: _at_least(db, campaign.id, 5), 30, "attempts in flight")
         finally:
             os.killpg(first.pid, signal.SIGKILL)
             first.wait(10)
         assert await open_calls(db, campaign.id) > 0  # the kill left attempts open
-        second = start_engine(database_url, log)
+        second = start_engine(isolated_database_url, log)
         try:
             await wait_for(lambda: _stopped(db, campaign.id), 90, "the campaign to finish")
         finally:
@@ -154,13 +156,13 @@ async def _stopped(db: Database, campaign_id: uuid.UUID) -> bool:
 
 
 @pytest.mark.slow
-async def test_sigterm_drains(database_url: str, tmp_path: Path) -> None:
-    db = Database(database_url)
+async def test_sigterm_drains(isolated_database_url: str, tmp_path: Path) -> None:
+    db = Database(isolated_database_url)
     try:
         services = Services.build(db, SystemClock())
         _, outdial, campaign = await make_campaign(services, 30)
         log = tmp_path / "engine.log"
-        proc = start_engine(database_url, log)
+        proc = start_engine(isolated_database_url, log)
         try:
             await wait_for(lambda: _at_least(db, campaign.id, 3), 30, "attempts in flight")
         finally:
@@ -181,7 +183,7 @@ async def test_sigterm_drains(database_url: str, tmp_path: Path) -> None:
             ).scalar()
         assert lost == 0
         assert await campaign_status(db, campaign.id) == "run"
-        restarted = start_engine(database_url, log)  # every running campaign resumes
+        restarted = start_engine(isolated_database_url, log)  # every running campaign resumes
         try:
             await wait_for(lambda: _stopped(db, campaign.id), 90, "the campaign to finish")
         finally:

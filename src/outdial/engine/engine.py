@@ -35,7 +35,7 @@ class EngineConfig:
     max_call_s: float = 3600.0  # the longest answered call before the engine hangs up
     lease_grace_s: float = 60.0
     end_check_s: float = 1.0
-    drain_timeout_s: float = 30.0
+    drain_timeout_s: float = 10.0  # on SIGTERM, how long calls in flight may go on
 
 
 class Engine:
@@ -151,7 +151,7 @@ class Engine:
             claim = await self.dialing.claim(
                 run, limit=limit, pace_step_us=step, lease_us=lease_us, engine_id=self.id
             )
-            if claim is None:  # stopped, full, or paced by another engine; look again later
+            if claim is None or not claim.attempts:  # nothing due, or stopped, full, paced
                 return started
             for attempt in claim.attempts:
                 self._spawn(attempt, campaign.actions)

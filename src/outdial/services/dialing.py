@@ -95,34 +95,30 @@ class DialingService:
 
     async def answered(self, campaigncall_ids: Sequence[uuid.UUID]) -> None:
         async with self.ctx.db.write() as conn:
-            for cid in sorted(campaigncall_ids):
-                await claims.mark_answered(conn, cid, self.ctx.now_us())
+            await claims.mark_answered(conn, sorted(campaigncall_ids), self.ctx.now_us())
 
     async def finish(self, ended: Sequence[tuple[uuid.UUID, CallOutcome]]) -> int:
         """Record how attempts ended, in one transaction; returns how many were still open."""
-        closed = 0
         async with self.ctx.db.write() as conn:
-            for cid, outcome in sorted(ended, key=lambda item: item[0]):
-                closed += await claims.finish(conn, cid, outcome, self.ctx.now_us())
-        return closed
+            return len(await claims.finish(conn, ended, self.ctx.now_us()))
 
     async def recover(self, stale_after_us: int, limit: int = 500) -> int:
         """Close attempts whose engine died or whose lease ran out as fail/lost."""
         now = self.ctx.now_us()
         lost = CallOutcome(HangupReason.LOST, detail="engine lost")
         async with self.ctx.db.write() as conn:
-            found = (
-                await conn.execute(claims.lost_attempts(now, now - stale_after_us, limit))
-            ).all()
-            for row in sorted(found, key=lambda r: r.id):
-                if await claims.finish(conn, row.id, lost, now):
-                    log.warning(
-                        "closed lost attempt campaigncall=%s campaign=%s engine=%s",
-                        row.id,
-                        row.campaign_id,
-                        row.engine_id,
-                    )
-        return len(found)
+            query = claims.lost_attempts(now, now - stale_after_us, limit)
+            found = (await conn.execute(query)).all()
+            closed = set(await claims.finish(conn, [(row.id, lost) for row in found], now))
+        for row in found:
+            if row.id in closed:
+                log.warning(
+                    "closed lost attempt campaigncall=%s campaign=%s engine=%s",
+                    row.id,
+                    row.campaign_id,
+                    row.engine_id,
+                )
+        return len(closed)
 
     async def end_if_done(self, run: Running) -> bool:
         """end_handle stop: stop when every live target is done, then start the next campaign."""

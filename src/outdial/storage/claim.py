@@ -8,6 +8,8 @@ on SQLite the one writer at a time gives the same guarantee.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,12 +137,12 @@ async def claim(
 ) -> Claim | None:
     """Start up to `limit` attempts for a campaign in the caller's transaction.
 
-    None when the campaign could not be reserved (stopped, full, or not due yet); otherwise
-    the attempts started (maybe none: no target is due) and the campaign's pacing state."""
-    reserved = await reserve(conn, campaign.id, limit, now_us, pace_step_us) if limit > 0 else None
-    if reserved is None:
+    The due targets are locked first (skipping any another engine holds), then the campaign
+    is reserved for exactly that many, so its row stays locked only briefly. None when the
+    campaign could not be reserved (stopped, full, or not due yet); otherwise the attempts
+    started (maybe none: no target is due) and the campaign's pacing state."""
+    if limit <= 0:
         return None
-    in_flight, pace_next = reserved
     cutoff = now_us - outplan.try_interval * 1000
     stmt = (
         sa.select(T)
@@ -149,54 +151,49 @@ async def claim(
         .limit(limit)
         .with_for_update(skip_locked=True, of=T)
     )
-    found = (await conn.execute(stmt)).all()
-    started: list[Claimed] = []
-    rows: list[dict[str, Any]] = []
-    for row in found:
+    picked: list[tuple[Any, int, tuple[Address | None, ...], tuple[int, ...]]] = []
+    for row in (await conn.execute(stmt)).all():
         dests = tuple(load_address(row._mapping[f"destination_{n}"]) for n in range(5))
         counts = tuple(row._mapping[f"try_count_{n}"] for n in range(5))
         n = next_destination(dests, counts, outplan.max_try_counts)
-        if n is None:
-            continue
+        if n is not None:
+            picked.append((row.id, n, dests, counts))
+    if not picked:
+        return Claim([], -1, -1)
+    reserved = await reserve(conn, campaign.id, len(picked), now_us, pace_step_us)
+    if reserved is None:
+        return None
+    in_flight, pace_next = reserved
+    for n in sorted({slot for _, slot, _, _ in picked}):
         col = T.c[f"try_count_{n}"]
-        moved = await conn.execute(
+        ids = [tid for tid, slot, _, _ in picked if slot == n]
+        await conn.execute(
             sa.update(T)
-            .where(T.c.id == row.id, T.c.status == TargetStatus.IDLE.value)
+            .where(T.c.id.in_(ids), T.c.status == TargetStatus.IDLE.value)
             .values(status=TargetStatus.PROGRESSING.value, tm_update=now_us, **{col.name: col + 1})
         )
-        if moved.rowcount != 1:
-            continue
+    started = []
+    for tid, n, dests, counts in picked:
         dest = dests[n]
         assert dest is not None
-        claimed = Claimed(
-            campaigncall_id=new_id(),
-            reference_id=new_id(),
-            campaign_id=campaign.id,
-            customer_id=campaign.customer_id,
-            target_id=row.id,
-            destination=dest,
-            destination_index=n,
-            try_count=counts[n] + 1,
-            source=outplan.source,
-            dial_timeout_ms=outplan.dial_timeout,
-            lease_expires_us=now_us + lease_us,
-        )
-        started.append(claimed)
-        rows.append(_campaigncall_row(claimed, campaign, outplan, now_us, engine_id))
-    if rows:
-        await conn.execute(CC.insert(), rows)
-    unused = limit - len(started)
-    if unused:
-        in_flight -= unused
-        pace_next -= unused * pace_step_us
-        await conn.execute(
-            sa.update(campaigns)
-            .where(campaigns.c.id == campaign.id)
-            .values(
-                in_flight=campaigns.c.in_flight - unused,
-                pace_next=campaigns.c.pace_next - unused * pace_step_us,
+        started.append(
+            Claimed(
+                campaigncall_id=new_id(),
+                reference_id=new_id(),
+                campaign_id=campaign.id,
+                customer_id=campaign.customer_id,
+                target_id=tid,
+                destination=dest,
+                destination_index=n,
+                try_count=counts[n] + 1,
+                source=outplan.source,
+                dial_timeout_ms=outplan.dial_timeout,
+                lease_expires_us=now_us + lease_us,
             )
         )
+    await conn.execute(
+        CC.insert(), [_campaigncall_row(c, campaign, outplan, now_us, engine_id) for c in started]
+    )
     return Claim(started, in_flight, pace_next)
 
 
@@ -231,59 +228,83 @@ def _campaigncall_row(
     }
 
 
-async def mark_answered(conn: AsyncConnection, campaigncall_id: uuid.UUID, now_us: int) -> bool:
+async def mark_answered(
+    conn: AsyncConnection, campaigncall_ids: Sequence[uuid.UUID], now_us: int
+) -> int:
+    """dialing -> progressing for answered calls (guarded; already ended ones stay)."""
+    if not campaigncall_ids:
+        return 0
     result = await conn.execute(
         sa.update(CC)
-        .where(CC.c.id == campaigncall_id, CC.c.status == CampaigncallStatus.DIALING.value)
+        .where(CC.c.id.in_(campaigncall_ids), CC.c.status == CampaigncallStatus.DIALING.value)
         .values(status=CampaigncallStatus.PROGRESSING.value, tm_update=now_us)
     )
-    return result.rowcount == 1
+    return int(result.rowcount)
 
 
 async def finish(
     conn: AsyncConnection,
-    campaigncall_id: uuid.UUID,
-    outcome: CallOutcome,
+    ended: Sequence[tuple[uuid.UUID, CallOutcome]],
     now_us: int,
-) -> bool:
-    """End an attempt exactly once: the campaigncall is done, the target idle or done, and the
-    campaign's slot is given back. False when it was already ended (by recovery, say)."""
-    done = await conn.execute(
-        sa.update(CC)
-        .where(CC.c.id == campaigncall_id, CC.c.status != CampaigncallStatus.DONE.value)
-        .values(
-            status=CampaigncallStatus.DONE.value,
-            result=outcome.result.value,
-            hangup_reason=outcome.reason.value,
-            sip_code=outcome.sip_code,
-            tm_update=now_us,
-            lease_expires=None,
+) -> list[uuid.UUID]:
+    """End attempts exactly once, set-wise: campaigncalls done, targets idle or done, campaign
+    slots given back. Returns the campaigncalls that were still open (the rest were already
+    ended, by recovery say, and are left alone)."""
+    by_outcome: dict[CallOutcome, list[uuid.UUID]] = defaultdict(list)
+    for cid, outcome in ended:
+        by_outcome[outcome].append(cid)
+    closed: list[Any] = []
+    results: dict[uuid.UUID, CallResult] = {}
+    for outcome, ids in by_outcome.items():
+        done = await conn.execute(
+            sa.update(CC)
+            .where(CC.c.id.in_(sorted(ids)), CC.c.status != CampaigncallStatus.DONE.value)
+            .values(
+                status=CampaigncallStatus.DONE.value,
+                result=outcome.result.value,
+                hangup_reason=outcome.reason.value,
+                sip_code=outcome.sip_code,
+                tm_update=now_us,
+                lease_expires=None,
+            )
+            .returning(CC.c.id, CC.c.outdial_target_id, CC.c.campaign_id, CC.c.outplan_id)
         )
-        .returning(CC.c.outdial_target_id, CC.c.campaign_id, CC.c.outplan_id)
-    )
-    row = done.first()
-    if row is None:
-        return False
-    plan = (await conn.execute(sa.select(outplans).where(outplans.c.id == row.outplan_id))).first()
-    max_try_counts = (
-        tuple(plan._mapping[f"max_try_count_{n}"] for n in range(5))
-        if plan is not None
-        else (0,) * 5
-    )
-    target = (
-        await conn.execute(sa.select(T).where(T.c.id == row.outdial_target_id).with_for_update())
-    ).first()
-    if target is not None:
+        for row in done.all():
+            closed.append(row)
+            results[row.outdial_target_id] = outcome.result
+    if not closed:
+        return []
+    plan_ids = sorted({row.outplan_id for row in closed})
+    plans = {
+        p.id: tuple(p._mapping[f"max_try_count_{n}"] for n in range(5))
+        for p in (await conn.execute(sa.select(outplans).where(outplans.c.id.in_(plan_ids)))).all()
+    }
+    plan_of = {row.outdial_target_id: row.outplan_id for row in closed}
+    targets = (
+        await conn.execute(
+            sa.select(T).where(T.c.id.in_(sorted(plan_of))).order_by(T.c.id).with_for_update()
+        )
+    ).all()
+    next_status: dict[TargetStatus, list[uuid.UUID]] = defaultdict(list)
+    for target in targets:
         dests = tuple(load_address(target._mapping[f"destination_{n}"]) for n in range(5))
         counts = tuple(target._mapping[f"try_count_{n}"] for n in range(5))
-        status = status_after_attempt(outcome.result, dests, counts, max_try_counts)
+        limits = plans.get(plan_of[target.id], (0,) * 5)
+        next_status[status_after_attempt(results[target.id], dests, counts, limits)].append(
+            target.id
+        )
+    for status, ids in next_status.items():
         await conn.execute(
             sa.update(T)
-            .where(T.c.id == target.id, T.c.status == TargetStatus.PROGRESSING.value)
+            .where(T.c.id.in_(ids), T.c.status == TargetStatus.PROGRESSING.value)
             .values(status=status.value, last_attempt_end=now_us, tm_update=now_us)
         )
-    await release(conn, row.campaign_id, 1, now_us)
-    return True
+    per_campaign: dict[uuid.UUID, int] = defaultdict(int)
+    for row in closed:
+        per_campaign[row.campaign_id] += 1
+    for campaign_id in sorted(per_campaign):
+        await release(conn, campaign_id, per_campaign[campaign_id], now_us)
+    return [row.id for row in closed]
 
 
 def lost_attempts(now_us: int, stale_before_us: int, limit: int) -> sa.Select[Any]:

@@ -1,0 +1,206 @@
+"""Engine throughput and claim latency (issue 3). A script that measures and prints figures.
+
+    python benchmarks/bench_engine.py throughput --engines 1 --targets 30000 --seconds 20
+    python benchmarks/bench_engine.py throughput --engines 2 --targets 30000 --seconds 20
+    python benchmarks/bench_engine.py claim --sizes 10000 1000000
+
+Throughput: engines run as `outdial engine --telephony sim --sim-ring-ms 0` processes against a
+scratch PostgreSQL database; the simulated far end answers at once and the campaign has no
+actions, so every attempt is claim -> answered -> ended. Claim latency: one `claim` of one
+attempt, timed in-process inside a transaction that is rolled back (the table stays as it is).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from benchmarks.common import add_targets, drop_database, scratch_database
+from outdial.clock import SystemClock
+from outdial.services.container import Services
+from outdial.storage import claim as claims
+from outdial.storage.db import Database
+from outdial.storage.tables import campaigncalls
+from outdial.storage.timeconv import to_us
+
+ADMIN = os.environ.get("OUTDIAL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+OUTDIAL = str(Path(sys.executable).with_name("outdial"))
+
+
+async def _campaign(db: Database, targets: int, *, run: bool = True) -> tuple[object, object]:
+    services = Services.build(db, SystemClock())
+    me = (await services.customers.create("bench")).id
+    plan = await services.outplans.create(
+        me,
+        {
+            "source": {"type": "tel", "target": "+15550000000"},
+            "dial_timeout": 30000,
+            "try_interval": 0,
+            "max_try_count_0": 1,
+        },
+    )
+    outdial = await services.outdials.create(me, {"name": "bench"})
+    took = await add_targets(db, outdial.id, targets, to_us(services.ctx.now()))
+    print(f"  loaded {targets:,} targets in {took:.1f} s", flush=True)
+    campaign = await services.campaigns.create(
+        me,
+        {
+            "outplan_id": str(plan.id),
+            "outdial_id": str(outdial.id),
+            "calls_per_second": 100000,
+            "max_concurrent_calls": 2000,
+            "actions": [],
+        },
+    )
+    if run:
+        await services.campaigns.set_status(me, campaign.id, {"status": "run"})
+    return campaign, plan
+
+
+async def _done(db: Database) -> int:
+    async with db.read() as conn:
+        return int(
+            (
+                await conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(campaigncalls)
+                    .where(campaigncalls.c.status == "done")
+                )
+            ).scalar()
+            or 0
+        )
+
+
+async def throughput(engines: int, targets: int, seconds: float, warmup: float) -> float:
+    url = await scratch_database(ADMIN)
+    db = Database(url)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        await _campaign(db, targets)
+        cpu0 = os.times()
+        for _ in range(engines):
+            procs.append(
+                subprocess.Popen(
+                    [
+                        OUTDIAL,
+                        "engine",
+                        "--database-url",
+                        url,
+                        "--telephony",
+                        "sim",
+                        "--sim-ring-ms",
+                        "0",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        start = time.monotonic()
+        await asyncio.sleep(warmup)
+        first, t0 = await _done(db), time.monotonic()
+        last, t1 = first, t0
+        while time.monotonic() - start < seconds:
+            await asyncio.sleep(1.0)
+            last, t1 = await _done(db), time.monotonic()
+            if last >= targets:
+                break
+        rate = (last - first) / (t1 - t0)
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(30)
+        cpu1 = os.times()
+        cpu = (cpu1.children_user + cpu1.children_system) - (
+            cpu0.children_user + cpu0.children_system
+        )
+        print(
+            f"engines={engines} targets={targets:,}: {rate:,.0f} attempts/s "
+            f"(finished {last:,} in {t1 - start:.1f} s; engine CPU {cpu:.1f} s)",
+            flush=True,
+        )
+        return rate
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        await db.dispose()
+        await drop_database(ADMIN, url)
+
+
+async def claim_latency(sizes: list[int], rounds: int) -> None:
+    url = await scratch_database(ADMIN)
+    db = Database(url)
+    try:
+        services = Services.build(db, SystemClock())
+        for size in sizes:
+            campaign, _ = await _campaign(db, size)
+            run = [r for r in await _running(services) if r.campaign.id == campaign.id][0]
+            times = []
+            for _ in range(rounds):
+                async with db.engine.connect() as conn:
+                    tx = await conn.begin()
+                    started = time.perf_counter()
+                    got = await claims.claim(
+                        conn,
+                        run.campaign,
+                        run.outplan,
+                        limit=1,
+                        now_us=to_us(services.ctx.now()),
+                        pace_step_us=10,
+                        lease_us=10**9,
+                        engine_id="bench",
+                    )
+                    times.append(time.perf_counter() - started)
+                    await tx.rollback()
+                assert got is not None and len(got.attempts) == 1
+            med = statistics.median(times) * 1000
+            p95 = statistics.quantiles(times, n=20)[18] * 1000
+            print(
+                f"claim with {size:,} targets in the table: median {med:.2f} ms, "
+                f"p95 {p95:.2f} ms ({rounds} claims)",
+                flush=True,
+            )
+            await services.campaigns.set_status(
+                run.campaign.customer_id, run.campaign.id, {"status": "stop"}
+            )
+    finally:
+        await db.dispose()
+        await drop_database(ADMIN, url)
+
+
+async def _running(services: Services) -> list:
+    from outdial.services.dialing import DialingService
+
+    return await DialingService(services.ctx).running()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="what", required=True)
+    t = sub.add_parser("throughput")
+    t.add_argument("--engines", type=int, default=1)
+    t.add_argument("--targets", type=int, default=30000)
+    t.add_argument("--seconds", type=float, default=20)
+    t.add_argument("--warmup", type=float, default=3)
+    c = sub.add_parser("claim")
+    c.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
+    c.add_argument("--rounds", type=int, default=300)
+    args = parser.parse_args()
+    if args.what == "throughput":
+        asyncio.run(throughput(args.engines, args.targets, args.seconds, args.warmup))
+    else:
+        asyncio.run(claim_latency(args.sizes, args.rounds))
+
+
+if __name__ == "__main__":
+    main()

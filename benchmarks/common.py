@@ -1,0 +1,88 @@
+"""Helpers shared by the benchmark scripts: a scratch database and bulk-made targets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from outdial.domain.ids import new_id
+from outdial.storage.codec import dump_address
+from outdial.domain.address import Address, AddressType
+from outdial.storage.db import Database
+from outdial.storage.migrate import upgrade
+from outdial.storage.targets import bulk_insert
+
+
+async def scratch_database(admin_url: str) -> str:
+    """Create an empty PostgreSQL database next to `admin_url` and return its URL."""
+    import asyncpg
+
+    name = f"outdial_bench_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(admin_url.replace("postgresql://", "postgres://"))
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    url = f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    db = Database(url)
+    await upgrade(db)
+    await db.dispose()
+    return url
+
+
+async def drop_database(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(admin_url.replace("postgresql://", "postgres://"))
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+async def add_targets(
+    db: Database, outdial_id: uuid.UUID, count: int, now_us: int, prefix: str = "+1555"
+) -> float:
+    """Insert `count` answering targets straight into the table; returns seconds taken."""
+    started = time.perf_counter()
+    chunk: list[dict[str, Any]] = []
+    async with db.write() as conn:
+        await conn.exec_driver_sql("SELECT 1")
+        for i in range(count):
+            dest = dump_address(Address(AddressType.TEL, f"{prefix}{i:09d}"))
+            chunk.append(
+                {
+                    "id": new_id(),
+                    "outdial_id": outdial_id,
+                    "name": f"t{i}",
+                    "detail": "",
+                    "data": "",
+                    "status": "idle",
+                    "destination_0": dest,
+                    "destination_1": None,
+                    "destination_2": None,
+                    "destination_3": None,
+                    "destination_4": None,
+                    "try_count_0": 0,
+                    "try_count_1": 0,
+                    "try_count_2": 0,
+                    "try_count_3": 0,
+                    "try_count_4": 0,
+                    "last_attempt_end": None,
+                    "tm_create": now_us,
+                    "tm_update": now_us,
+                    "tm_delete": None,
+                }
+            )
+            if len(chunk) == 20_000:
+                await bulk_insert(conn, chunk)
+                chunk = []
+        await bulk_insert(conn, chunk)
+    return time.perf_counter() - started
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
