@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from outdial.domain.address import Address
 from outdial.domain.outcome import CallResult
 from outdial.domain.states import TargetStatus
 
 
 def next_destination(
-    destinations: Sequence[Address | None],
+    destinations: Sequence[object | None],
     try_counts: Sequence[int],
     max_try_counts: Sequence[int],
 ) -> int | None:
-    """The lowest slot that is set and has tries left, or None when every slot is used up."""
+    """The lowest slot that is set (not None) and has tries left, or None when every slot is
+    used up. Slots may be Address values or their stored form."""
     for n, dest in enumerate(destinations):
         if dest is not None and try_counts[n] < max_try_counts[n]:
             return n
@@ -24,7 +24,7 @@ def next_destination(
 
 def status_after_attempt(
     result: CallResult,
-    destinations: Sequence[Address | None],
+    destinations: Sequence[object | None],
     try_counts: Sequence[int],
     max_try_counts: Sequence[int],
 ) -> TargetStatus:

@@ -52,11 +52,7 @@ class Ledger:
         ended = [(e.campaigncall_id, e.outcome) for e in batch if e.outcome is not None]
         while True:
             try:
-                if answered:
-                    await self.dialing.answered(answered)
-                    answered = []
-                if ended:
-                    await self.dialing.finish(ended)
+                await self.dialing.record(answered, ended)
                 return
             except Exception:  # the database is away: keep the records and try again
                 log.exception("could not record %d attempt updates; retrying", len(batch))

@@ -81,26 +81,33 @@ class DialingService:
     async def claim(
         self, run: Running, *, limit: int, pace_step_us: int, lease_us: int, engine_id: str
     ) -> Claim | None:
-        async with self.ctx.db.write() as conn:
-            return await claims.claim(
-                conn,
-                run.campaign,
-                run.outplan,
-                limit=limit,
-                now_us=self.ctx.now_us(),
-                pace_step_us=pace_step_us,
-                lease_us=lease_us,
-                engine_id=engine_id,
-            )
+        """Start attempts in one transaction; None when the campaign could not take them."""
+        try:
+            async with self.ctx.db.write() as conn:
+                return await claims.claim(
+                    conn,
+                    run.campaign,
+                    run.outplan,
+                    limit=limit,
+                    now_us=self.ctx.now_us(),
+                    pace_step_us=pace_step_us,
+                    lease_us=lease_us,
+                    engine_id=engine_id,
+                )
+        except claims.NotReserved:
+            return None
 
-    async def answered(self, campaigncall_ids: Sequence[uuid.UUID]) -> None:
+    async def record(
+        self,
+        answered: Sequence[uuid.UUID],
+        ended: Sequence[tuple[uuid.UUID, CallOutcome]],
+    ) -> int:
+        """Record answers and ends of attempts in one transaction (answers first); returns how
+        many ended attempts were still open."""
+        now = self.ctx.now_us()
         async with self.ctx.db.write() as conn:
-            await claims.mark_answered(conn, sorted(campaigncall_ids), self.ctx.now_us())
-
-    async def finish(self, ended: Sequence[tuple[uuid.UUID, CallOutcome]]) -> int:
-        """Record how attempts ended, in one transaction; returns how many were still open."""
-        async with self.ctx.db.write() as conn:
-            return len(await claims.finish(conn, ended, self.ctx.now_us()))
+            await claims.mark_answered(conn, sorted(answered), now)
+            return len(await claims.finish(conn, ended, now)) if ended else 0
 
     async def recover(self, stale_after_us: int, limit: int = 500) -> int:
         """Close attempts whose engine died or whose lease ran out as fail/lost."""
@@ -180,4 +187,6 @@ class _Prefixed:
         self._t = table
 
     def __getattr__(self, name: str) -> object:
+        if name not in self._t.c:
+            raise AttributeError(name)
         return self._m[self._t.c[name]]

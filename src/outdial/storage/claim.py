@@ -22,11 +22,20 @@ from outdial.domain.models import Campaign, Outplan
 from outdial.domain.outcome import CallOutcome, CallResult
 from outdial.domain.rules import next_destination, status_after_attempt
 from outdial.domain.states import CampaigncallStatus, CampaignStatus, ReferenceType, TargetStatus
+from outdial.storage.bulk import insert_rows
 from outdial.storage.codec import dump_address, load_address
 from outdial.storage.tables import campaigncalls, campaigns, engines, outdial_targets, outplans
 
 T = outdial_targets
 CC = campaigncalls
+DEST_COLS = tuple(T.c[f"destination_{n}"] for n in range(5))
+TRY_COLS = tuple(T.c[f"try_count_{n}"] for n in range(5))
+
+
+def _address(text: str) -> Address:
+    address = load_address(text)
+    assert address is not None
+    return address
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,10 @@ class Claimed:
     source: Address | None
     dial_timeout_ms: int
     lease_expires_us: int
+
+
+class NotReserved(Exception):
+    """The campaign could not take the attempts; roll the claim's transaction back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,66 +147,63 @@ async def claim(
     pace_step_us: int,
     lease_us: int,
     engine_id: str,
-) -> Claim | None:
+) -> Claim:
     """Start up to `limit` attempts for a campaign in the caller's transaction.
 
-    The due targets are locked first (skipping any another engine holds), then the campaign
-    is reserved for exactly that many, so its row stays locked only briefly. None when the
-    campaign could not be reserved (stopped, full, or not due yet); otherwise the attempts
-    started (maybe none: no target is due) and the campaign's pacing state."""
+    The due targets are locked first (skipping any another engine holds) and started; the
+    campaign is reserved for exactly that many at the end, so its row stays locked only
+    briefly. Raises NotReserved when the campaign cannot take them (stopped, full, or not due
+    yet): the caller must roll the transaction back. Otherwise returns the attempts started
+    (maybe none: no target is due) and the campaign's pacing state."""
     if limit <= 0:
-        return None
+        return Claim([], -1, -1)
     cutoff = now_us - outplan.try_interval * 1000
     stmt = (
-        sa.select(T)
+        sa.select(T.c.id, *DEST_COLS, *TRY_COLS)
         .where(*eligible(campaign, outplan, cutoff))
         .order_by(T.c.tm_update, T.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=T)
     )
-    picked: list[tuple[Any, int, tuple[Address | None, ...], tuple[int, ...]]] = []
+    picked: list[tuple[uuid.UUID, int, str, int]] = []  # target, slot, destination, tries so far
     for row in (await conn.execute(stmt)).all():
-        dests = tuple(load_address(row._mapping[f"destination_{n}"]) for n in range(5))
-        counts = tuple(row._mapping[f"try_count_{n}"] for n in range(5))
+        dests, counts = row[1:6], row[6:11]
         n = next_destination(dests, counts, outplan.max_try_counts)
         if n is not None:
-            picked.append((row.id, n, dests, counts))
+            picked.append((row[0], n, dests[n], counts[n]))
     if not picked:
         return Claim([], -1, -1)
-    reserved = await reserve(conn, campaign.id, len(picked), now_us, pace_step_us)
-    if reserved is None:
-        return None
-    in_flight, pace_next = reserved
     for n in sorted({slot for _, slot, _, _ in picked}):
-        col = T.c[f"try_count_{n}"]
+        col = TRY_COLS[n]
         ids = [tid for tid, slot, _, _ in picked if slot == n]
         await conn.execute(
             sa.update(T)
             .where(T.c.id.in_(ids), T.c.status == TargetStatus.IDLE.value)
             .values(status=TargetStatus.PROGRESSING.value, tm_update=now_us, **{col.name: col + 1})
         )
-    started = []
-    for tid, n, dests, counts in picked:
-        dest = dests[n]
-        assert dest is not None
-        started.append(
-            Claimed(
-                campaigncall_id=new_id(),
-                reference_id=new_id(),
-                campaign_id=campaign.id,
-                customer_id=campaign.customer_id,
-                target_id=tid,
-                destination=dest,
-                destination_index=n,
-                try_count=counts[n] + 1,
-                source=outplan.source,
-                dial_timeout_ms=outplan.dial_timeout,
-                lease_expires_us=now_us + lease_us,
-            )
+    started = [
+        Claimed(
+            campaigncall_id=new_id(),
+            reference_id=new_id(),
+            campaign_id=campaign.id,
+            customer_id=campaign.customer_id,
+            target_id=tid,
+            destination=_address(dest),
+            destination_index=n,
+            try_count=tries + 1,
+            source=outplan.source,
+            dial_timeout_ms=outplan.dial_timeout,
+            lease_expires_us=now_us + lease_us,
         )
-    await conn.execute(
-        CC.insert(), [_campaigncall_row(c, campaign, outplan, now_us, engine_id) for c in started]
-    )
+        for tid, n, dest, tries in picked
+    ]
+    rows = [_campaigncall_row(c, campaign, outplan, now_us, engine_id) for c in started]
+    await insert_rows(conn, CC, rows)
+    # The campaign row is taken last, so it stays locked only until the commit that follows.
+    reserved = await reserve(conn, campaign.id, len(started), now_us, pace_step_us)
+    if reserved is None:
+        raise NotReserved(campaign.id)
+    in_flight, pace_next = reserved
     return Claim(started, in_flight, pace_next)
 
 
@@ -280,19 +290,21 @@ async def finish(
         for p in (await conn.execute(sa.select(outplans).where(outplans.c.id.in_(plan_ids)))).all()
     }
     plan_of = {row.outdial_target_id: row.outplan_id for row in closed}
+    present = [sa.case((c.is_(None), 0), else_=1) for c in DEST_COLS]
     targets = (
         await conn.execute(
-            sa.select(T).where(T.c.id.in_(sorted(plan_of))).order_by(T.c.id).with_for_update()
+            sa.select(T.c.id, *present, *TRY_COLS)
+            .where(T.c.id.in_(sorted(plan_of)))
+            .order_by(T.c.id)
+            .with_for_update()
         )
     ).all()
     next_status: dict[TargetStatus, list[uuid.UUID]] = defaultdict(list)
     for target in targets:
-        dests = tuple(load_address(target._mapping[f"destination_{n}"]) for n in range(5))
-        counts = tuple(target._mapping[f"try_count_{n}"] for n in range(5))
-        limits = plans.get(plan_of[target.id], (0,) * 5)
-        next_status[status_after_attempt(results[target.id], dests, counts, limits)].append(
-            target.id
-        )
+        dests = [True if flag else None for flag in target[1:6]]
+        limits = plans.get(plan_of[target[0]], (0,) * 5)
+        status = status_after_attempt(results[target[0]], dests, target[6:11], limits)
+        next_status[status].append(target[0])
     for status, ids in next_status.items():
         await conn.execute(
             sa.update(T)
