@@ -269,7 +269,10 @@ def targets_import(
 @app.command()
 def demo(
     database_url: DbUrl = "sqlite:///./outdial-demo.db",
-    telephony: Telephony = TelephonyKind.SIM,
+    telephony: Annotated[
+        TelephonyKind,
+        typer.Option("--telephony", help="sip: real calls to a local answering peer; sim"),
+    ] = TelephonyKind.SIP,
     targets: Annotated[int, typer.Option(help="how many targets to dial")] = 36,
 ) -> None:
     """Run a whole campaign on the embedded database and show its progress live."""

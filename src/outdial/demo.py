@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console, Group
@@ -14,8 +16,9 @@ from rich.table import Table
 from outdial.clock import Clock
 from outdial.domain.models import Campaigncall, Target
 from outdial.services.container import Services
-from outdial.settings import Settings
+from outdial.settings import Settings, SipSettings, TelephonyKind
 from outdial.storage.db import Database
+from outdial.telephony.sip import SipAnsweringPeer
 
 # One number per far-end behaviour of the test number plan, cycled over the targets.
 PLAN = ["+15550", "+4865", "+4805", "+6035", "+5035", "+4085", "+1212", "+4420"]
@@ -65,14 +68,18 @@ async def run_demo(db: Database, clock: Clock, settings: Settings, count: int) -
             "outdial_id": str(outdial.id),
             "calls_per_second": 20,
             "max_concurrent_calls": 20,
-            "actions": [
-                {"type": "talk", "option": {"text": "Hello from outdial.", "language": "en-US"}},
-                {"type": "sleep", "option": {"duration": 200}},
-            ],
+            "actions": _actions(),
         },
     )
     await services.campaigns.set_status(me, campaign.id, {"status": "run"})
 
+    peer = None
+    if settings.telephony is TelephonyKind.SIP:
+        # A local far end that answers by the test number plan; it is the demo's SIP trunk.
+        peer = SipAnsweringPeer(host="127.0.0.1", port=0, ring_ms=300)
+        await peer.start()
+        trunk = SipSettings(trunk=f"127.0.0.1:{peer.port}", bind="127.0.0.1:0")
+        settings = replace(settings, sip=trunk)
     engine = build_engine(db, settings, clock)
     stop = asyncio.Event()
     runner = asyncio.create_task(engine.run(stop))
@@ -89,9 +96,13 @@ async def run_demo(db: Database, clock: Clock, settings: Settings, count: int) -
     finally:
         stop.set()
         await runner
+        if peer is not None:
+            await peer.stop()
     targets, calls = await _state(services, me, outdial.id, campaign.id)
     console.print(_final(targets, calls))
+    audio = {} if peer is None else {"rtp_packets_heard": sum(peer.rtp_packets().values())}
     return {
+        **audio,
         "campaign_id": str(campaign.id),
         "outdial_id": str(outdial.id),
         "targets": dict(Counter(t.status for t in targets)),
@@ -99,6 +110,13 @@ async def run_demo(db: Database, clock: Clock, settings: Settings, count: int) -
         "results": dict(Counter(f"{c.result}/{c.hangup_reason}" for c in calls)),
         "telephony": settings.telephony.value,
     }
+
+
+def _actions() -> list[dict[str, Any]]:
+    """Speak a greeting when espeak-ng is here; otherwise a short silence stands in for it."""
+    greeting = {"type": "talk", "option": {"text": "Hello from outdial.", "language": "en-US"}}
+    pause = {"type": "sleep", "option": {"duration": 300}}
+    return [greeting, pause] if shutil.which("espeak-ng") else [pause]
 
 
 async def _state(

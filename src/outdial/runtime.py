@@ -152,6 +152,17 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
+async def _open(dialer: Engine) -> None:
+    """Start the engine's telephony and register it; an unusable setup is a clear error."""
+    try:
+        await dialer.open()
+    except (ValueError, OSError) as exc:
+        raise InvalidArgument(
+            f"cannot start the {type(dialer.telephony).__name__}: {exc}",
+            reason="TELEPHONY_UNUSABLE",
+        ) from None
+
+
 async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> None:
     import uvicorn
 
@@ -162,30 +173,32 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
     dialer = build_engine(db, settings, clock) if engine else None
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
-
-    async def started() -> None:
-        if dialer is not None:
-            tasks.append(asyncio.create_task(dialer.run(stop), name="engine"))
-
-    async def stopping() -> None:
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    app = create_app(_services(db), on_startup=started, on_shutdown=stopping)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with our
-    # own handlers in place that re-raise only sets the stop event, and the process exits 0.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    log.info(
-        "outdial serving on http://%s:%d (engine %s, telephony %s)",
-        host,
-        port,
-        "on" if engine else "off",
-        settings.telephony.value,
-    )
     try:
+        if dialer is not None:
+            await _open(dialer)
+
+        async def started() -> None:
+            if dialer is not None:
+                tasks.append(asyncio.create_task(dialer.serve(stop), name="engine"))
+
+        async def stopping() -> None:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        app = create_app(_services(db), on_startup=started, on_shutdown=stopping)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        server = uvicorn.Server(config)
+        # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with
+        # our own handlers in place that re-raise only sets the stop event, and we exit 0.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        log.info(
+            "outdial serving on http://%s:%d (engine %s, telephony %s)",
+            host,
+            port,
+            "on" if engine else "off",
+            settings.telephony.value,
+        )
         await server.serve()
     finally:
         stop.set()
@@ -199,7 +212,9 @@ async def run_engine(settings: Settings) -> None:
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:
-        await build_engine(db, settings, clock).run(stop)
+        dialer = build_engine(db, settings, clock)
+        await _open(dialer)
+        await dialer.serve(stop)
     finally:
         await db.dispose()
 

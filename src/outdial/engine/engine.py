@@ -83,7 +83,12 @@ class Engine:
         log.info("engine %s stopped", self.id)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Open, dial until `stop` is set, then drain and close."""
         await self.open()
+        await self.serve(stop)
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Dial until `stop` is set, then drain and close (after `open`)."""
         loops = [
             asyncio.create_task(self._every(self.config.heartbeat_s, self._heartbeat, stop)),
             asyncio.create_task(self._every(self.config.recover_every_s, self.recover, stop)),
