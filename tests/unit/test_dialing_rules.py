@@ -35,12 +35,16 @@ def test_next_destination(dests, counts, limits, expected) -> None:  # type: ign
 def test_status_after_attempt() -> None:
     dests = (A, A, None, None, None)
     limits = (2, 1, 0, 0, 0)
-    assert status_after_attempt(CallResult.SUCCESS, dests, (1, 0, 0, 0, 0), limits) is \
-        TargetStatus.DONE
-    assert status_after_attempt(CallResult.FAIL, dests, (1, 0, 0, 0, 0), limits) is \
-        TargetStatus.IDLE
-    assert status_after_attempt(CallResult.FAIL, dests, (2, 1, 0, 0, 0), limits) is \
-        TargetStatus.DONE
+    assert (
+        status_after_attempt(CallResult.SUCCESS, dests, (1, 0, 0, 0, 0), limits)
+        is TargetStatus.DONE
+    )
+    assert (
+        status_after_attempt(CallResult.FAIL, dests, (1, 0, 0, 0, 0), limits) is TargetStatus.IDLE
+    )
+    assert (
+        status_after_attempt(CallResult.FAIL, dests, (2, 1, 0, 0, 0), limits) is TargetStatus.DONE
+    )
 
 
 def test_cooling() -> None:

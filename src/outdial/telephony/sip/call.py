@@ -11,18 +11,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Coroutine
 
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.sip.actions import ActionPlayer
-from outdial.telephony.sip.digest import authorization, best_challenge
 from outdial.telephony.sip.dialog import Dialog, new_branch, new_tag
-from outdial.telephony.sip.env import CallEnv, DialTarget
+from outdial.telephony.sip.digest import authorization, best_challenge
+from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats
 from outdial.telephony.sip.indialog import InDialog
 from outdial.telephony.sip.media import RtpStream
 from outdial.telephony.sip.message import SipMessage
 from outdial.telephony.sip.sdp import PCMU, build_offer, parse_answer
-from outdial.telephony.sip.transaction import InviteClientTransaction, NonInviteClientTransaction
+from outdial.telephony.sip.transaction import (
+    InviteClientTransaction,
+    NonInviteClientTransaction,
+    cancel_for,
+)
 from outdial.telephony.sip.uri import top_branch
 
 log = logging.getLogger("outdial.telephony.sip.call")
@@ -33,7 +38,9 @@ class OutboundCall(InDialog):
     def __init__(
         self, env: CallEnv, request: CallRequest, target: DialTarget, on_answer: OnAnswer
     ) -> None:
-        super().__init__(env, label=str(request.call_id), sip_call_id=str(request.call_id))
+        super().__init__(
+            env, label=str(request.call_id), sip_call_id=str(request.call_id), via=target.via
+        )
         self.request = request
         self.target = target
         self.on_answer = on_answer
@@ -54,7 +61,7 @@ class OutboundCall(InDialog):
             self.stream = RtpStream(self.env.clock, self.target.media_host, label=self.label)
         except OSError as exc:
             return CallOutcome(HangupReason.FAILED, detail=f"cannot open an RTP socket: {exc}")
-        if self.env.transport.dialog_count and self.sip_call_id in self.env.transport._dialogs:
+        if self.env.transport.has_dialog(self.sip_call_id):
             self.sip_call_id = f"{self.sip_call_id}-{secrets.token_hex(3)}"
         self.env.transport.add_dialog(self.sip_call_id, self.on_dialog_message)
         prepare = asyncio.get_running_loop().create_task(
@@ -66,11 +73,20 @@ class OutboundCall(InDialog):
             log.info("call %s: cancelled, hanging up", self.label)
             await self._abandon()
             raise
+        except Exception:  # on_answer raised (the engine's error): hang up, then let it go up
+            log.exception("call %s: error during the call, hanging up", self.label)
+            await self._abandon()
+            raise
         finally:
             prepare.cancel()
             for task in self._tasks:
                 task.cancel()
             self.stream.close()
+            stream = self.stream
+            stats = MediaStats(
+                stream.sent_packets, stream.received_packets, stream.payload_type, stream.port
+            )
+            self.env.record_media(self.label, stats)
             self.env.transport.remove_dialog(self.sip_call_id)
 
     async def _run(self) -> CallOutcome:
@@ -85,10 +101,9 @@ class OutboundCall(InDialog):
             if final is None:
                 if self.cancel_sent:
                     return CallOutcome(HangupReason.DIALOUT, detail="no final response to CANCEL")
-                return CallOutcome(
-                    HangupReason.FAILED,
-                    detail=f"no response from {self.target.addr} (timer B, {self.env.timers.b:g} s)",
-                )
+                timer_b = self.env.timers.b
+                detail = f"no response from {self.target.addr} (timer B, {timer_b:g} s)"
+                return CallOutcome(HangupReason.FAILED, detail=detail)
             code = final.status
             log.info("call %s: final response %d %s", self.label, code, final.reason)
             if code < 300:
@@ -175,16 +190,8 @@ class OutboundCall(InDialog):
             self.cancel_deadline = asyncio.get_running_loop().time() + self.env.timers.b
 
     def _send_cancel(self) -> None:
-        inv = self.invite
-        cancel = SipMessage(method="CANCEL", uri=inv.uri)
-        cancel.add("Via", inv.get_all("Via")[0])
-        for route in inv.get_all("Route"):
-            cancel.add("Route", route)
-        cancel.add("Max-Forwards", "70")
-        for name in ("From", "To", "Call-ID"):
-            cancel.add(name, inv.get(name) or "")
-        cancel.add("CSeq", f"{inv.cseq[0]} CANCEL")
         log.info("call %s: CANCEL", self.label)
+        cancel = cancel_for(self.invite)
         tx = NonInviteClientTransaction(
             self.env.transport, cancel, self.target.addr, self.env.timers
         )
@@ -220,8 +227,7 @@ class OutboundCall(InDialog):
             await self.hang_up()
             detail = "answered after the dial timeout, hung up at once"
             return CallOutcome(HangupReason.DIALOUT, sip_code=code, detail=detail)
-        media = parse_answer(response.body)
-        await self.use_media(media)
+        self.use_media(parse_answer(response.body))
         await self.on_answer()
         play = asyncio.get_running_loop().create_task(
             self.player.run(self.request.actions, self.stream)
@@ -230,7 +236,12 @@ class OutboundCall(InDialog):
         if play not in done:
             play.cancel()
             return CallOutcome(HangupReason.NORMAL, True, code, "the far end hung up")
-        play.result()
+        try:
+            play.result()
+        except Exception as exc:  # a bug in the media path fails this call, not the engine
+            log.exception("call %s: playing the actions failed", self.label)
+            await self.hang_up()
+            return CallOutcome(HangupReason.FAILED, True, code, f"media error: {exc}")
         reply = await self.hang_up()
         detail = "hung up after the actions" + ("" if reply else " (BYE not answered)")
         return CallOutcome(HangupReason.NORMAL, True, code, detail)
@@ -251,11 +262,13 @@ class OutboundCall(InDialog):
                 await asyncio.wait_for(self.hang_up(), grace)
         except TimeoutError:
             log.warning("call %s: far end did not confirm the hang-up in %g s", self.label, grace)
+        except OSError as exc:
+            log.warning("call %s: could not hang up: %s", self.label, exc)
         finally:
             if self.tx is not None and self.dialog is None:
                 self.tx.close()
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[object, object, object]) -> None:
+        task: asyncio.Task[object] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -54,6 +54,19 @@ def ack_for_non_2xx(invite: SipMessage, response: SipMessage) -> SipMessage:
     return ack
 
 
+def cancel_for(invite: SipMessage) -> SipMessage:
+    """The CANCEL of 9.1: same Request-URI, top Via (branch), Route, From, To, Call-ID, CSeq."""
+    cancel = SipMessage(method="CANCEL", uri=invite.uri)
+    cancel.add("Via", invite.get_all("Via")[0])
+    for route in invite.get_all("Route"):
+        cancel.add("Route", route)
+    cancel.add("Max-Forwards", "70")
+    for name in ("From", "To", "Call-ID"):
+        cancel.add(name, invite.get(name) or "")
+    cancel.add("CSeq", f"{invite.cseq[0]} CANCEL")
+    return cancel
+
+
 class InviteClientTransaction:
     """Delivers every response (and `None` on timer B) to `deliver`, in arrival order."""
 

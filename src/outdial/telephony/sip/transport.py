@@ -82,6 +82,9 @@ class SipTransport(asyncio.DatagramProtocol):
     def remove_dialog(self, call_id: str) -> None:
         self._dialogs.pop(call_id, None)
 
+    def has_dialog(self, call_id: str) -> bool:
+        return call_id in self._dialogs
+
     @property
     def transaction_count(self) -> int:
         return len(self._transactions)
@@ -102,7 +105,7 @@ class SipTransport(asyncio.DatagramProtocol):
             method = msg.cseq[1]
         except SipParseError as exc:
             self.dropped += 1
-            log.debug("dropped an unreadable datagram from %s: %s", source, exc)
+            log.debug("dropped an unreadable datagram from %s: %s: %r", source, exc, data[:400])
             return
         self.received += 1
         if msg.is_request:

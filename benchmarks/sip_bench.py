@@ -1,0 +1,341 @@
+"""SIP benchmark: outdial's SipTelephony against sipp as the far end, on loopback only.
+
+Phases (each prints its figures):
+  1. rate:    call set-ups per second sustained for --duration seconds (default 60) at --rate
+              (default 100) against a sipp UAS; each answered call plays --hold-ms of audio
+              (default 1000) over RTP, then hangs up.
+  2. hold:    --concurrent answered calls at once (default 300), each playing --concurrent-hold-ms
+              of audio (default 20000); a separate sink process counts the RTP each call's
+              port delivered to the address in sipp's SDP answer.
+  3. sipp:    the same flow (INVITE, 200, ACK, pause, BYE) driven by `sipp -sn uac` at --rate
+              for --duration seconds, for comparison (sipp sends no RTP here).
+Misclassified = any outcome other than normal/200. CPU is this process's user+system time.
+
+Usage: python benchmarks/sip_bench.py [--duration 60] [--rate 100] [--concurrent 300]
+       python benchmarks/sip_bench.py --quick     (10 s, 100 calls at once: a smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from outdial.domain.address import Address, AddressType
+from outdial.domain.outcome import CallOutcome, HangupReason
+from outdial.telephony.base import CallRequest
+from outdial.telephony.sip import SipConfig, SipTelephony
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_sink(port: int, out: str) -> None:
+    """Child process mode: count RTP packets per source port until SIGTERM, then write JSON."""
+    stop = False
+
+    def on_term(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_term)
+    counts: Counter[int] = Counter()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
+        sock.bind((HOST, port))
+        sock.settimeout(0.2)
+        print("ready", flush=True)
+        while not stop:
+            try:
+                _, addr = sock.recvfrom(2048)
+            except (TimeoutError, InterruptedError):
+                continue
+            counts[addr[1]] += 1
+    Path(out).write_text(json.dumps(counts))
+
+
+class Sipp:
+    def __init__(self, argv: list[str]) -> None:
+        self.argv = argv
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.cpu = 0.0
+
+    def start(self, port: int) -> None:
+        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                try:
+                    probe.bind((HOST, port))
+                except OSError:
+                    return
+            time.sleep(0.02)
+        raise RuntimeError(f"sipp did not start: {self.argv}")
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.cpu = proc_cpu(self.proc.pid)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+def sipp_uas(scenario: Path, port: int, workdir: Path) -> Sipp:
+    return Sipp([
+        "sipp", "-sf", str(scenario), "-i", HOST, "-p", str(port), "-mp", str(free_port()),
+        "-nostdin", "-cp", str(free_port()), "-timeout", "900s", "-max_recv_loops", "10000",
+        "-trace_stat", "-stf", str(workdir / f"uas-{port}.csv"), "-fd", "1",
+    ])  # fmt: skip
+
+
+def sipp_stat(path: Path) -> dict[str, str]:
+    """The last line of sipp's -trace_stat CSV as a dict."""
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    header = lines[0].split(";")
+    return dict(zip(header, lines[-1].split(";"), strict=False))
+
+
+@dataclass
+class Tally:
+    placed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    misclassified: int = 0
+    errors: int = 0
+
+    def add(self, outcome: CallOutcome | BaseException) -> None:
+        if isinstance(outcome, BaseException):
+            self.errors += 1
+            return
+        self.outcomes[f"{outcome.reason.value}/{outcome.sip_code}"] += 1
+        if outcome.reason is not HangupReason.NORMAL or outcome.sip_code != 200:
+            self.misclassified += 1
+
+    @property
+    def answered(self) -> int:
+        return self.outcomes["normal/200"]
+
+
+def request(port: int, hold_ms: int) -> CallRequest:
+    return CallRequest(
+        uuid.uuid4(), Address(AddressType.TEL, "+15550000000"),
+        Address(AddressType.SIP, f"bench@{HOST}:{port}"), 10_000,
+        [{"type": "sleep", "option": {"duration": hold_ms}}],
+    )  # fmt: skip
+
+
+async def no_op() -> None:
+    return None
+
+
+async def place_at_rate(
+    tel: SipTelephony, port: int, rate: float, count: int, hold_ms: int
+) -> tuple[Tally, list[CallRequest], float]:
+    loop = asyncio.get_running_loop()
+    tally = Tally()
+    tasks: list[asyncio.Task[CallOutcome]] = []
+    requests: list[CallRequest] = []
+    start = loop.time()
+    for i in range(count):
+        delay = start + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        req = request(port, hold_ms)
+        requests.append(req)
+        tasks.append(loop.create_task(tel.place_call(req, no_op)))
+        tally.placed += 1
+    launch_seconds = loop.time() - start
+    for result in await asyncio.gather(*tasks, return_exceptions=True):
+        tally.add(result)
+    return tally, requests, launch_seconds
+
+
+async def phase_rate(args: argparse.Namespace, scenario: Path, workdir: Path) -> dict[str, object]:
+    port = free_port()
+    uas = sipp_uas(scenario, port, workdir)
+    uas.start(port)
+    tel = SipTelephony(SipConfig(None, (HOST, 0), "", "", cache_dir=workdir / "tts"))
+    await tel.start()
+    count = int(args.rate * args.duration)
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    tally, _, launch = await place_at_rate(tel, port, args.rate, count, args.hold_ms)
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    await tel.stop()
+    await asyncio.sleep(0.5)
+    uas.stop()
+    stat = sipp_stat(workdir / f"uas-{port}.csv")
+    return {
+        "phase": "rate", "target_cps": args.rate, "duration_s": args.duration,
+        "placed": tally.placed, "answered": tally.answered, "misclassified": tally.misclassified,
+        "errors": tally.errors, "outcomes": dict(tally.outcomes),
+        "achieved_cps": round(tally.placed / launch, 1), "wall_s": round(wall, 1),
+        "our_cpu_s": round(cpu, 1), "our_cpu_pct": round(100 * cpu / wall, 1),
+        "sipp_cpu_s": round(uas.cpu, 1),
+        "sipp_successful": stat.get("SuccessfulCall(C)"), "sipp_failed": stat.get("FailedCall(C)"),
+    }  # fmt: skip
+
+
+def start_sink(scenario: Path, workdir: Path) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    """The RTP sink process, and a copy of the scenario whose SDP answer points at it."""
+    sink_port = free_port()
+    sink_out = workdir / "sink.json"
+    sink = subprocess.Popen(
+        [sys.executable, __file__, "--rtp-sink", str(sink_port), "--sink-out", str(sink_out)],
+        stdout=subprocess.PIPE,
+    )
+    assert sink.stdout is not None
+    sink.stdout.readline()  # "ready"
+    held = workdir / "uas_answer_sink.xml"
+    held.write_text(scenario.read_text().replace("[media_port]", str(sink_port)))
+    return sink, sink_out, held
+
+
+async def phase_hold(args: argparse.Namespace, scenario: Path, workdir: Path) -> dict[str, object]:
+    port = free_port()
+    sink, sink_out, held = start_sink(scenario, workdir)
+    uas = sipp_uas(held, port, workdir)
+    uas.start(port)
+    tel = SipTelephony(SipConfig(None, (HOST, 0), "", "", cache_dir=workdir / "tts"))
+    await tel.start()
+    peak = 0
+
+    async def watch() -> None:
+        nonlocal peak
+        while True:
+            peak = max(peak, tel.calls_active)
+            await asyncio.sleep(0.05)
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    tally, requests, _ = await place_at_rate(
+        tel, port, args.ramp_rate, args.concurrent, args.concurrent_hold_ms
+    )
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    watcher.cancel()
+    stats = [tel.media_stats(str(r.call_id)) for r in requests]
+    await tel.stop()
+    await asyncio.sleep(0.3)
+    sink.terminate()
+    sink.wait(10)
+    uas.stop()
+    counts = {int(k): v for k, v in json.loads(await asyncio.to_thread(sink_out.read_text)).items()}
+    expected = args.concurrent_hold_ms // 20
+    sent = [s.sent_packets for s in stats if s]
+    got = [counts.get(s.rtp_port, 0) for s in stats if s]
+    return {
+        "phase": "hold", "calls": args.concurrent, "peak_concurrent": peak,
+        "hold_ms": args.concurrent_hold_ms, "answered": tally.answered,
+        "misclassified": tally.misclassified, "errors": tally.errors,
+        "expected_packets_per_call": expected, "min_sent": min(sent, default=0),
+        "min_received_by_far_end": min(got, default=0),
+        "calls_with_all_packets_received": sum(1 for s, g in zip(sent, got, strict=True) if g >= s),
+        "total_packets_received": sum(got), "late_ticks": tel.clock.late_ticks,
+        "wall_s": round(wall, 1), "our_cpu_s": round(cpu, 1),
+        "our_cpu_pct": round(100 * cpu / wall, 1), "sipp_cpu_s": round(uas.cpu, 1),
+    }  # fmt: skip
+
+
+def phase_sipp_uac(args: argparse.Namespace, scenario: Path, workdir: Path) -> dict[str, object]:
+    port = free_port()
+    uas = sipp_uas(scenario, port, workdir)
+    uas.start(port)
+    count = int(args.rate * args.duration)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall0 = time.monotonic()
+    uac = subprocess.run(
+        ["sipp", "-sn", "uac", f"{HOST}:{port}", "-i", HOST, "-p", str(free_port()),
+         "-mp", str(free_port()), "-cp", str(free_port()), "-r", str(args.rate), "-m", str(count),
+         "-d", str(args.hold_ms), "-nostdin", "-timeout", f"{args.duration + 60}s",
+         "-trace_stat", "-stf", str(workdir / "uac.csv"), "-fd", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False,
+    )  # fmt: skip
+    wall = time.monotonic() - wall0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    uas.stop()
+    stat = sipp_stat(workdir / "uac.csv")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "phase": "sipp-uac", "target_cps": args.rate, "calls": count, "rc": uac.returncode,
+        "successful": stat.get("SuccessfulCall(C)"), "failed": stat.get("FailedCall(C)"),
+        "wall_s": round(wall, 1), "sipp_uac_cpu_s": round(cpu, 1),
+        "sipp_uac_cpu_pct": round(100 * cpu / wall, 1), "sipp_uas_cpu_s": round(uas.cpu, 1),
+    }  # fmt: skip
+
+
+async def main(args: argparse.Namespace) -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    scenario_ref = resources.files("outdial.telephony.sip") / "scenarios" / "uas_answer.xml"
+    with tempfile.TemporaryDirectory(prefix="outdial-bench-") as tmp, resources.as_file(
+        scenario_ref
+    ) as scenario:  # fmt: skip
+        workdir = Path(tmp)
+        phases = args.phases.split(",")
+        results: list[dict[str, object]] = []
+        if "rate" in phases:
+            results.append(await phase_rate(args, scenario, workdir))
+            print(json.dumps(results[-1]), flush=True)
+        if "hold" in phases:
+            results.append(await phase_hold(args, scenario, workdir))
+            print(json.dumps(results[-1]), flush=True)
+        if "sipp" in phases:
+            results.append(phase_sipp_uac(args, scenario, workdir))
+            print(json.dumps(results[-1]), flush=True)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=60, help="seconds of the rate phase")
+    parser.add_argument("--rate", type=float, default=100, help="call set-ups per second")
+    parser.add_argument("--hold-ms", type=int, default=1000, help="audio per call, rate phase")
+    parser.add_argument("--concurrent", type=int, default=300, help="calls at once, hold phase")
+    parser.add_argument("--concurrent-hold-ms", type=int, default=20_000)
+    parser.add_argument("--ramp-rate", type=float, default=100, help="cps to reach --concurrent")
+    parser.add_argument("--phases", default="rate,hold,sipp")
+    parser.add_argument("--quick", action="store_true", help="10 s rate phase, 100 held calls")
+    parser.add_argument("--rtp-sink", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--sink-out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.concurrent, args.concurrent_hold_ms = 10, 100, 5000
+    return args
+
+
+if __name__ == "__main__":
+    arguments = parse_args()
+    if arguments.rtp_sink:
+        run_sink(arguments.rtp_sink, arguments.sink_out)
+    else:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(main(arguments))

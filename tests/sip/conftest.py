@@ -1,0 +1,222 @@
+"""Fixtures for the SIP tests: sipp and Kamailio far ends, free ports, telephony instances.
+
+Tests marked `sipp` or `kamailio` skip when the binary is missing, except with CI=true, where a
+missing binary fails them (CI must install sip-tester and kamailio).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from importlib import resources
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from outdial.domain.address import Address, AddressType
+from outdial.telephony.base import CallRequest
+from outdial.telephony.sip import SipAnsweringPeer, SipConfig, SipTelephony
+
+SCENARIOS = resources.files("outdial.telephony.sip") / "scenarios"
+AUTH_USER = "outdial"
+AUTH_PASSWORD = "s3cret"
+
+
+def need_binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{name} is required in CI but is not installed")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _binaries(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("sipp"):
+        need_binary("sipp")
+    if request.node.get_closest_marker("kamailio"):
+        need_binary("kamailio")
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False
+
+
+async def wait_bound(port: int, proc: asyncio.subprocess.Process, within: float = 5) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not port_taken(port):
+        if proc.returncode is not None or loop.time() > deadline:
+            raise RuntimeError(f"far end did not bind UDP port {port} (rc {proc.returncode})")
+        await asyncio.sleep(0.02)
+
+
+def tel(number: str) -> Address:
+    return Address(AddressType.TEL, number)
+
+
+def sip(target: str) -> Address:
+    return Address(AddressType.SIP, target)
+
+
+def call_request(
+    destination: Address,
+    *,
+    dial_timeout_ms: int = 5000,
+    actions: list[dict[str, Any]] | None = None,
+) -> CallRequest:
+    return CallRequest(
+        uuid.uuid4(), tel("+15550000000"), destination, dial_timeout_ms, actions or []
+    )
+
+
+class SippUas:
+    """One sipp UAS process running a scenario for `calls` calls, with a message trace."""
+
+    def __init__(self, scenario: str, workdir: Path, extra: list[str], calls: int) -> None:
+        self.scenario = scenario
+        self.port = free_udp_port()
+        self.media_port = free_udp_port()
+        self.trace = workdir / f"{scenario}.{self.port}.msg.log"
+        self.errors = workdir / f"{scenario}.{self.port}.err.log"
+        self.extra = extra
+        self.calls = calls
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        with resources.as_file(SCENARIOS / self.scenario) as path:
+            argv = [
+                need_binary("sipp"), "-sf", str(path), "-i", "127.0.0.1", "-p", str(self.port),
+                "-mp", str(self.media_port), "-m", str(self.calls), "-nostdin",
+                "-timeout", "30s", "-timeout_error", "-trace_msg", "-message_file",
+                str(self.trace), "-trace_err", "-error_file", str(self.errors), *self.extra,
+            ]  # fmt: skip
+            self.proc = await asyncio.create_subprocess_exec(
+                *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+            )
+        await wait_bound(self.port, self.proc)
+
+    async def wait(self, within: float = 20) -> int:
+        assert self.proc is not None
+        try:
+            await asyncio.wait_for(self.proc.wait(), within)
+        except TimeoutError:
+            self.proc.terminate()
+            await self.proc.wait()
+        return int(self.proc.returncode or 0)
+
+    def messages(self) -> list[str]:
+        """The flow as sipp saw it: `<INVITE` received, `>100` sent, ..."""
+        if not self.trace.exists():
+            return []
+        flow: list[str] = []
+        lines = self.trace.read_text(errors="replace").splitlines()
+        for i, line in enumerate(lines):
+            if "message received" in line or "message sent" in line:
+                arrow = "<" if "received" in line else ">"
+                start = next((x.strip() for x in lines[i + 1 : i + 4] if x.strip()), "")
+                word = start.split(" ")[1] if start.startswith("SIP/2.0") else start.split(" ")[0]
+                flow.append(arrow + word)
+        return flow
+
+    def text(self) -> str:
+        parts = [p.read_text(errors="replace") for p in (self.trace, self.errors) if p.exists()]
+        return "\n".join(parts)[-6000:]
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.proc.wait(), 5)
+            if self.proc.returncode is None:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+SippFactory = Callable[..., Awaitable[SippUas]]
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="outdial-sip-") as tmp:
+        yield Path(tmp)
+
+
+@pytest.fixture
+async def sipp_uas(workdir: Path) -> AsyncIterator[SippFactory]:
+    started: list[SippUas] = []
+
+    async def start(scenario: str, *extra: str, calls: int = 1) -> SippUas:
+        uas = SippUas(scenario, workdir, list(extra), calls)
+        started.append(uas)
+        await uas.start()
+        return uas
+
+    yield start
+    for uas in started:
+        await uas.stop()
+
+
+TelephonyFactory = Callable[..., Awaitable[SipTelephony]]
+
+
+@pytest.fixture
+async def telephony(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TelephonyFactory]:
+    started: list[SipTelephony] = []
+    cache = tmp_path_factory.getbasetemp() / "tts-cache"
+
+    async def make(
+        trunk: tuple[str, int] | None = None, *, t1_ms: int = 500, username: str = "",
+        password: str = "",
+    ) -> SipTelephony:  # fmt: skip
+        config = SipConfig(trunk, ("127.0.0.1", 0), username, password, t1_ms, cache_dir=cache)
+        tel = SipTelephony(config)
+        await tel.start()
+        started.append(tel)
+        return tel
+
+    yield make
+    for tel in started:
+        await tel.stop()
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[SipAnsweringPeer]:
+    answering = SipAnsweringPeer(ring_ms=50)
+    await answering.start()
+    yield answering
+    await answering.stop()
+
+
+async def no_op() -> None:
+    return None
+
+
+@pytest.fixture
+def kit() -> SimpleNamespace:
+    """Small helpers for the test modules (fixtures, so no test imports conftest)."""
+    return SimpleNamespace(
+        tel=tel, sip=sip, call_request=call_request, no_op=no_op, free_udp_port=free_udp_port,
+        auth_user=AUTH_USER, auth_password=AUTH_PASSWORD, wait_bound=wait_bound,
+        need_binary=need_binary, scenarios=SCENARIOS,
+    )  # fmt: skip

@@ -1,0 +1,276 @@
+"""SipTelephony against the local answering peer and scripted raw-socket far ends."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from types import SimpleNamespace
+
+import pytest
+
+from outdial.domain.outcome import HangupReason
+from outdial.telephony.sip import (
+    SipAnsweringPeer,
+    SipConfig,
+    SipConfigError,
+    SipTelephony,
+    parse_hostport,
+)
+from outdial.telephony.sip.message import SipMessage
+
+PLAN = [
+    ("+15550001", HangupReason.NORMAL, 200),
+    ("+4865550001", HangupReason.BUSY, 486),
+    ("+4805550001", HangupReason.NOANSWER, 480),
+    ("+6035550001", HangupReason.BUSY, 603),
+    ("+5035550001", HangupReason.FAILED, 503),
+    ("+4085550001", HangupReason.DIALOUT, 487),
+]
+SLEEP = [{"type": "sleep", "option": {"duration": 200}}]
+
+
+@pytest.mark.parametrize(("number", "reason", "code"), PLAN)
+async def test_number_plan_through_the_peer_as_trunk_and_as_sip_host(
+    peer: SipAnsweringPeer, telephony, kit: SimpleNamespace, number, reason, code
+) -> None:
+    tel = await telephony(("127.0.0.1", peer.port))
+    for destination in (kit.tel(number), kit.sip(f"{number.lstrip('+')}@127.0.0.1:{peer.port}")):
+        request = kit.call_request(destination, dial_timeout_ms=300, actions=SLEEP)
+        outcome = await tel.place_call(request, kit.no_op)
+        assert (outcome.reason, outcome.sip_code) == (reason, code), outcome
+        assert outcome.answered is (reason is HangupReason.NORMAL)
+        seen = peer.calls[str(request.call_id)]
+        await asyncio.wait_for(seen.done.wait(), 2)
+        assert seen.acked or seen.bye_received
+        if reason is HangupReason.NORMAL:
+            assert seen.bye_received and peer.rtp_packets()[str(request.call_id)] >= 8
+
+
+async def test_fifty_calls_at_once_over_one_socket(
+    peer: SipAnsweringPeer, telephony, kit: SimpleNamespace
+) -> None:
+    tel = await telephony(("127.0.0.1", peer.port))
+    numbers = [PLAN[i % len(PLAN)] for i in range(50)]
+    requests = [
+        kit.call_request(kit.tel(f"{n}{i:03d}"), dial_timeout_ms=500, actions=SLEEP)
+        for i, (n, _, _) in enumerate(numbers)
+    ]
+    answered: list[int] = []
+
+    def on_answer(i: int):
+        async def mark() -> None:
+            answered.append(i)
+
+        return mark
+
+    outcomes = await asyncio.gather(
+        *(tel.place_call(r, on_answer(i)) for i, r in enumerate(requests))
+    )
+    for (_, reason, code), outcome in zip(numbers, outcomes, strict=True):
+        assert (outcome.reason, outcome.sip_code) == (reason, code)
+    assert sorted(answered) == [i for i, n in enumerate(numbers) if n[1] is HangupReason.NORMAL]
+    counts = peer.rtp_packets()
+    for request, (_, reason, _) in zip(requests, numbers, strict=True):
+        if reason is HangupReason.NORMAL:
+            assert counts[str(request.call_id)] >= 8  # about 10 packets of 20 ms each
+    assert tel.transport.local[1] and tel.calls_active == 0
+    assert tel.transport.dialog_count == 0
+
+
+async def test_no_response_at_all_fails_after_timer_b(telephony, kit: SimpleNamespace) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.setblocking(False)
+        tel = await telephony(t1_ms=50)  # timer B = 64 * T1 = 3.2 s
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        request = kit.call_request(kit.sip(f"x@127.0.0.1:{silent.getsockname()[1]}"))
+        outcome = await tel.place_call(request, kit.no_op)
+        elapsed = loop.time() - started
+        assert (outcome.reason, outcome.sip_code, outcome.answered) == (
+            HangupReason.FAILED,
+            None,
+            False,
+        )
+        assert "timer B" in outcome.detail
+        assert 3.1 <= elapsed <= 4.5
+        invites = 0
+        while True:
+            try:
+                invites += silent.recv(65536).startswith(b"INVITE ")
+            except BlockingIOError:
+                break
+        assert invites == 7  # sent at 0, then timer A: 50, 150, 350, 750, 1550, 3150 ms
+
+
+async def _recv(sock: socket.socket, within: float = 3) -> tuple[SipMessage, tuple[str, int]]:
+    data, addr = await asyncio.wait_for(
+        asyncio.get_running_loop().sock_recvfrom(sock, 65536), within
+    )
+    return SipMessage.parse(data), addr
+
+
+def _reply(request: SipMessage, code: int, *extra: tuple[str, str], body: bytes = b"") -> bytes:
+    resp = SipMessage(status=code, reason="OK" if code == 200 else "Response", body=body)
+    for name in ("Via", "From"):
+        resp.add(name, request.get(name) or "")
+    resp.add("To", f"{request.get('To')};tag=far")
+    resp.add("Call-ID", request.call_id)
+    resp.add("CSeq", request.get("CSeq") or "")
+    for name, value in extra:
+        resp.add(name, value)
+    return resp.to_bytes()
+
+
+async def test_route_set_and_retransmitted_200(telephony, kit: SimpleNamespace) -> None:
+    """ACK and BYE follow the reversed Record-Route; a repeated 200 OK is ACKed again."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as far:
+        far.bind(("127.0.0.1", 0))
+        far.setblocking(False)
+        port = far.getsockname()[1]
+        tel = await telephony()
+        request = kit.call_request(kit.sip(f"x@127.0.0.1:{port}"), actions=SLEEP)
+        call = asyncio.create_task(tel.place_call(request, kit.no_op))
+        invite, addr = await _recv(far)
+        ok = _reply(
+            invite, 200,
+            ("Record-Route", "<sip:192.0.2.1;lr>"),
+            ("Record-Route", f"<sip:127.0.0.1:{port};lr;Transport=UDP>"),
+            ("Contact", f"<sip:far@127.0.0.1:{port};transport=UDP>"),
+            ("Content-Type", "application/sdp"),
+            body=b"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 9 RTP/AVP 0\r\n",
+        )  # fmt: skip
+        far.sendto(ok, addr)
+        ack, _ = await _recv(far)
+        assert ack.method == "ACK" and ack.uri == f"sip:far@127.0.0.1:{port};transport=UDP"
+        routes = [f"<sip:127.0.0.1:{port};lr;Transport=UDP>", "<sip:192.0.2.1;lr>"]
+        assert ack.get_all("Route") == routes
+        assert ack.cseq == (invite.cseq[0], "ACK")
+        far.sendto(ok, addr)  # the 200 OK again, as if our ACK was lost
+        again, _ = await _recv(far)
+        assert again == ack
+        bye, bye_addr = await _recv(far)
+        assert bye.method == "BYE" and bye.get_all("Route") == routes
+        assert bye.cseq == (invite.cseq[0] + 1, "BYE")
+        far.sendto(_reply(bye, 200), bye_addr)
+        outcome = await asyncio.wait_for(call, 3)
+        assert (outcome.reason, outcome.sip_code) == (HangupReason.NORMAL, 200)
+
+
+async def test_cancelling_the_task_while_ringing_sends_cancel(
+    peer: SipAnsweringPeer, telephony, kit: SimpleNamespace
+) -> None:
+    tel = await telephony(("127.0.0.1", peer.port))
+    request = kit.call_request(kit.tel("+4085551234"), dial_timeout_ms=30_000)
+    task = asyncio.create_task(tel.place_call(request, kit.no_op))
+    while str(request.call_id) not in peer.calls:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    seen = peer.calls[str(request.call_id)]
+    assert seen.cancelled and seen.final_code == 487 and seen.acked
+
+
+async def test_cancelling_the_task_after_answer_sends_bye(
+    peer: SipAnsweringPeer, telephony, kit: SimpleNamespace
+) -> None:
+    tel = await telephony(("127.0.0.1", peer.port))
+    answered = asyncio.Event()
+
+    async def on_answer() -> None:
+        answered.set()
+
+    long_sleep = [{"type": "sleep", "option": {"duration": 30_000}}]
+    request = kit.call_request(kit.tel("+15551234"), actions=long_sleep)
+    task = asyncio.create_task(tel.place_call(request, on_answer))
+    await asyncio.wait_for(answered.wait(), 3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    seen = peer.calls[str(request.call_id)]
+    assert seen.bye_received
+
+
+async def test_far_end_bye_is_a_normal_end(telephony, kit: SimpleNamespace) -> None:
+    far = SipAnsweringPeer(ring_ms=20, hangup_after_ms=200)
+    await far.start()
+    try:
+        tel = await telephony(("127.0.0.1", far.port))
+        long_sleep = [{"type": "sleep", "option": {"duration": 30_000}}]
+        outcome = await asyncio.wait_for(
+            tel.place_call(kit.call_request(kit.tel("+15550000"), actions=long_sleep), kit.no_op), 5
+        )
+        assert (outcome.reason, outcome.answered, outcome.sip_code) == (
+            HangupReason.NORMAL,
+            True,
+            200,
+        )
+        assert outcome.detail == "the far end hung up"
+    finally:
+        await far.stop()
+
+
+async def test_tel_without_trunk_fails_clearly(telephony, kit: SimpleNamespace) -> None:
+    tel = await telephony()
+    outcome = await tel.place_call(kit.call_request(kit.tel("+15550000")), kit.no_op)
+    assert outcome.reason is HangupReason.FAILED and "OUTDIAL_SIP_TRUNK" in outcome.detail
+    other = await tel.place_call(kit.call_request(kit.sip("x@no-such-host.invalid")), kit.no_op)
+    assert other.reason is HangupReason.FAILED and "no-such-host.invalid" in other.detail
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("127.0.0.1:5060", ("127.0.0.1", 5060)),
+        ("trunk.example.com", ("trunk.example.com", 5070)),
+        ("[::1]:5080", ("::1", 5080)),
+        ("::1", ("::1", 5070)),
+        (" 0.0.0.0:0 ", ("0.0.0.0", 0)),
+    ],
+)
+def test_parse_hostport(text: str, expected: tuple[str, int]) -> None:
+    assert parse_hostport(text, 5070) == expected
+
+
+@pytest.mark.parametrize("text", ["", "host:", "host:99999", "host:abc", ":5060", "a b:1", "[::1"])
+def test_parse_hostport_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        parse_hostport(text, 5060)
+
+
+def test_config_from_env() -> None:
+    config = SipConfig.from_env({
+        "OUTDIAL_SIP_TRUNK": "10.0.0.1", "OUTDIAL_SIP_BIND": "127.0.0.1:0",
+        "OUTDIAL_SIP_USERNAME": "u", "OUTDIAL_SIP_PASSWORD": "p", "HOME": "/h",
+    })  # fmt: skip
+    assert (config.trunk, config.bind, config.username, config.password) == (
+        ("10.0.0.1", 5060),
+        ("127.0.0.1", 0),
+        "u",
+        "p",
+    )
+    assert SipConfig.from_env({}).trunk is None
+    with pytest.raises(SipConfigError, match="OUTDIAL_SIP_TRUNK"):
+        SipConfig.from_env({"OUTDIAL_SIP_TRUNK": "host:port"})
+    with pytest.raises(SipConfigError, match="OUTDIAL_SIP_BIND"):
+        SipConfig.from_env({"OUTDIAL_SIP_BIND": "127.0.0.1:70000"})
+
+
+async def test_start_fails_clearly_on_an_unusable_config() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        cases = [
+            (SipConfig(None, ("127.0.0.1", port), "", ""), "cannot bind"),
+            (SipConfig(None, ("192.0.2.1", 0), "", ""), "cannot bind"),  # not a local address
+            (SipConfig(("no-such-host.invalid", 5060), ("127.0.0.1", 0), "", ""), "resolve"),
+            (SipConfig(("127.0.0.1", 0), ("127.0.0.1", 0), "", ""), "port 1-65535"),
+            (SipConfig(None, ("127.0.0.1", 0), "", "", timer_t1_ms=0), "timer_t1_ms"),
+        ]
+        for config, message in cases:
+            tel = SipTelephony(config)
+            with pytest.raises(SipConfigError, match=message):
+                await tel.start()
+            await tel.stop()
