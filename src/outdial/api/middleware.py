@@ -15,6 +15,20 @@ class BodyTooLarge(Exception):
     """Raised while a route reads a body past the limit; the error handlers answer 413."""
 
 
+_JSON = b"application/json"
+_FORM = b"application/x-www-form-urlencoded"
+
+
+def _json_content_type(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The API speaks only JSON: a body sent without a content type, or with curl's default
+    form type, is read as JSON rather than ignored."""
+    kept = [(k, v) for k, v in headers if k.lower() != b"content-type"]
+    given = [v for k, v in headers if k.lower() == b"content-type"]
+    if not given or given[0].split(b";")[0].strip().lower() == _FORM:
+        return [*kept, (b"content-type", _JSON)]
+    return list(headers)
+
+
 class RequestGuard:
     def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
         self.app = app
@@ -26,6 +40,7 @@ class RequestGuard:
             return
         rid = str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = rid
+        scope["headers"] = _json_content_type(scope.get("headers", []))
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             await self._reject(send, rid)
