@@ -28,7 +28,7 @@ NO_SOURCE = Address(AddressType.NONE, "")
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     tick_s: float = 0.1  # how often running campaigns are looked at
-    max_batch: int = 50  # attempts started per claim transaction
+    max_batch: int = 200  # attempts started per claim transaction, at most
     heartbeat_s: float = 2.0
     stale_after_s: float = 10.0  # an engine silent this long is dead; its attempts are lost
     recover_every_s: float = 2.0
