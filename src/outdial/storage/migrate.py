@@ -27,15 +27,15 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 def _upgrade(connection: sa.Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
-    command.upgrade(alembic_config(connection), "head")
+    command.upgrade(alembic_config(connection), "heads")
 
 
 def _current(connection: sa.Connection) -> Any:
-    return MigrationContext.configure(connection).get_current_revision()
+    return ",".join(sorted(MigrationContext.configure(connection).get_current_heads()))
 
 
 async def upgrade(db: Database) -> str:
-    """Upgrade to head; returns the revision now in place."""
+    """Upgrade every branch to its head; returns the revisions now in place."""
     async with db.engine.begin() as conn:
         await conn.run_sync(_upgrade)
     async with db.engine.connect() as conn:
@@ -43,5 +43,9 @@ async def upgrade(db: Database) -> str:
     return str(current)
 
 
-def head() -> str:
-    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())
+def heads() -> str:
+    """The newest revision of each branch (features may add their own migration branches)."""
+    return ",".join(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
+
+
+head = heads
