@@ -7,9 +7,9 @@ import time
 import uuid
 from typing import Any
 
+from outdial.domain.address import Address, AddressType
 from outdial.domain.ids import new_id
 from outdial.storage.codec import dump_address
-from outdial.domain.address import Address, AddressType
 from outdial.storage.db import Database
 from outdial.storage.migrate import upgrade
 from outdial.storage.targets import bulk_insert
@@ -72,6 +72,8 @@ async def add_targets(
                     "try_count_3": 0,
                     "try_count_4": 0,
                     "last_attempt_end": None,
+                    "timezone": None,
+                    "not_before": None,
                     "tm_create": now_us,
                     "tm_update": now_us,
                     "tm_delete": None,

@@ -7,12 +7,14 @@ ROOT=$(pwd)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
 
-# 1. System packages: SIPp (Debian: sip-tester), Kamailio, espeak-ng, sox.
+# 1. System packages: SIPp (Debian: sip-tester), Kamailio, espeak-ng, sox, and Chromium for the
+#    dashboard test (Debian's package; Playwright drives it, so never `playwright install`).
 need=()
 command -v sipp >/dev/null || need+=(sip-tester)
 command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || need+=(kamailio)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   echo "installing ${need[*]}" >&2
   as_root apt-get update -q >/dev/null || echo "apt-get update failed" >&2
@@ -52,7 +54,7 @@ VENV=${OUTDIAL_VENV:-$ROOT/.venv}
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
-"$VENV/bin/pip" install -q --disable-pip-version-check -e ".[test]"
+"$VENV/bin/pip" install -q --disable-pip-version-check -e ".[test]"  # includes playwright
 "$VENV/bin/python" -c "import outdial" # fails loudly if the install did not work
 
 # 4. Lint and types.

@@ -27,6 +27,8 @@ targets_app = typer.Typer(no_args_is_help=True, help="Outdial targets.")
 app.add_typer(customers_app, name="customers")
 app.add_typer(accesskeys_app, name="accesskeys")
 app.add_typer(targets_app, name="targets")
+events_app = typer.Typer(no_args_is_help=True, help="Events and webhook delivery.")
+app.add_typer(events_app, name="events")
 
 DbUrl = Annotated[
     str,
@@ -89,10 +91,30 @@ def _run(coro: Any) -> Any:
         _fail(exc)
 
 
-def _logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(
-        stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+def _logging(level: int = logging.INFO, fmt: str = "text") -> None:
+    from outdial.logs import configure
+
+    try:
+        configure(level, fmt)
+    except ValueError as exc:
+        _print(
+            {
+                "error": {
+                    "status": "INVALID_ARGUMENT",
+                    "reason": "INVALID_SETTINGS",
+                    "message": str(exc),
+                }
+            }
+        )
+        raise typer.Exit(code=2) from None
+
+
+LogFormat = Annotated[
+    str,
+    typer.Option(
+        "--log-format", envvar="OUTDIAL_LOG_FORMAT", help="text, or json: one object per line"
+    ),
+]
 
 
 StaleAfter = Annotated[
@@ -160,9 +182,10 @@ def serve(
     heartbeat: Heartbeat = 2.0,
     max_call: MaxCall = 3600.0,
     sim_ring_ms: SimRing = 200,
+    log_format: LogFormat = "text",
 ) -> None:
     """Serve the REST API and, unless --no-engine, run the dialer in the same process."""
-    _logging()
+    _logging(fmt=log_format)
     settings = _settings(
         database_url,
         telephony,
@@ -184,16 +207,32 @@ def engine(
     heartbeat: Heartbeat = 2.0,
     max_call: MaxCall = 3600.0,
     sim_ring_ms: SimRing = 200,
+    log_format: LogFormat = "text",
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--webhooks/--no-webhooks",
+            envvar="OUTDIAL_WEBHOOKS",
+            help="also deliver webhooks in this process (off: run `outdial webhooks`)",
+        ),
+    ] = True,
 ) -> None:
     """Run a dialer process alone (any number may share one PostgreSQL database)."""
-    _logging()
+    _logging(fmt=log_format)
     settings = _settings(
         database_url,
         telephony,
         SipSettings(sip_trunk, sip_bind, sip_username, sip_password),
         (stale_after, heartbeat, max_call, sim_ring_ms),
     )
-    _run(runtime.run_engine(settings))
+    _run(runtime.run_engine(settings, webhooks=webhooks))
+
+
+@app.command()
+def webhooks(database_url: DbUrl = DEFAULT_DB, log_format: LogFormat = "text") -> None:
+    """Deliver webhooks alone (any number of these may share one PostgreSQL database)."""
+    _logging(fmt=log_format)
+    _run(runtime.run_webhooks(database_url))
 
 
 @app.command()
@@ -212,6 +251,49 @@ def customers_create(
     """Create a customer; prints it as JSON (id, name)."""
     _logging(logging.WARNING)
     _print(_run(runtime.create_customer(database_url, name)))
+
+
+@customers_app.command("update")
+def customers_update(
+    customer_id: Annotated[str, typer.Option("--id", help="the customer's id")],
+    webhook_uri: Annotated[
+        str | None, typer.Option("--webhook-uri", help="http(s) URL; empty turns webhooks off")
+    ] = None,
+    webhook_method: Annotated[str | None, typer.Option("--webhook-method")] = None,
+    database_url: DbUrl = DEFAULT_DB,
+) -> None:
+    """Set a customer's webhook; prints the customer with its signing secret."""
+    _logging(logging.WARNING)
+    body = {"webhook_uri": webhook_uri, "webhook_method": webhook_method}
+    _print(_run(runtime.update_customer(database_url, _uuid(customer_id, "--id"), body)))
+
+
+@events_app.command("replay")
+def events_replay(
+    customer_id: Annotated[str, typer.Option("--customer-id")],
+    from_event_id: Annotated[int, typer.Option("--from-event-id", min=0)],
+    database_url: DbUrl = DEFAULT_DB,
+) -> None:
+    """Deliver a customer's events to its webhook again, from an event id on."""
+    _logging(logging.WARNING)
+    cid = _uuid(customer_id, "--customer-id")
+    _print(_run(runtime.replay_events(database_url, cid, from_event_id)))
+
+
+def _uuid(text: str, option: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        _print(
+            {
+                "error": {
+                    "status": "INVALID_ARGUMENT",
+                    "reason": "INVALID_ID",
+                    "message": f"{option} is not a valid UUID: {text!r}",
+                }
+            }
+        )
+        raise typer.Exit(code=2) from None
 
 
 @accesskeys_app.command("create")

@@ -20,6 +20,7 @@ from outdial.telephony.base import Telephony
 
 if TYPE_CHECKING:
     from outdial.engine.engine import Engine
+    from outdial.engine.webhooks import WebhookWorker
 
 log = logging.getLogger("outdial")
 
@@ -146,6 +147,31 @@ def build_engine(db: Database, settings: Settings, clock: Clock) -> Engine:
     return Engine(DialingService(Context(db, clock)), telephony, clock, config)
 
 
+def build_webhooks(db: Database, clock: Clock) -> WebhookWorker:
+    """The webhook delivery worker of this process (one per process, beside the dialer)."""
+    from outdial.engine.webhooks import WebhookWorker
+    from outdial.services.context import Context
+    from outdial.services.webhooks import WebhookService
+
+    return WebhookWorker(WebhookService(Context(db, clock)), clock)
+
+
+async def update_customer(url: str, customer_id: uuid.UUID, body: dict[str, Any]) -> Any:
+    db = await _ready_db(url)
+    try:
+        return await _services(db).events.set_webhook(None, customer_id, body)
+    finally:
+        await db.dispose()
+
+
+async def replay_events(url: str, customer_id: uuid.UUID, from_event_id: int) -> Any:
+    db = await _ready_db(url)
+    try:
+        return await _services(db).events.replay(customer_id, from_event_id)
+    finally:
+        await db.dispose()
+
+
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -171,6 +197,7 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
     clock = SystemClock()
     db = await _ready_db(settings.database_url)
     dialer = build_engine(db, settings, clock) if engine else None
+    webhooks = build_webhooks(db, clock)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -178,6 +205,7 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
             await _open(dialer)
 
         async def started() -> None:
+            tasks.append(asyncio.create_task(webhooks.run(stop), name="webhooks"))
             if dialer is not None:
                 tasks.append(asyncio.create_task(dialer.serve(stop), name="engine"))
 
@@ -206,7 +234,7 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
         await db.dispose()
 
 
-async def run_engine(settings: Settings) -> None:
+async def run_engine(settings: Settings, *, webhooks: bool = True) -> None:
     clock = SystemClock()
     db = await _ready_db(settings.database_url)
     stop = asyncio.Event()
@@ -214,7 +242,27 @@ async def run_engine(settings: Settings) -> None:
     try:
         dialer = build_engine(db, settings, clock)
         await _open(dialer)
-        await dialer.serve(stop)
+        side = []
+        if webhooks:
+            side.append(asyncio.create_task(build_webhooks(db, clock).run(stop), name="webhooks"))
+        try:
+            await dialer.serve(stop)
+        finally:
+            stop.set()
+            await asyncio.gather(*side, return_exceptions=True)
+    finally:
+        await db.dispose()
+
+
+async def run_webhooks(url: str) -> None:
+    """A webhook delivery process alone (keeps delivery's CPU off the dialers)."""
+    clock = SystemClock()
+    db = await _ready_db(url)
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    try:
+        log.info("outdial delivering webhooks")
+        await build_webhooks(db, clock).run(stop)
     finally:
         await db.dispose()
 

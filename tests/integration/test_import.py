@@ -20,6 +20,7 @@ from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from outdial.services import importer
 from outdial.services.container import Services
 from outdial.services.importer import ImportFailed, import_file
+from outdial.storage import target_load
 from outdial.storage.migrate import head
 from outdial.storage.tables import outdial_targets
 from tests.conftest import PG_URL
@@ -181,6 +182,7 @@ async def test_a_bad_row_after_written_chunks_rolls_everything_back(
     services: Services, outdial_id: uuid.UUID, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(importer, "CHUNK", 2)
+    monkeypatch.setattr(target_load, "BATCH", 3)  # batches moved into the table already
     rows = [[f"t{n}", f"tel:+1555000{n:04d}"] for n in range(7)] + [["bad", "tel:1"]]
     path = write_csv(tmp_path / "late.csv", ["name", "destination_0"], rows)
     with pytest.raises(ImportFailed) as caught:
@@ -189,6 +191,20 @@ async def test_a_bad_row_after_written_chunks_rolls_everything_back(
         "line 9: destination_0.target must be E.164 (+ then 7 to 15 digits) for type tel"
     ]
     assert await stored(services, outdial_id) == []
+
+
+async def test_many_batches_in_the_background(
+    services: Services, outdial_id: uuid.UUID, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "CHUNK", 7)
+    monkeypatch.setattr(importer, "YIELD_EVERY", 2)
+    monkeypatch.setattr(target_load, "BATCH", 10)
+    rows = [[f"t{n:03d}", f"tel:+1555{n:07d}"] for n in range(203)]
+    path = write_csv(tmp_path / "batches.csv", ["name", "destination_0"], rows)
+    assert (await import_file(services.ctx, outdial_id, path)).imported == 203
+    got = await stored(services, outdial_id)
+    assert [r.name for r in got] == [f"t{n:03d}" for n in range(203)]
+    assert len({r.id for r in got}) == 203
 
 
 async def test_every_bad_row_is_reported_up_to_a_limit(
@@ -324,6 +340,8 @@ async def test_cli_targets_import(
     )
     assert result.returncode == 0, result.stderr
     assert one_json(result) == {"outdial_id": str(outdial_id), "imported": 12}
+    # the progress bar goes to standard error, never into the JSON on standard output
+    assert ("12 rows" in result.stderr) == (progress == "--progress"), result.stderr
     assert len(await stored(services, outdial_id)) == 12
 
     jsonl = write_jsonl(tmp_path / "cli.jsonl", [{"destination_0": "sip:a@b.example"}])

@@ -7,12 +7,21 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from outdial import __version__
 from outdial.api import errors
 from outdial.api.middleware import RequestGuard
-from outdial.api.routes import campaigns, outdials, outplans
+from outdial.api.routes import (
+    campaigns,
+    compliance,
+    dashboard,
+    dnclists,
+    live,
+    outdials,
+    outplans,
+)
+from outdial.metrics import exposition
 from outdial.services.container import Services
 
 Hook = Callable[[], Awaitable[None]]
@@ -43,8 +52,13 @@ def create_app(
     app.state.ready = False
     errors.install(app)
     app.add_middleware(RequestGuard)
-    for module in (outdials, outplans, campaigns):
+    for module in (outdials, outplans, campaigns, dnclists, compliance, live, dashboard):
         app.include_router(module.router)
+
+    @app.get("/metrics", operation_id="metrics", tags=["health"], include_in_schema=False)
+    async def metrics() -> Response:
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/health", operation_id="health", tags=["health"])
     async def health() -> Any:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -40,19 +43,57 @@ def envelope(request: Request, http: int, status: str, reason: str, message: str
         }
     }
     headers = {"WWW-Authenticate": "Bearer"} if http == 401 else None
-    return JSONResponse(body, status_code=http, headers=headers)
+    return ErrorResponse(body, status_code=http, headers=headers)
 
 
-def _validation_message(errors: list[Any]) -> tuple[str, str]:
+class ErrorResponse(JSONResponse):
+    """ASCII-only JSON, so that no message (which may quote the input) can fail to encode."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+_SOURCES = ("body", "query", "path", "header", "cookie")
+_FIELD = re.compile(r"[a-z_][a-z0-9_]*")
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
+
+
+def _where(loc: Sequence[Any]) -> tuple[str, str]:
+    """(item, field): `item 3` for an item of a JSON array body, and the field inside it
+    (`destination_0.type`, `actions[2].type`); empty strings when absent.
+
+    pydantic also puts the tried member of a union in the location (`AddressIn`, `str`);
+    those are not fields and are left out."""
+    parts = list(loc)
+    if parts and parts[0] in _SOURCES:
+        parts = parts[1:]
+    item = ""
+    if parts and isinstance(parts[0], int):
+        item, parts = f"item {parts[0]}", parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _FIELD.fullmatch(str(part)) and part not in _TYPE_TAGS:
+            out += f".{part}" if out else str(part)
+    return item, out
+
+
+def _validation_message(errors: Sequence[Any]) -> tuple[str, str]:
     for err in errors:
         if err.get("type") == "json_invalid":
             return "INVALID_JSON_BODY", "the request body is not valid JSON"
-    first = errors[0] if errors else {}
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
-    where = ".".join(loc) or "body"
-    if first.get("type") == "model_attributes_type":
-        return "INVALID_ARGUMENT", "the request body must be a JSON object"
-    return "INVALID_ARGUMENT", f"{where}: {first.get('msg', 'invalid value')}"
+    if not errors:
+        return "INVALID_ARGUMENT", "the request is not valid"
+    first = errors[0]
+    item, field = _where(first.get("loc", ()))
+    subject = ": ".join(p for p in (item, field) if p) or "the request body"
+    same_place = [e for e in errors if _where(e.get("loc", ())) == (item, field)]
+    if len(same_place) > 1:  # every member of a union failed
+        return "INVALID_ARGUMENT", f"{subject} has the wrong type"
+    if first.get("type") in ("model_attributes_type", "model_type", "dict_type"):
+        return "INVALID_ARGUMENT", f"{subject} must be a JSON object"
+    return "INVALID_ARGUMENT", f"{subject}: {first.get('msg', 'invalid value')}"
 
 
 def install(app: FastAPI) -> None:
@@ -77,6 +118,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's "error parsing the body": the body could not be read or decoded
+            # (too large while streaming, nested too deep, a number too long, ...).
+            if isinstance(exc.__cause__, BodyTooLarge):
+                return await _too_large(request, exc.__cause__)
+            return envelope(
+                request,
+                400,
+                "INVALID_ARGUMENT",
+                "INVALID_JSON_BODY",
+                "the request body is not valid JSON",
+            )
         if exc.status_code == 404:
             return envelope(request, 404, "NOT_FOUND", "ROUTE_NOT_FOUND", "no such route")
         if exc.status_code == 405:

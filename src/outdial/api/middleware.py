@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from outdial.metrics import API_SECONDS
 
 MAX_BODY = 32 * 1024 * 1024
 
@@ -56,12 +59,20 @@ class RequestGuard:
                     raise BodyTooLarge
             return message
 
+        status = 500
+
         async def tracked(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
             await send(message)
 
-        await self.app(scope, counted, tracked)
+        began = time.perf_counter()
+        try:
+            await self.app(scope, counted, tracked)
+        finally:
+            _observe(scope, status, time.perf_counter() - began)
 
     async def _reject(self, send: Send, rid: str) -> None:
         body: dict[str, Any] = {
@@ -85,3 +96,13 @@ class RequestGuard:
             }
         )
         await send({"type": "http.response.body", "body": data})
+
+
+def _observe(scope: Scope, status: int, seconds: float) -> None:
+    """API latency by route template (not the raw path: ids would explode the labels).
+    The event stream is left out: its duration is the client's connection time."""
+    route = scope.get("route")
+    template = getattr(route, "path", None) or "unmatched"
+    if template == "/v1.0/events":
+        return
+    API_SECONDS.labels(scope.get("method", ""), template, str(status)).observe(seconds)

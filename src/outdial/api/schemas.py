@@ -15,7 +15,20 @@ class _In(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
     def fields(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
+        """The declared fields the client sent, as plain values.
+
+        Built by hand rather than with `model_dump`, which refuses free-form values (an
+        action's `option`) nested past its depth limit; the domain rejects those with a 400.
+        """
+        return {name: _plain(getattr(self, name)) for name in self.model_fields_set}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _In):
+        return value.fields()
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 class AddressIn(_In):
@@ -55,6 +68,7 @@ class TargetCreate(_In):
     destination_2: AddressIn | None = None
     destination_3: AddressIn | None = None
     destination_4: AddressIn | None = None
+    timezone: str | None = Field(None, description="the callee's IANA zone (calling windows)")
 
 
 class TargetBulkItem(_In):
@@ -68,6 +82,7 @@ class TargetBulkItem(_In):
     destination_2: AddressIn | str | None = None
     destination_3: AddressIn | str | None = None
     destination_4: AddressIn | str | None = None
+    timezone: str | None = None
 
 
 class DialInfo(_In):
@@ -79,6 +94,15 @@ class DialInfo(_In):
     max_try_count_2: int | None = Field(None, ge=0)
     max_try_count_3: int | None = Field(None, ge=0)
     max_try_count_4: int | None = Field(None, ge=0)
+    call_window: dict[str, Any] | None = Field(
+        None, description="days, start, end, holidays, timezone; null: any time"
+    )
+    max_attempts_per_number_24h: int | None = Field(
+        None, ge=0, description="calls to one number in 24 h, all campaigns; 0: unlimited"
+    )
+    min_number_gap: int | None = Field(
+        None, ge=0, description="ms between two calls to one number, all campaigns"
+    )
 
 
 class OutplanCreate(DialInfo):
@@ -135,3 +159,14 @@ class CampaignActions(_In):
 
 class CampaignNextCampaignId(_In):
     next_campaign_id: str | None = None
+
+
+class DncListIn(_In):
+    name: str | None = None
+    detail: str | None = None
+
+
+class DncEntryIn(_In):
+    number: str | None = Field(None, description="E.164, such as +12125550100")
+    expire: str | None = Field(None, description="when the entry stops applying; null: never")
+    detail: str | None = None

@@ -6,37 +6,49 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from outdial.domain.address import Address
+from fastapi.responses import JSONResponse
+
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.models import (
-    Campaign,
-    Campaigncall,
-    Outdial,
-    Outplan,
     Page,
-    Target,
+)
+from outdial.wire_format import (
+    SENTINEL,
+    address,
+    campaign,
+    campaigncall,
+    outdial,
+    outplan,
+    target,
+    ts,
 )
 
-SENTINEL = "9999-01-01 00:00:00.000000"
-_WIRE = "%Y-%m-%d %H:%M:%S.%f"
-
-
-def ts(value: datetime | None) -> str:
-    """UTC `YYYY-MM-DD HH:MM:SS.ffffff`; None (not deleted) is the sentinel."""
-    if value is None:
-        return SENTINEL
-    return value.astimezone(UTC).strftime(_WIRE)
+__all__ = [
+    "SENTINEL",
+    "address",
+    "campaign",
+    "campaigncall",
+    "listing",
+    "ok",
+    "outdial",
+    "outplan",
+    "page_token",
+    "parse_page_token",
+    "parse_time",
+    "target",
+    "ts",
+]
 
 
 def parse_time(text: str, field: str) -> datetime:
     """The wire format or ISO 8601 / RFC 3339 (naive means UTC)."""
     try:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
         raise InvalidArgument(f"{field} is not a valid timestamp: {text!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def page_token(page: Page) -> str:
@@ -60,113 +72,10 @@ def parse_page_token(token: str | None) -> tuple[datetime, uuid.UUID | None] | N
         raise InvalidArgument("page_token is malformed") from None
 
 
-def address(value: Address | None) -> dict[str, str] | None:
-    return None if value is None else value.to_json()
-
-
-def outdial(o: Outdial) -> dict[str, Any]:
-    return {
-        "id": str(o.id),
-        "customer_id": str(o.customer_id),
-        "campaign_id": str(o.campaign_id),
-        "name": o.name,
-        "detail": o.detail,
-        "data": o.data,
-        "tm_create": ts(o.tm_create),
-        "tm_update": ts(o.tm_update),
-        "tm_delete": ts(o.tm_delete),
-    }
-
-
-def target(t: Target) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": str(t.id),
-        "outdial_id": str(t.outdial_id),
-        "name": t.name,
-        "detail": t.detail,
-        "data": t.data,
-        "status": t.status,
-    }
-    for n, dest in enumerate(t.destinations):
-        out[f"destination_{n}"] = address(dest)
-    for n, count in enumerate(t.try_counts):
-        out[f"try_count_{n}"] = count
-    out.update(tm_create=ts(t.tm_create), tm_update=ts(t.tm_update), tm_delete=ts(t.tm_delete))
-    return out
-
-
-def outplan(p: Outplan) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": str(p.id),
-        "customer_id": str(p.customer_id),
-        "name": p.name,
-        "detail": p.detail,
-        "source": address(p.source) or _empty_address(),
-        "dial_timeout": p.dial_timeout,
-        "try_interval": p.try_interval,
-    }
-    for n, count in enumerate(p.max_try_counts):
-        out[f"max_try_count_{n}"] = count
-    out.update(tm_create=ts(p.tm_create), tm_update=ts(p.tm_update), tm_delete=ts(p.tm_delete))
-    return out
-
-
-def _empty_address() -> dict[str, str]:
-    return {"type": "", "target": "", "target_name": "", "name": "", "detail": ""}
-
-
-def campaign(c: Campaign) -> dict[str, Any]:
-    return {
-        "id": str(c.id),
-        "customer_id": str(c.customer_id),
-        "type": c.type,
-        "name": c.name,
-        "detail": c.detail,
-        "status": c.status,
-        "service_level": c.service_level,
-        "end_handle": c.end_handle,
-        "actions": c.actions,
-        "outplan_id": str(c.outplan_id),
-        "outdial_id": str(c.outdial_id),
-        "queue_id": str(c.queue_id),
-        "next_campaign_id": str(c.next_campaign_id),
-        "max_concurrent_calls": c.max_concurrent_calls,
-        "calls_per_second": _number(c.calls_per_second),
-        "tm_create": ts(c.tm_create),
-        "tm_update": ts(c.tm_update),
-        "tm_delete": ts(c.tm_delete),
-    }
-
-
-def _number(value: float) -> float | int:
-    return int(value) if value.is_integer() else value
-
-
-def campaigncall(c: Campaigncall) -> dict[str, Any]:
-    return {
-        "id": str(c.id),
-        "customer_id": str(c.customer_id),
-        "campaign_id": str(c.campaign_id),
-        "outplan_id": str(c.outplan_id),
-        "outdial_id": str(c.outdial_id),
-        "outdial_target_id": str(c.outdial_target_id),
-        "queue_id": str(c.queue_id),
-        "activeflow_id": str(c.activeflow_id),
-        "flow_id": str(c.flow_id),
-        "reference_type": c.reference_type,
-        "reference_id": str(c.reference_id),
-        "status": c.status,
-        "result": c.result,
-        "source": address(c.source) or _empty_address(),
-        "destination": address(c.destination) or _empty_address(),
-        "destination_index": c.destination_index,
-        "try_count": c.try_count,
-        "hangup_reason": c.hangup_reason,
-        "sip_code": c.sip_code,
-        "tm_create": ts(c.tm_create),
-        "tm_update": ts(c.tm_update),
-        "tm_delete": ts(c.tm_delete),
-    }
+def ok(body: dict[str, Any]) -> JSONResponse:
+    """A 200 with the body as JSON. Routes return responses rather than dicts so that
+    FastAPI does not validate and re-encode bodies that are plain JSON values already."""
+    return JSONResponse(body)
 
 
 def listing(page: Page, render: Any) -> dict[str, Any]:

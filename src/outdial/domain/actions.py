@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
 from typing import Any
 
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import NIL_UUID, new_id
+from outdial.domain.text import check_name, check_unicode
 
 MAX_ACTIONS = 100
+MAX_OPTION_DEPTH = 16
+MAX_OPTION_BYTES = 64 * 1024
 PLAYABLE = frozenset({"talk", "play", "sleep", "hangup"})
 
 
@@ -40,11 +45,15 @@ def parse_actions(raw: Any, field: str = "actions") -> list[dict[str, Any]]:
         kind = item.get("type")
         if not isinstance(kind, str) or not kind.strip() or len(kind) > 64:
             raise InvalidArgument(f"{where}.type must be a non-empty string")
+        check_name(kind, f"{where}.type")
         option = item.get("option", {})
         if option is None:
             option = {}
         if not isinstance(option, dict):
             raise InvalidArgument(f"{where}.option must be an object")
+        _check_json(option, f"{where}.option", 1)
+        if len(json.dumps(option, ensure_ascii=False).encode("utf-8")) > MAX_OPTION_BYTES:
+            raise InvalidArgument(f"{where}.option is larger than {MAX_OPTION_BYTES} bytes")
         _check_option(kind, option, where)
         out.append(
             {
@@ -55,6 +64,24 @@ def parse_actions(raw: Any, field: str = "actions") -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _check_json(value: Any, where: str, depth: int) -> None:
+    """Free-form JSON that can be stored and sent back: finite numbers, valid Unicode
+    strings without NUL, nesting at most MAX_OPTION_DEPTH deep."""
+    if depth > MAX_OPTION_DEPTH:
+        raise InvalidArgument(f"{where} is nested deeper than {MAX_OPTION_DEPTH} levels")
+    if isinstance(value, str):
+        check_unicode(value, where)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InvalidArgument(f"{where} must not be NaN or infinite")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json(key, where, depth)
+            _check_json(item, f"{where}.{key}" if len(key) < 64 else where, depth + 1)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            _check_json(item, f"{where}[{n}]", depth + 1)
 
 
 def _check_option(kind: str, option: dict[str, Any], where: str) -> None:

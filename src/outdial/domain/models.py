@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from outdial.domain.address import Address
+from outdial.domain.callwindow import CallWindow
 from outdial.domain.ids import NIL_UUID
 
 DESTINATION_SLOTS = 5
@@ -59,6 +60,8 @@ class Target:
     tm_update: datetime
     tm_delete: datetime | None = None
     last_attempt_end: datetime | None = None
+    timezone: str | None = None  # the callee's IANA zone (issue 6)
+    not_before: datetime | None = None  # the claim leaves the target alone until then
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,9 @@ class Outplan:
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None = None
+    call_window: CallWindow | None = None  # None: any time (issue 6)
+    max_attempts_per_number_24h: int = 0  # 0: unlimited
+    min_number_gap: int = 0  # ms between two calls to one number, across campaigns
 
 
 @dataclass(frozen=True, slots=True)

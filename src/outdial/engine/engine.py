@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -16,6 +17,7 @@ from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.pacing import start_interval_us, starts_allowed
 from outdial.domain.states import EndHandle
 from outdial.engine.ledger import Ledger
+from outdial.metrics import ATTEMPTS_STARTED, CALLS_IN_FLIGHT, CLAIM_SECONDS
 from outdial.services.dialing import DialingService, Running
 from outdial.storage.claim import Claimed
 from outdial.storage.timeconv import to_us
@@ -153,17 +155,22 @@ class Engine:
             )
             if limit <= 0:
                 return started
+            began = time.perf_counter()
             claim = await self.dialing.claim(
                 run, limit=limit, pace_step_us=step, lease_us=lease_us, engine_id=self.id
             )
-            if claim is None or not claim.attempts:  # nothing due, or stopped, full, paced
-                return started
+            CLAIM_SECONDS.observe(time.perf_counter() - began)
+            if claim is None or not (claim.attempts or claim.skipped):
+                return started  # nothing due, or stopped, full, paced
             for attempt in claim.attempts:
                 self._spawn(attempt, campaign.actions)
             started += len(claim.attempts)
             self.started += len(claim.attempts)
-            run = replace(run, in_flight=claim.in_flight, pace_next_us=claim.pace_next_us)
-            if len(claim.attempts) < limit:
+            ATTEMPTS_STARTED.inc(len(claim.attempts))
+            if claim.attempts:
+                run = replace(run, in_flight=claim.in_flight, pace_next_us=claim.pace_next_us)
+            # targets the compliance rules put aside leave room for others in this round
+            if len(claim.attempts) + claim.skipped < limit:
                 return started
 
     async def _maybe_end(self, run: Running) -> None:
@@ -180,15 +187,30 @@ class Engine:
             self._attempt(attempt, actions), name=f"attempt-{attempt.campaigncall_id}"
         )
         self.attempts.add(task)
-        task.add_done_callback(self.attempts.discard)
+        CALLS_IN_FLIGHT.inc()
+        task.add_done_callback(self._attempt_done)
+
+    def _attempt_done(self, task: asyncio.Task[None]) -> None:
+        self.attempts.discard(task)
+        CALLS_IN_FLIGHT.dec()
 
     async def _attempt(self, attempt: Claimed, actions: list[dict[str, Any]]) -> None:
         ids = (
             f"campaign={attempt.campaign_id} target={attempt.target_id} "
             f"campaigncall={attempt.campaigncall_id}"
         )
+        extra = {
+            "campaign_id": attempt.campaign_id,
+            "target_id": attempt.target_id,
+            "campaigncall_id": attempt.campaigncall_id,
+        }
         if attempt.destination.type not in DIALABLE_TYPES:
-            log.info("attempt failed: %s type %s cannot be dialed", ids, attempt.destination.type)
+            log.info(
+                "attempt failed: %s type %s cannot be dialed",
+                ids,
+                attempt.destination.type,
+                extra=extra,
+            )
             self.ledger.ended(
                 attempt.campaigncall_id,
                 CallOutcome(
@@ -220,9 +242,15 @@ class Engine:
             )
             raise
         except Exception as exc:  # a crash in one call is that call's outcome
-            log.exception("attempt crashed: %s", ids)
+            log.exception("attempt crashed: %s", ids, extra=extra)
             outcome = CallOutcome(HangupReason.FAILED, detail=f"{type(exc).__name__}: {exc}")
-        log.info("attempt ended: %s reason=%s sip=%s", ids, outcome.reason.value, outcome.sip_code)
+        log.info(
+            "attempt ended: %s reason=%s sip=%s",
+            ids,
+            outcome.reason.value,
+            outcome.sip_code,
+            extra=extra,
+        )
         self.ledger.ended(attempt.campaigncall_id, outcome)
 
     async def settle(self) -> None:

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from outdial.domain.outcome import CallOutcome
+from outdial.metrics import ATTEMPTS_FINISHED
 from outdial.services.dialing import DialingService
 
 log = logging.getLogger("outdial.engine.ledger")
@@ -30,6 +31,7 @@ class Ledger:
         self._queue.put_nowait(_Entry(campaigncall_id, None))
 
     def ended(self, campaigncall_id: uuid.UUID, outcome: CallOutcome) -> None:
+        ATTEMPTS_FINISHED.labels(outcome.result.value, outcome.reason.value).inc()
         self._queue.put_nowait(_Entry(campaigncall_id, outcome))
 
     async def flush(self) -> None:

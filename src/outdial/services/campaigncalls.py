@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from outdial import wire_format
 from outdial.domain.errors import FailedPrecondition
 from outdial.domain.models import Campaigncall, Page
 from outdial.domain.states import CampaigncallStatus
+from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.lookup import owned
 from outdial.storage import repo, rows
@@ -53,4 +55,10 @@ class CampaigncallService:
                         reason="CAMPAIGNCALL_NOT_DONE",
                     )
                 row = await repo.soft_delete(conn, campaigncalls, row, self.ctx.now_us())
+                await events.emit(
+                    conn,
+                    customer_id,
+                    events.CAMPAIGNCALL_DELETED,
+                    wire_format.campaigncall(rows.campaigncall(row)),
+                )
         return rows.campaigncall(row)

@@ -8,12 +8,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from outdial import wire_format
 from outdial.domain.actions import parse_actions
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.models import Campaign, Page
 from outdial.domain.states import CampaignStatus, CampaignType, EndHandle, parse_enum
-from outdial.services import campaign_rules
+from outdial.services import campaign_rules, events
 from outdial.services.context import Context
 from outdial.services.fields import Body, integer, number, ref, text_fields
 from outdial.services.lookup import owned
@@ -90,8 +91,12 @@ class CampaignService:
                 conn, values["id"], NIL_UUID, values["outdial_id"], now
             )
             row = await repo.get(conn, campaigns, values["id"])
-        assert row is not None
-        return rows.campaign(row)
+            assert row is not None
+            created = rows.campaign(row)
+            await events.emit(
+                conn, customer_id, events.CAMPAIGN_CREATED, wire_format.campaign(created)
+            )
+        return created
 
     async def get(self, customer_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
         async with self.ctx.db.read() as conn:
@@ -135,9 +140,13 @@ class CampaignService:
                     )
             values["tm_update"] = now
             row = await repo.update(conn, campaigns, campaign_id, values)
-        if row is None:
-            raise NotFound(f"campaign {campaign_id} not found", reason=NOT_FOUND)
-        return rows.campaign(row)
+            if row is None:
+                raise NotFound(f"campaign {campaign_id} not found", reason=NOT_FOUND)
+            updated = rows.campaign(row)
+            await events.emit(
+                conn, customer_id, events.CAMPAIGN_UPDATED, wire_format.campaign(updated)
+            )
+        return updated
 
     async def set_status(
         self, customer_id: uuid.UUID, campaign_id: uuid.UUID, body: Body
@@ -151,7 +160,11 @@ class CampaignService:
                 row = await campaign_rules.start(conn, current, self.ctx.now_us())
             else:
                 row = await campaign_rules.request_stop(conn, current, self.ctx.now_us())
-        return rows.campaign(row)
+            changed = rows.campaign(row)
+            await events.emit_status(
+                conn, current.status, customer_id, wire_format.campaign(changed)
+            )
+        return changed
 
     async def delete(self, customer_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign:
         async with self.ctx.db.write() as conn:
@@ -177,6 +190,12 @@ class CampaignService:
                     )
                 await _detach(conn, campaign_id, row.outdial_id, now)
                 row = guarded
+                await events.emit(
+                    conn,
+                    customer_id,
+                    events.CAMPAIGN_DELETED,
+                    wire_format.campaign(rows.campaign(row)),
+                )
         return rows.campaign(row)
 
 

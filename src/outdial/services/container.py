@@ -9,8 +9,12 @@ from outdial.services.campaigncalls import CampaigncallService
 from outdial.services.campaigns import CampaignService
 from outdial.services.context import Context
 from outdial.services.customers import CustomerService
+from outdial.services.dnclists import DncListService
+from outdial.services.eligibility import EligibilityService
+from outdial.services.event_feed import EventService
 from outdial.services.outdials import OutdialService
 from outdial.services.outplans import OutplanService
+from outdial.services.stats import StatsService
 from outdial.services.targets import TargetService
 from outdial.storage.db import Database
 
@@ -24,6 +28,10 @@ class Services:
     outplans: OutplanService
     campaigns: CampaignService
     campaigncalls: CampaigncallService
+    dnclists: DncListService
+    eligibility: EligibilityService
+    stats: StatsService
+    events: EventService
 
     @classmethod
     def build(cls, db: Database, clock: Clock) -> Services:
@@ -36,4 +44,8 @@ class Services:
             outplans=OutplanService(ctx),
             campaigns=CampaignService(ctx),
             campaigncalls=CampaigncallService(ctx),
+            dnclists=DncListService(ctx),
+            eligibility=EligibilityService(ctx),
+            stats=StatsService(ctx),
+            events=EventService(ctx),
         )

@@ -22,9 +22,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+AUTH_CACHE_SECONDS = 5
+AUTH_CACHE_SIZE = 10_000
+
+
 class CustomerService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._auth_cache: dict[str, tuple[uuid.UUID, int]] = {}  # token hash -> (customer, until)
 
     async def create(self, name: str) -> Customer:
         if not name.strip():
@@ -81,21 +86,36 @@ class CustomerService:
         return key, token
 
     async def authenticate(self, token: str) -> uuid.UUID:
-        """The customer a token belongs to; 401 for an unknown, expired or deleted key."""
+        """The customer a token belongs to; 401 for an unknown, expired or deleted key.
+
+        A key that worked is remembered for AUTH_CACHE_SECONDS (never past its expiry), so
+        most requests skip this query; a key deleted in the database stops working within
+        that time."""
+        digest = hash_token(token)
         now = self.ctx.now_us()
+        cached = self._auth_cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
         stmt = (
-            sa.select(accesskeys.c.customer_id)
+            sa.select(accesskeys.c.customer_id, accesskeys.c.tm_expire)
             .select_from(accesskeys.join(customers, customers.c.id == accesskeys.c.customer_id))
             .where(
-                accesskeys.c.token_hash == hash_token(token),
+                accesskeys.c.token_hash == digest,
                 accesskeys.c.tm_delete.is_(None),
                 customers.c.tm_delete.is_(None),
                 sa.or_(accesskeys.c.tm_expire.is_(None), accesskeys.c.tm_expire > now),
             )
         )
         async with self.ctx.db.read() as conn:
-            found = (await conn.execute(stmt)).scalar()
+            found = (await conn.execute(stmt)).first()
         if found is None:
+            self._auth_cache.pop(digest, None)
             raise Unauthenticated("the access key is not valid", reason="INVALID_CREDENTIALS")
-        customer_id: uuid.UUID = found
+        until = now + AUTH_CACHE_SECONDS * 1_000_000
+        if found.tm_expire is not None:
+            until = min(until, found.tm_expire)
+        if len(self._auth_cache) >= AUTH_CACHE_SIZE:
+            self._auth_cache.clear()
+        self._auth_cache[digest] = (found.customer_id, until)
+        customer_id: uuid.UUID = found.customer_id
         return customer_id

@@ -8,20 +8,23 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from outdial import wire_format
 from outdial.domain.errors import OutdialError
 from outdial.domain.ids import NIL_UUID
 from outdial.domain.models import Campaign, Outplan
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.states import CampaignStatus
-from outdial.services import campaign_rules
+from outdial.services import campaign_rules, events
 from outdial.services.context import Context
 from outdial.storage import claim as claims
 from outdial.storage import repo, rows
 from outdial.storage.claim import Claim
-from outdial.storage.tables import campaigns, engines, outdials, outplans
+from outdial.storage.tables import campaigncalls, campaigns, engines, outdials, outplans
 
 log = logging.getLogger("outdial.engine")
 
@@ -68,7 +71,9 @@ class DialingService:
                 )
             )
         for campaign, why in broken:
-            log.warning("stopping campaign %s: %s", campaign.id, why)
+            log.warning(
+                "stopping campaign %s: %s", campaign.id, why, extra={"campaign_id": campaign.id}
+            )
             await self.stop(campaign.id)
         return out
 
@@ -76,7 +81,8 @@ class DialingService:
         async with self.ctx.db.write() as conn:
             row = await repo.get(conn, campaigns, campaign_id)
             if row is not None:
-                await campaign_rules.request_stop(conn, row, self.ctx.now_us())
+                after = await campaign_rules.request_stop(conn, row, self.ctx.now_us())
+                await _status_event(conn, row.status, after)
 
     async def claim(
         self, run: Running, *, limit: int, pace_step_us: int, lease_us: int, engine_id: str
@@ -84,7 +90,7 @@ class DialingService:
         """Start attempts in one transaction; None when the campaign could not take them."""
         try:
             async with self.ctx.db.write() as conn:
-                return await claims.claim(
+                claim = await claims.claim(
                     conn,
                     run.campaign,
                     run.outplan,
@@ -94,6 +100,9 @@ class DialingService:
                     lease_us=lease_us,
                     engine_id=engine_id,
                 )
+                ids = [a.campaigncall_id for a in claim.attempts]
+                await _call_events(conn, ids, None, events.CAMPAIGNCALL_CREATED)
+                return claim
         except claims.NotReserved:
             return None
 
@@ -107,7 +116,9 @@ class DialingService:
         now = self.ctx.now_us()
         async with self.ctx.db.write() as conn:
             await claims.mark_answered(conn, sorted(answered), now)
-            return len(await claims.finish(conn, ended, now)) if ended else 0
+            closed = await claims.finish(conn, ended, now) if ended else []
+            await _changes(conn, [*answered, *closed], now)
+            return len(closed)
 
     async def recover(self, stale_after_us: int, limit: int = 500) -> int:
         """Close attempts whose engine died or whose lease ran out as fail/lost."""
@@ -117,6 +128,7 @@ class DialingService:
             query = claims.lost_attempts(now, now - stale_after_us, limit)
             found = (await conn.execute(query)).all()
             closed = set(await claims.finish(conn, [(row.id, lost) for row in found], now))
+            await _changes(conn, sorted(closed), now)
         for row in found:
             if row.id in closed:
                 log.warning(
@@ -124,6 +136,11 @@ class DialingService:
                     row.id,
                     row.campaign_id,
                     row.engine_id,
+                    extra={
+                        "campaigncall_id": row.id,
+                        "campaign_id": row.campaign_id,
+                        "engine_id": row.engine_id,
+                    },
                 )
         return len(closed)
 
@@ -135,14 +152,20 @@ class DialingService:
                 return False
             if not await claims.stop_when_done(conn, run.campaign.id, now):
                 return False
-        log.info("campaign %s finished: every target is done", run.campaign.id)
+            await _stopped_events(conn, [run.campaign.id], now)
+        log.info(
+            "campaign %s finished: every target is done",
+            run.campaign.id,
+            extra={"campaign_id": run.campaign.id},
+        )
         following = run.campaign.next_campaign_id
         if following != NIL_UUID:
             try:
                 async with self.ctx.db.write() as conn:
                     row = await repo.get(conn, campaigns, following)
                     if row is not None and row.customer_id == run.campaign.customer_id:
-                        await campaign_rules.start(conn, row, now)
+                        after = await campaign_rules.start(conn, row, now)
+                        await _status_event(conn, row.status, after)
                         log.info("started next campaign %s after %s", following, run.campaign.id)
             except OutdialError as exc:
                 log.warning("next campaign %s not started: %s", following, exc.message)
@@ -177,6 +200,71 @@ class DialingService:
                 .where(engines.c.id == engine_id)
                 .values(stopped=self.ctx.now_us())
             )
+
+
+async def _call_events(
+    conn: AsyncConnection,
+    ids: Sequence[uuid.UUID],
+    now_us: int | None,
+    type_: str,
+) -> list[sa.Row[Any]]:
+    """One event per campaigncall in `ids` (those changed at `now_us`, when given), rendered
+    from the rows as this transaction sees them; returns the rows."""
+    if not ids:
+        return []
+    stmt = sa.select(campaigncalls).where(campaigncalls.c.id.in_(sorted(set(ids))))
+    if now_us is not None:
+        stmt = stmt.where(campaigncalls.c.tm_update == now_us)
+    found = (await conn.execute(stmt.order_by(campaigncalls.c.id))).all()
+    await events.emit_rows(
+        conn,
+        [
+            {
+                "customer_id": r.customer_id,
+                "type": type_,
+                "data": wire_format.campaigncall(rows.campaigncall(r)),
+            }
+            for r in found
+        ],
+    )
+    return list(found)
+
+
+async def _changes(conn: AsyncConnection, ids: Sequence[uuid.UUID], now_us: int) -> None:
+    """campaigncall_updated for the attempts changed at `now_us`, then campaign_status_stop
+    for the campaigns that went stopping -> stop in this transaction (the storage gives a
+    campaign that change's `tm_update`, and nothing else in the transaction touches it)."""
+    changed = await _call_events(conn, ids, now_us, events.CAMPAIGNCALL_UPDATED)
+    await _stopped_events(conn, sorted({r.campaign_id for r in changed}), now_us)
+
+
+async def _stopped_events(
+    conn: AsyncConnection, campaign_ids: Sequence[uuid.UUID], now_us: int
+) -> None:
+    if not campaign_ids:
+        return
+    found = (
+        await conn.execute(
+            sa.select(campaigns).where(
+                campaigns.c.id.in_(campaign_ids),
+                campaigns.c.status == CampaignStatus.STOP.value,
+                campaigns.c.tm_update == now_us,
+            )
+        )
+    ).all()
+    for row in found:
+        await events.emit(
+            conn,
+            row.customer_id,
+            events.STATUS_EVENTS[CampaignStatus.STOP.value],
+            wire_format.campaign(rows.campaign(row)),
+        )
+
+
+async def _status_event(conn: AsyncConnection, before: str, after: sa.Row[Any]) -> None:
+    await events.emit_status(
+        conn, before, after.customer_id, wire_format.campaign(rows.campaign(after))
+    )
 
 
 class _Prefixed:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+from outdial import wire_format
 from outdial.domain.errors import NotFound
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.models import Outdial, Page
+from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.fields import Body, ref, text_fields
-from outdial.services.lookup import owned
+from outdial.services.lookup import owned, referenced
 from outdial.storage import repo, rows
 from outdial.storage.pagination import Cursor
 from outdial.storage.tables import campaigns, outdials
@@ -36,13 +38,15 @@ class OutdialService:
         )
         async with self.ctx.db.write() as conn:
             if campaign_id != NIL_UUID:
-                await owned(
-                    conn, campaigns, customer_id, campaign_id, "CAMPAIGN_NOT_FOUND", "campaign"
-                )
+                await referenced(conn, campaigns, customer_id, campaign_id, "campaign_id")
             await repo.insert(conn, outdials, values)
             row = await repo.get(conn, outdials, values["id"])  # type: ignore[arg-type]
-        assert row is not None
-        return rows.outdial(row)
+            assert row is not None
+            created = rows.outdial(row)
+            await events.emit(
+                conn, customer_id, events.OUTDIAL_CREATED, wire_format.outdial(created)
+            )
+        return created
 
     async def get(self, customer_id: uuid.UUID, outdial_id: uuid.UUID) -> Outdial:
         async with self.ctx.db.read() as conn:
@@ -64,18 +68,26 @@ class OutdialService:
             await owned(conn, outdials, customer_id, outdial_id, NOT_FOUND, "outdial")
             if campaign_id is not None:
                 if campaign_id != NIL_UUID:
-                    await owned(
-                        conn, campaigns, customer_id, campaign_id, "CAMPAIGN_NOT_FOUND", "campaign"
-                    )
+                    await referenced(conn, campaigns, customer_id, campaign_id, "campaign_id")
                 values["campaign_id"] = campaign_id
             values["tm_update"] = self.ctx.now_us()
             row = await repo.update(conn, outdials, outdial_id, values)
-        if row is None:
-            raise NotFound(f"outdial {outdial_id} not found", reason=NOT_FOUND)
-        return rows.outdial(row)
+            if row is None:
+                raise NotFound(f"outdial {outdial_id} not found", reason=NOT_FOUND)
+            updated = rows.outdial(row)
+            await events.emit(
+                conn, customer_id, events.OUTDIAL_UPDATED, wire_format.outdial(updated)
+            )
+        return updated
 
     async def delete(self, customer_id: uuid.UUID, outdial_id: uuid.UUID) -> Outdial:
         async with self.ctx.db.write() as conn:
             row = await owned(conn, outdials, customer_id, outdial_id, NOT_FOUND, "outdial")
+            was_live = row.tm_delete is None
             row = await repo.soft_delete(conn, outdials, row, self.ctx.now_us())
-        return rows.outdial(row)
+            deleted = rows.outdial(row)
+            if was_live:
+                await events.emit(
+                    conn, customer_id, events.OUTDIAL_DELETED, wire_format.outdial(deleted)
+                )
+        return deleted

@@ -5,14 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from outdial import wire_format
+from outdial.domain.callwindow import parse_call_window
 from outdial.domain.errors import NotFound
 from outdial.domain.ids import new_id
 from outdial.domain.models import Outplan, Page
+from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.fields import Body, address, integer, text_fields
 from outdial.services.lookup import owned
 from outdial.storage import repo, rows
-from outdial.storage.codec import dump_address
+from outdial.storage.codec import dump_address, dump_json
 from outdial.storage.pagination import Cursor
 from outdial.storage.tables import outplans
 
@@ -21,6 +24,7 @@ _TEXT = {"name": "name", "detail": "text"}
 MAX_DIAL_TIMEOUT = 3_600_000  # one hour of ringing
 MAX_TRY_INTERVAL = 366 * 86_400_000  # a year
 MAX_TRIES = 1000
+MAX_NUMBER_GAP = 7 * 86_400_000  # a week between two calls to one number, at most
 
 
 def dial_info(body: Body) -> dict[str, Any]:
@@ -31,10 +35,15 @@ def dial_info(body: Body) -> dict[str, Any]:
         values["source"] = dump_address(source)
     limits = {"dial_timeout": MAX_DIAL_TIMEOUT, "try_interval": MAX_TRY_INTERVAL}
     limits.update({f"max_try_count_{n}": MAX_TRIES for n in range(5)})
+    limits["max_attempts_per_number_24h"] = MAX_TRIES
+    limits["min_number_gap"] = MAX_NUMBER_GAP
     for field, high in limits.items():
         value = integer(body, field, low=0, high=high)
         if value is not None:
             values[field] = value
+    if "call_window" in body:
+        window = parse_call_window(body["call_window"])
+        values["call_window"] = None if window is None else dump_json(window.to_json())
     return values
 
 
@@ -49,6 +58,9 @@ class OutplanService:
             "source": None,
             "dial_timeout": 0,
             "try_interval": 0,
+            "call_window": None,
+            "max_attempts_per_number_24h": 0,
+            "min_number_gap": 0,
         }
         values.update({f"max_try_count_{n}": 0 for n in range(5)})
         values.update(text_fields(body, _TEXT))
@@ -58,8 +70,12 @@ class OutplanService:
         async with self.ctx.db.write() as conn:
             await repo.insert(conn, outplans, values)
             row = await repo.get(conn, outplans, values["id"])
-        assert row is not None
-        return rows.outplan(row)
+            assert row is not None
+            created = rows.outplan(row)
+            await events.emit(
+                conn, customer_id, events.OUTPLAN_CREATED, wire_format.outplan(created)
+            )
+        return created
 
     async def get(self, customer_id: uuid.UUID, outplan_id: uuid.UUID) -> Outplan:
         async with self.ctx.db.read() as conn:
@@ -82,12 +98,22 @@ class OutplanService:
             await owned(conn, outplans, customer_id, outplan_id, NOT_FOUND, "outplan")
             values["tm_update"] = self.ctx.now_us()
             row = await repo.update(conn, outplans, outplan_id, values)
-        if row is None:
-            raise NotFound(f"outplan {outplan_id} not found", reason=NOT_FOUND)
-        return rows.outplan(row)
+            if row is None:
+                raise NotFound(f"outplan {outplan_id} not found", reason=NOT_FOUND)
+            updated = rows.outplan(row)
+            await events.emit(
+                conn, customer_id, events.OUTPLAN_UPDATED, wire_format.outplan(updated)
+            )
+        return updated
 
     async def delete(self, customer_id: uuid.UUID, outplan_id: uuid.UUID) -> Outplan:
         async with self.ctx.db.write() as conn:
             row = await owned(conn, outplans, customer_id, outplan_id, NOT_FOUND, "outplan")
+            was_live = row.tm_delete is None
             row = await repo.soft_delete(conn, outplans, row, self.ctx.now_us())
-        return rows.outplan(row)
+            deleted = rows.outplan(row)
+            if was_live:
+                await events.emit(
+                    conn, customer_id, events.OUTPLAN_DELETED, wire_format.outplan(deleted)
+                )
+        return deleted

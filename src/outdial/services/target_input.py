@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from outdial.domain.address import Address, parse_address, parse_short_address
@@ -11,12 +11,17 @@ from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import new_id
 from outdial.domain.models import DESTINATION_SLOTS
 from outdial.domain.states import TargetStatus
-from outdial.services.fields import text_fields
+from outdial.domain.text import check_name, check_text
+from outdial.domain.timezones import validate_timezone
 from outdial.storage.codec import dump_address
 
-_TEXT = {"name": "name", "detail": "text", "data": "text"}
+_TEXT_CHECKS: tuple[tuple[str, Callable[[str, str], str]], ...] = (
+    ("name", check_name),
+    ("detail", check_text),
+    ("data", check_text),
+)
 DEST_FIELDS = tuple(f"destination_{n}" for n in range(DESTINATION_SLOTS))
-KNOWN_FIELDS = frozenset({"name", "detail", "data", *DEST_FIELDS})
+KNOWN_FIELDS = frozenset({"name", "detail", "data", *DEST_FIELDS, "timezone"})
 
 
 def destination(raw: Any, field: str) -> Address | None:
@@ -26,36 +31,57 @@ def destination(raw: Any, field: str) -> Address | None:
     return parse_address(raw, field)
 
 
+_FRESH: dict[str, Any] = {
+    "status": TargetStatus.IDLE.value,
+    **{f"try_count_{n}": 0 for n in range(DESTINATION_SLOTS)},
+    "last_attempt_end": None,
+    "tm_delete": None,
+    "timezone": None,
+    "not_before": None,
+}
+
+
 def target_values(body: Mapping[str, Any], outdial_id: uuid.UUID, now_us: int) -> dict[str, Any]:
-    """Validate one target and build its row (status idle, try counts 0, tm_update = tm_create)."""
-    values: dict[str, Any] = {"name": "", "detail": "", "data": ""}
-    values.update(text_fields(body, _TEXT))
+    """Validate one target and build its row (status idle, try counts 0, tm_update = tm_create).
+
+    This runs once per row of a bulk load (a million times for a large file), so it is written
+    for speed: one dict, no intermediate mappings, the shorthand parsed on its fast path."""
+    values = dict(_FRESH)
+    for field, check in _TEXT_CHECKS:
+        value = body.get(field)
+        if value is None:
+            values[field] = ""
+        elif isinstance(value, str):
+            values[field] = check(value, field)
+        else:
+            raise InvalidArgument(f"{field} must be a string")
     any_set = False
     for field in DEST_FIELDS:
-        addr = destination(body.get(field), field)
-        any_set = any_set or addr is not None
+        raw = body.get(field)
+        if raw is None:
+            values[field] = None
+            continue
+        addr = (
+            parse_short_address(raw, field) if isinstance(raw, str) else parse_address(raw, field)
+        )
+        if addr is not None:
+            any_set = True
         values[field] = dump_address(addr)
     if not any_set:
         raise InvalidArgument("at least one of destination_0..destination_4 must be set")
-    values.update(
-        id=new_id(),
-        outdial_id=outdial_id,
-        status=TargetStatus.IDLE.value,
-        try_count_0=0,
-        try_count_1=0,
-        try_count_2=0,
-        try_count_3=0,
-        try_count_4=0,
-        last_attempt_end=None,
-        tm_create=now_us,
-        tm_update=now_us,
-        tm_delete=None,
-    )
+    zone = body.get("timezone")
+    if zone:  # absent, null or "": the zone comes from the number (docs/compliance.md)
+        values["timezone"] = validate_timezone(zone, "timezone")
+    values["id"] = new_id()
+    values["outdial_id"] = outdial_id
+    values["tm_create"] = now_us
+    values["tm_update"] = now_us
     return values
 
 
 class RowError(InvalidArgument):
-    """A bad row in a bulk load: names the row (1-based) and carries the field message."""
+    """A bad row in a bulk load: names the row as its caller counts it (the 0-based index of
+    an item in a JSON array, the 1-based line of a file) and carries the field message."""
 
     reason = "INVALID_TARGET_ROW"
 

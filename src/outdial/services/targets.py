@@ -6,15 +6,18 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from outdial import wire_format
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from outdial.domain.models import Outdial, Page, Target
+from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.lookup import owned
 from outdial.services.target_input import RowError, target_values
 from outdial.storage import repo, rows
+from outdial.storage import targets as target_rows
 from outdial.storage.pagination import Cursor
 from outdial.storage.tables import outdial_targets, outdials
-from outdial.storage.targets import bulk_insert
+from outdial.storage.target_load import bulk_insert
 
 NOT_FOUND = "OUTDIAL_TARGET_NOT_FOUND"
 MAX_BULK = 10_000
@@ -44,8 +47,10 @@ class TargetService:
             await self._writable_outdial(conn, customer_id, outdial_id)
             await repo.insert(conn, outdial_targets, values)
             row = await repo.get(conn, outdial_targets, values["id"])
-        assert row is not None
-        return rows.target(row)
+            assert row is not None
+            created = rows.target(row)
+            await events.emit(conn, customer_id, events.TARGET_CREATED, wire_format.target(created))
+        return created
 
     async def create_many(
         self, customer_id: uuid.UUID, outdial_id: uuid.UUID, items: Sequence[Any]
@@ -67,25 +72,30 @@ class TargetService:
         async with self.ctx.db.write() as conn:
             await self._writable_outdial(conn, customer_id, outdial_id)
             await bulk_insert(conn, values)
-        return [rows.target(_as_row(v)) for v in values]
+            made = [rows.target(v) for v in values]
+            await events.emit_many(
+                conn, customer_id, events.TARGET_CREATED, (wire_format.target(t) for t in made)
+            )
+        return made
 
     async def get(
         self, customer_id: uuid.UUID, outdial_id: uuid.UUID, target_id: uuid.UUID
     ) -> Target:
-        async with self.ctx.db.read() as conn:
-            await self._outdial(conn, customer_id, outdial_id)
-            row = await repo.get(conn, outdial_targets, target_id)
-        if row is None or row.outdial_id != outdial_id:
-            raise NotFound(f"target {target_id} not found", reason=NOT_FOUND)
+        async with self.ctx.db.query() as conn:
+            row = await target_rows.get_owned(conn, customer_id, outdial_id, target_id)
+            if row is None:
+                await self._outdial(conn, customer_id, outdial_id)  # which one is missing?
+                raise NotFound(f"target {target_id} not found", reason=NOT_FOUND)
         return rows.target(row)
 
     async def list(
         self, customer_id: uuid.UUID, outdial_id: uuid.UUID, cursor: Cursor | None, limit: int
     ) -> Page:
-        where = [outdial_targets.c.outdial_id == outdial_id, outdial_targets.c.tm_delete.is_(None)]
-        async with self.ctx.db.read() as conn:
-            await self._outdial(conn, customer_id, outdial_id)
-            found = await repo.page(conn, outdial_targets, where, cursor, limit)
+        """One statement on the common path; only an empty page checks the outdial apart."""
+        async with self.ctx.db.query() as conn:
+            found = await target_rows.page_owned(conn, customer_id, outdial_id, cursor, limit)
+            if not found:
+                await self._outdial(conn, customer_id, outdial_id)
         items = [rows.target(r) for r in found]
         return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
 
@@ -97,14 +107,11 @@ class TargetService:
             row = await repo.get(conn, outdial_targets, target_id)
             if row is None or row.outdial_id != outdial_id:
                 raise NotFound(f"target {target_id} not found", reason=NOT_FOUND)
+            was_live = row.tm_delete is None
             row = await repo.soft_delete(conn, outdial_targets, row, self.ctx.now_us())
-        return rows.target(row)
-
-
-class _ValuesRow:
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
-
-
-def _as_row(values: dict[str, Any]) -> Any:
-    return _ValuesRow(values)
+            deleted = rows.target(row)
+            if was_live:
+                await events.emit(
+                    conn, customer_id, events.TARGET_DELETED, wire_format.target(deleted)
+                )
+        return deleted

@@ -17,14 +17,32 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.address import Address
+from outdial.domain.eligibility import (
+    DAY_US,
+    Reason,
+    destination_zones,
+    dial_number,
+    local_times,
+    number_blocks,
+    window_block,
+)
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.models import Campaign, Outplan
 from outdial.domain.outcome import CallOutcome, CallResult
 from outdial.domain.rules import next_destination, status_after_attempt
 from outdial.domain.states import CampaigncallStatus, CampaignStatus, ReferenceType, TargetStatus
+from outdial.storage import compliance
 from outdial.storage.bulk import insert_rows
 from outdial.storage.codec import dump_address, load_address
-from outdial.storage.tables import campaigncalls, campaigns, engines, outdial_targets, outplans
+from outdial.storage.tables import (
+    campaigncalls,
+    campaigns,
+    dial_skips,
+    engines,
+    outdial_targets,
+    outplans,
+)
+from outdial.storage.timeconv import from_us, to_us
 
 T = outdial_targets
 CC = campaigncalls
@@ -64,6 +82,7 @@ class Claim:
     attempts: list[Claimed]
     in_flight: int  # the campaign's attempts in flight after this claim
     pace_next_us: int  # and its pacing clock
+    skipped: int = 0  # targets put to sleep or made done by the compliance rules
 
 
 def dialable(outplan: Outplan) -> sa.ColumnElement[bool]:
@@ -150,37 +169,36 @@ async def claim(
 ) -> Claim:
     """Start up to `limit` attempts for a campaign in the caller's transaction.
 
-    The due targets are locked first (skipping any another engine holds) and started; the
-    campaign is reserved for exactly that many at the end, so its row stays locked only
-    briefly. Raises NotReserved when the campaign cannot take them (stopped, full, or not due
-    yet): the caller must roll the transaction back. Otherwise returns the attempts started
-    (maybe none: no target is due) and the campaign's pacing state."""
+    The due targets are locked first (skipping any another engine holds) and checked against
+    the compliance rules (docs/compliance.md): a destination on a live do-not-call entry is
+    used up and the next one tried; a destination outside its calling window, or whose number
+    is over a per-number limit, puts the target to sleep (`not_before`) so later rounds pass
+    it by. Every such skip is logged in `dial_skips`. The rest are started; the campaign is
+    reserved for exactly that many at the end, so its row stays locked only briefly. Raises
+    NotReserved when the campaign cannot take them (stopped, full, or not due yet): the caller
+    must roll the transaction back. Otherwise returns the attempts started (maybe none) and
+    the campaign's pacing state."""
     if limit <= 0:
         return Claim([], -1, -1)
     cutoff = now_us - outplan.try_interval * 1000
     stmt = (
-        sa.select(T.c.id, *DEST_COLS, *TRY_COLS)
-        .where(*eligible(campaign, outplan, cutoff))
+        sa.select(T.c.id, *DEST_COLS, *TRY_COLS, T.c.timezone)
+        .where(*eligible(campaign, outplan, cutoff), _awake(now_us))
         .order_by(T.c.tm_update, T.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=T)
     )
-    picked: list[tuple[uuid.UUID, int, str, int]] = []  # target, slot, destination, tries so far
-    for row in (await conn.execute(stmt)).all():
-        dests, counts = row[1:6], row[6:11]
-        n = next_destination(dests, counts, outplan.max_try_counts)
-        if n is not None:
-            picked.append((row[0], n, dests[n], counts[n]))
-    if not picked:
+    found = (await conn.execute(stmt)).all()
+    if not found:
         return Claim([], -1, -1)
-    for n in sorted({slot for _, slot, _, _ in picked}):
-        col = TRY_COLS[n]
-        ids = [tid for tid, slot, _, _ in picked if slot == n]
-        await conn.execute(
-            sa.update(T)
-            .where(T.c.id.in_(ids), T.c.status == TargetStatus.IDLE.value)
-            .values(status=TargetStatus.PROGRESSING.value, tm_update=now_us, **{col.name: col + 1})
-        )
+    plan = _Plan(conn, campaign, outplan, now_us)
+    await plan.prepare(found)
+    for row in found:
+        plan.decide(row)
+    await plan.write()
+    picked = plan.started
+    if not picked:
+        return Claim([], -1, -1, skipped=plan.skipped)
     started = [
         Claimed(
             campaigncall_id=new_id(),
@@ -188,7 +206,7 @@ async def claim(
             campaign_id=campaign.id,
             customer_id=campaign.customer_id,
             target_id=tid,
-            destination=_address(dest),
+            destination=dest,
             destination_index=n,
             try_count=tries + 1,
             source=outplan.source,
@@ -204,7 +222,159 @@ async def claim(
     if reserved is None:
         raise NotReserved(campaign.id)
     in_flight, pace_next = reserved
-    return Claim(started, in_flight, pace_next)
+    return Claim(started, in_flight, pace_next, skipped=plan.skipped)
+
+
+def _awake(now_us: int) -> sa.ColumnElement[bool]:
+    return sa.or_(T.c.not_before.is_(None), T.c.not_before <= now_us)
+
+
+class _Plan:
+    """The decisions of one claim over its locked rows, then written set-wise."""
+
+    def __init__(
+        self, conn: AsyncConnection, campaign: Campaign, outplan: Outplan, now_us: int
+    ) -> None:
+        self.conn, self.campaign, self.outplan, self.now_us = conn, campaign, outplan, now_us
+        self.now = from_us(now_us)
+        self.limits_on = outplan.max_attempts_per_number_24h > 0 or outplan.min_number_gap > 0
+        self.listed: dict[str, str] = {}
+        self.calls: dict[str, list[int]] = {}
+        self.started: list[tuple[uuid.UUID, int, Address, int]] = []
+        # target updates, grouped so that each group is one UPDATE:
+        # (slot started or -1, burned slots) / (burned slots) / (not_before, burned slots)
+        self.start_groups: dict[tuple[int, tuple[int, ...]], list[uuid.UUID]] = defaultdict(list)
+        self.done_groups: dict[tuple[int, ...], list[uuid.UUID]] = defaultdict(list)
+        self.sleep_groups: dict[tuple[int, tuple[int, ...]], list[uuid.UUID]] = defaultdict(list)
+        self.skips: list[dict[str, Any]] = []
+
+    @property
+    def skipped(self) -> int:
+        return sum(len(v) for v in self.done_groups.values()) + sum(
+            len(v) for v in self.sleep_groups.values()
+        )
+
+    async def prepare(self, found: Sequence[Any]) -> None:
+        """One DNC lookup (and, with per-number limits, one lock and one count) for every
+        number the batch might dial."""
+        numbers: set[str] = set()
+        limits = self.outplan.max_try_counts
+        for row in found:
+            for n in range(5):
+                text = row[1 + n]
+                if text is not None and row[6 + n] < limits[n] and '"tel"' in text:
+                    number = dial_number(_address(text))
+                    if number is not None:
+                        numbers.add(number)
+        cid = self.campaign.customer_id
+        self.listed = await compliance.listed_numbers(self.conn, cid, numbers, self.now_us)
+        if self.limits_on:
+            await compliance.lock_numbers(self.conn, cid, numbers)
+            lookback = max(DAY_US, self.outplan.min_number_gap * 1000)
+            found_calls = await compliance.calls_to(self.conn, cid, numbers, self.now_us - lookback)
+            self.calls = dict(found_calls)
+
+    def _skip(
+        self, tid: uuid.UUID, n: int, number: str, reason: Reason, detail: str, clears: int | None
+    ) -> None:
+        self.skips.append(
+            compliance.skip_row(
+                skip_id=new_id(),
+                customer_id=self.campaign.customer_id,
+                campaign_id=self.campaign.id,
+                target_id=tid,
+                index=n,
+                number=number,
+                reason=reason.value,
+                detail=detail,
+                clears_at=clears,
+                now_us=self.now_us,
+            )
+        )
+
+    def decide(self, row: Any) -> None:
+        tid, dests, counts = row[0], row[1:6], list(row[6:11])
+        zone = row[11]
+        plan = self.outplan
+        burned: list[int] = []
+        while True:
+            n = next_destination(dests, counts, plan.max_try_counts)
+            if n is None:
+                self.done_groups[tuple(burned)].append(tid)
+                return
+            dest = _address(dests[n])
+            number = dial_number(dest)
+            if number is not None and number in self.listed:
+                self._skip(
+                    tid,
+                    n,
+                    number,
+                    Reason.DNC_LISTED,
+                    f"on do-not-call list {self.listed[number]}",
+                    None,
+                )
+                burned.append(n)
+                counts[n] = plan.max_try_counts[n]
+                continue
+            break
+        label = number or dest.target
+        window = plan.call_window
+        if window is not None:
+            zones = destination_zones(dest, zone, window)
+            closed, opens = window_block(window, self.now, zones)
+            if closed:
+                wake = to_us(opens) if opens is not None else self.now_us + DAY_US
+                detail = f"outside the calling window in {local_times(self.now, zones)}"
+                clears = None if opens is None else wake
+                self._skip(tid, n, label, Reason.WINDOW_CLOSED, detail, clears)
+                self.sleep_groups[(wake, tuple(burned))].append(tid)
+                return
+        if self.limits_on and number is not None:
+            history = self.calls.setdefault(number, [])
+            blocks = number_blocks(
+                history, self.now_us, plan.max_attempts_per_number_24h, plan.min_number_gap
+            )
+            if blocks:
+                wake = max(clears for _, clears, _ in blocks)
+                for reason, clears, detail in blocks:
+                    self._skip(tid, n, number, reason, detail, clears)
+                self.sleep_groups[(wake, tuple(burned))].append(tid)
+                return
+            history.append(self.now_us)  # a later target of this batch sees this call
+        self.started.append((tid, n, dest, counts[n]))
+        self.start_groups[(n, tuple(burned))].append(tid)
+
+    def _burn(self, burned: tuple[int, ...]) -> dict[str, Any]:
+        return {f"try_count_{k}": self.outplan.max_try_counts[k] for k in burned}
+
+    async def write(self) -> None:
+        idle = T.c.status == TargetStatus.IDLE.value
+        now = self.now_us
+        for (n, burned), ids in sorted(self.start_groups.items()):
+            col = TRY_COLS[n]
+            await self.conn.execute(
+                sa.update(T)
+                .where(T.c.id.in_(ids), idle)
+                .values(
+                    status=TargetStatus.PROGRESSING.value,
+                    tm_update=now,
+                    **self._burn(burned),
+                    **{col.name: col + 1},
+                )
+            )
+        for burned, ids in sorted(self.done_groups.items()):
+            await self.conn.execute(
+                sa.update(T)
+                .where(T.c.id.in_(ids), idle)
+                .values(status=TargetStatus.DONE.value, tm_update=now, **self._burn(burned))
+            )
+        for (wake, burned), ids in sorted(self.sleep_groups.items()):
+            await self.conn.execute(
+                sa.update(T)
+                .where(T.c.id.in_(ids), idle)
+                .values(not_before=wake, tm_update=now, **self._burn(burned))
+            )
+        await insert_rows(self.conn, dial_skips, self.skips)
 
 
 def _campaigncall_row(
@@ -235,6 +405,7 @@ def _campaigncall_row(
         "tm_create": now_us,
         "tm_update": now_us,
         "tm_delete": None,
+        "destination_number": dial_number(c.destination),
     }
 
 

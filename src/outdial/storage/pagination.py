@@ -25,8 +25,9 @@ def page_query(
         if last_id is None:
             conds.append(table.c.tm_create < at_us)
         else:
-            # The redundant bound lets both planners seek the index; the row value breaks ties.
-            conds.append(table.c.tm_create <= at_us)
+            # One row-value comparison: both planners seek the (..., tm_create, id) index
+            # with it, even inside a run of rows sharing one tm_create (a bulk load's).
+            # A redundant `tm_create <= at` would make SQLite seek on tm_create alone.
             conds.append(sa.tuple_(table.c.tm_create, table.c.id) < sa.tuple_(at_us, last_id))
     return (
         sa.select(table)

@@ -30,6 +30,9 @@ customers = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True),
     sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("webhook_method", sa.String(8), nullable=False, server_default=""),
+    sa.Column("webhook_uri", sa.Text, nullable=False, server_default=""),
+    sa.Column("webhook_secret", sa.String(128), nullable=False, server_default=""),
     *_times(),
 )
 
@@ -75,6 +78,10 @@ outdial_targets = sa.Table(
     *_try_cols,
     sa.Column("last_attempt_end", Micros, nullable=True),
     *_times(),
+    # Issue 6: the callee's own IANA zone, and the time before which the claim leaves the
+    # target alone (its window is closed, or its number is over a per-number limit).
+    sa.Column("timezone", sa.String(64), nullable=True),
+    sa.Column("not_before", Micros, nullable=True),
     sa.Index(
         "ix_outdial_targets_list",
         "outdial_id",
@@ -105,6 +112,10 @@ outplans = sa.Table(
     sa.Column("try_interval", sa.BigInteger, nullable=False),
     *[sa.Column(f"max_try_count_{n}", sa.Integer, nullable=False) for n in range(5)],
     *_times(),
+    # Issue 6: the calling window (JSON, NULL = any time) and the per-number limits.
+    sa.Column("call_window", sa.Text, nullable=True),
+    sa.Column("max_attempts_per_number_24h", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("min_number_gap", sa.BigInteger, nullable=False, server_default="0"),
     sa.Index("ix_outplans_list", "customer_id", "tm_create", "id"),
 )
 
@@ -160,9 +171,11 @@ campaigncalls = sa.Table(
     sa.Column("lease_expires", Micros, nullable=True),
     sa.Column("engine_id", sa.String(64), nullable=False),
     *_times(),
+    sa.Column("destination_number", sa.String(32), nullable=True),  # E.164 of a tel call
     sa.Index("ix_campaigncalls_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_campaign", "campaign_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_target", "outdial_target_id"),
+    sa.Index("ix_campaigncalls_number", "customer_id", "destination_number", "tm_create"),
     sa.Index(
         "ix_campaigncalls_open",
         "campaign_id",
@@ -181,4 +194,91 @@ engines = sa.Table(
     sa.Column("started", Micros, nullable=False),
     sa.Column("heartbeat", Micros, nullable=False),
     sa.Column("stopped", Micros, nullable=True),
+)
+
+# Issue 5: the outbox. Each change writes its event in the same transaction; the id orders
+# events (per customer and per resource) and is the SSE `id` and the replay cursor.
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("resource_id", Id, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("tm_create", Micros, nullable=False),
+    sa.Index("ix_events_customer", "customer_id", "id"),
+)
+
+# One row per delivery attempt of an event to its customer's webhook.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("uri", sa.Text, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("tm_create", Micros, nullable=False),
+    sa.Index("ix_webhook_deliveries_event", "event_id"),
+)
+
+# Where each customer's webhook delivery stands: every event with a smaller id was delivered
+# (or given up on); `next_try` holds the backoff of the event at the cursor.
+webhook_cursors = sa.Table(
+    "webhook_cursors",
+    metadata,
+    sa.Column("customer_id", Id, primary_key=True),
+    sa.Column("next_event_id", sa.BigInteger, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_try", Micros, nullable=False, server_default="0"),
+    # The worker delivering this customer's events, and until when it holds them.
+    sa.Column("lease_owner", sa.String(64), nullable=False, server_default=""),
+    sa.Column("lease_until", Micros, nullable=False, server_default="0"),
+)
+
+# Issue 6: do-not-call lists and their entries (numbers as E.164 text), and the skips the claim
+# records (a window closed, a listed number, a per-number limit) as proof of compliance.
+dnclists = sa.Table(
+    "dnclists",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    *_times(),
+    sa.Index("ix_dnclists_list", "customer_id", "tm_create", "id"),
+)
+
+dnc_entries = sa.Table(
+    "dnc_entries",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("dnclist_id", Id, nullable=False),
+    sa.Column("number", sa.String(32), nullable=False),
+    sa.Column("expire", Micros, nullable=True),
+    sa.Column("detail", sa.Text, nullable=False),
+    *_times(),
+    sa.Index("ix_dnc_entries_number", "customer_id", "number"),
+    sa.Index("ix_dnc_entries_list", "dnclist_id", "tm_create", "id"),
+)
+
+dial_skips = sa.Table(
+    "dial_skips",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("campaign_id", Id, nullable=False),
+    sa.Column("outdial_target_id", Id, nullable=False),
+    sa.Column("destination_index", sa.Integer, nullable=False),
+    sa.Column("number", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("clears_at", Micros, nullable=True),
+    sa.Column("tm_create", Micros, nullable=False),
+    sa.Index("ix_dial_skips_campaign", "campaign_id", "tm_create", "id"),
 )

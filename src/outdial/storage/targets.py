@@ -1,35 +1,48 @@
-"""Target statements that need more than the generic repository: the bulk insert."""
+"""Target statements beyond the generic repository: reads that check the owner of the
+outdial in the same statement, and (re-exported from `target_load`) the bulk insert."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from outdial.storage.tables import outdial_targets
+from outdial.storage.pagination import Cursor, page_query
+from outdial.storage.tables import outdial_targets, outdials
+from outdial.storage.target_load import COLUMNS, ChunkWriter, bulk_insert
 
-COLUMNS = tuple(c.name for c in outdial_targets.c)
+__all__ = ["COLUMNS", "ChunkWriter", "bulk_insert", "get_owned", "page_owned"]
 
 
-async def bulk_insert(conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> None:
-    """Insert many validated target rows in the caller's transaction.
+def _owned_by(outdial_id: uuid.UUID, customer_id: uuid.UUID) -> sa.ColumnElement[bool]:
+    """The outdial exists and is the customer's (evaluated once per statement)."""
+    return sa.exists().where(outdials.c.id == outdial_id, outdials.c.customer_id == customer_id)
 
-    PostgreSQL takes them with COPY; SQLite with one prepared statement run many times.
-    The caller must have executed a statement in this transaction first (so the driver's
-    transaction is open and the COPY joins it).
-    """
-    if not values:
-        return
-    if conn.dialect.name == "postgresql":
-        raw = await conn.get_raw_connection()
-        driver: Any = raw.driver_connection
-        records = [tuple(v[c] for c in COLUMNS) for v in values]
-        await driver.copy_records_to_table("outdial_targets", records=records, columns=COLUMNS)
-        return
-    placeholders = ",".join("?" * len(COLUMNS))
-    sql = f"INSERT INTO outdial_targets ({','.join(COLUMNS)}) VALUES ({placeholders})"
-    records = [
-        tuple(v[c].hex if c in ("id", "outdial_id") else v[c] for c in COLUMNS) for v in values
-    ]
-    await conn.exec_driver_sql(sql, records)
+
+async def get_owned(
+    conn: AsyncConnection, customer_id: uuid.UUID, outdial_id: uuid.UUID, target_id: uuid.UUID
+) -> sa.Row[Any] | None:
+    """A target of the customer's outdial in one statement; None when either is not found."""
+    t = outdial_targets
+    stmt = sa.select(t).where(
+        t.c.id == target_id, t.c.outdial_id == outdial_id, _owned_by(outdial_id, customer_id)
+    )
+    return (await conn.execute(stmt)).first()
+
+
+async def page_owned(
+    conn: AsyncConnection,
+    customer_id: uuid.UUID,
+    outdial_id: uuid.UUID,
+    cursor: Cursor | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """A page of the outdial's live targets, empty unless the outdial is the customer's."""
+    t = outdial_targets
+    where = [t.c.outdial_id == outdial_id, t.c.tm_delete.is_(None)]
+    where.append(_owned_by(outdial_id, customer_id))
+    result = await conn.execute(page_query(t, where, cursor, limit))
+    keys = tuple(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]  # plain dicts read fastest

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from outdial.api import wire
 from outdial.api.deps import CustomerId, PagingDep, ServicesDep
@@ -17,97 +16,109 @@ from outdial.api.schemas import (
     CampaignUpdate,
     ResourceInfo,
 )
+from outdial.api.wire import ok
 from outdial.domain.ids import parse_id
 
 router = APIRouter(prefix="/v1.0", tags=["campaigns"])
-Json = dict[str, Any]
 
 
 @router.post("/campaigns", operation_id="create_campaign")
 async def create_campaign(
     s: ServicesDep, me: CustomerId, body: CampaignCreate | None = None
-) -> Json:
-    return wire.campaign(await s.campaigns.create(me, body.fields() if body else {}))
+) -> JSONResponse:
+    return ok(wire.campaign(await s.campaigns.create(me, body.fields() if body else {})))
 
 
 @router.get("/campaigns", operation_id="list_campaigns")
-async def list_campaigns(s: ServicesDep, me: CustomerId, paging: PagingDep) -> Json:
-    return wire.listing(await s.campaigns.list(me, paging.cursor, paging.limit), wire.campaign)
+async def list_campaigns(s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
+    return ok(wire.listing(await s.campaigns.list(me, paging.cursor, paging.limit), wire.campaign))
 
 
 @router.get("/campaigns/{id}", operation_id="get_campaign")
-async def get_campaign(id: str, s: ServicesDep, me: CustomerId) -> Json:
-    return wire.campaign(await s.campaigns.get(me, parse_id(id)))
+async def get_campaign(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(wire.campaign(await s.campaigns.get(me, parse_id(id))))
 
 
 @router.put("/campaigns/{id}", operation_id="update_campaign")
 async def update_campaign(
     id: str, s: ServicesDep, me: CustomerId, body: CampaignUpdate | None = None
-) -> Json:
+) -> JSONResponse:
     fields = body.fields() if body else {}
-    return wire.campaign(await s.campaigns.update(me, parse_id(id), fields, part="basic"))
+    return ok(wire.campaign(await s.campaigns.update(me, parse_id(id), fields, part="basic")))
 
 
 @router.delete("/campaigns/{id}", operation_id="delete_campaign")
-async def delete_campaign(id: str, s: ServicesDep, me: CustomerId) -> Json:
-    return wire.campaign(await s.campaigns.delete(me, parse_id(id)))
+async def delete_campaign(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(wire.campaign(await s.campaigns.delete(me, parse_id(id))))
 
 
 @router.put("/campaigns/{id}/status", operation_id="update_campaign_status")
-async def update_status(id: str, body: CampaignStatusIn, s: ServicesDep, me: CustomerId) -> Json:
-    return wire.campaign(await s.campaigns.set_status(me, parse_id(id), body.fields()))
+async def update_status(
+    id: str, body: CampaignStatusIn, s: ServicesDep, me: CustomerId
+) -> JSONResponse:
+    return ok(wire.campaign(await s.campaigns.set_status(me, parse_id(id), body.fields())))
 
 
 @router.put("/campaigns/{id}/service_level", operation_id="update_campaign_service_level")
 async def update_service_level(
     id: str, body: CampaignServiceLevel, s: ServicesDep, me: CustomerId
-) -> Json:
-    return wire.campaign(
-        await s.campaigns.update(me, parse_id(id), body.fields(), part="service_level")
+) -> JSONResponse:
+    return ok(
+        wire.campaign(
+            await s.campaigns.update(me, parse_id(id), body.fields(), part="service_level")
+        )
     )
 
 
 @router.put("/campaigns/{id}/actions", operation_id="update_campaign_actions")
-async def update_actions(id: str, body: CampaignActions, s: ServicesDep, me: CustomerId) -> Json:
-    return wire.campaign(await s.campaigns.update(me, parse_id(id), body.fields(), part="actions"))
+async def update_actions(
+    id: str, body: CampaignActions, s: ServicesDep, me: CustomerId
+) -> JSONResponse:
+    return ok(
+        wire.campaign(await s.campaigns.update(me, parse_id(id), body.fields(), part="actions"))
+    )
 
 
 @router.put("/campaigns/{id}/resource_info", operation_id="update_campaign_resource_info")
 async def update_resource_info(
     id: str, s: ServicesDep, me: CustomerId, body: ResourceInfo | None = None
-) -> Json:
+) -> JSONResponse:
     fields = body.fields() if body else {}
-    return wire.campaign(await s.campaigns.update(me, parse_id(id), fields, part="resource_info"))
+    return ok(
+        wire.campaign(await s.campaigns.update(me, parse_id(id), fields, part="resource_info"))
+    )
 
 
 @router.put("/campaigns/{id}/next_campaign_id", operation_id="update_campaign_next_campaign_id")
 async def update_next_campaign(
     id: str, s: ServicesDep, me: CustomerId, body: CampaignNextCampaignId | None = None
-) -> Json:
+) -> JSONResponse:
     fields = body.fields() if body else {}
     fields.setdefault("next_campaign_id", None)
-    return wire.campaign(
-        await s.campaigns.update(me, parse_id(id), fields, part="next_campaign_id")
+    return ok(
+        wire.campaign(await s.campaigns.update(me, parse_id(id), fields, part="next_campaign_id"))
     )
 
 
 @router.get("/campaigns/{id}/campaigncalls", operation_id="list_campaign_campaigncalls")
-async def list_campaign_calls(id: str, s: ServicesDep, me: CustomerId, paging: PagingDep) -> Json:
+async def list_campaign_calls(
+    id: str, s: ServicesDep, me: CustomerId, paging: PagingDep
+) -> JSONResponse:
     page = await s.campaigncalls.list(me, paging.cursor, paging.limit, campaign_id=parse_id(id))
-    return wire.listing(page, wire.campaigncall)
+    return ok(wire.listing(page, wire.campaigncall))
 
 
 @router.get("/campaigncalls", operation_id="list_campaigncalls")
-async def list_calls(s: ServicesDep, me: CustomerId, paging: PagingDep) -> Json:
+async def list_calls(s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
     page = await s.campaigncalls.list(me, paging.cursor, paging.limit)
-    return wire.listing(page, wire.campaigncall)
+    return ok(wire.listing(page, wire.campaigncall))
 
 
 @router.get("/campaigncalls/{id}", operation_id="get_campaigncall")
-async def get_call(id: str, s: ServicesDep, me: CustomerId) -> Json:
-    return wire.campaigncall(await s.campaigncalls.get(me, parse_id(id)))
+async def get_call(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(wire.campaigncall(await s.campaigncalls.get(me, parse_id(id))))
 
 
 @router.delete("/campaigncalls/{id}", operation_id="delete_campaigncall")
-async def delete_call(id: str, s: ServicesDep, me: CustomerId) -> Json:
-    return wire.campaigncall(await s.campaigncalls.delete(me, parse_id(id)))
+async def delete_call(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(wire.campaigncall(await s.campaigncalls.delete(me, parse_id(id))))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
 
 from outdial.api import wire
 from outdial.api.deps import CustomerId, PagingDep, ServicesDep
@@ -16,60 +15,66 @@ from outdial.api.schemas import (
     TargetBulkItem,
     TargetCreate,
 )
+from outdial.api.wire import ok
 from outdial.domain.ids import parse_id
 
 router = APIRouter(prefix="/v1.0/outdials", tags=["outdials"])
-Json = dict[str, Any]
 
 
 @router.post("", operation_id="create_outdial")
-async def create_outdial(s: ServicesDep, me: CustomerId, body: OutdialCreate | None = None) -> Json:
-    return wire.outdial(await s.outdials.create(me, body.fields() if body else {}))
+async def create_outdial(
+    s: ServicesDep, me: CustomerId, body: OutdialCreate | None = None
+) -> JSONResponse:
+    return ok(wire.outdial(await s.outdials.create(me, body.fields() if body else {})))
 
 
 @router.get("", operation_id="list_outdials")
-async def list_outdials(s: ServicesDep, me: CustomerId, paging: PagingDep) -> Json:
-    return wire.listing(await s.outdials.list(me, paging.cursor, paging.limit), wire.outdial)
+async def list_outdials(s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
+    return ok(wire.listing(await s.outdials.list(me, paging.cursor, paging.limit), wire.outdial))
 
 
 @router.get("/{id}", operation_id="get_outdial")
-async def get_outdial(id: str, s: ServicesDep, me: CustomerId) -> Json:
-    return wire.outdial(await s.outdials.get(me, parse_id(id)))
+async def get_outdial(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(wire.outdial(await s.outdials.get(me, parse_id(id))))
 
 
 @router.put("/{id}", operation_id="update_outdial")
 async def update_outdial(
     id: str, s: ServicesDep, me: CustomerId, body: OutdialUpdate | None = None
-) -> Json:
-    return wire.outdial(await s.outdials.update(me, parse_id(id), body.fields() if body else {}))
+) -> JSONResponse:
+    return ok(
+        wire.outdial(await s.outdials.update(me, parse_id(id), body.fields() if body else {}))
+    )
 
 
 @router.put("/{id}/campaign_id", operation_id="update_outdial_campaign_id")
 async def update_outdial_campaign_id(
     id: str, s: ServicesDep, me: CustomerId, body: OutdialCampaignId | None = None
-) -> Json:
+) -> JSONResponse:
     fields = body.fields() if body else {}
     fields.setdefault("campaign_id", None)
-    return wire.outdial(await s.outdials.update(me, parse_id(id), fields))
+    return ok(wire.outdial(await s.outdials.update(me, parse_id(id), fields)))
 
 
 @router.put("/{id}/data", operation_id="update_outdial_data")
 async def update_outdial_data(
     id: str, s: ServicesDep, me: CustomerId, body: OutdialData | None = None
-) -> Json:
-    return wire.outdial(await s.outdials.update(me, parse_id(id), body.fields() if body else {}))
+) -> JSONResponse:
+    return ok(
+        wire.outdial(await s.outdials.update(me, parse_id(id), body.fields() if body else {}))
+    )
 
 
 @router.delete("/{id}", operation_id="delete_outdial")
-async def delete_outdial(id: str, s: ServicesDep, me: CustomerId) -> Json:
-    return wire.outdial(await s.outdials.delete(me, parse_id(id)))
+async def delete_outdial(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(wire.outdial(await s.outdials.delete(me, parse_id(id))))
 
 
 @router.post("/{id}/targets", operation_id="create_outdial_target")
 async def create_target(
     id: str, s: ServicesDep, me: CustomerId, body: TargetCreate | None = None
-) -> Json:
-    return wire.target(await s.targets.create(me, parse_id(id), body.fields() if body else {}))
+) -> JSONResponse:
+    return ok(wire.target(await s.targets.create(me, parse_id(id), body.fields() if body else {})))
 
 
 @router.post("/{id}/targets_bulk", operation_id="create_outdial_targets_bulk")
@@ -78,27 +83,29 @@ async def create_targets_bulk(
     s: ServicesDep,
     me: CustomerId,
     body: list[TargetBulkItem] = Body(..., max_length=10_000),
-) -> Json:
+) -> JSONResponse:
     """Up to 10,000 targets in one request, all or nothing."""
     created = await s.targets.create_many(me, parse_id(id), [item.fields() for item in body])
-    return {"result": [wire.target(t) for t in created], "count": len(created)}
+    return ok({"result": [wire.target(t) for t in created], "count": len(created)})
 
 
 @router.get("/{id}/targets", operation_id="list_outdial_targets")
-async def list_targets(id: str, s: ServicesDep, me: CustomerId, paging: PagingDep) -> Json:
+async def list_targets(id: str, s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
     page = await s.targets.list(me, parse_id(id), paging.cursor, paging.limit)
-    return wire.listing(page, wire.target)
+    return ok(wire.listing(page, wire.target))
 
 
 @router.get("/{id}/targets/{target_id}", operation_id="get_outdial_target")
-async def get_target(id: str, target_id: str, s: ServicesDep, me: CustomerId) -> Json:
-    return wire.target(
-        await s.targets.get(me, parse_id(id), parse_id(target_id, field="target_id"))
+async def get_target(id: str, target_id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(
+        wire.target(await s.targets.get(me, parse_id(id), parse_id(target_id, field="target_id")))
     )
 
 
 @router.delete("/{id}/targets/{target_id}", operation_id="delete_outdial_target")
-async def delete_target(id: str, target_id: str, s: ServicesDep, me: CustomerId) -> Json:
-    return wire.target(
-        await s.targets.delete(me, parse_id(id), parse_id(target_id, field="target_id"))
+async def delete_target(id: str, target_id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(
+        wire.target(
+            await s.targets.delete(me, parse_id(id), parse_id(target_id, field="target_id"))
+        )
     )

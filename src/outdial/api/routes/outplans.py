@@ -2,50 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from outdial.api import wire
 from outdial.api.deps import CustomerId, PagingDep, ServicesDep
 from outdial.api.schemas import DialInfo, OutplanCreate, OutplanUpdate
+from outdial.api.wire import ok
 from outdial.domain.ids import parse_id
 
 router = APIRouter(prefix="/v1.0/outplans", tags=["outplans"])
-Json = dict[str, Any]
 
 
 @router.post("", operation_id="create_outplan")
-async def create_outplan(s: ServicesDep, me: CustomerId, body: OutplanCreate | None = None) -> Json:
-    return wire.outplan(await s.outplans.create(me, body.fields() if body else {}))
+async def create_outplan(
+    s: ServicesDep, me: CustomerId, body: OutplanCreate | None = None
+) -> JSONResponse:
+    return ok(wire.outplan(await s.outplans.create(me, body.fields() if body else {})))
 
 
 @router.get("", operation_id="list_outplans")
-async def list_outplans(s: ServicesDep, me: CustomerId, paging: PagingDep) -> Json:
-    return wire.listing(await s.outplans.list(me, paging.cursor, paging.limit), wire.outplan)
+async def list_outplans(s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
+    return ok(wire.listing(await s.outplans.list(me, paging.cursor, paging.limit), wire.outplan))
 
 
 @router.get("/{id}", operation_id="get_outplan")
-async def get_outplan(id: str, s: ServicesDep, me: CustomerId) -> Json:
-    return wire.outplan(await s.outplans.get(me, parse_id(id)))
+async def get_outplan(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(wire.outplan(await s.outplans.get(me, parse_id(id))))
 
 
 @router.put("/{id}", operation_id="update_outplan")
 async def update_outplan(
     id: str, s: ServicesDep, me: CustomerId, body: OutplanUpdate | None = None
-) -> Json:
+) -> JSONResponse:
     fields = body.fields() if body else {}
-    return wire.outplan(await s.outplans.update(me, parse_id(id), fields, dial=False))
+    return ok(wire.outplan(await s.outplans.update(me, parse_id(id), fields, dial=False)))
 
 
 @router.put("/{id}/dial_info", operation_id="update_outplan_dial_info")
 async def update_dial_info(
     id: str, s: ServicesDep, me: CustomerId, body: DialInfo | None = None
-) -> Json:
+) -> JSONResponse:
     fields = body.fields() if body else {}
-    return wire.outplan(await s.outplans.update(me, parse_id(id), fields, dial=True))
+    return ok(wire.outplan(await s.outplans.update(me, parse_id(id), fields, dial=True)))
 
 
 @router.delete("/{id}", operation_id="delete_outplan")
-async def delete_outplan(id: str, s: ServicesDep, me: CustomerId) -> Json:
-    return wire.outplan(await s.outplans.delete(me, parse_id(id)))
+async def delete_outplan(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(wire.outplan(await s.outplans.delete(me, parse_id(id))))

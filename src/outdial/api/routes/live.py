@@ -1,0 +1,108 @@
+"""Issue 5: campaign stats, the event stream (SSE), customers' webhooks and replay."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from outdial.api.deps import CustomerId, ServicesDep
+from outdial.api.wire import ok
+from outdial.domain.errors import InvalidArgument
+from outdial.domain.ids import parse_id
+from outdial.services.container import Services
+
+router = APIRouter(prefix="/v1.0", tags=["events"])
+POLL_S = 0.25  # how often the stream looks for new events
+KEEPALIVE_S = 15.0
+
+
+class CustomerUpdate(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+    webhook_method: str | None = Field(None, description="POST (default) or PUT")
+    webhook_uri: str | None = Field(None, description="http(s) URL; empty turns webhooks off")
+
+
+class ReplayIn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+    from_event_id: int = Field(..., ge=0)
+
+
+@router.get("/campaigns/{id}/stats", operation_id="get_campaign_stats")
+async def campaign_stats(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(await s.stats.campaign(me, parse_id(id)))
+
+
+@router.get("/customers/{id}", operation_id="get_customer")
+async def get_customer(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(await s.events.customer(me, parse_id(id)))
+
+
+@router.put("/customers/{id}", operation_id="update_customer")
+async def update_customer(
+    id: str, s: ServicesDep, me: CustomerId, body: CustomerUpdate | None = None
+) -> JSONResponse:
+    fields = body.model_dump(exclude_unset=True) if body else {}
+    return ok(await s.events.set_webhook(me, parse_id(id), fields))
+
+
+@router.post("/events/replay", operation_id="replay_events")
+async def replay(body: ReplayIn, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(await s.events.replay(me, body.from_event_id))
+
+
+@router.get("/webhook_deliveries", operation_id="list_webhook_deliveries")
+async def deliveries(
+    s: ServicesDep, me: CustomerId, page_size: Annotated[int, Query(ge=1, le=100)] = 100
+) -> JSONResponse:
+    return ok({"result": await s.events.deliveries(me, page_size), "next_page_token": ""})
+
+
+@router.get("/events", operation_id="stream_events")
+async def stream_events(
+    request: Request,
+    s: ServicesDep,
+    me: CustomerId,
+    last_event_id: Annotated[str | None, Header()] = None,
+    from_id: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
+) -> StreamingResponse:
+    """Server-Sent Events: `id` is the event id, `event` its type, `data` the event JSON.
+    Resume with the `Last-Event-ID` header (browsers send it on reconnect) or the
+    `last_event_id` query; without either the stream starts with the next event."""
+    if last_event_id is not None:
+        try:
+            start = int(last_event_id)
+        except ValueError:
+            raise InvalidArgument("Last-Event-ID must be an event id") from None
+    elif from_id is not None:
+        start = from_id
+    else:
+        start = await s.events.last_id(me)
+    return StreamingResponse(
+        _stream(request, s, me, start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _stream(request: Request, s: Services, me: uuid.UUID, last: int) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n"
+    quiet = 0.0
+    while not await request.is_disconnected():
+        found = await s.events.after(me, last, 500)
+        for event in found:
+            yield f"id: {event.id}\nevent: {event.type}\ndata: {event.body()}\n\n"
+            last = event.id
+        if found:
+            quiet = 0.0
+            continue
+        await asyncio.sleep(POLL_S)
+        quiet += POLL_S
+        if quiet >= KEEPALIVE_S:
+            quiet = 0.0
+            yield ": keepalive\n\n"

@@ -1,0 +1,190 @@
+"""The webhook worker: POSTs every event to its customer's webhook, signed, in order per
+resource, retrying with exponential backoff for more than an hour. It runs beside the dialer
+as its own task and only reads the outbox, so a slow or dead receiver never blocks dialing.
+
+Each round leases the customers whose cursor is due, takes the next events after the cursor,
+and sends them: the events of one resource one after another (order per resource), different
+resources concurrently (bounded). Every attempt is recorded. When all succeeded the cursor
+moves past the batch; otherwise it stays at the first failed event and waits out the backoff;
+events of the batch that did get through are remembered and not sent again (within this
+worker; after a crash or a lease moving to another worker delivery is at least once)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from outdial.clock import Clock
+from outdial.metrics import WEBHOOK_DELIVERIES, WEBHOOK_FAILURES
+from outdial.services.events import Event
+from outdial.services.webhooks import Attempt, Lease, WebhookService
+from outdial.storage.timeconv import to_us
+
+log = logging.getLogger("outdial.webhooks")
+SIGNATURE_HEADER = "X-Outdial-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of the body with the customer's secret>`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def backoff_s(attempt: int, cap_s: float = 600.0) -> float:
+    """Seconds to wait after the `attempt`-th failure (1-based): 1, 2, 4, ... up to `cap_s`."""
+    return float(min(cap_s, 2 ** max(0, attempt - 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    poll_s: float = 0.5
+    timeout_s: float = 10.0  # one attempt's whole time
+    batch: int = 500  # events per customer per round
+    concurrency: int = 32  # resources delivered at once per customer
+    max_attempts: int = 16  # 1+2+...+512 s, then 600 s each: about 77 minutes in all
+    lease_s: float = 60.0
+
+
+Send = Callable[[Lease, Event], Awaitable[tuple[int | None, str]]]
+
+
+class WebhookWorker:
+    def __init__(
+        self,
+        service: WebhookService,
+        clock: Clock,
+        config: WebhookConfig | None = None,
+        owner: str | None = None,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.service = service
+        self.clock = clock
+        self.config = config or WebhookConfig()
+        self.owner = owner or f"webhooks-{uuid.uuid4()}"
+        self._client = client
+        self._own_client = client is None
+        # Per customer: the cursor we left and the events past it that already got through.
+        self._sent: dict[uuid.UUID, tuple[tuple[int, int], set[int]]] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.config.timeout_s)
+        try:
+            while not stop.is_set():
+                try:
+                    busy = await self.round()
+                except Exception:  # the database is away: try again next round
+                    log.exception("webhook round failed")
+                    busy = 0
+                if busy:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.config.poll_s)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.service.release(self.owner)
+            if self._own_client:
+                await self._client.aclose()
+
+    async def round(self) -> int:
+        """One pass over the due customers; returns how many events were delivered."""
+        leases = await self.service.take(self.owner, int(self.config.lease_s * 1_000_000))
+        done = await asyncio.gather(*(self._customer(lease) for lease in leases))
+        return sum(done)
+
+    async def _customer(self, lease: Lease) -> int:
+        found = await self.service.pending(lease, self.config.batch)
+        if not found:
+            return 0
+        key = (lease.next_event_id, lease.attempt)
+        remembered = self._sent.get(lease.customer_id)
+        sent = remembered[1] if remembered and remembered[0] == key else set()
+        groups: dict[uuid.UUID, list[Event]] = defaultdict(list)
+        for event in found:
+            if event.id not in sent:
+                groups[event.resource_id].append(event)
+        gate = asyncio.Semaphore(self.config.concurrency)
+        attempts: list[Attempt] = []
+        failed: list[int] = []
+        number = lease.attempt + 1
+
+        async def resource(events: list[Event]) -> None:
+            async with gate:
+                for event in events:
+                    status, error = await self._send(lease, event)
+                    ok = status is not None and 200 <= status < 300
+                    attempts.append(Attempt(event.id, number, status, error, ok))
+                    if not ok:
+                        WEBHOOK_FAILURES.labels("timeout" if "Timeout" in error else "error").inc()
+                        failed.append(event.id)
+                        return  # the rest of this resource waits: order per resource
+                    WEBHOOK_DELIVERIES.inc()
+                    sent.add(event.id)
+
+        await asyncio.gather(*(resource(events) for events in groups.values()))
+        now = to_us(self.clock.now())
+        if not failed:
+            new_key = (found[-1].id + 1, 0)
+            next_try = 0
+            sent = set()
+        elif number >= self.config.max_attempts:
+            log.warning(
+                "webhook gave up on %d events after %d attempts",
+                len(failed),
+                number,
+                extra={"customer_id": lease.customer_id, "event_id": min(failed)},
+            )
+            sent.update(failed)  # given up: skipped from now on
+            new_key = (
+                min(e.id for e in found if e.id not in sent)
+                if _left(found, sent)
+                else found[-1].id + 1,
+                0,
+            )
+            next_try = 0
+        else:
+            new_key = (min(failed), number)
+            next_try = now + int(backoff_s(number) * 1_000_000)
+        moved = await self.service.settle(
+            self.owner, lease, attempts, new_key[0], new_key[1], next_try
+        )
+        if moved:
+            self._sent[lease.customer_id] = (new_key, {i for i in sent if i >= new_key[0]})
+        else:
+            self._sent.pop(lease.customer_id, None)
+        return sum(1 for a in attempts if a.ok)
+
+    async def _send(self, lease: Lease, event: Event) -> tuple[int | None, str]:
+        assert self._client is not None
+        body = event.body().encode()
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(lease.secret, body),
+            "X-Outdial-Event-Id": str(event.id),
+            "X-Outdial-Event-Type": event.type,
+        }
+        try:
+            response = await self._client.request(
+                lease.method,
+                lease.uri,
+                content=body,
+                headers=headers,
+                timeout=self.config.timeout_s,
+            )
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"[:500]
+        if 200 <= response.status_code < 300:
+            return response.status_code, ""
+        return response.status_code, f"HTTP {response.status_code}"
+
+
+def _left(found: list[Event], sent: set[int]) -> bool:
+    return any(e.id not in sent for e in found)

@@ -1,0 +1,40 @@
+"""Prometheus metrics of one process (`GET /metrics`). The collectors are process-wide, as
+prometheus-client expects; the engine, the ledger, the API middleware and the webhook worker
+only count and time — none of their logic depends on these."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+ATTEMPTS_STARTED = Counter("outdial_attempts_started", "Attempts started by this process")
+ATTEMPTS_FINISHED = Counter(
+    "outdial_attempts_finished",
+    "Attempts ended, by result and hangup reason",
+    ["result", "hangup_reason"],
+)
+CALLS_IN_FLIGHT = Gauge("outdial_calls_in_flight", "Attempts in flight in this process")
+CLAIM_SECONDS = Histogram(
+    "outdial_claim_seconds",
+    "Time of one claim transaction (start up to max_batch attempts)",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+API_SECONDS = Histogram(
+    "outdial_api_request_seconds",
+    "API request latency, by method, route template and status code",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+)
+WEBHOOK_DELIVERIES = Counter(
+    "outdial_webhook_deliveries", "Webhook delivery attempts that succeeded"
+)
+WEBHOOK_FAILURES = Counter(
+    "outdial_webhook_delivery_failures",
+    "Webhook delivery attempts that failed (error, timeout or non-2xx), by kind",
+    ["kind"],
+)
+EVENTS_STREAMED = Counter("outdial_events_streamed", "Events sent on SSE streams")
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text format body and its content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST

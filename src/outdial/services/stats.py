@@ -1,0 +1,89 @@
+"""A campaign's live numbers: targets by status, attempts by result and reason, calls in
+flight, calls per minute over the last hour, answer rate. Reads only (one snapshot)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from outdial.services.context import Context
+from outdial.services.lookup import owned
+from outdial.storage.tables import campaigncalls, campaigns, outdial_targets
+from outdial.wire_format import ts
+
+MINUTE_US = 60_000_000
+WINDOW_MINUTES = 60
+
+
+class StatsService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def campaign(self, customer_id: uuid.UUID, campaign_id: uuid.UUID) -> dict[str, Any]:
+        T, CC = outdial_targets, campaigncalls
+        now = self.ctx.now_us()
+        first_minute = (now // MINUTE_US - (WINDOW_MINUTES - 1)) * MINUTE_US
+        minute = (CC.c.tm_create // MINUTE_US).label("minute")
+        async with self.ctx.db.read() as conn:
+            row = await owned(
+                conn, campaigns, customer_id, campaign_id, "CAMPAIGN_NOT_FOUND", "campaign"
+            )
+            by_status = (
+                await conn.execute(
+                    sa.select(T.c.status, sa.func.count())
+                    .where(T.c.outdial_id == row.outdial_id, T.c.tm_delete.is_(None))
+                    .group_by(T.c.status)
+                )
+            ).all()
+            done = (
+                await conn.execute(
+                    sa.select(CC.c.status, CC.c.result, CC.c.hangup_reason, sa.func.count())
+                    .where(CC.c.campaign_id == campaign_id)
+                    .group_by(CC.c.status, CC.c.result, CC.c.hangup_reason)
+                )
+            ).all()
+            per_minute = (
+                await conn.execute(
+                    sa.select(minute, sa.func.count())
+                    .where(CC.c.campaign_id == campaign_id, CC.c.tm_create >= first_minute)
+                    .group_by(minute)
+                )
+            ).all()
+        targets = {"idle": 0, "progressing": 0, "done": 0}
+        targets.update({status: int(n) for status, n in by_status})
+        results: dict[str, int] = {"success": 0, "fail": 0}
+        reasons: dict[str, int] = {}
+        attempts = finished = 0
+        for status, result, reason, n in done:
+            attempts += n
+            if status != "done":
+                continue
+            finished += n
+            results[result or "none"] = results.get(result or "none", 0) + n
+            if reason:
+                reasons[reason] = reasons.get(reason, 0) + n
+        counts = {int(m): int(n) for m, n in per_minute}
+        minutes = [
+            {
+                "minute": ts(datetime.fromtimestamp(start * 60, UTC)),
+                "count": counts.get(start, 0),
+            }
+            for start in range(first_minute // MINUTE_US, now // MINUTE_US + 1)
+        ]
+        return {
+            "campaign_id": str(campaign_id),
+            "status": row.status,
+            "targets_total": sum(targets.values()),
+            "targets_by_status": targets,
+            "attempts_total": attempts,
+            "attempts_finished": finished,
+            "attempts_by_result": results,
+            "attempts_by_hangup_reason": reasons,
+            "calls_in_flight": attempts - finished,
+            "calls_per_minute": minutes,
+            "answer_rate": round(results["success"] / finished, 4) if finished else 0.0,
+            "tm_update": ts(datetime.fromtimestamp(now / 1_000_000, UTC)),
+        }

@@ -1,0 +1,97 @@
+"""POST /v1.0/outdials/{id}/targets_bulk: up to 10,000 targets, all or nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.helpers import TEL, error, make_outdial
+from tests.conftest import Tenant
+
+
+def bulk_path(outdial: dict[str, Any]) -> str:
+    return f"/v1.0/outdials/{outdial['id']}/targets_bulk"
+
+
+async def listed(t: Tenant, outdial: dict[str, Any]) -> list[dict[str, Any]]:
+    page = await t.ok("GET", f"/v1.0/outdials/{outdial['id']}/targets")
+    result: list[dict[str, Any]] = page["result"]
+    return result
+
+
+async def test_bulk_creates_every_item(tenant: Tenant) -> None:
+    outdial = await make_outdial(tenant)
+    body = [
+        {"name": "a", "destination_0": "tel:+15550001"},
+        {"name": "b", "destination_0": "sip:bob@pbx.example:5070", "data": "x"},
+        {"name": "c", "destination_0": TEL, "destination_1": "+15550002"},
+        {"name": "d", "destination_2": "TEL:+15550003", "destination_0": None},
+    ]
+    made = await tenant.ok("POST", bulk_path(outdial), json=body)
+    assert made["count"] == 4
+    result = made["result"]
+    assert [t["name"] for t in result] == ["a", "b", "c", "d"]
+    assert result[0]["destination_0"] == TEL
+    assert result[1]["destination_0"] == {**TEL, "type": "sip", "target": "bob@pbx.example:5070"}
+    assert result[1]["data"] == "x"
+    assert result[2]["destination_1"] == {**TEL, "target": "+15550002"}
+    assert result[3]["destination_0"] is None
+    assert result[3]["destination_2"] == {**TEL, "target": "+15550003"}
+    assert all(t["status"] == "idle" and t["outdial_id"] == outdial["id"] for t in result)
+    stored = {t["id"]: t for t in await listed(tenant, outdial)}
+    assert stored == {t["id"]: t for t in result}
+
+
+@pytest.mark.parametrize(
+    "bad,expected",
+    [
+        ({"destination_0": "tel:12"}, "item 2: destination_0.target"),
+        ({"destination_0": "fax:+15550001"}, "item 2: destination_0"),
+        ({"destination_3": {"type": "sip", "target": "nohost"}}, "item 2: destination_3.target"),
+        ({"name": "n" * 256, "destination_0": TEL}, "item 2: name"),
+        ({"name": 5, "destination_0": TEL}, "item 2: name"),
+        ({"destination_0": 5}, "item 2: destination_0"),
+        ({}, "item 2: at least one"),
+        ("tel:+15550001", "item 2"),
+        (None, "item 2"),
+    ],
+)
+async def test_one_bad_item_rejects_the_whole_request(
+    tenant: Tenant, bad: Any, expected: str
+) -> None:
+    outdial = await make_outdial(tenant)
+    good = {"destination_0": "tel:+15550001"}
+    body = [good, good, bad, good]
+    err = error(await tenant.call("POST", bulk_path(outdial), json=body), 400, "INVALID_ARGUMENT")
+    assert err["message"].startswith(expected), err
+    assert await listed(tenant, outdial) == []
+
+
+async def test_ten_thousand_items(tenant: Tenant) -> None:
+    outdial = await make_outdial(tenant)
+    body = [{"destination_0": f"tel:+1555{n:07d}"} for n in range(10_000)]
+    made = await tenant.ok("POST", bulk_path(outdial), json=body)
+    assert made["count"] == 10_000
+    assert made["result"][9_999]["destination_0"]["target"] == "+15550009999"
+    error(
+        await tenant.call("POST", bulk_path(outdial), json=[*body, body[0]]),
+        400,
+        "INVALID_ARGUMENT",
+    )
+
+
+@pytest.mark.parametrize("body", [[], {}, {"destination_0": "tel:+15550001"}, "x"])
+async def test_the_body_must_be_a_non_empty_array(tenant: Tenant, body: Any) -> None:
+    outdial = await make_outdial(tenant)
+    error(await tenant.call("POST", bulk_path(outdial), json=body), 400, "INVALID_ARGUMENT")
+
+
+async def test_bulk_into_a_deleted_or_foreign_outdial(tenant: Tenant, other_tenant: Tenant) -> None:
+    outdial = await make_outdial(tenant)
+    body = [{"destination_0": "tel:+15550001"}]
+    response = await other_tenant.call("POST", bulk_path(outdial), json=body)
+    error(response, 404, "NOT_FOUND", "OUTDIAL_NOT_FOUND")
+    await tenant.ok("DELETE", f"/v1.0/outdials/{outdial['id']}")
+    response = await tenant.call("POST", bulk_path(outdial), json=body)
+    error(response, 409, "FAILED_PRECONDITION", "OUTDIAL_DELETED")

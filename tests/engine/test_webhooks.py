@@ -1,0 +1,141 @@
+"""Issue 5: webhook delivery to a receiver on 127.0.0.1: signed, in order per resource,
+retried with backoff, every attempt recorded, replayable."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+
+import sqlalchemy as sa
+
+from outdial.clock import FakeClock
+from outdial.engine.webhooks import WebhookConfig, WebhookWorker, backoff_s
+from outdial.services.container import Services
+from outdial.services.webhooks import WebhookService
+from outdial.storage.tables import webhook_deliveries
+from tests.receiver import Receiver
+
+
+async def _customer_with_hook(services: Services, url: str) -> tuple[uuid.UUID, str]:
+    me = (await services.customers.create("hooked")).id
+    out = await services.events.set_webhook(me, me, {"webhook_uri": url})
+    assert out["webhook_method"] == "POST"
+    return me, out["webhook_secret"]
+
+
+def _worker(services: Services, clock: FakeClock) -> WebhookWorker:
+    return WebhookWorker(WebhookService(services.ctx), clock, WebhookConfig(timeout_s=2.0))
+
+
+async def _drive(worker: WebhookWorker, rounds: int = 3) -> None:
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        worker._client = client
+        for _ in range(rounds):
+            await worker.round()
+
+
+async def test_events_are_signed_and_in_order(services: Services, clock: FakeClock) -> None:
+    async with Receiver() as hook:
+        me, secret = await _customer_with_hook(services, hook.url)
+        outdial = await services.outdials.create(me, {"name": "a"})
+        for n in range(5):
+            await services.outdials.update(me, outdial.id, {"name": f"n{n}"})
+        await _drive(_worker(services, clock))
+        bodies = [r.json() for r in hook.received]
+        assert [b["type"] for b in bodies] == ["outdial_created"] + ["outdial_updated"] * 5
+        assert [b["data"]["name"] for b in bodies[1:]] == [f"n{n}" for n in range(5)]
+        ids = [b["id"] for b in bodies]
+        assert ids == sorted(ids)
+        for r in hook.received:
+            expected = hmac.new(secret.encode(), r.body, hashlib.sha256).hexdigest()
+            assert r.headers["x-outdial-signature"] == f"sha256={expected}"
+            assert r.method == "POST"
+
+
+async def test_failures_are_retried_with_backoff_and_recorded(
+    services: Services, clock: FakeClock
+) -> None:
+    failing = {"on": True}
+    async with Receiver(status=lambda _r: 503 if failing["on"] else 200) as hook:
+        me, _ = await _customer_with_hook(services, hook.url)
+        await services.outdials.create(me, {"name": "a"})
+        worker = _worker(services, clock)
+        await _drive(worker, rounds=1)
+        assert len(hook.received) == 1
+        await _drive(worker, rounds=2)  # backoff not over: nothing sent
+        assert len(hook.received) == 1
+        await clock.advance(backoff_s(1) + 0.1)
+        await _drive(worker, rounds=1)
+        assert len(hook.received) == 2
+        failing["on"] = False
+        await clock.advance(backoff_s(2) + 0.1)
+        await _drive(worker, rounds=2)
+        assert len(hook.received) == 3
+        async with services.ctx.db.read() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(webhook_deliveries)
+                    .where(webhook_deliveries.c.customer_id == me)
+                    .order_by(webhook_deliveries.c.id)
+                )
+            ).all()
+        assert [(r.attempt, r.ok, r.status_code) for r in rows] == [
+            (1, False, 503),
+            (2, False, 503),
+            (3, True, 200),
+        ]
+    assert sum(backoff_s(n) for n in range(1, WebhookConfig().max_attempts)) > 3600
+
+
+async def test_a_failing_resource_does_not_reorder_its_events(
+    services: Services, clock: FakeClock
+) -> None:
+    first_try = {"done": False}
+
+    def status(r: object) -> int:
+        if not first_try["done"]:
+            first_try["done"] = True
+            return 500
+        return 200
+
+    async with Receiver(status=status) as hook:
+        me, _ = await _customer_with_hook(services, hook.url)
+        outdial = await services.outdials.create(me, {"name": "a"})
+        await services.outdials.update(me, outdial.id, {"name": "b"})
+        worker = _worker(services, clock)
+        await _drive(worker, rounds=1)
+        await clock.advance(2)
+        await _drive(worker, rounds=2)
+        names = [r.json()["data"]["name"] for r in hook.received]
+        assert names == ["a", "a", "b"]  # the update never overtakes the failed create
+
+
+async def test_replay_sends_again_from_an_event_id(services: Services, clock: FakeClock) -> None:
+    async with Receiver() as hook:
+        me, _ = await _customer_with_hook(services, hook.url)
+        for n in range(3):
+            await services.outdials.create(me, {"name": f"o{n}"})
+        worker = _worker(services, clock)
+        await _drive(worker)
+        ids = [r.json()["id"] for r in hook.received]
+        assert len(ids) == 3
+        await services.events.replay(me, ids[1])
+        await _drive(worker)
+        assert [r.json()["id"] for r in hook.received] == [*ids, *ids[1:]]
+
+
+async def test_unreachable_receiver_counts_as_failure(services: Services, clock: FakeClock) -> None:
+    me = (await services.customers.create("x")).id
+    await services.events.set_webhook(me, me, {"webhook_uri": "http://127.0.0.1:9/hook"})
+    await services.outdials.create(me, {"name": "a"})
+    await _drive(_worker(services, clock), rounds=1)
+    async with services.ctx.db.read() as conn:
+        row = (
+            await conn.execute(
+                sa.select(webhook_deliveries).where(webhook_deliveries.c.customer_id == me)
+            )
+        ).one()
+    assert not row.ok and row.status_code is None and row.error
