@@ -28,9 +28,9 @@ from outdial.clock import SystemClock
 from outdial.services.container import Services
 from outdial.storage.db import Database
 
-# Per operation, generation mode and database: about 40 s for the whole file. Set
-# OUTDIAL_FUZZ_EXAMPLES for a deeper search (e.g. 500 before a release).
-MAX_EXAMPLES = int(os.environ.get("OUTDIAL_FUZZ_EXAMPLES", "10"))
+# Per operation, generation mode and database: about 50 s for the whole file (52 operations
+# on two databases). Set OUTDIAL_FUZZ_EXAMPLES for a deeper search (e.g. 500 before a release).
+MAX_EXAMPLES = int(os.environ.get("OUTDIAL_FUZZ_EXAMPLES", "8"))
 
 
 async def _close_pool() -> None:
@@ -101,7 +101,12 @@ def fuzz_token(database_url: str) -> Iterator[str]:
     database=None,
 )
 def test_no_request_gets_a_500(case: Any, fuzz_token: str) -> None:
-    response = case.call(headers={"Authorization": f"Bearer {fuzz_token}"})
+    # An event stream (SSE) never ends on its own: its status and headers come first, so
+    # a short read cut at the deadline still shows whether the request was accepted.
+    stream = case.operation.path.endswith("/events") and case.method.upper() == "GET"
+    response = case.call(
+        headers={"Authorization": f"Bearer {fuzz_token}"}, timeout=0.3 if stream else 30
+    )
     assert response.status_code < 500, (case.as_curl_command(), response.text)
     assert response.status_code != 401, response.text  # the key is valid: real paths are hit
     case.validate_response(response, checks=[not_a_server_error])
