@@ -5,7 +5,9 @@ For each database and table size: a fresh database holding one outdial with SIZE
 app over httpx's ASGI transport (no network), the median and p95 latency of
   - GET /v1.0/outdials/{id}/targets/{target_id}   (random targets)
   - GET /v1.0/outdials/{id}/targets?page_size=100  (the first page)
-  - the same list from a page token in the middle of the table (a deep page).
+  - the same list from a page token in the middle of the table (a deep page),
+with every request type on every size interleaved, so that other load on the machine (and its
+changes of speed) hits all figures alike.
 Targets (issue 2): every median under 5 ms, and at 1,000,000 targets no slower than 1.5 times
 the figure at 10,000. `--explain` also prints the plan of the deep-page query.
 
@@ -133,63 +135,77 @@ async def explain(db: Database, outdial_id: uuid.UUID, token: str) -> str:
     return "\n".join(f"  {r[0]}" for r in rows)
 
 
-async def timed(call: Callable[[], Awaitable[httpx.Response]], n: int) -> Figures:
-    """Median and p95 of wall time, and the median CPU time of this process (the app, the
-    client and, on SQLite, the database thread), which other work on the machine inflates
-    far less than wall time."""
-    for _ in range(20):  # warm up
-        (await call()).raise_for_status()
-    walls, cpus = [], []
-    for _ in range(n):
-        wall, cpu = time.perf_counter(), time.process_time()
-        response = await call()
-        cpus.append((time.process_time() - cpu) * 1000)
-        walls.append((time.perf_counter() - wall) * 1000)
-        assert response.status_code == 200, response.text
-    walls.sort()
-    return statistics.median(walls), walls[int(len(walls) * 0.95) - 1], statistics.median(cpus)
+class Subject:
+    """One database of one size, its app and a client, ready for requests."""
+
+    def __init__(self, db: Database, client: httpx.AsyncClient, base: str, ids: list[str]):
+        self.db, self.client, self.base, self.ids = db, client, base, ids
+        self.deep = ""
+        self.rng = random.Random(7)
+
+    def requests(self) -> dict[str, Callable[[], Awaitable[httpx.Response]]]:
+        first = {"page_size": "100"}
+        deep = {"page_size": "100", "page_token": self.deep}
+        return {
+            "GET target": lambda: self.client.get(f"{self.base}/{self.rng.choice(self.ids)}"),
+            "list first page": lambda: self.client.get(self.base, params=first),
+            "list deep page": lambda: self.client.get(self.base, params=deep),
+        }
 
 
-async def bench(url: str, size: int, requests: int, show_plan: bool) -> dict[str, Figures]:
+async def prepare(url: str, size: int, show_plan: bool) -> Subject:
     db = Database(url)
-    try:
-        await upgrade(db)
-        services = Services.build(db, SystemClock())
-        customer = await services.customers.create("bench")
-        _, token = await services.customers.create_accesskey(customer.id, "bench")
-        outdial = await services.outdials.create(customer.id, {"name": "bench"})
-        started = time.perf_counter()
-        await fill(db, outdial.id, size)
-        await analyze(db)
-        print(f"  filled {size:,} targets in {time.perf_counter() - started:.1f} s", flush=True)
-        ids, deep = await sample(db, outdial.id, size)
-        if show_plan:
-            print(await explain(db, outdial.id, deep))
-        app = create_app(services)
-        app.state.ready = True
-        base = f"/v1.0/outdials/{outdial.id}/targets"
-        headers = {"Authorization": f"Bearer {token}"}
-        rng = random.Random(7)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://bench", headers=headers
-        ) as client:
-            deep_page = await client.get(base, params={"page_size": "100", "page_token": deep})
-            assert len(deep_page.json()["result"]) == 100
-            return {
-                "GET target": await timed(
-                    lambda: client.get(f"{base}/{rng.choice(ids)}"), requests
-                ),
-                "list first page": await timed(
-                    lambda: client.get(base, params={"page_size": "100"}), requests
-                ),
-                "list deep page": await timed(
-                    lambda: client.get(base, params={"page_size": "100", "page_token": deep}),
-                    requests,
-                ),
-            }
-    finally:
-        await db.dispose()
+    await upgrade(db)
+    services = Services.build(db, SystemClock())
+    customer = await services.customers.create("bench")
+    _, token = await services.customers.create_accesskey(customer.id, "bench")
+    outdial = await services.outdials.create(customer.id, {"name": "bench"})
+    started = time.perf_counter()
+    await fill(db, outdial.id, size)
+    await analyze(db)
+    print(f"  filled {size:,} targets in {time.perf_counter() - started:.1f} s", flush=True)
+    ids, deep = await sample(db, outdial.id, size)
+    if show_plan:
+        print(await explain(db, outdial.id, deep))
+    app = create_app(services)
+    app.state.ready = True
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://bench",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    subject = Subject(db, client, f"/v1.0/outdials/{outdial.id}/targets", ids)
+    subject.deep = deep
+    page = await subject.requests()["list deep page"]()
+    assert len(page.json()["result"]) == 100
+    return subject
+
+
+async def measure(subjects: list[Subject], n: int) -> list[dict[str, Figures]]:
+    """Every request type on every subject, interleaved round by round (GET on A, GET on B,
+    first page on A, ...), so that whatever else runs on the machine, and the machine's own
+    changes of speed, slow every figure alike and their ratios stay fair."""
+    plan = [
+        (k, label, call) for k, s in enumerate(subjects) for label, call in s.requests().items()
+    ]
+    for _, _, call in plan:  # warm up
+        for _ in range(20):
+            (await call()).raise_for_status()
+    walls: dict[tuple[int, str], list[float]] = {(k, label): [] for k, label, _ in plan}
+    cpus: dict[tuple[int, str], list[float]] = {(k, label): [] for k, label, _ in plan}
+    for _ in range(n):
+        for k, label, call in plan:
+            wall, cpu = time.perf_counter(), time.process_time()
+            response = await call()
+            cpus[(k, label)].append((time.process_time() - cpu) * 1000)
+            walls[(k, label)].append((time.perf_counter() - wall) * 1000)
+            assert response.status_code == 200, response.text
+    out: list[dict[str, Figures]] = [{} for _ in subjects]
+    for (k, label), ws in walls.items():
+        ws.sort()
+        cpu = statistics.median(cpus[(k, label)])
+        out[k][label] = (statistics.median(ws), ws[int(len(ws) * 0.95) - 1], cpu)
+    return out
 
 
 async def pg_database(admin: str, name: str, *, drop: bool = False) -> None:
@@ -208,18 +224,25 @@ async def run(args: argparse.Namespace, work: Path) -> None:
     results: dict[tuple[str, int], dict[str, Figures]] = {}
     sizes = [int(s) for s in args.sizes.split(",")]
     for kind in [k.strip() for k in args.databases.split(",")]:
-        for size in sizes:
-            name = f"outdial_bench_{uuid.uuid4().hex[:8]}"
-            print(f"{kind}, {size:,} targets", flush=True)
-            if kind == "sqlite":
-                url = f"sqlite:///{work / (name + '.db')}"
-            else:
-                await pg_database(args.pg_admin_url, name)
-                url = f"{args.pg_admin_url.rsplit('/', 1)[0]}/{name}"
-            try:
-                results[(kind, size)] = await bench(url, size, args.requests, args.explain)
-            finally:
-                if kind == "postgres":
+        names = [f"outdial_bench_{uuid.uuid4().hex[:8]}" for _ in sizes]
+        subjects: list[Subject] = []
+        try:
+            for name, size in zip(names, sizes, strict=True):
+                print(f"{kind}, {size:,} targets", flush=True)
+                if kind == "sqlite":
+                    url = f"sqlite:///{work / (name + '.db')}"
+                else:
+                    await pg_database(args.pg_admin_url, name)
+                    url = f"{args.pg_admin_url.rsplit('/', 1)[0]}/{name}"
+                subjects.append(await prepare(url, size, args.explain))
+            for size, figures in zip(sizes, await measure(subjects, args.requests), strict=True):
+                results[(kind, size)] = figures
+        finally:
+            for subject in subjects:
+                await subject.client.aclose()
+                await subject.db.dispose()
+            if kind == "postgres":
+                for name in names:
                     await pg_database(args.pg_admin_url, name, drop=True)
     print()
     head = ("database", "targets", "request", "median ms", "p95 ms", "CPU ms", "vs first")
