@@ -28,7 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from benchmarks.common import drop_database, scratch_database
+from benchmarks.common import drop_database, scratch_database, timed_claims
 from outdial.clock import SystemClock
 from outdial.domain.address import Address, AddressType
 from outdial.domain.ids import new_id
@@ -196,7 +196,6 @@ async def claim_times(targets: int, dnc: int, rounds: int) -> None:
     """In-process: one claim of a batch of 200, rolled back, `rounds` times per configuration;
     less noisy than throughput on a shared machine, and it is where the rules run."""
     from outdial.services.dialing import DialingService
-    from outdial.storage import claim as claims
 
     for label, window, entries in (
         ("off", False, 0),
@@ -213,24 +212,7 @@ async def claim_times(targets: int, dnc: int, rounds: int) -> None:
                 for r in await DialingService(services.ctx).running()
                 if r.campaign.id == campaign.id
             )
-            times = []
-            for _ in range(rounds):
-                async with db.engine.connect() as conn:
-                    tx = await conn.begin()
-                    started = time.perf_counter()
-                    got = await claims.claim(
-                        conn,
-                        run.campaign,
-                        run.outplan,
-                        limit=200,
-                        now_us=to_us(services.ctx.now()),
-                        pace_step_us=10,
-                        lease_us=10**9,
-                        engine_id="bench",
-                    )
-                    times.append(time.perf_counter() - started)
-                    await tx.rollback()
-                assert len(got.attempts) == 200
+            times = await timed_claims(db, services, run, limit=200, rounds=rounds)
             med = statistics.median(times) * 1000
             p95 = statistics.quantiles(times, n=20)[18] * 1000
             print(

@@ -23,10 +23,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from benchmarks.common import add_targets, drop_database, scratch_database
+from benchmarks.common import add_targets, drop_database, scratch_database, timed_claims
 from outdial.clock import SystemClock
 from outdial.services.container import Services
-from outdial.storage import claim as claims
 from outdial.storage.db import Database
 from outdial.storage.tables import campaigncalls
 from outdial.storage.timeconv import to_us
@@ -143,24 +142,7 @@ async def claim_latency(sizes: list[int], rounds: int) -> None:
         for size in sizes:
             campaign, _ = await _campaign(db, size)
             run = next(r for r in await _running(services) if r.campaign.id == campaign.id)
-            times = []
-            for _ in range(rounds):
-                async with db.engine.connect() as conn:
-                    tx = await conn.begin()
-                    started = time.perf_counter()
-                    got = await claims.claim(
-                        conn,
-                        run.campaign,
-                        run.outplan,
-                        limit=1,
-                        now_us=to_us(services.ctx.now()),
-                        pace_step_us=10,
-                        lease_us=10**9,
-                        engine_id="bench",
-                    )
-                    times.append(time.perf_counter() - started)
-                    await tx.rollback()
-                assert got is not None and len(got.attempts) == 1
+            times = await timed_claims(db, services, run, limit=1, rounds=rounds)
             med = statistics.median(times) * 1000
             p95 = statistics.quantiles(times, n=20)[18] * 1000
             print(

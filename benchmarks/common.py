@@ -88,3 +88,32 @@ async def add_targets(
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+async def timed_claims(
+    db: Database, services: Any, run: Any, *, limit: int, rounds: int
+) -> list[float]:
+    """Seconds each of `rounds` claims of `limit` attempts takes, each in a transaction that is
+    rolled back (the table stays as it is); every claim must start all `limit` attempts."""
+    from outdial.storage import claim as claims
+    from outdial.storage.timeconv import to_us
+
+    times = []
+    for _ in range(rounds):
+        async with db.engine.connect() as conn:
+            tx = await conn.begin()
+            started = time.perf_counter()
+            got = await claims.claim(
+                conn,
+                run.campaign,
+                run.outplan,
+                limit=limit,
+                now_us=to_us(services.ctx.now()),
+                pace_step_us=10,
+                lease_us=10**9,
+                engine_id="bench",
+            )
+            times.append(time.perf_counter() - started)
+            await tx.rollback()
+        assert len(got.attempts) == limit
+    return times
