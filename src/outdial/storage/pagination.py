@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -14,10 +15,15 @@ Cursor = tuple[datetime, uuid.UUID | None]
 
 
 def page_query(
-    table: sa.Table, where: list[sa.ColumnElement[bool]], cursor: Cursor | None, limit: int
+    table: sa.Table,
+    where: list[sa.ColumnElement[bool]],
+    cursor: Cursor | None,
+    limit: int,
+    columns: Sequence[sa.ColumnElement[Any]] | None = None,
 ) -> sa.Select[Any]:
     """Newest first. A cursor with an id continues after that row; a bare time (a VoIPBIN
-    client's token) continues with rows created strictly before it."""
+    client's token) continues with rows created strictly before it. `columns`: what to
+    select (default: the whole row)."""
     conds = list(where)
     if cursor is not None:
         at, last_id = cursor
@@ -30,7 +36,7 @@ def page_query(
             # A redundant `tm_create <= at` would make SQLite seek on tm_create alone.
             conds.append(sa.tuple_(table.c.tm_create, table.c.id) < sa.tuple_(at_us, last_id))
     return (
-        sa.select(table)
+        (sa.select(*columns) if columns is not None else sa.select(table))
         .where(*conds)
         .order_by(table.c.tm_create.desc(), table.c.id.desc())
         .limit(limit)

@@ -4,6 +4,7 @@ outdial in the same statement, and (re-exported from `target_load`) the bulk ins
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,11 +39,14 @@ async def page_owned(
     outdial_id: uuid.UUID,
     cursor: Cursor | None,
     limit: int,
-) -> list[dict[str, Any]]:
-    """A page of the outdial's live targets, empty unless the outdial is the customer's."""
+    columns: Sequence[sa.ColumnElement[Any]] | None = None,
+) -> Sequence[sa.Row[Any]]:
+    """A page of the outdial's live targets (whole rows, or `columns`), empty unless the
+    outdial is the customer's."""
     t = outdial_targets
     where = [t.c.outdial_id == outdial_id, t.c.tm_delete.is_(None)]
     where.append(_owned_by(outdial_id, customer_id))
-    result = await conn.execute(page_query(t, where, cursor, limit))
-    keys = tuple(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result]  # plain dicts read fastest
+    found: Sequence[sa.Row[Any]] = (
+        await conn.execute(page_query(t, where, cursor, limit, columns))
+    ).all()
+    return found

@@ -91,8 +91,8 @@ async def create_targets_bulk(
 
 @router.get("/{id}/targets", operation_id="list_outdial_targets")
 async def list_targets(id: str, s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
-    page = await s.targets.list(me, parse_id(id), paging.cursor, paging.limit)
-    return ok(wire.listing(page, wire.target))
+    page = await s.targets.list_wire(me, parse_id(id), paging.cursor, paging.limit)
+    return ok({"result": page.items, "next_page_token": wire.page_token(page)})
 
 
 @router.get("/{id}/targets/{target_id}", operation_id="get_outdial_target")
