@@ -68,7 +68,7 @@ async def test_list_equals_get_for_every_shape(tenant: Tenant, services: Service
 
 
 async def test_projection_equals_domain_rendering(tenant: Tenant, services: Services) -> None:
-    path, made = await _fill(tenant)
+    _, made = await _fill(tenant)
     outdial_id = uuid.UUID(made[0]["outdial_id"])
     domain = await services.targets.list(tenant.customer_id, outdial_id, None, 100)
     wire = await services.targets.list_wire(tenant.customer_id, outdial_id, None, 100)
