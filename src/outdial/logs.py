@@ -44,6 +44,3 @@ def configure(level: int = logging.INFO, fmt: str = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # httpx logs every request at INFO: one line per webhook delivery is noise and costs CPU
-    # (the webhook worker records every attempt in webhook_deliveries instead).
-    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -29,10 +30,7 @@ def _worker(services: Services, clock: FakeClock) -> WebhookWorker:
 
 
 async def _drive(worker: WebhookWorker, rounds: int = 3) -> None:
-    import httpx
-
-    async with httpx.AsyncClient() as client:
-        worker._client = client
+    async with worker.connected():
         for _ in range(rounds):
             await worker.round()
 
@@ -139,3 +137,40 @@ async def test_unreachable_receiver_counts_as_failure(services: Services, clock:
             )
         ).one()
     assert not row.ok and row.status_code is None and row.error
+
+
+async def _deliveries(services: Services, me: uuid.UUID) -> list[Any]:
+    async with services.ctx.db.read() as conn:
+        return list(
+            (
+                await conn.execute(
+                    sa.select(webhook_deliveries)
+                    .where(webhook_deliveries.c.customer_id == me)
+                    .order_by(webhook_deliveries.c.id)
+                )
+            ).all()
+        )
+
+
+async def test_a_receiver_slower_than_the_timeout_fails_the_attempt(
+    services: Services, clock: FakeClock
+) -> None:
+    async with Receiver(delay_s=1.0) as hook:
+        me, _ = await _customer_with_hook(services, hook.url)
+        await services.outdials.create(me, {"name": "a"})
+        config = WebhookConfig(timeout_s=0.2)
+        worker = WebhookWorker(WebhookService(services.ctx), clock, config)
+        await _drive(worker, rounds=1)
+    (row,) = await _deliveries(services, me)
+    assert not row.ok and row.status_code is None and "Timeout" in row.error
+
+
+async def test_redirects_are_not_followed(services: Services, clock: FakeClock) -> None:
+    """A 3xx is the receiver's answer, recorded as a failure; the event never goes elsewhere."""
+    async with Receiver(status=lambda _r: 307) as hook:
+        me, _ = await _customer_with_hook(services, hook.url)
+        await services.outdials.create(me, {"name": "a"})
+        await _drive(_worker(services, clock), rounds=1)
+        assert len(hook.received) == 1
+    (row,) = await _deliveries(services, me)
+    assert (row.ok, row.status_code, row.error) == (False, 307, "HTTP 307")
