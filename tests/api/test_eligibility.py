@@ -237,3 +237,33 @@ async def test_compliance_log(tenant: Tenant, services: Services, clock: FakeClo
         f"&page_token={first['next_page_token']}",
     )
     assert [i["id"] for i in first["result"] + rest["result"]] == [i["id"] for i in items]
+
+
+async def test_compliance_log_keeps_the_window_of_each_attempt(
+    tenant: Tenant, services: Services, clock: FakeClock
+) -> None:
+    """Narrowing the window later must not make earlier attempts look outside it."""
+    outplan, outdial, campaign = await _setup(tenant, call_window=WINDOW, max_try_count_0=1)
+    await _target(tenant, outdial, LONDON)  # 12:00 in London: inside 09:00-17:00
+    async with Harness(services, clock) as h:
+        await tenant.ok("PUT", f"/v1.0/campaigns/{campaign['id']}/status", json={"status": "run"})
+        await h.tick(0.5, rounds=6)
+    body = {"source": tel("+15550000000"), "dial_timeout": 5000, "max_try_count_0": 1}
+    body["call_window"] = {**WINDOW, "start": "15:00"}  # now closed at 12:00
+    await tenant.ok("PUT", f"/v1.0/outplans/{outplan['id']}/dial_info", json=body)
+    log = await tenant.ok("GET", f"/v1.0/campaigns/{campaign['id']}/compliance")
+    (attempt,) = [i for i in log["result"] if i["type"] == "attempt"]
+    assert attempt["number"] == LONDON and attempt["inside_window"] is True
+    async with services.ctx.db.read() as conn:
+        kept = (
+            (
+                await conn.execute(
+                    sa.select(campaigncalls.c.call_window).where(
+                        campaigncalls.c.campaign_id == uuid.UUID(campaign["id"])
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(kept) == 1 and '"start":"09:00"' in str(kept[0])

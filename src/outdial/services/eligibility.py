@@ -39,7 +39,7 @@ from outdial.services.context import Context
 from outdial.services.lookup import owned
 from outdial.storage import compliance, repo, rows
 from outdial.storage import targets as target_rows
-from outdial.storage.codec import load_address
+from outdial.storage.codec import load_address, load_call_window
 from outdial.storage.pagination import Cursor
 from outdial.storage.tables import (
     campaigncalls,
@@ -221,7 +221,7 @@ class EligibilityService:
             zones_of = await _target_zones(conn, target_ids)
             numbers = {r.destination_number for r in call_rows.values() if r.destination_number}
             history = await _dnc_history(conn, customer_id, numbers)
-        window = None if plan is None else plan.call_window
+        current = None if plan is None else plan.call_window
         out: list[dict[str, Any]] = []
         for ref in page:
             if ref.kind == "skip":
@@ -232,6 +232,8 @@ class EligibilityService:
             at = from_us(c.tm_create)
             dest = load_address(c.destination)
             zones: tuple[str, ...] = ()
+            # The window the claim checked; attempts from before it was kept: today's.
+            window = current if c.call_window is None else load_call_window(c.call_window)
             inside = True
             if window is not None and dest is not None:
                 zones = destination_zones(dest, zones_of.get(c.outdial_target_id), window)

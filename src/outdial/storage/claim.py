@@ -33,7 +33,7 @@ from outdial.domain.rules import next_destination, status_after_attempt
 from outdial.domain.states import CampaigncallStatus, CampaignStatus, ReferenceType, TargetStatus
 from outdial.storage import compliance
 from outdial.storage.bulk import insert_rows
-from outdial.storage.codec import dump_address, load_address
+from outdial.storage.codec import dump_address, dump_window, load_address
 from outdial.storage.tables import (
     campaigncalls,
     campaigns,
@@ -215,7 +215,8 @@ async def claim(
         )
         for tid, n, dest, tries in picked
     ]
-    rows = [_campaigncall_row(c, campaign, outplan, now_us, engine_id) for c in started]
+    window = dump_window(outplan.call_window)
+    rows = [_campaigncall_row(c, campaign, outplan, now_us, engine_id, window) for c in started]
     await insert_rows(conn, CC, rows)
     # The campaign row is taken last, so it stays locked only until the commit that follows.
     reserved = await reserve(conn, campaign.id, len(started), now_us, pace_step_us)
@@ -378,7 +379,7 @@ class _Plan:
 
 
 def _campaigncall_row(
-    c: Claimed, campaign: Campaign, outplan: Outplan, now_us: int, engine_id: str
+    c: Claimed, campaign: Campaign, outplan: Outplan, now_us: int, engine_id: str, window: str
 ) -> dict[str, Any]:
     return {
         "id": c.campaigncall_id,
@@ -406,6 +407,7 @@ def _campaigncall_row(
         "tm_update": now_us,
         "tm_delete": None,
         "destination_number": dial_number(c.destination),
+        "call_window": window,
     }
 
 

@@ -56,6 +56,11 @@ def load_json(text: str) -> Any:
     return json.loads(text)
 
 
+def dump_window(value: CallWindow | None) -> str:
+    """A calling window as a campaigncall keeps it: JSON, `null` for none."""
+    return "null" if value is None else dump_json(value.to_json())
+
+
 @lru_cache(maxsize=1024)
 def load_call_window(text: str | None) -> CallWindow | None:
     """An outplan's stored window (validated when it was written); cached, since the engine

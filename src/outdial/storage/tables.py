@@ -172,6 +172,10 @@ campaigncalls = sa.Table(
     sa.Column("engine_id", sa.String(64), nullable=False),
     *_times(),
     sa.Column("destination_number", sa.String(32), nullable=True),  # E.164 of a tel call
+    # The outplan's calling window when the attempt was claimed, as stored on the outplan
+    # ("null": none); NULL on attempts from before it was kept. The compliance log proves
+    # each attempt against this, not against whatever the window is now.
+    sa.Column("call_window", sa.Text, nullable=True),
     sa.Index("ix_campaigncalls_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_campaign", "campaign_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_target", "outdial_target_id"),
