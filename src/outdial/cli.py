@@ -116,6 +116,16 @@ LogFormat = Annotated[
     ),
 ]
 
+EventRetention = Annotated[
+    float,
+    typer.Option(
+        "--event-retention-days",
+        envvar="OUTDIAL_EVENT_RETENTION_DAYS",
+        min=0,
+        help="prune events and webhook delivery records older than this, hourly (0: keep all)",
+    ),
+]
+
 
 StaleAfter = Annotated[
     float,
@@ -150,10 +160,16 @@ SimRing = Annotated[
 
 
 def _settings(
-    url: str, telephony: TelephonyKind, sip: SipSettings, tuning: tuple[float, float, float, int]
+    url: str,
+    telephony: TelephonyKind,
+    sip: SipSettings,
+    tuning: tuple[float, float, float, int],
+    event_retention_days: float = 30.0,
 ) -> Settings:
     try:
-        return runtime.make_settings(url, telephony, sip, EngineSettings(*tuning))
+        return runtime.make_settings(
+            url, telephony, sip, EngineSettings(*tuning), event_retention_days
+        )
     except (ValueError, OutdialError) as exc:
         _print(
             {
@@ -182,6 +198,7 @@ def serve(
     heartbeat: Heartbeat = 2.0,
     max_call: MaxCall = 3600.0,
     sim_ring_ms: SimRing = 200,
+    event_retention_days: EventRetention = 30.0,
     log_format: LogFormat = "text",
 ) -> None:
     """Serve the REST API and, unless --no-engine, run the dialer in the same process."""
@@ -191,6 +208,7 @@ def serve(
         telephony,
         SipSettings(sip_trunk, sip_bind, sip_username, sip_password),
         (stale_after, heartbeat, max_call, sim_ring_ms),
+        event_retention_days,
     )
     _run(runtime.serve(settings, host, port, engine=not no_engine))
 
@@ -207,6 +225,7 @@ def engine(
     heartbeat: Heartbeat = 2.0,
     max_call: MaxCall = 3600.0,
     sim_ring_ms: SimRing = 200,
+    event_retention_days: EventRetention = 30.0,
     log_format: LogFormat = "text",
     webhooks: Annotated[
         bool,
@@ -224,15 +243,20 @@ def engine(
         telephony,
         SipSettings(sip_trunk, sip_bind, sip_username, sip_password),
         (stale_after, heartbeat, max_call, sim_ring_ms),
+        event_retention_days,
     )
     _run(runtime.run_engine(settings, webhooks=webhooks))
 
 
 @app.command()
-def webhooks(database_url: DbUrl = DEFAULT_DB, log_format: LogFormat = "text") -> None:
+def webhooks(
+    database_url: DbUrl = DEFAULT_DB,
+    event_retention_days: EventRetention = 30.0,
+    log_format: LogFormat = "text",
+) -> None:
     """Deliver webhooks alone (any number of these may share one PostgreSQL database)."""
     _logging(fmt=log_format)
-    _run(runtime.run_webhooks(database_url))
+    _run(runtime.run_webhooks(database_url, event_retention_days))
 
 
 @app.command()
@@ -278,6 +302,22 @@ def events_replay(
     _logging(logging.WARNING)
     cid = _uuid(customer_id, "--customer-id")
     _print(_run(runtime.replay_events(database_url, cid, from_event_id)))
+
+
+@events_app.command("prune")
+def events_prune(
+    older_than_days: Annotated[
+        float,
+        typer.Option(
+            "--older-than-days",
+            help="events and delivery records older than this go (undelivered events stay)",
+        ),
+    ] = 30.0,
+    database_url: DbUrl = DEFAULT_DB,
+) -> None:
+    """Prune old events and webhook delivery records now; prints what went."""
+    _logging(logging.WARNING)
+    _print(_run(runtime.prune_events(database_url, older_than_days)))
 
 
 def _uuid(text: str, option: str) -> uuid.UUID:

@@ -20,17 +20,26 @@ from outdial.telephony.base import Telephony
 
 if TYPE_CHECKING:
     from outdial.engine.engine import Engine
+    from outdial.engine.retention import Pruner
     from outdial.engine.webhooks import WebhookWorker
 
 log = logging.getLogger("outdial")
 
 
 def make_settings(
-    url: str, telephony: TelephonyKind, sip: SipSettings, engine: EngineSettings | None = None
+    url: str,
+    telephony: TelephonyKind,
+    sip: SipSettings,
+    engine: EngineSettings | None = None,
+    event_retention_days: float = 30.0,
 ) -> Settings:
     try:
         return Settings(
-            database_url=url, telephony=telephony, sip=sip, engine=engine or EngineSettings()
+            database_url=url,
+            telephony=telephony,
+            sip=sip,
+            engine=engine or EngineSettings(),
+            event_retention_days=event_retention_days,
         )
     except ValueError as exc:
         raise InvalidArgument(str(exc)) from None
@@ -156,6 +165,27 @@ def build_webhooks(db: Database, clock: Clock) -> WebhookWorker:
     return WebhookWorker(WebhookService(Context(db, clock)), clock)
 
 
+def build_pruner(db: Database, clock: Clock, retention_days: float) -> Pruner:
+    """The retention task of this process (old events and delivery records, hourly)."""
+    from outdial.engine.retention import Pruner
+    from outdial.services.context import Context
+    from outdial.services.retention import RetentionService
+
+    return Pruner(RetentionService(Context(db, clock)), retention_days)
+
+
+async def prune_events(url: str, older_than_days: float) -> dict[str, Any]:
+    from outdial.services.context import Context
+    from outdial.services.retention import RetentionService
+
+    db = await _ready_db(url)
+    try:
+        pruned = await RetentionService(Context(db, SystemClock())).prune(older_than_days)
+        return {**pruned.to_json(), "older_than_days": older_than_days}
+    finally:
+        await db.dispose()
+
+
 async def update_customer(url: str, customer_id: uuid.UUID, body: dict[str, Any]) -> Any:
     db = await _ready_db(url)
     try:
@@ -198,6 +228,7 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
     db = await _ready_db(settings.database_url)
     dialer = build_engine(db, settings, clock) if engine else None
     webhooks = build_webhooks(db, clock)
+    pruner = build_pruner(db, clock, settings.event_retention_days)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -206,6 +237,7 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
 
         async def started() -> None:
             tasks.append(asyncio.create_task(webhooks.run(stop), name="webhooks"))
+            tasks.append(asyncio.create_task(pruner.run(stop), name="retention"))
             if dialer is not None:
                 tasks.append(asyncio.create_task(dialer.serve(stop), name="engine"))
 
@@ -242,7 +274,8 @@ async def run_engine(settings: Settings, *, webhooks: bool = True) -> None:
     try:
         dialer = build_engine(db, settings, clock)
         await _open(dialer)
-        side = []
+        pruner = build_pruner(db, clock, settings.event_retention_days)
+        side = [asyncio.create_task(pruner.run(stop), name="retention")]
         if webhooks:
             side.append(asyncio.create_task(build_webhooks(db, clock).run(stop), name="webhooks"))
         try:
@@ -254,7 +287,7 @@ async def run_engine(settings: Settings, *, webhooks: bool = True) -> None:
         await db.dispose()
 
 
-async def run_webhooks(url: str) -> None:
+async def run_webhooks(url: str, event_retention_days: float = 30.0) -> None:
     """A webhook delivery process alone (keeps delivery's CPU off the dialers)."""
     clock = SystemClock()
     db = await _ready_db(url)
@@ -262,7 +295,8 @@ async def run_webhooks(url: str) -> None:
     _stop_on_signals(stop)
     try:
         log.info("outdial delivering webhooks")
-        await build_webhooks(db, clock).run(stop)
+        pruner = build_pruner(db, clock, event_retention_days)
+        await asyncio.gather(build_webhooks(db, clock).run(stop), pruner.run(stop))
     finally:
         await db.dispose()
 

@@ -41,6 +41,9 @@ class Settings:
     telephony: TelephonyKind = TelephonyKind.SIM
     sip: SipSettings = SipSettings()
     engine: EngineSettings = EngineSettings()
+    event_retention_days: float = 30.0  # events and delivery records older go; 0 keeps all
 
     def __post_init__(self) -> None:
         driver_url(self.database_url)  # raises a clear error for an unsupported URL
+        if not self.event_retention_days >= 0:
+            raise ValueError("event-retention-days must not be negative")
