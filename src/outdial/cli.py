@@ -126,6 +126,15 @@ EventRetention = Annotated[
     ),
 ]
 
+MetricsBind = Annotated[
+    str,
+    typer.Option(
+        "--metrics-bind",
+        envvar="OUTDIAL_METRICS_BIND",
+        help="HOST:PORT to serve GET /metrics on (port 0: any free one); empty: none",
+    ),
+]
+
 
 StaleAfter = Annotated[
     float,
@@ -165,10 +174,11 @@ def _settings(
     sip: SipSettings,
     tuning: tuple[float, float, float, int],
     event_retention_days: float = 30.0,
+    metrics_bind: str = "",
 ) -> Settings:
     try:
         return runtime.make_settings(
-            url, telephony, sip, EngineSettings(*tuning), event_retention_days
+            url, telephony, sip, EngineSettings(*tuning), event_retention_days, metrics_bind
         )
     except (ValueError, OutdialError) as exc:
         _print(
@@ -226,6 +236,7 @@ def engine(
     max_call: MaxCall = 3600.0,
     sim_ring_ms: SimRing = 200,
     event_retention_days: EventRetention = 30.0,
+    metrics_bind: MetricsBind = "",
     log_format: LogFormat = "text",
     webhooks: Annotated[
         bool,
@@ -244,6 +255,7 @@ def engine(
         SipSettings(sip_trunk, sip_bind, sip_username, sip_password),
         (stale_after, heartbeat, max_call, sim_ring_ms),
         event_retention_days,
+        metrics_bind,
     )
     _run(runtime.run_engine(settings, webhooks=webhooks))
 
@@ -252,11 +264,12 @@ def engine(
 def webhooks(
     database_url: DbUrl = DEFAULT_DB,
     event_retention_days: EventRetention = 30.0,
+    metrics_bind: MetricsBind = "",
     log_format: LogFormat = "text",
 ) -> None:
     """Deliver webhooks alone (any number of these may share one PostgreSQL database)."""
     _logging(fmt=log_format)
-    _run(runtime.run_webhooks(database_url, event_retention_days))
+    _run(runtime.run_webhooks(database_url, event_retention_days, metrics_bind))
 
 
 @app.command()

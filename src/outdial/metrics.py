@@ -4,7 +4,16 @@ only count and time — none of their logic depends on these."""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from collections.abc import Callable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 
 ATTEMPTS_STARTED = Counter("outdial_attempts_started", "Attempts started by this process")
 ATTEMPTS_FINISHED = Counter(
@@ -38,3 +47,11 @@ EVENTS_STREAMED = Counter("outdial_events_streamed", "Events sent on SSE streams
 def exposition() -> tuple[bytes, str]:
     """The text format body and its content type."""
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+def serve_metrics(host: str, port: int) -> tuple[int, Callable[[], None]]:
+    """`GET /metrics` on its own socket, for processes without the API (`outdial engine`,
+    `outdial webhooks`): prometheus-client's small threaded server. Returns the bound port
+    (port 0 picks a free one) and the function that stops it."""
+    httpd, _thread = start_http_server(port, addr=host)
+    return int(httpd.server_address[1]), httpd.shutdown

@@ -8,12 +8,15 @@ import re
 import signal
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outdial.clock import Clock, SystemClock
 from outdial.domain.errors import InvalidArgument
-from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKind
+from outdial.metrics import serve_metrics
+from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKind, parse_bind
 from outdial.storage.db import Database
 from outdial.storage.migrate import upgrade
 from outdial.telephony.base import Telephony
@@ -32,6 +35,7 @@ def make_settings(
     sip: SipSettings,
     engine: EngineSettings | None = None,
     event_retention_days: float = 30.0,
+    metrics_bind: str = "",
 ) -> Settings:
     try:
         return Settings(
@@ -40,6 +44,7 @@ def make_settings(
             sip=sip,
             engine=engine or EngineSettings(),
             event_retention_days=event_retention_days,
+            metrics_bind=metrics_bind,
         )
     except ValueError as exc:
         raise InvalidArgument(str(exc)) from None
@@ -266,6 +271,26 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
         await db.dispose()
 
 
+@contextmanager
+def _metrics(bind: str) -> Iterator[None]:
+    """`GET /metrics` on `bind` (HOST:PORT) for the life of the block; nothing when empty."""
+    if not bind:
+        yield
+        return
+    try:
+        host, port = parse_bind(bind, "metrics-bind")
+        bound, stop = serve_metrics(host, port)
+    except (ValueError, OSError) as exc:
+        raise InvalidArgument(
+            f"cannot serve metrics on {bind}: {exc}", reason="METRICS_BIND_UNUSABLE"
+        ) from None
+    log.info("metrics on http://%s:%d/metrics", host, bound)
+    try:
+        yield
+    finally:
+        stop()
+
+
 async def run_engine(settings: Settings, *, webhooks: bool = True) -> None:
     clock = SystemClock()
     db = await _ready_db(settings.database_url)
@@ -273,21 +298,25 @@ async def run_engine(settings: Settings, *, webhooks: bool = True) -> None:
     _stop_on_signals(stop)
     try:
         dialer = build_engine(db, settings, clock)
-        await _open(dialer)
-        pruner = build_pruner(db, clock, settings.event_retention_days)
-        side = [asyncio.create_task(pruner.run(stop), name="retention")]
-        if webhooks:
-            side.append(asyncio.create_task(build_webhooks(db, clock).run(stop), name="webhooks"))
-        try:
-            await dialer.serve(stop)
-        finally:
-            stop.set()
-            await asyncio.gather(*side, return_exceptions=True)
+        with _metrics(settings.metrics_bind):
+            await _open(dialer)
+            pruner = build_pruner(db, clock, settings.event_retention_days)
+            side = [asyncio.create_task(pruner.run(stop), name="retention")]
+            if webhooks:
+                worker = build_webhooks(db, clock)
+                side.append(asyncio.create_task(worker.run(stop), name="webhooks"))
+            try:
+                await dialer.serve(stop)
+            finally:
+                stop.set()
+                await asyncio.gather(*side, return_exceptions=True)
     finally:
         await db.dispose()
 
 
-async def run_webhooks(url: str, event_retention_days: float = 30.0) -> None:
+async def run_webhooks(
+    url: str, event_retention_days: float = 30.0, metrics_bind: str = ""
+) -> None:
     """A webhook delivery process alone (keeps delivery's CPU off the dialers)."""
     clock = SystemClock()
     db = await _ready_db(url)
@@ -296,7 +325,8 @@ async def run_webhooks(url: str, event_retention_days: float = 30.0) -> None:
     try:
         log.info("outdial delivering webhooks")
         pruner = build_pruner(db, clock, event_retention_days)
-        await asyncio.gather(build_webhooks(db, clock).run(stop), pruner.run(stop))
+        with _metrics(metrics_bind):
+            await asyncio.gather(build_webhooks(db, clock).run(stop), pruner.run(stop))
     finally:
         await db.dispose()
 

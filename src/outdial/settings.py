@@ -42,8 +42,20 @@ class Settings:
     sip: SipSettings = SipSettings()
     engine: EngineSettings = EngineSettings()
     event_retention_days: float = 30.0  # events and delivery records older go; 0 keeps all
+    metrics_bind: str = ""  # HOST:PORT of /metrics for engine and webhooks processes; "" off
 
     def __post_init__(self) -> None:
         driver_url(self.database_url)  # raises a clear error for an unsupported URL
         if not self.event_retention_days >= 0:
             raise ValueError("event-retention-days must not be negative")
+        if self.metrics_bind:
+            parse_bind(self.metrics_bind, "metrics-bind")
+
+
+def parse_bind(text: str, name: str) -> tuple[str, int]:
+    """`HOST:PORT` (an IPv6 host in brackets) of a local socket to listen on."""
+    host, sep, port_text = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"{name} must be HOST:PORT (got {text!r})")
+    return host, int(port_text)

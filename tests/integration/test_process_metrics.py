@@ -1,0 +1,103 @@
+"""`outdial engine` and `outdial webhooks` serve GET /metrics on --metrics-bind."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from outdial.clock import SystemClock
+from outdial.services.container import Services
+from outdial.storage.db import Database
+from tests.integration.test_engine_processes import OUTDIAL, make_campaign, wait_for
+from tests.integration.test_import import one_json, outdial_cli
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _metric(text: str, name: str) -> float:
+    """The sum of a metric's samples (every label set) in the text format."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def test_engine_serves_its_metrics(isolated_database_url: str, tmp_path: Path) -> None:
+    db = Database(isolated_database_url)
+    services = Services.build(db, SystemClock())
+    await make_campaign(services, 6)
+    port = _free_port()
+    cmd = [OUTDIAL, "engine", "--database-url", isolated_database_url, "--telephony", "sim"]
+    cmd += ["--sim-ring-ms", "50", "--metrics-bind", f"127.0.0.1:{port}"]
+    log = (tmp_path / "engine.log").open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        async with httpx.AsyncClient(timeout=1) as client:
+
+            async def scrape() -> str:
+                try:
+                    return (await client.get(url)).text
+                except httpx.HTTPError:
+                    return ""
+
+            async def finished_some() -> bool:
+                return _metric(await scrape(), "outdial_attempts_finished_total") >= 3
+
+            await wait_for(finished_some, 30, "attempts counted on the engine's /metrics")
+            text = await scrape()
+        assert _metric(text, "outdial_attempts_started_total") >= 3
+        assert _metric(text, "outdial_claim_seconds_count") >= 1
+        assert "outdial_calls_in_flight" in text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        log.close()
+        await db.dispose()
+    assert proc.returncode == 0, (tmp_path / "engine.log").read_text()
+
+
+def test_webhooks_process_serves_metrics(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hooks.db'}"
+    assert outdial_cli("migrate", "--database-url", url).returncode == 0
+    port = _free_port()
+    proc = subprocess.Popen(
+        [OUTDIAL, "webhooks", "--database-url", url, "--metrics-bind", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
+                break
+            except httpx.HTTPError:
+                proc.poll()
+                assert proc.returncode is None, "the webhooks process exited"
+                time.sleep(0.1)
+        else:
+            pytest.fail("no /metrics from outdial webhooks")
+        assert "outdial_webhook_deliveries_total" in text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+@pytest.mark.parametrize("bind", ["nonsense", "127.0.0.1:99999", "127.0.0.1:"])
+def test_a_bad_metrics_bind_is_a_clear_error(tmp_path: Path, bind: str) -> None:
+    url = f"sqlite:///{tmp_path / 'bad.db'}"
+    result = outdial_cli("engine", "--database-url", url, "--metrics-bind", bind)
+    assert result.returncode == 2
+    error = one_json(result)["error"]
+    assert error["status"] == "INVALID_ARGUMENT" and "metrics-bind" in error["message"]
