@@ -21,6 +21,7 @@ from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.states import CampaignStatus
 from outdial.services import campaign_rules, events
 from outdial.services.context import Context
+from outdial.storage import attempt_end as ends
 from outdial.storage import claim as claims
 from outdial.storage import repo, rows
 from outdial.storage.claim import Claim
@@ -115,8 +116,8 @@ class DialingService:
         many ended attempts were still open."""
         now = self.ctx.now_us()
         async with self.ctx.db.write() as conn:
-            await claims.mark_answered(conn, sorted(answered), now)
-            closed = await claims.finish(conn, ended, now) if ended else []
+            await ends.mark_answered(conn, sorted(answered), now)
+            closed = await ends.finish(conn, ended, now) if ended else []
             await _changes(conn, [*answered, *closed], now)
             return len(closed)
 
@@ -125,9 +126,9 @@ class DialingService:
         now = self.ctx.now_us()
         lost = CallOutcome(HangupReason.LOST, detail="engine lost")
         async with self.ctx.db.write() as conn:
-            query = claims.lost_attempts(now, now - stale_after_us, limit)
+            query = ends.lost_attempts(now, now - stale_after_us, limit)
             found = (await conn.execute(query)).all()
-            closed = set(await claims.finish(conn, [(row.id, lost) for row in found], now))
+            closed = set(await ends.finish(conn, [(row.id, lost) for row in found], now))
             await _changes(conn, sorted(closed), now)
         for row in found:
             if row.id in closed:
@@ -148,9 +149,9 @@ class DialingService:
         """end_handle stop: stop when every live target is done, then start the next campaign."""
         now = self.ctx.now_us()
         async with self.ctx.db.write() as conn:
-            if await claims.unfinished_targets_left(conn, run.campaign, run.outplan):
+            if await ends.unfinished_targets_left(conn, run.campaign, run.outplan):
                 return False
-            if not await claims.stop_when_done(conn, run.campaign.id, now):
+            if not await ends.stop_when_done(conn, run.campaign.id, now):
                 return False
             await _stopped_events(conn, [run.campaign.id], now)
         log.info(

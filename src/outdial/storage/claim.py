@@ -1,15 +1,16 @@
-"""The atomic start and end of attempts (SPEC 3.3, 3.5, 3.8).
+"""The atomic start of attempts (SPEC 3.3): due targets locked, checked and started, and the
+campaign's slots and pacing taken, in the caller's transaction.
 
 Every state change here is a guarded UPDATE. On PostgreSQL the due targets are locked with
 `FOR UPDATE SKIP LOCKED`, so any number of engines can claim at once and never share a target;
-on SQLite the one writer at a time gives the same guarantee.
+on SQLite the one writer at a time gives the same guarantee. The per-target decisions (which
+destination, and the compliance rules) are `storage/claim_plan.py`; the end of attempts is
+`storage/attempt_end.py`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,43 +18,24 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.address import Address
-from outdial.domain.eligibility import (
-    DAY_US,
-    Reason,
-    destination_zones,
-    dial_number,
-    local_times,
-    number_blocks,
-    window_block,
-)
+from outdial.domain.eligibility import dial_number
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.models import Campaign, Outplan
-from outdial.domain.outcome import CallOutcome, CallResult
-from outdial.domain.rules import next_destination, status_after_attempt
+from outdial.domain.outcome import CallResult
 from outdial.domain.states import CampaigncallStatus, CampaignStatus, ReferenceType, TargetStatus
-from outdial.storage import compliance
 from outdial.storage.bulk import insert_rows
-from outdial.storage.codec import dump_address, dump_window, load_address
+from outdial.storage.claim_plan import ClaimPlan
+from outdial.storage.codec import dump_address, dump_window
 from outdial.storage.tables import (
+    TARGET_DESTINATIONS,
+    TARGET_TRY_COUNTS,
     campaigncalls,
     campaigns,
-    dial_skips,
-    engines,
     outdial_targets,
-    outplans,
 )
-from outdial.storage.timeconv import from_us, to_us
 
 T = outdial_targets
 CC = campaigncalls
-DEST_COLS = tuple(T.c[f"destination_{n}"] for n in range(5))
-TRY_COLS = tuple(T.c[f"try_count_{n}"] for n in range(5))
-
-
-def _address(text: str) -> Address:
-    address = load_address(text)
-    assert address is not None
-    return address
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,34 +110,6 @@ async def reserve(
     return None if row is None else (int(row.in_flight), int(row.pace_next))
 
 
-async def release(conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int) -> None:
-    """Give back slots; a stopping campaign with nothing left in flight becomes stop."""
-    if count <= 0:
-        return
-    left = campaigns.c.in_flight - count
-    await conn.execute(
-        sa.update(campaigns)
-        .where(campaigns.c.id == campaign_id)
-        .values(
-            in_flight=sa.case((left < 0, 0), else_=left),
-            status=sa.case(
-                (
-                    sa.and_(campaigns.c.status == CampaignStatus.STOPPING.value, left <= 0),
-                    CampaignStatus.STOP.value,
-                ),
-                else_=campaigns.c.status,
-            ),
-            tm_update=sa.case(
-                (
-                    sa.and_(campaigns.c.status == CampaignStatus.STOPPING.value, left <= 0),
-                    now_us,
-                ),
-                else_=campaigns.c.tm_update,
-            ),
-        )
-    )
-
-
 async def claim(
     conn: AsyncConnection,
     campaign: Campaign,
@@ -182,7 +136,7 @@ async def claim(
         return Claim([], -1, -1)
     cutoff = now_us - outplan.try_interval * 1000
     stmt = (
-        sa.select(T.c.id, *DEST_COLS, *TRY_COLS, T.c.timezone)
+        sa.select(T.c.id, *TARGET_DESTINATIONS, *TARGET_TRY_COUNTS, T.c.timezone)
         .where(*eligible(campaign, outplan, cutoff), _awake(now_us))
         .order_by(T.c.tm_update, T.c.id)
         .limit(limit)
@@ -191,7 +145,7 @@ async def claim(
     found = (await conn.execute(stmt)).all()
     if not found:
         return Claim([], -1, -1)
-    plan = _Plan(conn, campaign, outplan, now_us)
+    plan = ClaimPlan(conn, campaign, outplan, now_us)
     await plan.prepare(found)
     for row in found:
         plan.decide(row)
@@ -230,154 +184,6 @@ def _awake(now_us: int) -> sa.ColumnElement[bool]:
     return sa.or_(T.c.not_before.is_(None), T.c.not_before <= now_us)
 
 
-class _Plan:
-    """The decisions of one claim over its locked rows, then written set-wise."""
-
-    def __init__(
-        self, conn: AsyncConnection, campaign: Campaign, outplan: Outplan, now_us: int
-    ) -> None:
-        self.conn, self.campaign, self.outplan, self.now_us = conn, campaign, outplan, now_us
-        self.now = from_us(now_us)
-        self.limits_on = outplan.max_attempts_per_number_24h > 0 or outplan.min_number_gap > 0
-        self.listed: dict[str, str] = {}
-        self.calls: dict[str, list[int]] = {}
-        self.started: list[tuple[uuid.UUID, int, Address, int]] = []
-        # target updates, grouped so that each group is one UPDATE:
-        # (slot started or -1, burned slots) / (burned slots) / (not_before, burned slots)
-        self.start_groups: dict[tuple[int, tuple[int, ...]], list[uuid.UUID]] = defaultdict(list)
-        self.done_groups: dict[tuple[int, ...], list[uuid.UUID]] = defaultdict(list)
-        self.sleep_groups: dict[tuple[int, tuple[int, ...]], list[uuid.UUID]] = defaultdict(list)
-        self.skips: list[dict[str, Any]] = []
-
-    @property
-    def skipped(self) -> int:
-        return sum(len(v) for v in self.done_groups.values()) + sum(
-            len(v) for v in self.sleep_groups.values()
-        )
-
-    async def prepare(self, found: Sequence[Any]) -> None:
-        """One DNC lookup (and, with per-number limits, one lock and one count) for every
-        number the batch might dial."""
-        numbers: set[str] = set()
-        limits = self.outplan.max_try_counts
-        for row in found:
-            for n in range(5):
-                text = row[1 + n]
-                if text is not None and row[6 + n] < limits[n] and '"tel"' in text:
-                    number = dial_number(_address(text))
-                    if number is not None:
-                        numbers.add(number)
-        cid = self.campaign.customer_id
-        self.listed = await compliance.listed_numbers(self.conn, cid, numbers, self.now_us)
-        if self.limits_on:
-            await compliance.lock_numbers(self.conn, cid, numbers)
-            lookback = max(DAY_US, self.outplan.min_number_gap * 1000)
-            found_calls = await compliance.calls_to(self.conn, cid, numbers, self.now_us - lookback)
-            self.calls = dict(found_calls)
-
-    def _skip(
-        self, tid: uuid.UUID, n: int, number: str, reason: Reason, detail: str, clears: int | None
-    ) -> None:
-        self.skips.append(
-            compliance.skip_row(
-                skip_id=new_id(),
-                customer_id=self.campaign.customer_id,
-                campaign_id=self.campaign.id,
-                target_id=tid,
-                index=n,
-                number=number,
-                reason=reason.value,
-                detail=detail,
-                clears_at=clears,
-                now_us=self.now_us,
-            )
-        )
-
-    def decide(self, row: Any) -> None:
-        tid, dests, counts = row[0], row[1:6], list(row[6:11])
-        zone = row[11]
-        plan = self.outplan
-        burned: list[int] = []
-        while True:
-            n = next_destination(dests, counts, plan.max_try_counts)
-            if n is None:
-                self.done_groups[tuple(burned)].append(tid)
-                return
-            dest = _address(dests[n])
-            number = dial_number(dest)
-            if number is not None and number in self.listed:
-                self._skip(
-                    tid,
-                    n,
-                    number,
-                    Reason.DNC_LISTED,
-                    f"on do-not-call list {self.listed[number]}",
-                    None,
-                )
-                burned.append(n)
-                counts[n] = plan.max_try_counts[n]
-                continue
-            break
-        label = number or dest.target
-        window = plan.call_window
-        if window is not None:
-            zones = destination_zones(dest, zone, window)
-            closed, opens = window_block(window, self.now, zones)
-            if closed:
-                wake = to_us(opens) if opens is not None else self.now_us + DAY_US
-                detail = f"outside the calling window in {local_times(self.now, zones)}"
-                clears = None if opens is None else wake
-                self._skip(tid, n, label, Reason.WINDOW_CLOSED, detail, clears)
-                self.sleep_groups[(wake, tuple(burned))].append(tid)
-                return
-        if self.limits_on and number is not None:
-            history = self.calls.setdefault(number, [])
-            blocks = number_blocks(
-                history, self.now_us, plan.max_attempts_per_number_24h, plan.min_number_gap
-            )
-            if blocks:
-                wake = max(clears for _, clears, _ in blocks)
-                for reason, clears, detail in blocks:
-                    self._skip(tid, n, number, reason, detail, clears)
-                self.sleep_groups[(wake, tuple(burned))].append(tid)
-                return
-            history.append(self.now_us)  # a later target of this batch sees this call
-        self.started.append((tid, n, dest, counts[n]))
-        self.start_groups[(n, tuple(burned))].append(tid)
-
-    def _burn(self, burned: tuple[int, ...]) -> dict[str, Any]:
-        return {f"try_count_{k}": self.outplan.max_try_counts[k] for k in burned}
-
-    async def write(self) -> None:
-        idle = T.c.status == TargetStatus.IDLE.value
-        now = self.now_us
-        for (n, burned), ids in sorted(self.start_groups.items()):
-            col = TRY_COLS[n]
-            await self.conn.execute(
-                sa.update(T)
-                .where(T.c.id.in_(ids), idle)
-                .values(
-                    status=TargetStatus.PROGRESSING.value,
-                    tm_update=now,
-                    **self._burn(burned),
-                    **{col.name: col + 1},
-                )
-            )
-        for burned, ids in sorted(self.done_groups.items()):
-            await self.conn.execute(
-                sa.update(T)
-                .where(T.c.id.in_(ids), idle)
-                .values(status=TargetStatus.DONE.value, tm_update=now, **self._burn(burned))
-            )
-        for (wake, burned), ids in sorted(self.sleep_groups.items()):
-            await self.conn.execute(
-                sa.update(T)
-                .where(T.c.id.in_(ids), idle)
-                .values(not_before=wake, tm_update=now, **self._burn(burned))
-            )
-        await insert_rows(self.conn, dial_skips, self.skips)
-
-
 def _campaigncall_row(
     c: Claimed, campaign: Campaign, outplan: Outplan, now_us: int, engine_id: str, window: str
 ) -> dict[str, Any]:
@@ -409,133 +215,3 @@ def _campaigncall_row(
         "destination_number": dial_number(c.destination),
         "call_window": window,
     }
-
-
-async def mark_answered(
-    conn: AsyncConnection, campaigncall_ids: Sequence[uuid.UUID], now_us: int
-) -> int:
-    """dialing -> progressing for answered calls (guarded; already ended ones stay)."""
-    if not campaigncall_ids:
-        return 0
-    result = await conn.execute(
-        sa.update(CC)
-        .where(CC.c.id.in_(campaigncall_ids), CC.c.status == CampaigncallStatus.DIALING.value)
-        .values(status=CampaigncallStatus.PROGRESSING.value, tm_update=now_us)
-    )
-    return int(result.rowcount)
-
-
-async def finish(
-    conn: AsyncConnection,
-    ended: Sequence[tuple[uuid.UUID, CallOutcome]],
-    now_us: int,
-) -> list[uuid.UUID]:
-    """End attempts exactly once, set-wise: campaigncalls done, targets idle or done, campaign
-    slots given back. Returns the campaigncalls that were still open (the rest were already
-    ended, by recovery say, and are left alone)."""
-    by_outcome: dict[CallOutcome, list[uuid.UUID]] = defaultdict(list)
-    for cid, outcome in ended:
-        by_outcome[outcome].append(cid)
-    closed: list[Any] = []
-    results: dict[uuid.UUID, CallResult] = {}
-    for outcome, ids in by_outcome.items():
-        done = await conn.execute(
-            sa.update(CC)
-            .where(CC.c.id.in_(sorted(ids)), CC.c.status != CampaigncallStatus.DONE.value)
-            .values(
-                status=CampaigncallStatus.DONE.value,
-                result=outcome.result.value,
-                hangup_reason=outcome.reason.value,
-                sip_code=outcome.sip_code,
-                tm_update=now_us,
-                lease_expires=None,
-            )
-            .returning(CC.c.id, CC.c.outdial_target_id, CC.c.campaign_id, CC.c.outplan_id)
-        )
-        for row in done.all():
-            closed.append(row)
-            results[row.outdial_target_id] = outcome.result
-    if not closed:
-        return []
-    plan_ids = sorted({row.outplan_id for row in closed})
-    plans = {
-        p.id: tuple(p._mapping[f"max_try_count_{n}"] for n in range(5))
-        for p in (await conn.execute(sa.select(outplans).where(outplans.c.id.in_(plan_ids)))).all()
-    }
-    plan_of = {row.outdial_target_id: row.outplan_id for row in closed}
-    present = [sa.case((c.is_(None), 0), else_=1) for c in DEST_COLS]
-    targets = (
-        await conn.execute(
-            sa.select(T.c.id, *present, *TRY_COLS)
-            .where(T.c.id.in_(sorted(plan_of)))
-            .order_by(T.c.id)
-            .with_for_update()
-        )
-    ).all()
-    next_status: dict[TargetStatus, list[uuid.UUID]] = defaultdict(list)
-    for target in targets:
-        dests = [True if flag else None for flag in target[1:6]]
-        limits = plans.get(plan_of[target[0]], (0,) * 5)
-        status = status_after_attempt(results[target[0]], dests, target[6:11], limits)
-        next_status[status].append(target[0])
-    for status, ids in next_status.items():
-        await conn.execute(
-            sa.update(T)
-            .where(T.c.id.in_(ids), T.c.status == TargetStatus.PROGRESSING.value)
-            .values(status=status.value, last_attempt_end=now_us, tm_update=now_us)
-        )
-    per_campaign: dict[uuid.UUID, int] = defaultdict(int)
-    for row in closed:
-        per_campaign[row.campaign_id] += 1
-    for campaign_id in sorted(per_campaign):
-        await release(conn, campaign_id, per_campaign[campaign_id], now_us)
-    return [row.id for row in closed]
-
-
-def lost_attempts(now_us: int, stale_before_us: int, limit: int) -> sa.Select[Any]:
-    """Open attempts whose lease ran out or whose engine stopped beating."""
-    live_engines = sa.select(engines.c.id).where(
-        engines.c.heartbeat >= stale_before_us, engines.c.stopped.is_(None)
-    )
-    return (
-        sa.select(CC.c.id, CC.c.campaign_id, CC.c.engine_id)
-        .where(
-            CC.c.status != CampaigncallStatus.DONE.value,
-            sa.or_(CC.c.lease_expires < now_us, CC.c.engine_id.not_in(live_engines)),
-        )
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=CC)
-    )
-
-
-async def unfinished_targets_left(
-    conn: AsyncConnection, campaign: Campaign, outplan: Outplan
-) -> bool:
-    """Whether any live target of the campaign's outdial is in flight or still dialable."""
-    stmt = (
-        sa.select(T.c.id)
-        .where(
-            T.c.outdial_id == campaign.outdial_id,
-            T.c.tm_delete.is_(None),
-            sa.or_(
-                T.c.status == TargetStatus.PROGRESSING.value,
-                sa.and_(T.c.status == TargetStatus.IDLE.value, dialable(outplan)),
-            ),
-        )
-        .limit(1)
-    )
-    return (await conn.execute(stmt)).first() is not None
-
-
-async def stop_when_done(conn: AsyncConnection, campaign_id: uuid.UUID, now_us: int) -> bool:
-    """run -> stop for a campaign whose targets are all done and that has nothing in flight."""
-    result = await conn.execute(
-        sa.update(campaigns)
-        .where(
-            campaigns.c.id == campaign_id,
-            campaigns.c.status == CampaignStatus.RUN.value,
-            campaigns.c.in_flight <= 0,
-        )
-        .values(status=CampaignStatus.STOP.value, tm_update=now_us)
-    )
-    return result.rowcount == 1

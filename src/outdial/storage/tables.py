@@ -99,6 +99,8 @@ outdial_targets = sa.Table(
         sqlite_where=sa.text("status = 'idle' AND tm_delete IS NULL"),
     ),
 )
+TARGET_DESTINATIONS = tuple(outdial_targets.c[f"destination_{n}"] for n in range(5))
+TARGET_TRY_COUNTS = tuple(outdial_targets.c[f"try_count_{n}"] for n in range(5))
 
 outplans = sa.Table(
     "outplans",

@@ -1,0 +1,191 @@
+"""The atomic end of attempts (SPEC 3.5, 3.7, 3.8): answered calls marked, ended ones closed
+exactly once set-wise (campaigncalls done, targets idle or done, campaign slots given back),
+lost ones found, and a finished campaign stopped. Every change is a guarded UPDATE."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from outdial.domain.models import Campaign, Outplan
+from outdial.domain.outcome import CallOutcome, CallResult
+from outdial.domain.rules import status_after_attempt
+from outdial.domain.states import CampaigncallStatus, CampaignStatus, TargetStatus
+from outdial.storage.claim import dialable
+from outdial.storage.tables import (
+    TARGET_DESTINATIONS,
+    TARGET_TRY_COUNTS,
+    campaigncalls,
+    campaigns,
+    engines,
+    outdial_targets,
+    outplans,
+)
+
+T = outdial_targets
+CC = campaigncalls
+DEST_COLS = TARGET_DESTINATIONS
+TRY_COLS = TARGET_TRY_COUNTS
+
+
+async def release(conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int) -> None:
+    """Give back slots; a stopping campaign with nothing left in flight becomes stop."""
+    if count <= 0:
+        return
+    left = campaigns.c.in_flight - count
+    await conn.execute(
+        sa.update(campaigns)
+        .where(campaigns.c.id == campaign_id)
+        .values(
+            in_flight=sa.case((left < 0, 0), else_=left),
+            status=sa.case(
+                (
+                    sa.and_(campaigns.c.status == CampaignStatus.STOPPING.value, left <= 0),
+                    CampaignStatus.STOP.value,
+                ),
+                else_=campaigns.c.status,
+            ),
+            tm_update=sa.case(
+                (
+                    sa.and_(campaigns.c.status == CampaignStatus.STOPPING.value, left <= 0),
+                    now_us,
+                ),
+                else_=campaigns.c.tm_update,
+            ),
+        )
+    )
+
+
+async def mark_answered(
+    conn: AsyncConnection, campaigncall_ids: Sequence[uuid.UUID], now_us: int
+) -> int:
+    """dialing -> progressing for answered calls (guarded; already ended ones stay)."""
+    if not campaigncall_ids:
+        return 0
+    result = await conn.execute(
+        sa.update(CC)
+        .where(CC.c.id.in_(campaigncall_ids), CC.c.status == CampaigncallStatus.DIALING.value)
+        .values(status=CampaigncallStatus.PROGRESSING.value, tm_update=now_us)
+    )
+    return int(result.rowcount)
+
+
+async def finish(
+    conn: AsyncConnection,
+    ended: Sequence[tuple[uuid.UUID, CallOutcome]],
+    now_us: int,
+) -> list[uuid.UUID]:
+    """End attempts exactly once, set-wise: campaigncalls done, targets idle or done, campaign
+    slots given back. Returns the campaigncalls that were still open (the rest were already
+    ended, by recovery say, and are left alone)."""
+    by_outcome: dict[CallOutcome, list[uuid.UUID]] = defaultdict(list)
+    for cid, outcome in ended:
+        by_outcome[outcome].append(cid)
+    closed: list[Any] = []
+    results: dict[uuid.UUID, CallResult] = {}
+    for outcome, ids in by_outcome.items():
+        done = await conn.execute(
+            sa.update(CC)
+            .where(CC.c.id.in_(sorted(ids)), CC.c.status != CampaigncallStatus.DONE.value)
+            .values(
+                status=CampaigncallStatus.DONE.value,
+                result=outcome.result.value,
+                hangup_reason=outcome.reason.value,
+                sip_code=outcome.sip_code,
+                tm_update=now_us,
+                lease_expires=None,
+            )
+            .returning(CC.c.id, CC.c.outdial_target_id, CC.c.campaign_id, CC.c.outplan_id)
+        )
+        for row in done.all():
+            closed.append(row)
+            results[row.outdial_target_id] = outcome.result
+    if not closed:
+        return []
+    plan_ids = sorted({row.outplan_id for row in closed})
+    plans = {
+        p.id: tuple(p._mapping[f"max_try_count_{n}"] for n in range(5))
+        for p in (await conn.execute(sa.select(outplans).where(outplans.c.id.in_(plan_ids)))).all()
+    }
+    plan_of = {row.outdial_target_id: row.outplan_id for row in closed}
+    present = [sa.case((c.is_(None), 0), else_=1) for c in DEST_COLS]
+    targets = (
+        await conn.execute(
+            sa.select(T.c.id, *present, *TRY_COLS)
+            .where(T.c.id.in_(sorted(plan_of)))
+            .order_by(T.c.id)
+            .with_for_update()
+        )
+    ).all()
+    next_status: dict[TargetStatus, list[uuid.UUID]] = defaultdict(list)
+    for target in targets:
+        dests = [True if flag else None for flag in target[1:6]]
+        limits = plans.get(plan_of[target[0]], (0,) * 5)
+        status = status_after_attempt(results[target[0]], dests, target[6:11], limits)
+        next_status[status].append(target[0])
+    for status, ids in next_status.items():
+        await conn.execute(
+            sa.update(T)
+            .where(T.c.id.in_(ids), T.c.status == TargetStatus.PROGRESSING.value)
+            .values(status=status.value, last_attempt_end=now_us, tm_update=now_us)
+        )
+    per_campaign: dict[uuid.UUID, int] = defaultdict(int)
+    for row in closed:
+        per_campaign[row.campaign_id] += 1
+    for campaign_id in sorted(per_campaign):
+        await release(conn, campaign_id, per_campaign[campaign_id], now_us)
+    return [row.id for row in closed]
+
+
+def lost_attempts(now_us: int, stale_before_us: int, limit: int) -> sa.Select[Any]:
+    """Open attempts whose lease ran out or whose engine stopped beating."""
+    live_engines = sa.select(engines.c.id).where(
+        engines.c.heartbeat >= stale_before_us, engines.c.stopped.is_(None)
+    )
+    return (
+        sa.select(CC.c.id, CC.c.campaign_id, CC.c.engine_id)
+        .where(
+            CC.c.status != CampaigncallStatus.DONE.value,
+            sa.or_(CC.c.lease_expires < now_us, CC.c.engine_id.not_in(live_engines)),
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=CC)
+    )
+
+
+async def unfinished_targets_left(
+    conn: AsyncConnection, campaign: Campaign, outplan: Outplan
+) -> bool:
+    """Whether any live target of the campaign's outdial is in flight or still dialable."""
+    stmt = (
+        sa.select(T.c.id)
+        .where(
+            T.c.outdial_id == campaign.outdial_id,
+            T.c.tm_delete.is_(None),
+            sa.or_(
+                T.c.status == TargetStatus.PROGRESSING.value,
+                sa.and_(T.c.status == TargetStatus.IDLE.value, dialable(outplan)),
+            ),
+        )
+        .limit(1)
+    )
+    return (await conn.execute(stmt)).first() is not None
+
+
+async def stop_when_done(conn: AsyncConnection, campaign_id: uuid.UUID, now_us: int) -> bool:
+    """run -> stop for a campaign whose targets are all done and that has nothing in flight."""
+    result = await conn.execute(
+        sa.update(campaigns)
+        .where(
+            campaigns.c.id == campaign_id,
+            campaigns.c.status == CampaignStatus.RUN.value,
+            campaigns.c.in_flight <= 0,
+        )
+        .values(status=CampaignStatus.STOP.value, tm_update=now_us)
+    )
+    return result.rowcount == 1
