@@ -373,6 +373,27 @@ def accesskeys_create(
     _print(_run(runtime.create_accesskey(database_url, cid, name)))
 
 
+@accesskeys_app.command("list")
+def accesskeys_list(
+    customer_id: Annotated[str, typer.Option("--customer-id")],
+    database_url: DbUrl = DEFAULT_DB,
+) -> None:
+    """List a customer's access keys (never their tokens), newest first, revoked ones too."""
+    _logging(logging.WARNING)
+    cid = _uuid(customer_id, "--customer-id")
+    _print(_run(runtime.list_accesskeys(database_url, cid)))
+
+
+@accesskeys_app.command("delete")
+def accesskeys_delete(
+    key_id: Annotated[str, typer.Option("--id", help="the key's id (from create or list)")],
+    database_url: DbUrl = DEFAULT_DB,
+) -> None:
+    """Revoke an access key; prints it with its tm_delete."""
+    _logging(logging.WARNING)
+    _print(_run(runtime.delete_accesskey(database_url, _uuid(key_id, "--id"))))
+
+
 @targets_app.command("import")
 def targets_import(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],

@@ -83,6 +83,36 @@ async def create_customer(url: str, name: str) -> dict[str, Any]:
         await db.dispose()
 
 
+def _accesskey_json(key: Any) -> dict[str, Any]:
+    from outdial.wire_format import ts
+
+    return {
+        "id": str(key.id),
+        "customer_id": str(key.customer_id),
+        "name": key.name,
+        "tm_create": ts(key.tm_create),
+        "tm_expire": None if key.tm_expire is None else ts(key.tm_expire),
+        "tm_delete": ts(key.tm_delete),
+    }
+
+
+async def list_accesskeys(url: str, customer_id: uuid.UUID) -> dict[str, Any]:
+    db = await _ready_db(url)
+    try:
+        keys = await _services(db).customers.list_accesskeys(customer_id)
+        return {"result": [_accesskey_json(k) for k in keys]}
+    finally:
+        await db.dispose()
+
+
+async def delete_accesskey(url: str, key_id: uuid.UUID) -> dict[str, Any]:
+    db = await _ready_db(url)
+    try:
+        return _accesskey_json(await _services(db).customers.delete_accesskey(key_id))
+    finally:
+        await db.dispose()
+
+
 async def create_accesskey(url: str, customer_id: uuid.UUID, name: str) -> dict[str, Any]:
     db = await _ready_db(url)
     try:

@@ -88,6 +88,25 @@ async def test_expired_key_is_401(services: Services, client: httpx.AsyncClient)
     error(response, 401, "UNAUTHENTICATED")
 
 
+async def test_a_revoked_key_stops_working_at_once(
+    services: Services, client: httpx.AsyncClient
+) -> None:
+    customer = await services.customers.create("revoking")
+    kept, kept_token = await services.customers.create_accesskey(customer.id, "kept")
+    key, token = await services.customers.create_accesskey(customer.id, "gone")
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/v1.0/outdials", headers=bearer)).status_code == 200  # cached
+    revoked = await services.customers.delete_accesskey(key.id)
+    assert revoked.tm_delete is not None
+    error(await client.get("/v1.0/outdials", headers=bearer), 401, "UNAUTHENTICATED")
+    other = {"Authorization": f"Bearer {kept_token}"}
+    assert (await client.get("/v1.0/outdials", headers=other)).status_code == 200
+    listed = await services.customers.list_accesskeys(customer.id)
+    assert {k.id: k.tm_delete is None for k in listed} == {key.id: False, kept.id: True}
+    again = await services.customers.delete_accesskey(key.id)  # deleting twice changes nothing
+    assert again.tm_delete == revoked.tm_delete
+
+
 async def test_health_needs_no_key(client: httpx.AsyncClient) -> None:
     response = await client.get("/health")
     assert response.status_code == 200

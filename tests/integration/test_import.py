@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from outdial.services import importer
 from outdial.services.container import Services
 from outdial.services.importer import ImportFailed, import_file
@@ -320,6 +320,26 @@ async def test_cli_customers_and_accesskeys(services: Services, database_url: st
     )
     assert malformed.returncode == 2
     assert one_json(malformed)["error"]["reason"] == "INVALID_ID"
+
+    listed = one_json(
+        outdial_cli(
+            "accesskeys", "list", "--customer-id", created["id"], "--database-url", database_url
+        )
+    )["result"]
+    assert [k["id"] for k in listed] == [key["id"]] and "token" not in listed[0]
+    assert listed[0]["tm_delete"] == "9999-01-01 00:00:00.000000"
+    deleted = one_json(
+        outdial_cli("accesskeys", "delete", "--id", key["id"], "--database-url", database_url)
+    )
+    assert deleted["id"] == key["id"] and deleted["tm_delete"] != "9999-01-01 00:00:00.000000"
+    fresh = Services.build(services.ctx.db, services.ctx.clock)  # this process's cache aside
+    with pytest.raises(Unauthenticated):
+        await fresh.customers.authenticate(key["token"])
+    unknown = outdial_cli(
+        "accesskeys", "delete", "--id", str(uuid.uuid4()), "--database-url", database_url
+    )
+    assert unknown.returncode == 2
+    assert one_json(unknown)["error"]["reason"] == "ACCESSKEY_NOT_FOUND"
 
 
 @pytest.mark.parametrize("progress", ["--progress", "--no-progress"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -85,6 +86,35 @@ class CustomerService:
         )
         return key, token
 
+    async def list_accesskeys(self, customer_id: uuid.UUID) -> list[AccessKey]:
+        """The customer's keys, newest first, deleted ones included (no tokens: only their
+        hashes are stored)."""
+        A = accesskeys
+        async with self.ctx.db.read() as conn:
+            owner = await repo.get(conn, customers, customer_id)
+            if owner is None:
+                raise NotFound(f"customer {customer_id} not found", reason="CUSTOMER_NOT_FOUND")
+            found = (
+                await conn.execute(
+                    sa.select(A)
+                    .where(A.c.customer_id == customer_id)
+                    .order_by(A.c.tm_create.desc(), A.c.id.desc())
+                )
+            ).all()
+        return [_accesskey(r) for r in found]
+
+    async def delete_accesskey(self, key_id: uuid.UUID) -> AccessKey:
+        """Revoke a key (kept, marked deleted). This process stops taking it at once; other
+        `serve` processes within AUTH_CACHE_SECONDS."""
+        async with self.ctx.db.write() as conn:
+            row = await repo.get(conn, accesskeys, key_id)
+            if row is None:
+                raise NotFound(f"access key {key_id} not found", reason="ACCESSKEY_NOT_FOUND")
+            if row.tm_delete is None:
+                row = await repo.soft_delete(conn, accesskeys, row, self.ctx.now_us())
+        self._auth_cache.pop(row.token_hash, None)
+        return _accesskey(row)
+
     async def authenticate(self, token: str) -> uuid.UUID:
         """The customer a token belongs to; 401 for an unknown, expired or deleted key.
 
@@ -119,3 +149,14 @@ class CustomerService:
         self._auth_cache[digest] = (found.customer_id, until)
         customer_id: uuid.UUID = found.customer_id
         return customer_id
+
+
+def _accesskey(row: Any) -> AccessKey:
+    return AccessKey(
+        row.id,
+        row.customer_id,
+        row.name,
+        from_us(row.tm_create),
+        None if row.tm_expire is None else from_us(row.tm_expire),
+        None if row.tm_delete is None else from_us(row.tm_delete),
+    )
