@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,6 +62,7 @@ class ClaimPlan:
         self.done_groups: dict[tuple[int, ...], list[uuid.UUID]] = defaultdict(list)
         self.sleep_groups: dict[tuple[int, tuple[int, ...]], list[uuid.UUID]] = defaultdict(list)
         self.skips: list[dict[str, Any]] = []
+        self.windows: dict[tuple[str, ...], tuple[bool, datetime | None]] = {}
 
     @property
     def skipped(self) -> int:
@@ -135,7 +137,10 @@ class ClaimPlan:
         window = plan.call_window
         if window is not None:
             zones = destination_zones(dest, zone, window)
-            closed, opens = window_block(window, self.now, zones)
+            verdict = self.windows.get(zones)
+            if verdict is None:  # targets of one batch share few zones: decide each once
+                verdict = self.windows[zones] = window_block(window, self.now, zones)
+            closed, opens = verdict
             if closed:
                 wake = to_us(opens) if opens is not None else self.now_us + DAY_US
                 detail = f"outside the calling window in {local_times(self.now, zones)}"
