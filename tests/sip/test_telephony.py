@@ -157,6 +157,40 @@ async def test_route_set_and_retransmitted_200(telephony, kit: SimpleNamespace) 
         assert (outcome.reason, outcome.sip_code) == (HangupReason.NORMAL, 200)
 
 
+async def test_a_forked_second_answer_is_acked_and_hung_up(telephony, kit: SimpleNamespace) -> None:
+    """Two 2xx with different To tags (a forking proxy): the first is the call; the second is
+    ACKed and gets its own BYE at once (RFC 3261 13.2.2.4); its retransmission is ACKed
+    again, not answered with another BYE."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as far:
+        far.bind(("127.0.0.1", 0))
+        far.setblocking(False)
+        port = far.getsockname()[1]
+        tel = await telephony()
+        request = kit.call_request(kit.sip(f"x@127.0.0.1:{port}"), actions=SLEEP)
+        call = asyncio.create_task(tel.place_call(request, kit.no_op))
+        invite, addr = await _recv(far)
+        sdp = ("Content-Type", "application/sdp")
+        body = b"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 9 RTP/AVP 0\r\n"
+        first = _reply(invite, 200, ("Contact", f"<sip:a@127.0.0.1:{port}>"), sdp, body=body)
+        second = first.replace(b";tag=far", b";tag=fork2").replace(b"sip:a@", b"sip:b@")
+        far.sendto(first, addr)
+        far.sendto(second, addr)
+        got = [await _recv(far) for _ in range(3)]
+        by_kind = {(m.method, (m.get("To") or "").rsplit("tag=", 1)[1]): (m, a) for m, a in got}
+        assert set(by_kind) == {("ACK", "far"), ("ACK", "fork2"), ("BYE", "fork2")}
+        assert by_kind[("ACK", "fork2")][0].uri == f"sip:b@127.0.0.1:{port}"
+        fork_bye, bye_addr = by_kind[("BYE", "fork2")]
+        far.sendto(second, addr)  # the fork's 200 again: ACKed again, no second BYE
+        again, _ = await _recv(far)
+        assert again.method == "ACK" and (again.get("To") or "").endswith("tag=fork2")
+        far.sendto(_reply(fork_bye, 200), bye_addr)
+        bye, bye_addr = await _recv(far)  # the call itself ends after its actions
+        assert bye.method == "BYE" and (bye.get("To") or "").endswith("tag=far")
+        far.sendto(_reply(bye, 200), bye_addr)
+        outcome = await asyncio.wait_for(call, 3)
+        assert (outcome.reason, outcome.answered) == (HangupReason.NORMAL, True)
+
+
 async def test_cancelling_the_task_while_ringing_sends_cancel(
     peer: SipAnsweringPeer, telephony, kit: SimpleNamespace
 ) -> None:

@@ -147,8 +147,12 @@ class OutboundCall(InDialog):
 
     def _deliver(self, msg: SipMessage | None) -> None:
         """From the transaction, in the datagram callback: note a 2xx's dialog at once, so a
-        BYE that overtakes our reading of the queue still finds its dialog."""
-        if msg is not None and 200 <= msg.status < 300 and self.dialog is None:
+        BYE that overtakes our reading of the queue still finds its dialog; later 2xx
+        responses (retransmitted, or from another fork) are dealt with here too."""
+        if msg is not None and 200 <= msg.status < 300:
+            if self.dialog is not None:
+                self.on_late_2xx(msg)
+                return
             self.dialog = Dialog.from_2xx(self.invite, msg)
         self.events.put_nowait(msg)
 

@@ -1,5 +1,9 @@
 """The answered part of an outbound call: ACK for the 2xx, BYE, media, and the far end's
-in-dialog requests (BYE, re-INVITE, OPTIONS, ...), answered from the datagram callback."""
+in-dialog requests (BYE, re-INVITE, OPTIONS, ...), answered from the datagram callback.
+
+A forking proxy may answer one INVITE with 2xx responses from several far ends (different To
+tags). The first makes the call's dialog; every other one is ACKed and at once hung up with a
+BYE of its own (RFC 3261 13.2.2.4), so no second phone is left off the hook in silence."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from outdial.telephony.sip.uri import tag_of
 
 log = logging.getLogger("outdial.telephony.sip.call")
 _OK_METHODS = frozenset({"OPTIONS", "INFO", "UPDATE", "NOTIFY", "PRACK", "CANCEL"})
+_LINGERING: set[asyncio.Task[None]] = set()  # hang-ups of forked answers still under way
 
 
 class InDialog:
@@ -34,6 +39,7 @@ class InDialog:
         self.remote_bye: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._ack: tuple[bytes, Addr] | None = None
         self._answers: dict[tuple[int, str], SipMessage] = {}
+        self._forks: dict[str, tuple[bytes, Addr] | None] = {}  # To tag -> its ACK, once sent
 
     @property
     def contact(self) -> str:
@@ -49,8 +55,43 @@ class InDialog:
         data = self.dialog.ack(self.via).to_bytes()
         self._ack = (data, addr)
         self.env.transport.send(data, addr)
-        if self.tx is not None:
-            self.tx.ack_2xx = self._ack  # the transaction re-sends it on a retransmitted 2xx
+
+    def on_late_2xx(self, msg: SipMessage) -> None:
+        """A 2xx after the one that made the dialog: a retransmission is ACKed again; one from
+        another fork is ACKed and hung up (once; its retransmissions get the same ACK)."""
+        assert self.dialog is not None
+        tag = tag_of(msg.get("To"))
+        if tag == tag_of(self.dialog.remote):
+            if self._ack is not None:  # else the first ACK is on its way
+                self.env.transport.send(*self._ack)
+            return
+        if tag in self._forks:
+            sent = self._forks[tag]
+            if sent is not None:
+                self.env.transport.send(*sent)
+            return
+        self._forks[tag] = None
+        log.info(
+            "call %s: a second far end answered (forked, tag %s): hanging it up", self.label, tag
+        )
+        fork = Dialog.from_2xx(self.invite, msg)
+        task = asyncio.get_running_loop().create_task(self._end_fork(tag, fork))
+        _LINGERING.add(task)  # outlives the call if need be: bounded by timer F
+        task.add_done_callback(_LINGERING.discard)
+
+    async def _end_fork(self, tag: str, fork: Dialog) -> None:
+        try:
+            addr = await resolve(*fork.next_hop()[2].address)
+            ack = fork.ack(self.via).to_bytes()
+            self._forks[tag] = (ack, addr)
+            self.env.transport.send(ack, addr)
+            bye = fork.request("BYE", self.via)
+            bye.add("User-Agent", self.env.user_agent)
+            tx = NonInviteClientTransaction(self.env.transport, bye, addr, self.env.timers)
+            if await tx.run() is None:
+                log.warning("call %s: BYE to the forked answer not answered", self.label)
+        except OSError as exc:
+            log.warning("call %s: could not hang up the forked answer: %s", self.label, exc)
 
     async def hang_up(self) -> SipMessage | None:
         """BYE; the final response, or None if timer F fired."""
@@ -85,8 +126,8 @@ class InDialog:
     def on_dialog_message(self, msg: SipMessage, addr: Addr) -> None:
         """Datagrams with our Call-ID that no transaction took."""
         if not msg.is_request:
-            if 200 <= msg.status < 300 and self._ack is not None:
-                self.env.transport.send(*self._ack)  # a late 2xx retransmission
+            if 200 <= msg.status < 300 and self.dialog is not None:
+                self.on_late_2xx(msg)  # after the INVITE transaction ended
             return
         if msg.method == "ACK":
             return

@@ -2,7 +2,7 @@
 
 `InviteClientTransaction` retransmits the INVITE on timer A until a response, gives up on
 timer B, ACKs every non-2xx final response itself (same branch, 17.1.1.3) including
-retransmissions, and re-sends the TU's 2xx ACK when the 200 OK is retransmitted.
+retransmissions, and passes every 2xx up (retransmitted or forked), which the TU ACKs.
 `NonInviteClientTransaction` (BYE, CANCEL) retransmits on timer E and gives up on timer F.
 """
 
@@ -85,7 +85,6 @@ class InviteClientTransaction:
         self.deliver = deliver
         self.key = (top_branch(invite.get_all("Via")), "INVITE")
         self.state = InviteState.CALLING
-        self.ack_2xx: tuple[bytes, Addr] | None = None  # set by the TU once it ACKed a 2xx
         self.retransmissions = 0
         self._data = invite.to_bytes()
         self._ack: bytes | None = None
@@ -140,10 +139,7 @@ class InviteClientTransaction:
         elif self.state is InviteState.COMPLETED and code >= 300 and self._ack is not None:
             self.transport.send(self._ack, self.addr)  # a retransmitted final response
         elif self.state is InviteState.ACCEPTED and 200 <= code < 300:
-            if self.ack_2xx is not None:
-                self.transport.send(*self.ack_2xx)  # retransmitted 200 OK: ACK again
-            else:
-                self.deliver(msg)
+            self.deliver(msg)  # retransmitted, or another fork's: the TU ACKs it (RFC 6026)
 
     def close(self) -> None:
         self._stop_timers()
