@@ -191,6 +191,88 @@ async def test_a_forked_second_answer_is_acked_and_hung_up(telephony, kit: Simpl
         assert (outcome.reason, outcome.answered) == (HangupReason.NORMAL, True)
 
 
+def _udp() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    return sock
+
+
+async def test_a_302_is_followed_to_its_contact(telephony, kit: SimpleNamespace) -> None:
+    """The 302 is ACKed; the INVITE goes again to the Contact (same Call-ID, From tag and
+    To, the next CSeq) and the call is answered there."""
+    with _udp() as first, _udp() as moved:
+        port, moved_port = first.getsockname()[1], moved.getsockname()[1]
+        tel = await telephony()
+        request = kit.call_request(kit.sip(f"x@127.0.0.1:{port}"), actions=SLEEP)
+        call = asyncio.create_task(tel.place_call(request, kit.no_op))
+        invite, addr = await _recv(first)
+        contact = f"sip:y@127.0.0.1:{moved_port}"
+        first.sendto(_reply(invite, 302, ("Contact", f"<{contact}>")), addr)
+        ack, _ = await _recv(first)
+        assert ack.method == "ACK" and ack.cseq == (invite.cseq[0], "ACK")
+        again, addr2 = await _recv(moved)
+        assert (again.method, again.uri) == ("INVITE", contact)
+        assert again.call_id == invite.call_id and again.get("From") == invite.get("From")
+        assert again.get("To") == invite.get("To") and again.cseq[0] == invite.cseq[0] + 1
+        sdp = ("Content-Type", "application/sdp")
+        body = b"v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 9 RTP/AVP 0\r\n"
+        moved.sendto(_reply(again, 200, ("Contact", f"<{contact}>"), sdp, body=body), addr2)
+        ack2, _ = await _recv(moved)
+        assert ack2.method == "ACK"
+        bye, bye_addr = await _recv(moved)
+        assert bye.method == "BYE"
+        moved.sendto(_reply(bye, 200), bye_addr)
+        outcome = await asyncio.wait_for(call, 3)
+        assert (outcome.reason, outcome.answered, outcome.sip_code) == (
+            HangupReason.NORMAL,
+            True,
+            200,
+        )
+
+
+@pytest.mark.parametrize("contact", [None, "self", "tel"])
+async def test_a_3xx_that_leads_nowhere_fails(
+    telephony, kit: SimpleNamespace, contact: str | None
+) -> None:
+    """No Contact, a loop back to where we were, or only a tel: URI: the call fails with the
+    3xx's code, after at most one INVITE per distinct Contact."""
+    with _udp() as far:
+        port = far.getsockname()[1]
+        tel = await telephony()
+        uri = f"sip:x@127.0.0.1:{port}"
+        call = asyncio.create_task(tel.place_call(kit.call_request(kit.sip(uri[4:])), kit.no_op))
+        invite, addr = await _recv(far)
+        extra = {None: (), "self": (("Contact", f"<{uri}>"),), "tel": (("Contact", "<tel:+1>"),)}
+        far.sendto(_reply(invite, 301, *extra[contact]), addr)
+        outcome = await asyncio.wait_for(call, 3)
+        assert (outcome.reason, outcome.sip_code) == (HangupReason.FAILED, 301)
+        assert "no SIP Contact to try" in outcome.detail
+        ack, _ = await _recv(far)
+        assert ack.method == "ACK"
+
+
+async def test_redirections_are_limited(telephony, kit: SimpleNamespace) -> None:
+    socks = [_udp() for _ in range(5)]
+    try:
+        tel = await telephony()
+        ports = [s.getsockname()[1] for s in socks]
+        call = asyncio.create_task(
+            tel.place_call(kit.call_request(kit.sip(f"x@127.0.0.1:{ports[0]}")), kit.no_op)
+        )
+        for hop in range(4):  # the first INVITE and three redirections
+            invite, addr = await _recv(socks[hop])
+            contact = ("Contact", f"<sip:x@127.0.0.1:{ports[hop + 1]}>")
+            socks[hop].sendto(_reply(invite, 302, contact), addr)
+        outcome = await asyncio.wait_for(call, 3)
+        assert outcome.sip_code == 302 and "more than 3 redirections" in outcome.detail
+        with pytest.raises(TimeoutError):
+            await _recv(socks[4], within=0.3)  # never sent on a fourth time
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 async def test_cancelling_the_task_while_ringing_sends_cancel(
     peer: SipAnsweringPeer, telephony, kit: SimpleNamespace
 ) -> None:

@@ -1,7 +1,8 @@
 """One outbound call from INVITE to BYE (the UAC core of RFC 3261 13, 9, 15, 22).
 
 Dialing: INVITE (timers A/B in the transaction), CANCEL once `dial_timeout` has passed and a
-provisional response arrived, digest credentials for 401/407, ACK for every final response.
+provisional response arrived, digest credentials for 401/407, a 3xx followed to its Contact,
+ACK for every final response.
 Answered: ACK the 2xx through the route set, play the actions over RTP while answering the far
 end's in-dialog requests (see `InDialog`), then BYE. Cancelling the task hangs up first.
 """
@@ -12,13 +13,15 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Coroutine
+from dataclasses import replace
 
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.sip.actions import ActionPlayer
 from outdial.telephony.sip.dialog import Dialog, new_branch, new_tag
 from outdial.telephony.sip.digest import authorization, best_challenge
-from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats
+from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats, resolve
+from outdial.telephony.sip.errors import SipParseError
 from outdial.telephony.sip.indialog import InDialog
 from outdial.telephony.sip.media import RtpStream
 from outdial.telephony.sip.message import SipMessage
@@ -28,10 +31,11 @@ from outdial.telephony.sip.transaction import (
     NonInviteClientTransaction,
     cancel_for,
 )
-from outdial.telephony.sip.uri import top_branch
+from outdial.telephony.sip.uri import NameAddr, SipUri, top_branch
 
 log = logging.getLogger("outdial.telephony.sip.call")
 DEFAULT_DIAL_TIMEOUT_MS = 60_000
+MAX_REDIRECTS = 3
 
 
 class OutboundCall(InDialog):
@@ -47,6 +51,8 @@ class OutboundCall(InDialog):
         self.player = ActionPlayer(env.library, label=self.label)
         self.events: asyncio.Queue[SipMessage | None] = asyncio.Queue()
         self.local_tag = new_tag()
+        self.to_uri = target.request_uri  # kept when a 3xx sends the INVITE elsewhere
+        self.tried = {target.request_uri}
         self.cseq = 0
         self.invite = SipMessage()
         self.tx: InviteClientTransaction | None = None
@@ -93,7 +99,7 @@ class OutboundCall(InDialog):
         loop = asyncio.get_running_loop()
         dial_ms = self.request.dial_timeout_ms or DEFAULT_DIAL_TIMEOUT_MS
         deadline = loop.time() + dial_ms / 1000
-        auth_rounds = 0
+        auth_rounds = redirects = 0
         self._start_invite(None)
         log.info("call %s: INVITE %s via %s", self.label, self.target.request_uri, self.target.addr)
         while True:
@@ -117,6 +123,12 @@ class OutboundCall(InDialog):
             if self.cancel_sent:
                 detail = f"not answered within {dial_ms} ms ({code} {final.reason})"
                 return CallOutcome(HangupReason.DIALOUT, sip_code=code, detail=detail)
+            if 300 <= code < 400:
+                problem = await self._redirect(final, redirects)
+                if problem is None:
+                    redirects += 1
+                    continue
+                return CallOutcome(reason_for_sip_code(code), sip_code=code, detail=problem)
             return CallOutcome(
                 reason_for_sip_code(code), sip_code=code, detail=f"{code} {final.reason}"
             )
@@ -128,7 +140,7 @@ class OutboundCall(InDialog):
         msg.add("Via", f"SIP/2.0/UDP {t.via};branch={new_branch()};rport")
         msg.add("Max-Forwards", "70")
         msg.add("From", f"{t.from_value};tag={self.local_tag}")
-        msg.add("To", f"<{t.request_uri}>")
+        msg.add("To", f"<{self.to_uri}>")
         msg.add("Call-ID", self.sip_call_id)
         msg.add("CSeq", f"{self.cseq} INVITE")
         msg.add("Contact", self.contact)
@@ -221,6 +233,31 @@ class OutboundCall(InDialog):
         log.info("call %s: %d challenge, retrying with credentials", self.label, response.status)
         self._start_invite(("Proxy-Authorization" if proxy else "Authorization", value))
         return None
+
+    async def _redirect(self, response: SipMessage, redirects: int) -> str | None:
+        """A 3xx: send the INVITE on to its first SIP Contact not tried yet (RFC 3261
+        8.1.3.4; same Call-ID, From and To, the next CSeq), at most MAX_REDIRECTS times within
+        the same dial timeout; or say why not."""
+        where = f"{response.status} {response.reason}"
+        if redirects >= MAX_REDIRECTS:
+            return f"{where}: more than {MAX_REDIRECTS} redirections"
+        for contact in response.get_all("Contact"):
+            try:
+                uri = SipUri.parse(NameAddr.parse(contact).uri)
+            except SipParseError:
+                continue  # a tel: or other URI we cannot dial
+            if uri.scheme != "sip" or uri.text in self.tried:
+                continue
+            try:
+                addr = await resolve(*uri.address)
+            except OSError as exc:
+                return f"{where}: cannot reach the redirection {uri.text!r}: {exc}"
+            self.tried.add(uri.text)
+            log.info("call %s: %s, INVITE again to %s", self.label, where, uri.text)
+            self.target = replace(self.target, request_uri=uri.text, addr=addr)
+            self._start_invite(None)
+            return None
+        return f"{where}: no SIP Contact to try"
 
     async def _answered(self, response: SipMessage) -> CallOutcome:
         dialog = self.dialog or Dialog.from_2xx(self.invite, response)
