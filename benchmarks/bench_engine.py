@@ -3,11 +3,14 @@
     python benchmarks/bench_engine.py throughput --engines 1 --targets 30000 --seconds 20
     python benchmarks/bench_engine.py throughput --engines 2 --targets 30000 --seconds 20
     python benchmarks/bench_engine.py claim --sizes 10000 1000000
+    python benchmarks/bench_engine.py empty-claim --sizes 200000 1000000
 
 Throughput: engines run as `outdial engine --telephony sim --sim-ring-ms 0` processes against a
 scratch PostgreSQL database; the simulated far end answers at once and the campaign has no
 actions, so every attempt is claim -> answered -> ended. Claim latency: one `claim` of one
 attempt, timed in-process inside a transaction that is rolled back (the table stays as it is).
+Empty claim: the same, with every target asleep (`not_before` an hour ahead, as a closed
+calling window leaves them), so the claim finds nothing and walks the whole idle index.
 """
 
 from __future__ import annotations
@@ -158,6 +161,53 @@ async def claim_latency(sizes: list[int], rounds: int) -> None:
         await drop_database(ADMIN, url)
 
 
+async def empty_claim(sizes: list[int], rounds: int) -> None:
+    from outdial.storage import claim as claims
+    from outdial.storage.tables import outdial_targets
+
+    url = await scratch_database(ADMIN)
+    db = Database(url)
+    try:
+        services = Services.build(db, SystemClock())
+        for size in sizes:
+            campaign, _ = await _campaign(db, size)
+            later = to_us(services.ctx.now()) + 3600 * 1_000_000
+            async with db.write() as conn:
+                await conn.execute(
+                    sa.update(outdial_targets)
+                    .where(outdial_targets.c.outdial_id == campaign.outdial_id)  # type: ignore[attr-defined]
+                    .values(not_before=later)
+                )
+            async with db.engine.connect() as conn:
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await auto.exec_driver_sql("VACUUM ANALYZE outdial_targets")
+            run = next(r for r in await _running(services) if r.campaign.id == campaign.id)
+            times = []
+            for _ in range(rounds):
+                async with db.engine.connect() as conn:
+                    tx = await conn.begin()
+                    started = time.perf_counter()
+                    got = await claims.claim(
+                        conn, run.campaign, run.outplan, limit=200,
+                        now_us=to_us(services.ctx.now()), pace_step_us=10, lease_us=10**9,
+                        engine_id="bench",
+                    )  # fmt: skip
+                    times.append(time.perf_counter() - started)
+                    await tx.rollback()
+                assert not got.attempts
+            print(
+                f"empty claim with {size:,} targets asleep: median "
+                f"{statistics.median(times) * 1000:.1f} ms ({rounds} claims)",
+                flush=True,
+            )
+            await services.campaigns.set_status(
+                run.campaign.customer_id, run.campaign.id, {"status": "stop"}
+            )
+    finally:
+        await db.dispose()
+        await drop_database(ADMIN, url)
+
+
 async def _running(services: Services) -> list:
     from outdial.services.dialing import DialingService
 
@@ -177,11 +227,16 @@ def main() -> None:
     c = sub.add_parser("claim")
     c.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
     c.add_argument("--rounds", type=int, default=300)
+    e = sub.add_parser("empty-claim")
+    e.add_argument("--sizes", type=int, nargs="+", default=[200_000, 1_000_000])
+    e.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
     if args.what == "throughput":
         asyncio.run(throughput(args.engines, args.targets, args.seconds, args.warmup))
-    else:
+    elif args.what == "claim":
         asyncio.run(claim_latency(args.sizes, args.rounds))
+    else:
+        asyncio.run(empty_claim(args.sizes, args.rounds))
 
 
 if __name__ == "__main__":

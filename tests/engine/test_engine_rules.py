@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
 
@@ -40,6 +43,42 @@ async def test_cooling_target_does_not_block_others(services: Services, clock: F
         targets = {t.id: t for t in await h.targets(outdial.id)}
         assert targets[late.id].status == "done"
         assert len(await h.calls(campaign.id)) == 2
+
+
+async def test_a_slow_empty_claim_rests_the_campaign(services: Services, clock: FakeClock) -> None:
+    """An empty claim that took long (a large list with nothing due) is not repeated every
+    tick: the campaign rests rest_factor times the claim's time (capped), then is claimed
+    again and dials what became due meanwhile."""
+    async with Harness(services, clock) as h:
+        _, outdial, campaign = await h.setup(
+            ["+4865550001"], calls_per_second=100, end_handle="continue"
+        )
+        await h.run(campaign.id)
+        await h.tick(0.1, rounds=3)  # the busy target is now cooling down for 60 s
+        claims = 0
+        real_claim = h.engine.dialing.claim
+
+        async def slow_claim(run: Any, **kw: Any) -> Any:
+            nonlocal claims
+            if run.campaign.id == campaign.id:  # (other tests' campaigns may be running)
+                claims += 1
+                await asyncio.sleep(0.05)  # as an empty claim over a large list would take
+            return await real_claim(run, **kw)
+
+        h.engine.dialing.claim = slow_claim  # type: ignore[method-assign]
+        await h.tick(0.1)
+        assert claims == 1  # empty, and slow: rests about 20 x 0.05 s = 1 s
+        late = await services.targets.create(
+            h.customer_id, outdial.id, {"destination_0": {"type": "tel", "target": "+15557770000"}}
+        )
+        await h.tick(0.1, rounds=5)
+        assert claims == 1
+        targets = {t.id: t for t in await h.targets(outdial.id)}
+        assert targets[late.id].status == "idle"
+        await h.tick(0.1, rounds=15)  # the rest (at most rest_max_s) is over
+        assert claims >= 2
+        targets = {t.id: t for t in await h.targets(outdial.id)}
+        assert targets[late.id].status == "done"
 
 
 async def test_dial_timeout_gives_dialout(services: Services, clock: FakeClock) -> None:

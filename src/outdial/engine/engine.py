@@ -38,6 +38,13 @@ class EngineConfig:
     lease_grace_s: float = 60.0
     end_check_s: float = 1.0
     drain_timeout_s: float = 10.0  # on SIGTERM, how long calls in flight may go on
+    # A claim that finds nothing due (every target cooling down, asleep until its calling
+    # window opens, or in flight) walks the campaign's whole idle index: over a large list
+    # that is tens of ms, ten times a second. After such an empty claim the campaign rests
+    # rest_factor times as long as the claim took (so empty claims use at most about 1/20 of
+    # the time), at most rest_max_s; cheap empty claims (small lists) bring no rest at all.
+    rest_factor: float = 20.0
+    rest_max_s: float = 2.0
 
 
 class Engine:
@@ -58,6 +65,7 @@ class Engine:
         self.attempts: set[asyncio.Task[None]] = set()
         self.started = 0
         self._last_end_check: dict[uuid.UUID, float] = {}
+        self._rest: dict[uuid.UUID, float] = {}  # campaign -> rests until (clock seconds)
         self._side: list[asyncio.Task[None]] = []
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -128,7 +136,7 @@ class Engine:
         """Look at every running campaign once; start what may start. Returns attempts started."""
         started = 0
         for run in await self.dialing.running():
-            count = await self._dial(run)
+            count = 0 if self._resting(run.campaign.id) else await self._dial(run)
             started += count
             if count == 0 and run.campaign.end_handle == EndHandle.STOP.value:
                 await self._maybe_end(run)
@@ -160,8 +168,12 @@ class Engine:
                 run, limit=limit, pace_step_us=step, lease_us=lease_us, engine_id=self.id
             )
             CLAIM_SECONDS.observe(time.perf_counter() - began)
-            if claim is None or not (claim.attempts or claim.skipped):
-                return started  # nothing due, or stopped, full, paced
+            if claim is None:
+                return started  # stopped, full or paced meanwhile
+            if not (claim.attempts or claim.skipped):
+                self._rest_after(campaign.id, time.perf_counter() - began)  # nothing due
+                return started
+            self._rest.pop(campaign.id, None)
             for attempt in claim.attempts:
                 self._spawn(attempt, campaign.actions)
             started += len(claim.attempts)
@@ -172,6 +184,16 @@ class Engine:
             # targets the compliance rules put aside leave room for others in this round
             if len(claim.attempts) + claim.skipped < limit:
                 return started
+
+    def _resting(self, campaign_id: uuid.UUID) -> bool:
+        return self.clock.now().timestamp() < self._rest.get(campaign_id, 0.0)
+
+    def _rest_after(self, campaign_id: uuid.UUID, claim_s: float) -> None:
+        length = min(self.config.rest_max_s, claim_s * self.config.rest_factor)
+        if length <= self.config.tick_s:
+            self._rest.pop(campaign_id, None)
+            return
+        self._rest[campaign_id] = self.clock.now().timestamp() + length
 
     async def _maybe_end(self, run: Running) -> None:
         now = self.clock.now().timestamp()
