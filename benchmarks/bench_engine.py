@@ -162,7 +162,6 @@ async def claim_latency(sizes: list[int], rounds: int) -> None:
 
 
 async def empty_claim(sizes: list[int], rounds: int) -> None:
-    from outdial.storage import claim as claims
     from outdial.storage.tables import outdial_targets
 
     url = await scratch_database(ADMIN)
@@ -182,19 +181,7 @@ async def empty_claim(sizes: list[int], rounds: int) -> None:
                 auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await auto.exec_driver_sql("VACUUM ANALYZE outdial_targets")
             run = next(r for r in await _running(services) if r.campaign.id == campaign.id)
-            times = []
-            for _ in range(rounds):
-                async with db.engine.connect() as conn:
-                    tx = await conn.begin()
-                    started = time.perf_counter()
-                    got = await claims.claim(
-                        conn, run.campaign, run.outplan, limit=200,
-                        now_us=to_us(services.ctx.now()), pace_step_us=10, lease_us=10**9,
-                        engine_id="bench",
-                    )  # fmt: skip
-                    times.append(time.perf_counter() - started)
-                    await tx.rollback()
-                assert not got.attempts
+            times = await timed_claims(db, services, run, limit=200, rounds=rounds, expect=0)
             print(
                 f"empty claim with {size:,} targets asleep: median "
                 f"{statistics.median(times) * 1000:.1f} ms ({rounds} claims)",

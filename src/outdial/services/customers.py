@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -101,7 +100,7 @@ class CustomerService:
                     .order_by(A.c.tm_create.desc(), A.c.id.desc())
                 )
             ).all()
-        return [_accesskey(r) for r in found]
+        return [rows.accesskey(r) for r in found]
 
     async def delete_accesskey(self, key_id: uuid.UUID) -> AccessKey:
         """Revoke a key (kept, marked deleted). This process stops taking it at once; other
@@ -113,7 +112,7 @@ class CustomerService:
             if row.tm_delete is None:
                 row = await repo.soft_delete(conn, accesskeys, row, self.ctx.now_us())
         self._auth_cache.pop(row.token_hash, None)
-        return _accesskey(row)
+        return rows.accesskey(row)
 
     async def authenticate(self, token: str) -> uuid.UUID:
         """The customer a token belongs to; 401 for an unknown, expired or deleted key.
@@ -149,14 +148,3 @@ class CustomerService:
         self._auth_cache[digest] = (found.customer_id, until)
         customer_id: uuid.UUID = found.customer_id
         return customer_id
-
-
-def _accesskey(row: Any) -> AccessKey:
-    return AccessKey(
-        row.id,
-        row.customer_id,
-        row.name,
-        from_us(row.tm_create),
-        None if row.tm_expire is None else from_us(row.tm_expire),
-        None if row.tm_delete is None else from_us(row.tm_delete),
-    )

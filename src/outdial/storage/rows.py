@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from outdial.domain.models import (
+    AccessKey,
     Campaign,
     Campaigncall,
     Customer,
@@ -54,6 +55,18 @@ def customer(row: Row) -> Customer:
         v["name"],
         from_us(v["tm_create"]),
         from_us(v["tm_update"]),
+        opt_from_us(v["tm_delete"]),
+    )
+
+
+def accesskey(row: Row) -> AccessKey:
+    v = _values(row)
+    return AccessKey(
+        v["id"],
+        v["customer_id"],
+        v["name"],
+        from_us(v["tm_create"]),
+        opt_from_us(v["tm_expire"]),
         opt_from_us(v["tm_delete"]),
     )
 
