@@ -28,14 +28,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from benchmarks.common import drop_database, scratch_database, timed_claims
+from benchmarks.common import drop_database, finished_rate, scratch_database, timed_claims
 from outdial.clock import SystemClock
 from outdial.domain.address import Address, AddressType
 from outdial.domain.ids import new_id
 from outdial.services.container import Services
 from outdial.storage.codec import dump_address
 from outdial.storage.db import Database
-from outdial.storage.tables import campaigncalls
 from outdial.storage.targets import bulk_insert
 from outdial.storage.timeconv import to_us
 
@@ -118,12 +117,6 @@ async def _dnc(db: Database, customer_id: uuid.UUID, count: int, now_us: int) ->
     return time.perf_counter() - started
 
 
-async def _done(db: Database) -> int:
-    async with db.read() as conn:
-        stmt = sa.select(sa.func.count()).select_from(campaigncalls)
-        return int((await conn.execute(stmt.where(campaigncalls.c.status == "done"))).scalar() or 0)
-
-
 async def _setup(db: Database, targets: int, window: bool, dnc: int, label: str) -> Any:
     services = Services.build(db, SystemClock())
     me = (await services.customers.create("bench")).id
@@ -169,16 +162,7 @@ async def one_run(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        start = time.monotonic()
-        await asyncio.sleep(warmup)
-        first, t0 = await _done(db), time.monotonic()
-        last, t1 = first, t0
-        while time.monotonic() - start < seconds:
-            await asyncio.sleep(1.0)
-            last, t1 = await _done(db), time.monotonic()
-            if last >= targets:
-                break
-        rate = (last - first) / (t1 - t0)
+        rate, last, _ = await finished_rate(db, targets, seconds, warmup, time.monotonic())
         print(f"{label:>11}: {rate:,.0f} attempts/s ({last:,} done)", flush=True)
         return rate
     finally:

@@ -26,11 +26,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from benchmarks.common import add_targets, drop_database, scratch_database, timed_claims
+from benchmarks.common import (
+    add_targets,
+    drop_database,
+    finished_rate,
+    scratch_database,
+    timed_claims,
+)
 from outdial.clock import SystemClock
 from outdial.services.container import Services
 from outdial.storage.db import Database
-from outdial.storage.tables import campaigncalls
 from outdial.storage.timeconv import to_us
 
 ADMIN = os.environ.get("OUTDIAL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -67,20 +72,6 @@ async def _campaign(db: Database, targets: int, *, run: bool = True) -> tuple[ob
     return campaign, plan
 
 
-async def _done(db: Database) -> int:
-    async with db.read() as conn:
-        return int(
-            (
-                await conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(campaigncalls)
-                    .where(campaigncalls.c.status == "done")
-                )
-            ).scalar()
-            or 0
-        )
-
-
 async def throughput(engines: int, targets: int, seconds: float, warmup: float) -> float:
     url = await scratch_database(ADMIN)
     db = Database(url)
@@ -106,15 +97,7 @@ async def throughput(engines: int, targets: int, seconds: float, warmup: float) 
                 )
             )
         start = time.monotonic()
-        await asyncio.sleep(warmup)
-        first, t0 = await _done(db), time.monotonic()
-        last, t1 = first, t0
-        while time.monotonic() - start < seconds:
-            await asyncio.sleep(1.0)
-            last, t1 = await _done(db), time.monotonic()
-            if last >= targets:
-                break
-        rate = (last - first) / (t1 - t0)
+        rate, last, took = await finished_rate(db, targets, seconds, warmup, start)
         for p in procs:
             p.terminate()
         for p in procs:
@@ -125,7 +108,7 @@ async def throughput(engines: int, targets: int, seconds: float, warmup: float) 
         )
         print(
             f"engines={engines} targets={targets:,}: {rate:,.0f} attempts/s "
-            f"(finished {last:,} in {t1 - start:.1f} s; engine CPU {cpu:.1f} s)",
+            f"(finished {last:,} in {took:.1f} s; engine CPU {cpu:.1f} s)",
             flush=True,
         )
         return rate
@@ -137,20 +120,29 @@ async def throughput(engines: int, targets: int, seconds: float, warmup: float) 
         await drop_database(ADMIN, url)
 
 
-async def claim_latency(sizes: list[int], rounds: int) -> None:
+async def claim_latency(sizes: list[int], rounds: int, *, asleep: bool = False) -> None:
+    """Claims of one attempt per size; with `asleep`, claims of up to 200 over a list whose
+    targets all sleep for an hour (a closed calling window): they find nothing."""
     url = await scratch_database(ADMIN)
     db = Database(url)
     try:
         services = Services.build(db, SystemClock())
         for size in sizes:
             campaign, _ = await _campaign(db, size)
+            if asleep:
+                await _put_to_sleep(db, campaign.outdial_id, services)  # type: ignore[attr-defined]
             run = next(r for r in await _running(services) if r.campaign.id == campaign.id)
-            times = await timed_claims(db, services, run, limit=1, rounds=rounds)
+            limit, expect = (200, 0) if asleep else (1, None)
+            times = await timed_claims(db, services, run, limit=limit, rounds=rounds, expect=expect)
             med = statistics.median(times) * 1000
-            p95 = statistics.quantiles(times, n=20)[18] * 1000
+            p95 = statistics.quantiles(times, n=20)[18] * 1000 if rounds >= 2 else med
+            what = (
+                "empty claim with {:,} targets asleep"
+                if asleep
+                else ("claim with {:,} targets in the table")
+            )
             print(
-                f"claim with {size:,} targets in the table: median {med:.2f} ms, "
-                f"p95 {p95:.2f} ms ({rounds} claims)",
+                f"{what.format(size)}: median {med:.2f} ms, p95 {p95:.2f} ms ({rounds} claims)",
                 flush=True,
             )
             await services.campaigns.set_status(
@@ -161,38 +153,19 @@ async def claim_latency(sizes: list[int], rounds: int) -> None:
         await drop_database(ADMIN, url)
 
 
-async def empty_claim(sizes: list[int], rounds: int) -> None:
+async def _put_to_sleep(db: Database, outdial_id: object, services: Services) -> None:
     from outdial.storage.tables import outdial_targets
 
-    url = await scratch_database(ADMIN)
-    db = Database(url)
-    try:
-        services = Services.build(db, SystemClock())
-        for size in sizes:
-            campaign, _ = await _campaign(db, size)
-            later = to_us(services.ctx.now()) + 3600 * 1_000_000
-            async with db.write() as conn:
-                await conn.execute(
-                    sa.update(outdial_targets)
-                    .where(outdial_targets.c.outdial_id == campaign.outdial_id)  # type: ignore[attr-defined]
-                    .values(not_before=later)
-                )
-            async with db.engine.connect() as conn:
-                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await auto.exec_driver_sql("VACUUM ANALYZE outdial_targets")
-            run = next(r for r in await _running(services) if r.campaign.id == campaign.id)
-            times = await timed_claims(db, services, run, limit=200, rounds=rounds, expect=0)
-            print(
-                f"empty claim with {size:,} targets asleep: median "
-                f"{statistics.median(times) * 1000:.1f} ms ({rounds} claims)",
-                flush=True,
-            )
-            await services.campaigns.set_status(
-                run.campaign.customer_id, run.campaign.id, {"status": "stop"}
-            )
-    finally:
-        await db.dispose()
-        await drop_database(ADMIN, url)
+    later = to_us(services.ctx.now()) + 3600 * 1_000_000
+    async with db.write() as conn:
+        await conn.execute(
+            sa.update(outdial_targets)
+            .where(outdial_targets.c.outdial_id == outdial_id)
+            .values(not_before=later)
+        )
+    async with db.engine.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await auto.exec_driver_sql("VACUUM ANALYZE outdial_targets")
 
 
 async def _running(services: Services) -> list:
@@ -220,10 +193,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "throughput":
         asyncio.run(throughput(args.engines, args.targets, args.seconds, args.warmup))
-    elif args.what == "claim":
-        asyncio.run(claim_latency(args.sizes, args.rounds))
     else:
-        asyncio.run(empty_claim(args.sizes, args.rounds))
+        asyncio.run(claim_latency(args.sizes, args.rounds, asleep=args.what == "empty-claim"))
 
 
 if __name__ == "__main__":

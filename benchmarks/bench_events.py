@@ -23,8 +23,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from benchmarks.bench_engine import _campaign, _done
-from benchmarks.common import drop_database, scratch_database
+from benchmarks.bench_engine import _campaign
+from benchmarks.common import drop_database, finished_rate, scratch_database
 from outdial.clock import SystemClock
 from outdial.services.container import Services
 from outdial.storage.db import Database
@@ -99,15 +99,7 @@ async def run(
             stderr=subprocess.DEVNULL,
         )
         start = time.monotonic()
-        await asyncio.sleep(warmup)
-        first, t0 = await _done(db), time.monotonic()
-        last, t1 = first, t0
-        while time.monotonic() - start < seconds:
-            await asyncio.sleep(1.0)
-            last, t1 = await _done(db), time.monotonic()
-            if last >= targets:
-                break
-        rate = (last - first) / (t1 - t0)
+        rate, last, took = await finished_rate(db, targets, seconds, warmup, start)
         mode = "off" if not hook else ("on, own process" if separate else "on, in the engine")
         async with db.read() as conn:
             written = (await conn.execute(sa.select(sa.func.count()).select_from(events))).scalar()
@@ -128,7 +120,7 @@ async def run(
         print(
             f"webhooks {mode}: {rate:,.0f} attempts/s "
             f"(finished {last:,}; events written {written:,}; delivered {sent:,}, "
-            f"{sent / (t1 - start):,.0f}/s; "
+            f"{sent / (took):,.0f}/s; "
             f"failed attempts {failed[0]:,} {failed[1] or ''})",
             flush=True,
         )

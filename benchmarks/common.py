@@ -7,11 +7,14 @@ import time
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
+
 from outdial.domain.address import Address, AddressType
 from outdial.domain.ids import new_id
 from outdial.storage.codec import dump_address
 from outdial.storage.db import Database
 from outdial.storage.migrate import upgrade
+from outdial.storage.tables import campaigncalls
 from outdial.storage.targets import bulk_insert
 
 
@@ -118,3 +121,27 @@ async def timed_claims(
             await tx.rollback()
         assert len(got.attempts) == (limit if expect is None else expect)
     return times
+
+
+async def finished(db: Database) -> int:
+    """Attempts ended so far (campaigncalls done)."""
+    async with db.read() as conn:
+        stmt = sa.select(sa.func.count()).select_from(campaigncalls)
+        return int((await conn.execute(stmt.where(campaigncalls.c.status == "done"))).scalar() or 0)
+
+
+async def finished_rate(
+    db: Database, targets: int, seconds: float, warmup: float, start: float
+) -> tuple[float, int, float]:
+    """Attempts finished per second from `warmup` after `start` (time.monotonic) until
+    `seconds` after it or until all `targets` are done, sampled each second; how many were
+    done at the end; and the seconds from `start` to the last sample."""
+    await asyncio.sleep(max(0.0, start + warmup - time.monotonic()))
+    first, t0 = await finished(db), time.monotonic()
+    last, t1 = first, t0
+    while time.monotonic() - start < seconds:
+        await asyncio.sleep(1.0)
+        last, t1 = await finished(db), time.monotonic()
+        if last >= targets:
+            break
+    return (last - first) / (t1 - t0), last, t1 - start
