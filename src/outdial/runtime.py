@@ -8,8 +8,8 @@ import re
 import signal
 import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,13 +74,21 @@ def _services(db: Database) -> Any:
     return Services.build(db, SystemClock())
 
 
-async def create_customer(url: str, name: str) -> dict[str, Any]:
+@asynccontextmanager
+async def _one_shot(url: str) -> AsyncIterator[Any]:
+    """The services of a one-shot CLI command: the schema brought up to date, the database
+    closed when the block ends."""
     db = await _ready_db(url)
     try:
-        customer = await _services(db).customers.create(name)
-        return {"id": str(customer.id), "name": customer.name}
+        yield _services(db)
     finally:
         await db.dispose()
+
+
+async def create_customer(url: str, name: str) -> dict[str, Any]:
+    async with _one_shot(url) as s:
+        customer = await s.customers.create(name)
+        return {"id": str(customer.id), "name": customer.name}
 
 
 def _accesskey_json(key: Any) -> dict[str, Any]:
@@ -97,34 +105,25 @@ def _accesskey_json(key: Any) -> dict[str, Any]:
 
 
 async def list_accesskeys(url: str, customer_id: uuid.UUID) -> dict[str, Any]:
-    db = await _ready_db(url)
-    try:
-        keys = await _services(db).customers.list_accesskeys(customer_id)
+    async with _one_shot(url) as s:
+        keys = await s.customers.list_accesskeys(customer_id)
         return {"result": [_accesskey_json(k) for k in keys]}
-    finally:
-        await db.dispose()
 
 
 async def delete_accesskey(url: str, key_id: uuid.UUID) -> dict[str, Any]:
-    db = await _ready_db(url)
-    try:
-        return _accesskey_json(await _services(db).customers.delete_accesskey(key_id))
-    finally:
-        await db.dispose()
+    async with _one_shot(url) as s:
+        return _accesskey_json(await s.customers.delete_accesskey(key_id))
 
 
 async def create_accesskey(url: str, customer_id: uuid.UUID, name: str) -> dict[str, Any]:
-    db = await _ready_db(url)
-    try:
-        key, token = await _services(db).customers.create_accesskey(customer_id, name)
+    async with _one_shot(url) as s:
+        key, token = await s.customers.create_accesskey(customer_id, name)
         return {
             "id": str(key.id),
             "customer_id": str(key.customer_id),
             "name": key.name,
             "token": token,
         }
-    finally:
-        await db.dispose()
 
 
 async def import_targets(
@@ -210,31 +209,21 @@ def build_pruner(db: Database, clock: Clock, retention_days: float) -> Pruner:
 
 
 async def prune_events(url: str, older_than_days: float) -> dict[str, Any]:
-    from outdial.services.context import Context
     from outdial.services.retention import RetentionService
 
-    db = await _ready_db(url)
-    try:
-        pruned = await RetentionService(Context(db, SystemClock())).prune(older_than_days)
+    async with _one_shot(url) as s:
+        pruned = await RetentionService(s.ctx).prune(older_than_days)
         return {**pruned.to_json(), "older_than_days": older_than_days}
-    finally:
-        await db.dispose()
 
 
 async def update_customer(url: str, customer_id: uuid.UUID, body: dict[str, Any]) -> Any:
-    db = await _ready_db(url)
-    try:
-        return await _services(db).events.set_webhook(None, customer_id, body)
-    finally:
-        await db.dispose()
+    async with _one_shot(url) as s:
+        return await s.events.set_webhook(None, customer_id, body)
 
 
 async def replay_events(url: str, customer_id: uuid.UUID, from_event_id: int) -> Any:
-    db = await _ready_db(url)
-    try:
-        return await _services(db).events.replay(customer_id, from_event_id)
-    finally:
-        await db.dispose()
+    async with _one_shot(url) as s:
+        return await s.events.replay(customer_id, from_event_id)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
