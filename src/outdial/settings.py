@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.storage.db import DEFAULT_URL, driver_url
 
 
@@ -43,6 +44,9 @@ class Settings:
     engine: EngineSettings = EngineSettings()
     event_retention_days: float = 30.0  # events and delivery records older go; 0 keeps all
     metrics_bind: str = ""  # HOST:PORT of /metrics for engine and webhooks processes; "" off
+    # What customers' outbound requests (webhooks, play URLs, sip destinations) may reach:
+    # nothing private unless OUTDIAL_ALLOW_PRIVATE_NETWORKS opens it (domain/netpolicy.py).
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)
 
     def __post_init__(self) -> None:
         driver_url(self.database_url)  # raises a clear error for an unsupported URL
