@@ -8,12 +8,13 @@ import logging
 import sys
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from outdial import runtime
 from outdial.domain.errors import OutdialError
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKind
 
 app = typer.Typer(
@@ -97,16 +98,20 @@ def _logging(level: int = logging.INFO, fmt: str = "text") -> None:
     try:
         configure(level, fmt)
     except ValueError as exc:
-        _print(
-            {
-                "error": {
-                    "status": "INVALID_ARGUMENT",
-                    "reason": "INVALID_SETTINGS",
-                    "message": str(exc),
-                }
+        _settings_error(exc)
+
+
+def _settings_error(exc: Exception) -> NoReturn:
+    _print(
+        {
+            "error": {
+                "status": "INVALID_ARGUMENT",
+                "reason": "INVALID_SETTINGS",
+                "message": str(exc),
             }
-        )
-        raise typer.Exit(code=2) from None
+        }
+    )
+    raise typer.Exit(code=2) from None
 
 
 LogFormat = Annotated[
@@ -135,6 +140,15 @@ MetricsBind = Annotated[
     ),
 ]
 
+AllowPrivate = Annotated[
+    str,
+    typer.Option(
+        "--allow-private-networks",
+        envvar="OUTDIAL_ALLOW_PRIVATE_NETWORKS",
+        help="comma-separated CIDRs that webhooks, play URLs and sip destinations may reach "
+        "(e.g. 127.0.0.0/8,10.0.0.0/8); empty: no private, loopback or link-local address",
+    ),
+]
 
 StaleAfter = Annotated[
     float,
@@ -175,22 +189,20 @@ def _settings(
     tuning: tuple[float, float, float, int],
     event_retention_days: float = 30.0,
     metrics_bind: str = "",
+    allow_private_networks: str = "",
 ) -> Settings:
     try:
         return runtime.make_settings(
-            url, telephony, sip, EngineSettings(*tuning), event_retention_days, metrics_bind
+            url,
+            telephony,
+            sip,
+            EngineSettings(*tuning),
+            event_retention_days,
+            metrics_bind,
+            allow_private_networks,
         )
     except (ValueError, OutdialError) as exc:
-        _print(
-            {
-                "error": {
-                    "status": "INVALID_ARGUMENT",
-                    "reason": "INVALID_SETTINGS",
-                    "message": str(exc),
-                }
-            }
-        )
-        raise typer.Exit(code=2) from None
+        _settings_error(exc)
 
 
 @app.command()
@@ -209,6 +221,7 @@ def serve(
     max_call: MaxCall = 3600.0,
     sim_ring_ms: SimRing = 200,
     event_retention_days: EventRetention = 30.0,
+    allow_private_networks: AllowPrivate = "",
     log_format: LogFormat = "text",
 ) -> None:
     """Serve the REST API and, unless --no-engine, run the dialer in the same process."""
@@ -219,6 +232,7 @@ def serve(
         SipSettings(sip_trunk, sip_bind, sip_username, sip_password),
         (stale_after, heartbeat, max_call, sim_ring_ms),
         event_retention_days,
+        allow_private_networks=allow_private_networks,
     )
     _run(runtime.serve(settings, host, port, engine=not no_engine))
 
@@ -237,6 +251,7 @@ def engine(
     sim_ring_ms: SimRing = 200,
     event_retention_days: EventRetention = 30.0,
     metrics_bind: MetricsBind = "",
+    allow_private_networks: AllowPrivate = "",
     log_format: LogFormat = "text",
     webhooks: Annotated[
         bool,
@@ -256,6 +271,7 @@ def engine(
         (stale_after, heartbeat, max_call, sim_ring_ms),
         event_retention_days,
         metrics_bind,
+        allow_private_networks,
     )
     _run(runtime.run_engine(settings, webhooks=webhooks))
 
@@ -265,11 +281,16 @@ def webhooks(
     database_url: DbUrl = DEFAULT_DB,
     event_retention_days: EventRetention = 30.0,
     metrics_bind: MetricsBind = "",
+    allow_private_networks: AllowPrivate = "",
     log_format: LogFormat = "text",
 ) -> None:
     """Deliver webhooks alone (any number of these may share one PostgreSQL database)."""
     _logging(fmt=log_format)
-    _run(runtime.run_webhooks(database_url, event_retention_days, metrics_bind))
+    try:
+        network = NetworkPolicy.from_text(allow_private_networks)
+    except ValueError as exc:
+        _settings_error(exc)
+    _run(runtime.run_webhooks(database_url, event_retention_days, metrics_bind, network))
 
 
 @app.command()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from outdial.clock import Clock, SystemClock
 from outdial.domain.errors import InvalidArgument
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.metrics import serve_metrics
 from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKind, parse_bind
 from outdial.storage.db import Database
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("outdial")
 
+DEMO_NETWORKS = "127.0.0.0/8,::1/128"  # the demo's peers and receivers are all on loopback
+
 
 def make_settings(
     url: str,
@@ -36,6 +39,7 @@ def make_settings(
     engine: EngineSettings | None = None,
     event_retention_days: float = 30.0,
     metrics_bind: str = "",
+    allow_private_networks: str = "",
 ) -> Settings:
     try:
         return Settings(
@@ -45,6 +49,7 @@ def make_settings(
             engine=engine or EngineSettings(),
             event_retention_days=event_retention_days,
             metrics_bind=metrics_bind,
+            network=NetworkPolicy.from_text(allow_private_networks),
         )
     except ValueError as exc:
         raise InvalidArgument(str(exc)) from None
@@ -171,7 +176,7 @@ def build_telephony(settings: Settings, clock: Clock) -> Telephony:
         return SimTelephony(clock, ring_ms=settings.engine.sim_ring_ms)
     from outdial.telephony.factory import sip_telephony
 
-    return sip_telephony(settings.sip)
+    return sip_telephony(settings.sip, settings.network)
 
 
 def build_engine(db: Database, settings: Settings, clock: Clock) -> Engine:
@@ -190,13 +195,13 @@ def build_engine(db: Database, settings: Settings, clock: Clock) -> Engine:
     return Engine(DialingService(Context(db, clock)), telephony, clock, config)
 
 
-def build_webhooks(db: Database, clock: Clock) -> WebhookWorker:
+def build_webhooks(db: Database, clock: Clock, network: NetworkPolicy) -> WebhookWorker:
     """The webhook delivery worker of this process (one per process, beside the dialer)."""
-    from outdial.engine.webhooks import WebhookWorker
+    from outdial.engine.webhooks import WebhookConfig, WebhookWorker
     from outdial.services.context import Context
     from outdial.services.webhooks import WebhookService
 
-    return WebhookWorker(WebhookService(Context(db, clock)), clock)
+    return WebhookWorker(WebhookService(Context(db, clock)), clock, WebhookConfig(network=network))
 
 
 def build_pruner(db: Database, clock: Clock, retention_days: float) -> Pruner:
@@ -251,7 +256,7 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
     clock = SystemClock()
     db = await _ready_db(settings.database_url)
     dialer = build_engine(db, settings, clock) if engine else None
-    webhooks = build_webhooks(db, clock)
+    webhooks = build_webhooks(db, clock, settings.network)
     pruner = build_pruner(db, clock, settings.event_retention_days)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
@@ -322,7 +327,7 @@ async def run_engine(settings: Settings, *, webhooks: bool = True) -> None:
             pruner = build_pruner(db, clock, settings.event_retention_days)
             side = [asyncio.create_task(pruner.run(stop), name="retention")]
             if webhooks:
-                worker = build_webhooks(db, clock)
+                worker = build_webhooks(db, clock, settings.network)
                 side.append(asyncio.create_task(worker.run(stop), name="webhooks"))
             try:
                 await dialer.serve(stop)
@@ -334,7 +339,10 @@ async def run_engine(settings: Settings, *, webhooks: bool = True) -> None:
 
 
 async def run_webhooks(
-    url: str, event_retention_days: float = 30.0, metrics_bind: str = ""
+    url: str,
+    event_retention_days: float = 30.0,
+    metrics_bind: str = "",
+    network: NetworkPolicy | None = None,
 ) -> None:
     """A webhook delivery process alone (keeps delivery's CPU off the dialers)."""
     clock = SystemClock()
@@ -345,7 +353,8 @@ async def run_webhooks(
         log.info("outdial delivering webhooks")
         pruner = build_pruner(db, clock, event_retention_days)
         with _metrics(metrics_bind):
-            await asyncio.gather(build_webhooks(db, clock).run(stop), pruner.run(stop))
+            worker = build_webhooks(db, clock, network or NetworkPolicy())
+            await asyncio.gather(worker.run(stop), pruner.run(stop))
     finally:
         await db.dispose()
 
@@ -356,7 +365,10 @@ async def demo(url: str, telephony: TelephonyKind, targets: int) -> dict[str, An
     db = await _ready_db(url)
     clock = SystemClock()
     try:
-        settings = Settings(database_url=url, telephony=telephony)
+        # The demo dials its own answering peer on loopback: it opens loopback on purpose.
+        settings = Settings(
+            database_url=url, telephony=telephony, network=NetworkPolicy.from_text(DEMO_NETWORKS)
+        )
         return await run_demo(db, clock, settings, targets)
     finally:
         await db.dispose()

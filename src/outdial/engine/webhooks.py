@@ -19,11 +19,12 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 
 from outdial.clock import Clock
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.metrics import WEBHOOK_DELIVERIES, WEBHOOK_FAILURES
 from outdial.services.events import Event
 from outdial.services.webhooks import Attempt, Lease, WebhookService
@@ -52,6 +53,8 @@ class WebhookConfig:
     max_attempts: int = 16  # 1+2+...+512 s, then 600 s each: about 77 minutes in all
     lease_s: float = 60.0
     connections: int = 256  # open to all receivers at once, at most
+    # What receivers may be reached; closed unless the operator opens private networks.
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)
 
 
 # What one delivery attempt can fail with, recorded as that attempt's outcome: the receiver

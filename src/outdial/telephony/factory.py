@@ -6,12 +6,13 @@ import os
 from pathlib import Path
 
 from outdial.domain.errors import InvalidArgument
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.settings import SipSettings
 from outdial.telephony.sip import SipConfig, SipTelephony, parse_hostport
 from outdial.telephony.sip.uri import DEFAULT_PORT
 
 
-def sip_config(settings: SipSettings) -> SipConfig:
+def sip_config(settings: SipSettings, network: NetworkPolicy | None = None) -> SipConfig:
     """Validate the SIP settings (SPEC 4) into a config; a clear 400-style error if unusable."""
     try:
         trunk = parse_hostport(settings.trunk, DEFAULT_PORT) if settings.trunk.strip() else None
@@ -30,8 +31,9 @@ def sip_config(settings: SipSettings) -> SipConfig:
         username=settings.username,
         password=settings.password,
         cache_dir=Path(cache, "outdial", "tts"),
+        network=network or NetworkPolicy(),
     )
 
 
-def sip_telephony(settings: SipSettings) -> SipTelephony:
-    return SipTelephony(sip_config(settings))
+def sip_telephony(settings: SipSettings, network: NetworkPolicy | None = None) -> SipTelephony:
+    return SipTelephony(sip_config(settings, network))

@@ -7,10 +7,11 @@ import os
 import shutil
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from outdial.domain.address import Address, AddressType
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.sip.call import OutboundCall
@@ -61,6 +62,8 @@ class SipConfig:
     espeak: str = "espeak-ng"
     sox: str = "sox"
     user_agent: str = "outdial"
+    # What sip destinations (not the trunk) may reach; closed unless the operator opens it.
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SipConfig:
