@@ -1,7 +1,8 @@
 """Whether a target may be dialed now, and if not, why and until when (issue 6).
 
-Pure functions of values and the current time. The claim uses `number_blocks` and
-`window_block` to decide, inside its transaction, whether an attempt may start; the
+Pure functions of values and the current time. The claim uses `no_dialable_destination`,
+`number_blocks` and `window_block` to decide, inside its transaction, whether an attempt may
+start (or the target is done); the
 eligibility and preview endpoints use `explain`, fed by the service, to say why a target is not
 dialed without dialing it. Both paths share these rules, so the answer of the endpoint is the
 decision of the claim.
@@ -151,7 +152,9 @@ def explain(target: Target, plan: Outplan, facts: Facts, now: datetime) -> list[
 
     Destinations are walked as the claim walks them: a listed number is skipped as if its tries
     were used; the first destination with tries left that is not listed is the one the window,
-    the cooling down and the per-number limits are checked on.
+    the cooling down and the per-number limits are checked on. An idle target with no
+    destination left to dial gets `no_dialable_destination` (the claim makes it done), then the
+    `destination_exhausted` of each destination.
     """
     if target.tm_delete is not None:
         return [Blocker(Reason.DELETED, None, "the target is deleted")]

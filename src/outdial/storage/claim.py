@@ -140,11 +140,10 @@ async def claim(
     it by. A target that no destination can dial under the outplan (every set one disabled
     or used up, say after a `PUT dial_info`) is met whether due or not and made `done`, with
     the skip `no_dialable_destination`. Every such skip is logged in `dial_skips`. The rest
-    are started; the campaign is
-    reserved for exactly that many at the end, so its row stays locked only briefly. Raises
-    NotReserved when the campaign cannot take them (stopped, full, or not due yet): the caller
-    must roll the transaction back. Otherwise returns the attempts started (maybe none) and
-    the campaign's pacing state."""
+    are started; the campaign is reserved for exactly that many at the end, so its row stays
+    locked only briefly. Raises NotReserved when the campaign cannot take them (stopped, full,
+    or not due yet): the caller must roll the transaction back. Otherwise returns the attempts
+    started (maybe none), the targets made done and the campaign's pacing state."""
     if limit <= 0:
         return Claim([], -1, -1)
     cutoff = now_us - outplan.try_interval * 1000
