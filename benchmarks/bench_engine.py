@@ -4,6 +4,7 @@
     python benchmarks/bench_engine.py throughput --engines 2 --targets 30000 --seconds 20
     python benchmarks/bench_engine.py claim --sizes 10000 1000000
     python benchmarks/bench_engine.py empty-claim --sizes 200000 1000000
+    python benchmarks/bench_engine.py undialable-claim --sizes 10000 1000000
 
 Throughput: engines run as `outdial engine --telephony sim --sim-ring-ms 0` processes against a
 scratch PostgreSQL database; the simulated far end answers at once and the campaign has no
@@ -11,6 +12,9 @@ actions, so every attempt is claim -> answered -> ended. Claim latency: one `cla
 attempt, timed in-process inside a transaction that is rolled back (the table stays as it is).
 Empty claim: the same, with every target asleep (`not_before` an hour ahead, as a closed
 calling window leaves them), so the claim finds nothing and walks the whole idle index.
+Undialable claim: claims of up to 200 over a list whose outplan was changed to
+`max_try_count_0: 0` after the targets were loaded: each claim makes 200 targets done with
+their `no_dialable_destination` skips (issue 19).
 """
 
 from __future__ import annotations
@@ -120,27 +124,40 @@ async def throughput(engines: int, targets: int, seconds: float, warmup: float) 
         await drop_database(ADMIN, url)
 
 
-async def claim_latency(sizes: list[int], rounds: int, *, asleep: bool = False) -> None:
-    """Claims of one attempt per size; with `asleep`, claims of up to 200 over a list whose
-    targets all sleep for an hour (a closed calling window): they find nothing."""
+async def claim_latency(sizes: list[int], rounds: int, *, mode: str = "claim") -> None:
+    """Claims of one attempt per size; `empty-claim`: claims of up to 200 over a list whose
+    targets all sleep for an hour (a closed calling window), which find nothing;
+    `undialable-claim`: claims of up to 200 that each make 200 targets done (no destination
+    left to dial)."""
+    asleep, undialable = mode == "empty-claim", mode == "undialable-claim"
     url = await scratch_database(ADMIN)
     db = Database(url)
     try:
         services = Services.build(db, SystemClock())
         for size in sizes:
-            campaign, _ = await _campaign(db, size)
+            campaign, plan = await _campaign(db, size)
             if asleep:
                 await _put_to_sleep(db, campaign.outdial_id, services)  # type: ignore[attr-defined]
+            if undialable:
+                await _disable(db, plan.id)  # type: ignore[attr-defined]
             run = next(r for r in await _running(services) if r.campaign.id == campaign.id)
-            limit, expect = (200, 0) if asleep else (1, None)
-            times = await timed_claims(db, services, run, limit=limit, rounds=rounds, expect=expect)
+            limit, expect = (200, 0) if asleep or undialable else (1, None)
+            times = await timed_claims(
+                db,
+                services,
+                run,
+                limit=limit,
+                rounds=rounds,
+                expect=expect,
+                finished=200 if undialable else 0,
+            )
             med = statistics.median(times) * 1000
             p95 = statistics.quantiles(times, n=20)[18] * 1000 if rounds >= 2 else med
-            what = (
-                "empty claim with {:,} targets asleep"
-                if asleep
-                else ("claim with {:,} targets in the table")
-            )
+            what = {
+                "claim": "claim with {:,} targets in the table",
+                "empty-claim": "empty claim with {:,} targets asleep",
+                "undialable-claim": "claim making 200 of {:,} undialable targets done",
+            }[mode]
             print(
                 f"{what.format(size)}: median {med:.2f} ms, p95 {p95:.2f} ms ({rounds} claims)",
                 flush=True,
@@ -168,6 +185,16 @@ async def _put_to_sleep(db: Database, outdial_id: object, services: Services) ->
         await auto.exec_driver_sql("VACUUM ANALYZE outdial_targets")
 
 
+async def _disable(db: Database, plan_id: object) -> None:
+    """The outplan changed after the targets were loaded: destination 0 disabled."""
+    from outdial.storage.tables import outplans
+
+    async with db.write() as conn:
+        await conn.execute(
+            sa.update(outplans).where(outplans.c.id == plan_id).values(max_try_count_0=0)
+        )
+
+
 async def _running(services: Services) -> list:
     from outdial.services.dialing import DialingService
 
@@ -190,11 +217,14 @@ def main() -> None:
     e = sub.add_parser("empty-claim")
     e.add_argument("--sizes", type=int, nargs="+", default=[200_000, 1_000_000])
     e.add_argument("--rounds", type=int, default=10)
+    u = sub.add_parser("undialable-claim")
+    u.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
+    u.add_argument("--rounds", type=int, default=100)
     args = parser.parse_args()
     if args.what == "throughput":
         asyncio.run(throughput(args.engines, args.targets, args.seconds, args.warmup))
     else:
-        asyncio.run(claim_latency(args.sizes, args.rounds, asleep=args.what == "empty-claim"))
+        asyncio.run(claim_latency(args.sizes, args.rounds, mode=args.what))
 
 
 if __name__ == "__main__":

@@ -94,11 +94,18 @@ def run(coro: Any) -> Any:
 
 
 async def timed_claims(
-    db: Database, services: Any, run: Any, *, limit: int, rounds: int, expect: int | None = None
+    db: Database,
+    services: Any,
+    run: Any,
+    *,
+    limit: int,
+    rounds: int,
+    expect: int | None = None,
+    finished: int = 0,
 ) -> list[float]:
     """Seconds each of `rounds` claims of `limit` attempts takes, each in a transaction that is
     rolled back (the table stays as it is); every claim must start `expect` attempts (default:
-    all `limit`)."""
+    all `limit`) and make `finished` targets done without an attempt."""
     from outdial.storage import claim as claims
     from outdial.storage.timeconv import to_us
 
@@ -120,6 +127,7 @@ async def timed_claims(
             times.append(time.perf_counter() - started)
             await tx.rollback()
         assert len(got.attempts) == (limit if expect is None else expect)
+        assert len(got.finished) == finished
     return times
 
 

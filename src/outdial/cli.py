@@ -17,18 +17,24 @@ from outdial.domain.errors import OutdialError
 from outdial.domain.netpolicy import NetworkPolicy
 from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKind
 
-app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    help="outdial: outbound calling campaigns (VoIPBIN-compatible API).",
-)
-customers_app = typer.Typer(no_args_is_help=True, help="Customers (tenants).")
-accesskeys_app = typer.Typer(no_args_is_help=True, help="Access keys for the API.")
-targets_app = typer.Typer(no_args_is_help=True, help="Outdial targets.")
+
+def _group(help_text: str) -> typer.Typer:
+    """A command group with Click's plain help (`--progress / --no-progress`, `TEXT`, `FILE`,
+    `INTEGER`; long help and env var names wrap rather than being cut at the terminal's edge).
+    Typer is kept below 0.27 (pyproject.toml): later versions print types as `<str>`."""
+    return typer.Typer(
+        no_args_is_help=True, add_completion=False, rich_markup_mode=None, help=help_text
+    )
+
+
+app = _group("outdial: outbound calling campaigns (VoIPBIN-compatible API).")
+customers_app = _group("Customers (tenants).")
+accesskeys_app = _group("Access keys for the API.")
+targets_app = _group("Outdial targets.")
+events_app = _group("Events and webhook delivery.")
 app.add_typer(customers_app, name="customers")
 app.add_typer(accesskeys_app, name="accesskeys")
 app.add_typer(targets_app, name="targets")
-events_app = typer.Typer(no_args_is_help=True, help="Events and webhook delivery.")
 app.add_typer(events_app, name="events")
 
 DbUrl = Annotated[
@@ -61,8 +67,18 @@ SipBind = Annotated[
         help="HOST:PORT of the local SIP socket (port 0: any)",
     ),
 ]
-SipUser = Annotated[str, typer.Option("--sip-username", envvar="OUTDIAL_SIP_USERNAME")]
-SipPass = Annotated[str, typer.Option("--sip-password", envvar="OUTDIAL_SIP_PASSWORD")]
+SipUser = Annotated[
+    str,
+    typer.Option(
+        "--sip-username", envvar="OUTDIAL_SIP_USERNAME", help="digest user name for the trunk"
+    ),
+]
+SipPass = Annotated[
+    str,
+    typer.Option(
+        "--sip-password", envvar="OUTDIAL_SIP_PASSWORD", help="digest password for the trunk"
+    ),
+]
 DEFAULT_DB = "sqlite:///./outdial.db"
 
 
@@ -205,10 +221,12 @@ def _settings(
         _settings_error(exc)
 
 
-@app.command()
+@app.command(short_help="Serve the REST API (and the dialer, unless --no-engine).")
 def serve(
-    host: Annotated[str, typer.Option(envvar="OUTDIAL_HOST")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="OUTDIAL_PORT")] = 8080,
+    host: Annotated[
+        str, typer.Option(envvar="OUTDIAL_HOST", help="address the API listens on")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="OUTDIAL_PORT", help="TCP port of the API")] = 8080,
     database_url: DbUrl = DEFAULT_DB,
     telephony: Telephony = TelephonyKind.SIM,
     no_engine: Annotated[bool, typer.Option("--no-engine", help="API only, no dialer")] = False,
@@ -237,7 +255,7 @@ def serve(
     _run(runtime.serve(settings, host, port, engine=not no_engine))
 
 
-@app.command()
+@app.command(short_help="Run a dialer process alone.")
 def engine(
     database_url: DbUrl = DEFAULT_DB,
     telephony: Telephony = TelephonyKind.SIM,
@@ -276,7 +294,7 @@ def engine(
     _run(runtime.run_engine(settings, webhooks=webhooks))
 
 
-@app.command()
+@app.command(short_help="Deliver webhooks alone.")
 def webhooks(
     database_url: DbUrl = DEFAULT_DB,
     event_retention_days: EventRetention = 30.0,
@@ -311,13 +329,15 @@ def customers_create(
     _print(_run(runtime.create_customer(database_url, name)))
 
 
-@customers_app.command("update")
+@customers_app.command("update", short_help="Set a customer's webhook.")
 def customers_update(
     customer_id: Annotated[str, typer.Option("--id", help="the customer's id")],
     webhook_uri: Annotated[
         str | None, typer.Option("--webhook-uri", help="http(s) URL; empty turns webhooks off")
     ] = None,
-    webhook_method: Annotated[str | None, typer.Option("--webhook-method")] = None,
+    webhook_method: Annotated[
+        str | None, typer.Option("--webhook-method", help="POST (the default) or PUT")
+    ] = None,
     database_url: DbUrl = DEFAULT_DB,
 ) -> None:
     """Set a customer's webhook; prints the customer with its signing secret."""
@@ -328,8 +348,10 @@ def customers_update(
 
 @events_app.command("replay")
 def events_replay(
-    customer_id: Annotated[str, typer.Option("--customer-id")],
-    from_event_id: Annotated[int, typer.Option("--from-event-id", min=0)],
+    customer_id: Annotated[str, typer.Option("--customer-id", help="the customer's id")],
+    from_event_id: Annotated[
+        int, typer.Option("--from-event-id", min=0, help="the first event to deliver again")
+    ],
     database_url: DbUrl = DEFAULT_DB,
 ) -> None:
     """Deliver a customer's events to its webhook again, from an event id on."""
@@ -370,10 +392,10 @@ def _uuid(text: str, option: str) -> uuid.UUID:
         raise typer.Exit(code=2) from None
 
 
-@accesskeys_app.command("create")
+@accesskeys_app.command("create", short_help="Create an access key; prints its token once.")
 def accesskeys_create(
-    customer_id: Annotated[str, typer.Option("--customer-id")],
-    name: Annotated[str, typer.Option("--name")] = "",
+    customer_id: Annotated[str, typer.Option("--customer-id", help="the customer's id")],
+    name: Annotated[str, typer.Option("--name", help="a label for the key")] = "",
     database_url: DbUrl = DEFAULT_DB,
 ) -> None:
     """Create an access key; prints JSON with the key in `token` (shown only once)."""
@@ -394,9 +416,9 @@ def accesskeys_create(
     _print(_run(runtime.create_accesskey(database_url, cid, name)))
 
 
-@accesskeys_app.command("list")
+@accesskeys_app.command("list", short_help="List a customer's access keys (never their tokens).")
 def accesskeys_list(
-    customer_id: Annotated[str, typer.Option("--customer-id")],
+    customer_id: Annotated[str, typer.Option("--customer-id", help="the customer's id")],
     database_url: DbUrl = DEFAULT_DB,
 ) -> None:
     """List a customer's access keys (never their tokens), newest first, revoked ones too."""
@@ -417,13 +439,20 @@ def accesskeys_delete(
 
 @targets_app.command("import")
 def targets_import(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    outdial_id: Annotated[str, typer.Option("--outdial-id")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, help="a .csv or .jsonl file of targets"
+        ),
+    ],
+    outdial_id: Annotated[str, typer.Option("--outdial-id", help="the outdial the targets join")],
     database_url: DbUrl = DEFAULT_DB,
     fmt: Annotated[
         str | None, typer.Option("--format", help="csv or jsonl (default: by suffix)")
     ] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="a progress bar on standard error")
+    ] = True,
 ) -> None:
     """Import targets from CSV or JSON Lines; all or nothing, with a progress bar."""
     _logging(logging.WARNING)
@@ -443,7 +472,7 @@ def targets_import(
     _print(_run(runtime.import_targets(database_url, oid, file, fmt, progress)))
 
 
-@app.command()
+@app.command(short_help="Run a whole campaign on an embedded database, live.")
 def demo(
     database_url: DbUrl = "sqlite:///./outdial-demo.db",
     telephony: Annotated[

@@ -267,3 +267,71 @@ async def test_compliance_log_keeps_the_window_of_each_attempt(
             .all()
         )
     assert len(kept) == 1 and '"start":"09:00"' in str(kept[0])
+
+
+async def test_no_dialable_destination_through_the_api(
+    tenant: Tenant, services: Services, clock: FakeClock
+) -> None:
+    """Issue 19 end to end over the REST API: eligibility and preview say `never:
+    no_dialable_destination` before the run (also after PUT dial_info), the campaign runs and
+    stops, the targets read `done` and the compliance log names the reason."""
+    _, outdial, campaign = await _setup(tenant, max_try_count_1=0)
+    created = await tenant.ok(
+        "POST", f"/v1.0/outdials/{outdial['id']}/targets", json={"destination_1": tel(LONDON)}
+    )
+    disabled = str(created["id"])
+    dialable = await _target(tenant, outdial, NEW_YORK)
+
+    answer = await _why(tenant, outdial, disabled)
+    assert answer["dialable_now"] is False
+    assert [(r["reason"], r["destination_index"]) for r in answer["reasons"]] == [
+        ("campaign_not_running", None),
+        ("no_dialable_destination", None),
+        ("destination_exhausted", 1),
+    ]
+    assert answer["reasons"][1]["detail"] == (
+        "no destination can be dialed: destination 1 is disabled by the outplan (max_try_count_1 0)"
+    )
+    assert answer["reasons"][1]["clears_at"] is None
+    preview = await tenant.ok("GET", f"/v1.0/campaigns/{campaign['id']}/preview")
+    assert (preview["total"], preview["dialable_now"]) == (2, 1)
+    assert (preview["later"], preview["never"]) == ({}, {"no_dialable_destination": 1})
+
+    # the outplan changes after the targets were loaded: now neither can be dialed
+    await tenant.ok(
+        "PUT", f"/v1.0/outplans/{campaign['outplan_id']}/dial_info", json={"max_try_count_0": 0}
+    )
+    preview = await tenant.ok("GET", f"/v1.0/campaigns/{campaign['id']}/preview")
+    assert (preview["dialable_now"], preview["never"]) == (0, {"no_dialable_destination": 2})
+    assert [r["reason"] for r in (await _why(tenant, outdial, dialable))["reasons"]] == [
+        "campaign_not_running",
+        "no_dialable_destination",
+        "destination_exhausted",
+    ]
+
+    async with Harness(services, clock) as h:
+        await tenant.ok("PUT", f"/v1.0/campaigns/{campaign['id']}/status", json={"status": "run"})
+        await h.tick(0.5, rounds=3)
+        await h.tick(1.0, rounds=2)
+    got = await tenant.ok("GET", f"/v1.0/campaigns/{campaign['id']}")
+    assert got["status"] == "stop"
+    for target in (disabled, dialable):
+        read = await tenant.ok("GET", f"/v1.0/outdials/{outdial['id']}/targets/{target}")
+        assert read["status"] == "done"
+        assert [r["reason"] for r in (await _why(tenant, outdial, target))["reasons"]] == ["done"]
+    calls = await tenant.ok("GET", f"/v1.0/campaigns/{campaign['id']}/campaigncalls")
+    assert calls["result"] == []
+    log = (await tenant.ok("GET", f"/v1.0/campaigns/{campaign['id']}/compliance"))["result"]
+    assert sorted((i["type"], i["outdial_target_id"], i["reason"]) for i in log) == sorted(
+        [
+            ("skip", disabled, "no_dialable_destination"),
+            ("skip", dialable, "no_dialable_destination"),
+        ]
+    )
+    by_target = {i["outdial_target_id"]: i for i in log}
+    assert (by_target[disabled]["destination_index"], by_target[disabled]["number"]) == (1, LONDON)
+    assert by_target[dialable]["detail"] == (
+        "no destination can be dialed: destination 0 is disabled by the outplan (max_try_count_0 0)"
+    )
+    preview = await tenant.ok("GET", f"/v1.0/campaigns/{campaign['id']}/preview")
+    assert (preview["dialable_now"], preview["never"]) == (0, {"done": 2})

@@ -189,3 +189,22 @@ async def test_min_number_gap_across_campaigns(services: Services, clock: FakeCl
 def test_local_time_of_start() -> None:
     start = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
     assert start.astimezone(ZoneInfo("America/New_York")).hour == 7
+
+
+async def test_window_closed_on_a_long_sip_address(services: Services, clock: FakeClock) -> None:
+    """The skip names the address, cut to the log's 32 characters: the claim never fails on it
+    (PostgreSQL enforces the width), and the target is dialed when the window opens."""
+    address = "a-rather-long-user-name.for-this-test@pbx.example.com"
+    window = {"days": [1, 2, 3, 4, 5], "start": "13:00", "end": "17:00", "timezone": "UTC"}
+    async with Harness(services, clock) as h:
+        _, outdial, campaign = await h.setup([], outplan={"call_window": window})
+        await services.targets.create(
+            h.customer_id, outdial.id, {"destination_0": {"type": "sip", "target": address}}
+        )
+        await h.run(campaign.id)
+        await h.tick(0.5, rounds=3)
+        [skip] = await _skips(services, campaign.id)
+        assert (skip.reason, skip.number) == ("window_closed", address[:32])
+        await clock.advance(3600)
+        await h.tick(0.5, rounds=3)
+        assert [c.destination.target for c in await h.calls(campaign.id)] == [address]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from outdial.domain.address import Address, AddressType
+from outdial.domain.eligibility import (
+    Facts,
+    Reason,
+    dialable_now,
+    explain,
+    no_dialable_destination,
+)
+from outdial.domain.models import Outplan, Target
 from outdial.domain.numberplan import FarEnd, behaviour_for
 from outdial.domain.outcome import CallResult, HangupReason, reason_for_sip_code, result_for
 from outdial.domain.pacing import next_pace_us, start_interval_us, starts_allowed
@@ -81,3 +90,60 @@ def test_number_plan_and_sip_mapping() -> None:
     for reason in HangupReason:
         if reason not in (HangupReason.NORMAL,):
             assert result_for(reason) is CallResult.FAIL
+
+
+@pytest.mark.parametrize(
+    ("dests", "counts", "limits", "detail"),
+    [
+        ((A, A, NONE, NONE, NONE), (0, 0, 0, 0, 0), (2, 1, 0, 0, 0), None),
+        ((NONE, A, NONE, NONE, NONE), (0, 0, 0, 0, 0), (2, 0, 0, 0, 0), "1 is disabled"),
+        (
+            (A, A, NONE, NONE, NONE),
+            (1, 0, 0, 0, 0),
+            (1, 0, 0, 0, 0),
+            "destination 0 has used its 1 tries; destination 1 is disabled by the outplan "
+            "(max_try_count_1 0)",
+        ),
+        ((NONE, NONE, NONE, NONE, NONE), (0, 0, 0, 0, 0), (1, 1, 1, 1, 1), "none is set"),
+    ],
+)
+def test_no_dialable_destination(dests, counts, limits, detail) -> None:  # type: ignore[no-untyped-def]
+    found = no_dialable_destination(dests, counts, limits)
+    if detail is None:
+        assert found is None
+        return
+    assert found is not None
+    assert (found.reason, found.destination_index, found.clears_at) == (
+        Reason.NO_DIALABLE_DESTINATION,
+        None,
+        None,
+    )
+    assert found.detail.startswith("no destination can be dialed: ")
+    assert detail in found.detail
+
+
+def _target(status: str, counts: tuple[int, ...]) -> Target:
+    at = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    dests = (A, None, None, None, None)
+    return Target(uuid.uuid4(), uuid.uuid4(), "", "", "", status, dests, counts, at, at)
+
+
+def test_explain_matches_the_claim_for_targets_without_a_destination() -> None:
+    """Idle and nothing to dial: `no_dialable_destination` (the claim makes it done) before
+    each destination's reason; in flight on its last try: only the destination's reason (the
+    end of the attempt decides); dialable: no reason at all."""
+    at = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    plan = Outplan(uuid.uuid4(), uuid.uuid4(), "", "", None, 1000, 0, (1, 0, 0, 0, 0), at, at)
+    facts = Facts(listed={}, calls={})
+    idle = explain(_target("idle", (1, 0, 0, 0, 0)), plan, facts, at)
+    assert [(b.reason, b.destination_index) for b in idle] == [
+        (Reason.NO_DIALABLE_DESTINATION, None),
+        (Reason.DESTINATION_EXHAUSTED, 0),
+    ]
+    assert not dialable_now(idle)
+    busy = explain(_target("progressing", (1, 0, 0, 0, 0)), plan, facts, at)
+    assert [b.reason for b in busy] == [Reason.IN_PROGRESS, Reason.DESTINATION_EXHAUSTED]
+    assert explain(_target("idle", (0, 0, 0, 0, 0)), plan, facts, at) == []
+    listed = Facts(listed={A.target: "opt-outs"}, calls={})
+    only_listed = explain(_target("idle", (0, 0, 0, 0, 0)), plan, listed, at)
+    assert [b.reason for b in only_listed] == [Reason.DNC_LISTED]  # as the claim logs it

@@ -1,7 +1,8 @@
 """Whether a target may be dialed now, and if not, why and until when (issue 6).
 
-Pure functions of values and the current time. The claim uses `number_blocks` and
-`window_block` to decide, inside its transaction, whether an attempt may start; the
+Pure functions of values and the current time. The claim uses `no_dialable_destination`,
+`number_blocks` and `window_block` to decide, inside its transaction, whether an attempt may
+start (or the target is done); the
 eligibility and preview endpoints use `explain`, fed by the service, to say why a target is not
 dialed without dialing it. Both paths share these rules, so the answer of the endpoint is the
 decision of the claim.
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 from outdial.domain.address import Address, AddressType
 from outdial.domain.callwindow import CallWindow, is_open, next_open
 from outdial.domain.models import Outplan, Target
-from outdial.domain.rules import cooling_until
+from outdial.domain.rules import cooling_until, next_destination
 from outdial.domain.states import TargetStatus
 from outdial.domain.timezones import zones_for_destination
 
@@ -39,10 +40,13 @@ class Reason(str, Enum):
     IN_PROGRESS = "in_progress"
     DONE = "done"
     DELETED = "deleted"
+    NO_DIALABLE_DESTINATION = "no_dialable_destination"
 
 
 # Reasons after which the target is never dialed again (by this campaign, as things stand).
-NEVER = frozenset({Reason.DONE, Reason.DELETED, Reason.DESTINATION_EXHAUSTED})
+NEVER = frozenset(
+    {Reason.DONE, Reason.DELETED, Reason.NO_DIALABLE_DESTINATION, Reason.DESTINATION_EXHAUSTED}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,33 @@ def dial_number(address: Address) -> str | None:
     """The E.164 number a destination dials (DNC lists and per-number limits apply to it);
     None for destinations that are not telephone numbers."""
     return address.target if address.type is AddressType.TEL else None
+
+
+def exhausted_detail(n: int, limit: int) -> str:
+    """Why destination `n` (set) is not dialed: disabled by the outplan, or its tries used."""
+    if limit == 0:
+        return f"destination {n} is disabled by the outplan (max_try_count_{n} 0)"
+    return f"destination {n} has used its {limit} tries"
+
+
+def no_dialable_destination(
+    destinations: Sequence[object | None],
+    try_counts: Sequence[int],
+    max_try_counts: Sequence[int],
+) -> Blocker | None:
+    """The answer for a target that no destination can dial under the outplan (every set one
+    is disabled, `max_try_count_N` 0, or has used its tries), None when one can. Such a target
+    is never eligible again (SPEC 3.1, 3.5): the claim that meets it while it is idle marks it
+    `done` and logs this reason, and the eligibility endpoint and the preview give it."""
+    if next_destination(destinations, try_counts, max_try_counts) is not None:
+        return None
+    why = [
+        exhausted_detail(n, max_try_counts[n])
+        for n, dest in enumerate(destinations)
+        if dest is not None
+    ]
+    detail = "no destination can be dialed: " + ("; ".join(why) or "none is set")
+    return Blocker(Reason.NO_DIALABLE_DESTINATION, None, detail)
 
 
 def number_blocks(
@@ -121,7 +152,9 @@ def explain(target: Target, plan: Outplan, facts: Facts, now: datetime) -> list[
 
     Destinations are walked as the claim walks them: a listed number is skipped as if its tries
     were used; the first destination with tries left that is not listed is the one the window,
-    the cooling down and the per-number limits are checked on.
+    the cooling down and the per-number limits are checked on. An idle target with no
+    destination left to dial gets `no_dialable_destination` (the claim makes it done), then the
+    `destination_exhausted` of each destination.
     """
     if target.tm_delete is not None:
         return [Blocker(Reason.DELETED, None, "the target is deleted")]
@@ -141,10 +174,7 @@ def explain(target: Target, plan: Outplan, facts: Facts, now: datetime) -> list[
             continue
         limit = plan.max_try_counts[n]
         if target.try_counts[n] >= limit:
-            detail = f"destination {n} has used its {limit} tries"
-            if limit == 0:
-                detail = f"destination {n} is disabled by the outplan (max_try_count_{n} 0)"
-            skipped.append(Blocker(Reason.DESTINATION_EXHAUSTED, n, detail))
+            skipped.append(Blocker(Reason.DESTINATION_EXHAUSTED, n, exhausted_detail(n, limit)))
             continue
         number = dial_number(dest)
         if number is not None and number in facts.listed:
@@ -154,6 +184,12 @@ def explain(target: Target, plan: Outplan, facts: Facts, now: datetime) -> list[
         chosen = (n, dest)
         break
     if chosen is None:
+        if target.status == TargetStatus.IDLE.value:  # what the claim decides when it meets it
+            none_left = no_dialable_destination(
+                target.destinations, target.try_counts, plan.max_try_counts
+            )
+            if none_left is not None:
+                return [*out, none_left, *skipped]
         return out + skipped
     out += [
         Blocker(b.reason, b.destination_index, b.detail + "; skipped", None, blocking=False)

@@ -103,6 +103,13 @@ class DialingService:
                 )
                 ids = [a.campaigncall_id for a in claim.attempts]
                 await _call_events(conn, ids, None, events.CAMPAIGNCALL_CREATED)
+                # done without an attempt: no campaigncall event names these targets
+                await events.emit_many(
+                    conn,
+                    run.campaign.customer_id,
+                    events.TARGET_UPDATED,
+                    (wire_format.target(t) for t in claim.finished),
+                )
                 return claim
         except claims.NotReserved:
             return None
@@ -149,7 +156,7 @@ class DialingService:
         """end_handle stop: stop when every live target is done, then start the next campaign."""
         now = self.ctx.now_us()
         async with self.ctx.db.write() as conn:
-            if await ends.unfinished_targets_left(conn, run.campaign, run.outplan):
+            if await ends.unfinished_targets_left(conn, run.campaign):
                 return False
             if not await ends.stop_when_done(conn, run.campaign.id, now):
                 return False

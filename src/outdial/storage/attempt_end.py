@@ -12,11 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from outdial.domain.models import Campaign, Outplan
+from outdial.domain.models import Campaign
 from outdial.domain.outcome import CallOutcome, CallResult
 from outdial.domain.rules import status_after_attempt
 from outdial.domain.states import CampaigncallStatus, CampaignStatus, TargetStatus
-from outdial.storage.claim import dialable
 from outdial.storage.tables import (
     TARGET_DESTINATIONS,
     TARGET_TRY_COUNTS,
@@ -158,19 +157,16 @@ def lost_attempts(now_us: int, stale_before_us: int, limit: int) -> sa.Select[An
     )
 
 
-async def unfinished_targets_left(
-    conn: AsyncConnection, campaign: Campaign, outplan: Outplan
-) -> bool:
-    """Whether any live target of the campaign's outdial is in flight or still dialable."""
+async def unfinished_targets_left(conn: AsyncConnection, campaign: Campaign) -> bool:
+    """Whether any live target of the campaign's outdial is not `done` yet (SPEC 3.7). An idle
+    target that no destination can dial counts until a claim meets it and makes it done (the
+    claim meets such targets whether due or not), so a campaign never stops on idle targets."""
     stmt = (
         sa.select(T.c.id)
         .where(
             T.c.outdial_id == campaign.outdial_id,
             T.c.tm_delete.is_(None),
-            sa.or_(
-                T.c.status == TargetStatus.PROGRESSING.value,
-                sa.and_(T.c.status == TargetStatus.IDLE.value, dialable(outplan)),
-            ),
+            T.c.status.in_([TargetStatus.IDLE.value, TargetStatus.PROGRESSING.value]),
         )
         .limit(1)
     )

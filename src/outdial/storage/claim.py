@@ -11,7 +11,7 @@ destination, and the compliance rules) are `storage/claim_plan.py`; the end of a
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from outdial.domain.address import Address
 from outdial.domain.eligibility import dial_number
 from outdial.domain.ids import NIL_UUID, new_id
-from outdial.domain.models import Campaign, Outplan
+from outdial.domain.models import Campaign, Outplan, Target
 from outdial.domain.outcome import CallResult
 from outdial.domain.states import CampaigncallStatus, CampaignStatus, ReferenceType, TargetStatus
 from outdial.storage.bulk import insert_rows
@@ -64,7 +64,9 @@ class Claim:
     attempts: list[Claimed]
     in_flight: int  # the campaign's attempts in flight after this claim
     pace_next_us: int  # and its pacing clock
-    skipped: int = 0  # targets put to sleep or made done by the compliance rules
+    skipped: int = 0  # targets put to sleep or made done without an attempt
+    # targets made done without an attempt (no destination left to dial), as they are now
+    finished: list[Target] = field(default_factory=list)
 
 
 def dialable(outplan: Outplan) -> sa.ColumnElement[bool]:
@@ -77,13 +79,21 @@ def dialable(outplan: Outplan) -> sa.ColumnElement[bool]:
     return sa.or_(*slots) if slots else sa.false()
 
 
-def eligible(campaign: Campaign, outplan: Outplan, cutoff_us: int) -> list[sa.ColumnElement[bool]]:
+def eligible(
+    campaign: Campaign, outplan: Outplan, cutoff_us: int, now_us: int
+) -> list[sa.ColumnElement[bool]]:
+    """The idle live targets of the outdial that a claim meets: those with a destination to
+    dial that are due (the last attempt ended `try_interval` ago, any compliance sleep over),
+    and, due or not, those that no destination can dial, which the claim marks done."""
+    due = sa.and_(
+        sa.or_(T.c.last_attempt_end.is_(None), T.c.last_attempt_end <= cutoff_us),
+        sa.or_(T.c.not_before.is_(None), T.c.not_before <= now_us),
+    )
     return [
         T.c.outdial_id == campaign.outdial_id,
         T.c.status == TargetStatus.IDLE.value,
         T.c.tm_delete.is_(None),
-        sa.or_(T.c.last_attempt_end.is_(None), T.c.last_attempt_end <= cutoff_us),
-        dialable(outplan),
+        sa.or_(due, sa.not_(dialable(outplan))),
     ]
 
 
@@ -127,17 +137,19 @@ async def claim(
     the compliance rules (docs/compliance.md): a destination on a live do-not-call entry is
     used up and the next one tried; a destination outside its calling window, or whose number
     is over a per-number limit, puts the target to sleep (`not_before`) so later rounds pass
-    it by. Every such skip is logged in `dial_skips`. The rest are started; the campaign is
-    reserved for exactly that many at the end, so its row stays locked only briefly. Raises
-    NotReserved when the campaign cannot take them (stopped, full, or not due yet): the caller
-    must roll the transaction back. Otherwise returns the attempts started (maybe none) and
-    the campaign's pacing state."""
+    it by. A target that no destination can dial under the outplan (every set one disabled
+    or used up, say after a `PUT dial_info`) is met whether due or not and made `done`, with
+    the skip `no_dialable_destination`. Every such skip is logged in `dial_skips`. The rest
+    are started; the campaign is reserved for exactly that many at the end, so its row stays
+    locked only briefly. Raises NotReserved when the campaign cannot take them (stopped, full,
+    or not due yet): the caller must roll the transaction back. Otherwise returns the attempts
+    started (maybe none), the targets made done and the campaign's pacing state."""
     if limit <= 0:
         return Claim([], -1, -1)
     cutoff = now_us - outplan.try_interval * 1000
     stmt = (
         sa.select(T.c.id, *TARGET_DESTINATIONS, *TARGET_TRY_COUNTS, T.c.timezone)
-        .where(*eligible(campaign, outplan, cutoff), _awake(now_us))
+        .where(*eligible(campaign, outplan, cutoff, now_us))
         .order_by(T.c.tm_update, T.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=T)
@@ -152,7 +164,7 @@ async def claim(
     await plan.write()
     picked = plan.started
     if not picked:
-        return Claim([], -1, -1, skipped=plan.skipped)
+        return Claim([], -1, -1, skipped=plan.skipped, finished=plan.finished)
     started = [
         Claimed(
             campaigncall_id=new_id(),
@@ -177,11 +189,7 @@ async def claim(
     if reserved is None:
         raise NotReserved(campaign.id)
     in_flight, pace_next = reserved
-    return Claim(started, in_flight, pace_next, skipped=plan.skipped)
-
-
-def _awake(now_us: int) -> sa.ColumnElement[bool]:
-    return sa.or_(T.c.not_before.is_(None), T.c.not_before <= now_us)
+    return Claim(started, in_flight, pace_next, skipped=plan.skipped, finished=plan.finished)
 
 
 def _campaigncall_row(

@@ -1,7 +1,8 @@
 """The decisions of one claim over its locked targets (docs/compliance.md): for each target
-the destination to dial, or why not now (a do-not-call entry uses the destination up; a closed
-calling window or a per-number limit puts the target to sleep), every skip recorded in
-`dial_skips`; then the target updates written set-wise, one UPDATE per group."""
+the destination to dial, or why not now (no destination left to dial makes it done; a
+do-not-call entry uses the destination up; a closed calling window or a per-number limit puts
+the target to sleep), every skip recorded in `dial_skips`; then the target updates written
+set-wise, one UPDATE per group."""
 
 from __future__ import annotations
 
@@ -21,14 +22,15 @@ from outdial.domain.eligibility import (
     destination_zones,
     dial_number,
     local_times,
+    no_dialable_destination,
     number_blocks,
     window_block,
 )
 from outdial.domain.ids import new_id
-from outdial.domain.models import Campaign, Outplan
+from outdial.domain.models import Campaign, Outplan, Target
 from outdial.domain.rules import next_destination
 from outdial.domain.states import TargetStatus
-from outdial.storage import compliance
+from outdial.storage import compliance, rows
 from outdial.storage.bulk import insert_rows
 from outdial.storage.codec import load_address
 from outdial.storage.tables import TARGET_TRY_COUNTS, dial_skips, outdial_targets
@@ -42,6 +44,11 @@ def _address(text: str) -> Address:
     address = load_address(text)
     assert address is not None
     return address
+
+
+def _label(dest: Address) -> str:
+    """What a skip names: the number dialed, or the address of a destination that is not one."""
+    return dial_number(dest) or dest.target
 
 
 class ClaimPlan:
@@ -63,6 +70,7 @@ class ClaimPlan:
         self.sleep_groups: dict[tuple[int, tuple[int, ...]], list[uuid.UUID]] = defaultdict(list)
         self.skips: list[dict[str, Any]] = []
         self.windows: dict[tuple[str, ...], tuple[bool, datetime | None]] = {}
+        self.finished: list[Target] = []  # made done by write(), as they are after it
 
     @property
     def skipped(self) -> int:
@@ -108,10 +116,25 @@ class ClaimPlan:
             )
         )
 
+    def _undialable(self, tid: uuid.UUID, dests: Sequence[str | None], counts: list[int]) -> bool:
+        """A target that no destination can dial is never dialable again: it becomes done,
+        with one skip naming its first destination and why none is left."""
+        none_left = no_dialable_destination(dests, counts, self.outplan.max_try_counts)
+        if none_left is None:
+            return False
+        first = next((n for n, text in enumerate(dests) if text is not None), 0)
+        text = dests[first]
+        label = "" if text is None else _label(_address(text))
+        self._skip(tid, first, label, none_left.reason, none_left.detail, None)
+        self.done_groups[()].append(tid)
+        return True
+
     def decide(self, row: Any) -> None:
         tid, dests, counts = row[0], row[1:6], list(row[6:11])
         zone = row[11]
         plan = self.outplan
+        if self._undialable(tid, dests, counts):
+            return
         burned: list[int] = []
         while True:
             n = next_destination(dests, counts, plan.max_try_counts)
@@ -133,7 +156,7 @@ class ClaimPlan:
                 counts[n] = plan.max_try_counts[n]
                 continue
             break
-        label = number or dest.target
+        label = _label(dest)
         window = plan.call_window
         if window is not None:
             zones = destination_zones(dest, zone, window)
@@ -182,11 +205,13 @@ class ClaimPlan:
                 )
             )
         for burned, ids in sorted(self.done_groups.items()):
-            await self.conn.execute(
+            done = await self.conn.execute(
                 sa.update(T)
                 .where(T.c.id.in_(ids), idle)
                 .values(status=TargetStatus.DONE.value, tm_update=now, **self._burn(burned))
+                .returning(*T.c)
             )
+            self.finished += [rows.target(r) for r in done.all()]
         for (wake, burned), ids in sorted(self.sleep_groups.items()):
             await self.conn.execute(
                 sa.update(T)
