@@ -9,8 +9,9 @@ started and whose level stays within `level_tolerance_db`: speech is not steady,
 that looks pure for a frame or two drifts away or changes level long before 200 ms.
 
 One frame that is not tonal inside a tone (a lost packet, a click) is bridged. The beep is
-reported at its trailing edge, once `trail_ms` (40 ms) more show no tone (a tone followed at
-once by another tone is a sequence such as SIT, not a beep); so about 60 ms after its end.
+reported at its trailing edge, once `trail_ms` (40 ms) more show no tone, so about 60 ms
+after its end. Tones that follow each other at once are a sequence (the special information
+tones of an intercept: 914, 1371, 1777 Hz), not a beep: none of them is reported.
 The start and end inside their frames come from the share of the tone's power in the partial
 frame (a tone filling m of N samples keeps (m/N)² of its power at the bin), so times are
 accurate to a few ms, not to the frame.
@@ -83,6 +84,7 @@ class _Tone:
     last_power: float = 0.0  # bin power of its last tonal frame
     end: float = 0.0  # sample where it ended (once it ended)
     quiet: int = 0  # frames without the tone since its last tonal frame
+    chained: bool = False  # began right after another tone ended: part of a tone sequence
 
     @property
     def reference(self) -> float:
@@ -93,7 +95,8 @@ class BeepDetector:
     """`feed(frame)` returns a `BeepEvent` on the frame that confirms a beep, else None; it
     keeps listening afterwards (a second beep is reported too)."""
 
-    def __init__(self, settings: BeepSettings | None = None) -> None:
+    def __init__(self, settings: BeepSettings | None = None, *, start_ms: int = 0) -> None:
+        """`start_ms`: the time of the first frame fed (times are reported on that clock)."""
         self.settings = s = settings or BeepSettings()
         count = int((s.max_hz - s.min_hz) // 25) + 1
         self.bank = Bank([s.min_hz + 25 * i for i in range(count)], FRAME_SAMPLES)
@@ -101,7 +104,7 @@ class BeepDetector:
         self._tol_bins = s.tolerance_hz / 25.0
         self._level_tol = float(10.0 ** (s.level_tolerance_db / 10.0))
         self._trail = max(1, math.ceil(s.trail_ms / FRAME_MS))
-        self._frame = 0
+        self._frame = start_ms // FRAME_MS
         self._prev: Floats | None = None  # bin powers of the previous frame
         self._tone: _Tone | None = None
         self.events: list[BeepEvent] = []
@@ -127,6 +130,7 @@ class BeepDetector:
             if powers[peak] < self.settings.purity * energy:
                 peak = -1
         event = None
+        chained = False
         tone = self._tone
         if tone is not None:
             if peak >= 0 and powers is not None and self._continues(tone, peak, powers[peak]):
@@ -136,7 +140,8 @@ class BeepDetector:
             if tone.quiet == 0:
                 tone.end = self._end_sample(tone, index, powers)
             tone.quiet += 1
-            if peak >= 0:  # another tone at once: a tone sequence (SIT, DTMF), not a beep
+            chained = peak >= 0  # another tone at once: a tone sequence (SIT), not a beep
+            if chained:
                 self._tone = None
             elif tone.quiet > self._trail:
                 self._tone = None
@@ -145,7 +150,7 @@ class BeepDetector:
             before = float(self._prev[peak]) if self._prev is not None else 0.0
             power = float(powers[peak])
             self._tone = _Tone(index, peak, power, before, freq_sum=self._refine(powers, peak),
-                               last_power=power)  # fmt: skip
+                               last_power=power, chained=chained)  # fmt: skip
         self._prev = powers
         return event
 
@@ -195,6 +200,8 @@ class BeepDetector:
 
     def _report(self, tone: _Tone) -> BeepEvent | None:
         s = self.settings
+        if tone.chained:
+            return None
         start = self._start_sample(tone)
         duration = (tone.end - start) * 1000 / RATE
         if not s.min_ms - FRAME_MS / 2 <= duration <= s.max_ms:

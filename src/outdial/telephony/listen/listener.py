@@ -15,7 +15,7 @@ import numpy as np
 from outdial.telephony.listen.amd import AmdDetector, AmdResult, AmdSettings
 from outdial.telephony.listen.dtmf import DtmfDetector, DtmfSettings
 from outdial.telephony.listen.events import DigitEvent
-from outdial.telephony.listen.frames import Frame, as_samples
+from outdial.telephony.listen.frames import FRAME_MS, Frame, as_samples
 from outdial.telephony.listen.vad import EnergyVad
 from outdial.telephony.listen.voicemail import DropCue, DropSettings, VoicemailDropDetector
 
@@ -55,7 +55,9 @@ class CallListener:
     def wait_for_beep(self) -> None:
         """Start listening for the voicemail-drop cue (the beep, or the greeting's end)."""
         if self.drop is None:
-            self.drop = VoicemailDropDetector(self.drop_settings, vad=self.vad)
+            self.drop = VoicemailDropDetector(
+                self.drop_settings, vad=self.vad, start_ms=self.frames * FRAME_MS
+            )
 
     def feed(self, frame: Frame) -> Heard:
         self.frames += 1

@@ -73,6 +73,7 @@ class TelephoneEventReceiver:
         self._current: _Current | None = None
         self._ended: dict[tuple[int, int], None] = {}  # (ext timestamp, event) already reported
         self.duplicates = 0
+        self.other_events = 0  # ended events that are not keys (flash, tones of RFC 4734)
 
     def feed(self, timestamp: int, payload: bytes) -> list[DigitEvent]:
         """A telephone-event packet's RTP timestamp and payload; ValueError if malformed."""
@@ -91,12 +92,12 @@ class TelephoneEventReceiver:
             return []
         now = self._extend(timestamp, move=False)
         if now - (cur.segment + cur.duration) > after_ms * self.rate // 1000:
-            return [self._finish()]
+            return _some(self._finish())
         return []
 
     def flush(self) -> list[DigitEvent]:
         """The event still open at the end of the call, if any."""
-        return [self._finish()] if self._current is not None else []
+        return _some(self._finish()) if self._current is not None else []
 
     def _block(self, ts: int, block: EventBlock) -> list[DigitEvent]:
         out: list[DigitEvent] = []
@@ -113,7 +114,7 @@ class TelephoneEventReceiver:
                 cur.before += cur.duration
                 cur.segment, cur.duration = ts, block.duration
             else:  # a new event: the open one lost all its end packets
-                out.append(self._finish())
+                out += _some(self._finish())
                 cur = None
         if cur is None:
             cur = self._current = _Current(ts, ts, block.event, block.volume, 0, block.duration)
@@ -123,17 +124,20 @@ class TelephoneEventReceiver:
             self._ended[(ts, block.event)] = None
             if len(self._ended) > 32:
                 del self._ended[next(iter(self._ended))]
-            out.append(self._finish())
+            out += _some(self._finish())
         return out
 
-    def _finish(self) -> DigitEvent:
+    def _finish(self) -> DigitEvent | None:
         cur = self._current
         assert cur is not None
         self._current = None
         digit = digit_for_code(cur.event)
+        if digit is None:
+            self.other_events += 1
+            return None
         origin = self._origin if self._origin is not None else cur.timestamp
         event = DigitEvent(
-            digit=digit or f"event-{cur.event}",
+            digit=digit,
             duration_ms=(cur.before + cur.duration) * 1000 // self.rate,
             source="rfc4733",
             start_ms=max(0, cur.timestamp - origin) * 1000 // self.rate,
@@ -160,6 +164,10 @@ class TelephoneEventReceiver:
         if delta >= 1 << 31:
             delta -= 1 << 32
         return reference + delta
+
+
+def _some(event: DigitEvent | None) -> list[DigitEvent]:
+    return [event] if event is not None else []
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,11 +48,16 @@ class DropCue:
 class VoicemailDropDetector:
     """`feed(frame)` returns the `DropCue` once, on the frame that gives it."""
 
-    def __init__(self, settings: DropSettings | None = None, *, vad: Vad | None = None) -> None:
+    def __init__(
+        self, settings: DropSettings | None = None, *, vad: Vad | None = None, start_ms: int = 0
+    ) -> None:
+        """`start_ms`: the time of the first frame fed (the call's clock, e.g. when AMD said
+        machine); cue and beep times are on that clock, `max_wait_ms` counts from it."""
         self.settings = settings or DropSettings()
-        self.beep = BeepDetector(self.settings.beep)
+        self.beep = BeepDetector(self.settings.beep, start_ms=start_ms)
         self.vad = vad or EnergyVad()
         self.cue: DropCue | None = None
+        self._start = start_ms
         self._total = 0
         self._voice = 0
         self._silence = 0
@@ -89,5 +94,5 @@ class VoicemailDropDetector:
     def _give(
         self, reason: Literal["beep", "silence", "timeout"], beep: BeepEvent | None = None
     ) -> DropCue:
-        self.cue = DropCue(reason, self._total, beep)
+        self.cue = DropCue(reason, self._start + self._total, beep)
         return self.cue
