@@ -6,7 +6,10 @@ of 160 samples, the detectors' input. Seeds are fixed, so every run hears the sa
 
 from __future__ import annotations
 
+import subprocess
+import wave
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -130,3 +133,20 @@ def frames(x: Signal) -> Iterable[np.ndarray]:
     pcm = np.clip(np.round(x), -32768, 32767).astype(np.int16)
     pcm = np.concatenate([pcm, np.zeros(-len(pcm) % 160, dtype=np.int16)])
     return list(pcm.reshape(-1, 160))
+
+
+def espeak(text: str, voice: str, workdir: Path, binary: str) -> Signal:
+    """espeak-ng's rendering of `text`, at 8 kHz, band limited to 300-3400 Hz, at -16 dBm0."""
+    path = workdir / f"speech-{abs(hash((text, voice)))}.wav"
+    subprocess.run([binary, "-v", voice, "-w", str(path), "--", text], check=True)
+    with wave.open(str(path), "rb") as w:
+        rate = w.getframerate()
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
+    n = len(x) * RATE // rate
+    spectrum = np.fft.rfft(x)
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    spectrum[(freqs < 300) | (freqs > 3400)] = 0
+    y = np.fft.irfft(spectrum[: n // 2 + 1], n) * (n / len(x))
+    loud = np.flatnonzero(np.abs(y) > 0.02 * np.abs(y).max())
+    y = y[loud[0] : loud[-1] + 1]
+    return y * (DBM0_RMS * 10 ** (-16 / 20) / np.sqrt(np.mean(y**2)))
