@@ -10,7 +10,17 @@
 
 Frames are 160 samples at 8 kHz (20 ms) as int16 (bytes or a numpy array). docs/listening.md
 describes each detector, its settings and its measured accuracy.
+
+numpy's BLAS (OpenBLAS) runs a matrix product of many calls' frames on a pool of threads; in
+this single-threaded asyncio process, on a busy machine, that took 5 times the CPU of one
+thread (6.6 ms against 1.4 ms for 300 frames). So, unless the operator chose otherwise, it is
+limited to one thread here, before numpy loads (which is why this package is imported before
+anything else imports numpy; a process that loaded numpy earlier keeps its own setting).
 """
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from outdial.telephony.listen.amd import AmdDetector, AmdResult, AmdSettings, AmdStatus
 from outdial.telephony.listen.beep import BeepDetector, BeepEvent, BeepSettings

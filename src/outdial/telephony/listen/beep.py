@@ -20,7 +20,9 @@ accurate to a few ms, not to the frame.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -30,7 +32,7 @@ from outdial.telephony.listen.frames import (
     RATE,
     Floats,
     Frame,
-    as_samples,
+    as_floats,
     dbm0_to_power,
     power_to_dbm0,
 )
@@ -98,8 +100,7 @@ class BeepDetector:
     def __init__(self, settings: BeepSettings | None = None, *, start_ms: int = 0) -> None:
         """`start_ms`: the time of the first frame fed (times are reported on that clock)."""
         self.settings = s = settings or BeepSettings()
-        count = int((s.max_hz - s.min_hz) // 25) + 1
-        self.bank = Bank([s.min_hz + 25 * i for i in range(count)], FRAME_SAMPLES)
+        self.bank = _bank(s.min_hz, s.max_hz)
         self._min_energy = dbm0_to_power(s.min_dbm0) * FRAME_SAMPLES
         self._tol_bins = s.tolerance_hz / 25.0
         self._level_tol = float(10.0 ** (s.level_tolerance_db / 10.0))
@@ -115,25 +116,21 @@ class BeepDetector:
         return self._tone is not None
 
     def feed(self, frame: Frame) -> BeepEvent | None:
-        x = as_samples(frame).astype(np.float64)
-        return self.step(x, float(np.dot(x, x)))
+        x = as_floats(frame)
+        return analyse([self], x, np.einsum("ij,ij->i", x, x))[0]
 
-    def step(self, x: Floats, energy: float) -> BeepEvent | None:
-        """One frame as floats with its energy (sum of squares) already computed."""
+    def _advance(self, peak: int, powers: Floats) -> BeepEvent | None:
+        """One frame: its strongest bin if the frame is tonal (else -1), and its bin powers."""
         index = self._frame
         self._frame += 1
-        powers: Floats | None = None
-        peak = -1
-        if energy >= self._min_energy:
-            powers = self.bank.power(x)
-            peak = int(np.argmax(powers))
-            if powers[peak] < self.settings.purity * energy:
-                peak = -1
+        if peak < 0 and self._tone is None:
+            self._prev = powers
+            return None
         event = None
         chained = False
         tone = self._tone
         if tone is not None:
-            if peak >= 0 and powers is not None and self._continues(tone, peak, powers[peak]):
+            if peak >= 0 and self._continues(tone, peak, float(powers[peak])):
                 self._extend(tone, powers, peak)
                 self._prev = powers
                 return None
@@ -146,7 +143,7 @@ class BeepDetector:
             elif tone.quiet > self._trail:
                 self._tone = None
                 event = self._report(tone)
-        if self._tone is None and peak >= 0 and powers is not None:
+        if self._tone is None and peak >= 0:
             before = float(self._prev[peak]) if self._prev is not None else 0.0
             power = float(powers[peak])
             self._tone = _Tone(index, peak, power, before, freq_sum=self._refine(powers, peak),
@@ -170,16 +167,14 @@ class BeepDetector:
         tone.freq_sum += self._refine(powers, peak)
         tone.last_power = power
 
-    def _end_sample(self, tone: _Tone, index: int, powers: Floats | None) -> float:
+    def _end_sample(self, tone: _Tone, index: int, powers: Floats) -> float:
         """Where the tone ended: inside this frame if some of it is here, else inside its last
         tonal frame if that one was only partly filled."""
-        level = tone.reference
-        here = float(powers[tone.bin]) if powers is not None else 0.0
-        fill = _fill(here, level)
+        fill = _fill(float(powers[tone.bin]), tone.reference)
         if fill >= 0.1:
             return index * FRAME_SAMPLES + fill * FRAME_SAMPLES
         last = tone.first + tone.frames - 1
-        return (last + _fill(tone.last_power, level)) * FRAME_SAMPLES
+        return (last + _fill(tone.last_power, tone.reference)) * FRAME_SAMPLES
 
     def _start_sample(self, tone: _Tone) -> float:
         level = tone.reference
@@ -215,6 +210,35 @@ class BeepDetector:
         )
         self.events.append(event)
         return event
+
+
+@cache
+def _bank(min_hz: int, max_hz: int) -> Bank:
+    return Bank(list(range(min_hz, max_hz + 1, 25)), FRAME_SAMPLES)
+
+
+def analyse(
+    detectors: Sequence[BeepDetector], frames: Floats, energies: Floats
+) -> list[BeepEvent | None]:
+    """Feed frame i (row i of `frames`, with its energy) to detector i; detectors that share a
+    frequency range share one matrix product."""
+    out: list[BeepEvent | None] = [None] * len(detectors)
+    groups: dict[Bank, list[int]] = {}
+    for i, d in enumerate(detectors):
+        groups.setdefault(d.bank, []).append(i)
+    for bank, rows in groups.items():
+        whole = len(rows) == len(detectors)
+        x = frames if whole else frames[rows]
+        e = energies if whole else energies[rows]
+        powers = bank.power(x)
+        peak = powers.argmax(axis=1)
+        peak_power = np.take_along_axis(powers, peak[:, None], axis=1)[:, 0]
+        minimum = np.array([detectors[i]._min_energy for i in rows])
+        purity = np.array([detectors[i].settings.purity for i in rows])
+        peaks = np.where((e >= minimum) & (peak_power >= purity * e), peak, -1).tolist()
+        for j, i in enumerate(rows):
+            out[i] = detectors[i]._advance(peaks[j], powers[j])
+    return out
 
 
 def _fill(power: float, level: float) -> float:

@@ -1,8 +1,9 @@
 """In-band DTMF: key presses sent as tone pairs in the audio (ITU-T Q.23 tones, Q.24 rules).
 
 Analysis windows are 160 samples (20 ms: 50 Hz resolution, so 697 and 770 Hz are resolved)
-every 80 samples (10 ms), built from the DFTs of 80-sample half frames at the eight DTMF
-frequencies (one matrix product per frame, `goertzel.Bank`). A window *hits* key K when
+every 80 samples (10 ms): two per frame. Each tone has three DFT bins (nominal and +-1.5 %,
+so a tone 1.5 % off keeps its power; `goertzel.Bank`), and `analyse` takes the windows of
+many calls' frames in one matrix product. A window *hits* key K when
 
 - both tones are at least `min_dbm0` (per tone; Q.24 operate range starts near -25 dBm0);
 - twist: the low (row) tone is at most `normal_twist_db` (8) above the high (column) tone, and
@@ -23,6 +24,7 @@ returned when the key ends, with its start and duration (to about 10 ms).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,8 +33,9 @@ from outdial.telephony.listen.events import DigitEvent
 from outdial.telephony.listen.frames import (
     FRAME_SAMPLES,
     RATE,
+    Floats,
     Frame,
-    as_samples,
+    as_floats,
     dbm0_to_power,
     power_to_dbm0,
 )
@@ -70,22 +73,62 @@ def _ratio(db: float) -> float:
     return float(10.0 ** (db / 10.0))
 
 
+_FREQS = np.array([f * (1.0 + d) for f in ROWS + COLUMNS for d in _OFFSETS])
+_NOMINAL = np.repeat(np.array(ROWS + COLUMNS), len(_OFFSETS))
+_BINS = len(_FREQS)
+_BANK = Bank(_FREQS.tolist(), _WINDOW)
+_TURN = np.exp(2j * np.pi * _FREQS * _HALF / RATE)  # phase a bin turns by in half a window
+
+
+def analyse(detectors: Sequence[DtmfDetector], frames: Floats) -> list[list[DigitEvent]]:
+    """Feed frame i (row i of `frames`, shape (n, 160)) to detector i: the DFTs of all of them
+    are one matrix product, so many calls cost little more than one."""
+    n = len(detectors)
+    windows = np.empty((n, 2, _WINDOW), dtype=np.float32)
+    windows[:, 0, :_HALF] = [d._tail for d in detectors]
+    windows[:, 0, _HALF:] = frames[:, :_HALF]
+    windows[:, 1, :] = frames
+    energy = np.einsum("nwk,nwk->nw", windows, windows)
+    # one matrix product for all windows: (2n, 160) x (160, 2 bins), cosine then sine parts
+    r = (windows.reshape(2 * n, _WINDOW) @ _BANK.basis).reshape(n, 2, 2 * _BINS)
+    power = r[..., :_BINS] ** 2 + r[..., _BINS:] ** 2
+    # each tone's strongest of its three bins (np.maximum beats max() over a tiny axis)
+    tones = np.maximum(np.maximum(power[..., 0::3], power[..., 1::3]), power[..., 2::3])
+    tones *= 2.0 / _WINDOW
+    best = tones[..., :4].max(axis=2) + tones[..., 4:].max(axis=2)
+    purity = np.array([d.settings.purity for d in detectors])[:, None]
+    floor = np.array([2.0 * d._min_tone for d in detectors])[:, None]
+    candidates = ((best >= purity * energy) & (energy >= floor)).tolist()
+    out: list[list[DigitEvent]] = []
+    for i, d in enumerate(detectors):
+        d._tail = frames[i, _HALF:]
+        if not (candidates[i][0] or candidates[i][1] or d._busy):
+            d._windows += 2
+            out.append([])
+            continue
+        events = []
+        for w in (0, 1):
+            z = r[i, w, :_BINS] + 1j * r[i, w, _BINS:]
+            key, level = d._classify(tones[i, w], power[i, w], z) if candidates[i][w] else ("", 0.0)
+            event = d._window(key, level, z)
+            if event is not None:
+                events.append(event)
+        d._busy = bool(d._key or d._candidate or d._window_z is not None)
+        out.append(events)
+    return out
+
+
 class DtmfDetector:
-    """`feed(frame)` returns the keys that ended in this frame (usually none)."""
+    """`feed(frame)` returns the keys that ended in this frame (usually none); `analyse`
+    feeds many detectors at once."""
 
     def __init__(self, settings: DtmfSettings | None = None) -> None:
         self.settings = s = settings or DtmfSettings()
-        self._freqs = np.array([f * (1.0 + d) for f in ROWS + COLUMNS for d in _OFFSETS])
-        self._nominal = np.repeat(np.array(ROWS + COLUMNS), len(_OFFSETS))
-        self._bank = Bank(self._freqs.tolist(), _HALF)
-        self._bins = len(self._freqs)
-        self._turn = np.exp(2j * np.pi * self._freqs * _HALF / RATE)
         self._min_tone = dbm0_to_power(s.min_dbm0) * _WINDOW
         self._normal = _ratio(s.normal_twist_db)
         self._reverse = _ratio(s.reverse_twist_db)
         self._peak = _ratio(s.relative_peak_db)
-        self._half_z = np.zeros(self._bins, dtype=np.complex128)  # DFT of the last half frame
-        self._half_e = 0.0
+        self._tail: Floats = np.zeros(_HALF, dtype=np.float32)  # last half of the last frame
         self._window_z: np.ndarray | None = None  # DFT of the last window, if it hit
         self._window_key = ""
         self._windows = 0  # windows analysed; window i covers samples 80 (i - 1) .. 80 (i + 1)
@@ -96,35 +139,10 @@ class DtmfDetector:
         self._last = 0  # its last hit window
         self._misses = 0
         self._level = 0.0
+        self._busy = False  # a key, a candidate or a hit window is pending: not idle
 
     def feed(self, frame: Frame) -> list[DigitEvent]:
-        x = as_samples(frame).astype(np.float64).reshape(2, _HALF)
-        energies = np.einsum("ij,ij->i", x, x)
-        e0, e1 = float(energies[0]), float(energies[1])
-        window_energy = (self._half_e + e0, e0 + e1)
-        if max(window_energy) < 2 * self._min_tone and not (self._key or self._candidate):
-            # too quiet for any key: skip the DFTs
-            self._windows += 2
-            self._half_z = np.zeros(self._bins, dtype=np.complex128)
-            self._half_e = e1
-            self._window_z, self._window_key = None, ""
-            return []
-        r = self._bank.spectrum(x)
-        z = r[:, : self._bins] + 1j * r[:, self._bins :]
-        windows = np.stack((self._half_z + self._turn * z[0], z[0] + self._turn * z[1]))
-        self._half_z, self._half_e = z[1], e1
-        power = (windows.real**2 + windows.imag**2).reshape(2, 8, len(_OFFSETS))
-        tones = power.max(axis=2) * (2.0 / _WINDOW)  # each tone's strongest of its bins
-        best = tones[:, :4].max(axis=1) + tones[:, 4:].max(axis=1)
-        events: list[DigitEvent] = []
-        for i in range(2):
-            key, level = "", 0.0
-            if best[i] >= self.settings.purity * window_energy[i]:
-                key, level = self._classify(tones[i], power[i], windows[i])
-            event = self._window(key, level, windows[i])
-            if event is not None:
-                events.append(event)
-        return events
+        return analyse([self], as_floats(frame))[0]
 
     def _window(self, key: str, level: float, z: np.ndarray) -> DigitEvent | None:
         index = self._windows
@@ -153,7 +171,7 @@ class DtmfDetector:
             self._candidate, self._hits = "", 0
         return event
 
-    def _classify(self, tones: np.ndarray, power: np.ndarray, z: np.ndarray) -> tuple[str, float]:
+    def _classify(self, tones: Floats, power: Floats, z: np.ndarray) -> tuple[str, float]:
         """The key of a window whose two strongest tones hold enough of its energy ("" if the
         other rules say no) and its weaker tone's energy."""
         p = tones.tolist()
@@ -171,12 +189,11 @@ class DtmfDetector:
         key = KEYS[row][col - 4]
         if self._window_key == key and self._window_z is not None:
             for tone in (row, col):  # the frequency, from the phase turn since the last window
-                b = tone * len(_OFFSETS) + int(np.argmax(power[tone]))
-                turn = z[b] * np.conj(self._window_z[b]) * self._turn[b]
-                freq = self._freqs[b] - math.atan2(turn.imag, turn.real) * RATE / (
-                    2 * math.pi * _HALF
-                )
-                if abs(freq - self._nominal[b]) > self.settings.freq_tolerance * self._nominal[b]:
+                b = tone * len(_OFFSETS) + int(np.argmax(power[tone * len(_OFFSETS) :][:3]))
+                turn = z[b] * np.conj(self._window_z[b]) * _TURN[b]
+                shift = math.atan2(turn.imag, turn.real) * RATE / (2 * math.pi * _HALF)
+                nominal = float(_NOMINAL[b])
+                if abs(_FREQS[b] - shift - nominal) > self.settings.freq_tolerance * nominal:
                     return "", 0.0
         return key, min(pr, pc)
 

@@ -7,6 +7,7 @@ instead of about 40 µs in a Python loop).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
@@ -33,3 +34,19 @@ def table(payload_type: int) -> Samples:
 def decode(payload: bytes, payload_type: int) -> Samples:
     """A G.711 payload (one byte per sample) as int16 samples."""
     return table(payload_type)[np.frombuffer(payload, dtype=np.uint8)]
+
+
+def decode_frames(coded: Sequence[tuple[bytes, int]]) -> Samples:
+    """Many frames of 160 codes (with their payload types) as one (n, 160) int16 array, in
+    one lookup."""
+    codes = np.frombuffer(b"".join(c for c, _ in coded), dtype=np.uint8).reshape(len(coded), -1)
+    kinds = {pt for _, pt in coded}
+    if len(kinds) == 1:
+        return table(kinds.pop())[codes]
+    alaw = np.array([pt == PCMA for _, pt in coded], dtype=np.intp)[:, None]
+    return _both()[alaw, codes]
+
+
+@cache
+def _both() -> Samples:
+    return np.stack([table(PCMU), table(PCMA)])

@@ -25,7 +25,7 @@ class Bank:
         self.n = n
         t = np.arange(n, dtype=np.float64)[:, None] / rate
         phase = 2.0 * np.pi * self.freqs[None, :] * t
-        self.basis = np.ascontiguousarray(np.hstack([np.cos(phase), np.sin(phase)]))
+        self.basis = np.hstack([np.cos(phase), np.sin(phase)]).astype(np.float32)
         self._k = len(self.freqs)
         self._scale = 2.0 / n
 
@@ -38,5 +38,5 @@ class Bank:
         """Energy of each bank frequency in `block` (shape (..., k))."""
         r = block @ self.basis
         re, im = r[..., : self._k], r[..., self._k :]
-        out: Floats = (re * re + im * im) * self._scale
+        out: Floats = (re * re + im * im) * np.float32(self._scale)
         return out

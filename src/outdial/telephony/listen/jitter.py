@@ -21,13 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-
 from outdial.telephony.listen import g711
 from outdial.telephony.listen.frames import FRAME_SAMPLES, Samples
+from outdial.telephony.sip.g711 import silence
 
-_SILENCE = np.zeros(FRAME_SAMPLES, dtype=np.int16)
-_SILENCE.flags.writeable = False
 _REMEMBERED = 128  # sequence numbers kept to recognise duplicates
 
 
@@ -81,9 +78,11 @@ class JitterBuffer:
         self.max_packets = max_packets
         self.max_gap = max_gap_frames * FRAME_SAMPLES
         self.stats = JitterStats()
-        self._chunks: dict[int, tuple[int, Samples]] = {}  # ext. timestamp -> (ext. seq, pcm)
+        # extended timestamp -> (extended sequence, G.711 payload, payload type)
+        self._chunks: dict[int, tuple[int, bytes, int]] = {}
         self._seqs: dict[int, None] = {}  # ext. sequences stored or recently released, in order
         self._ssrc: int | None = None
+        self._payload_type = g711.PCMU
         self._play = 0  # extended timestamp of the next frame out
         self._end = 0  # end of the newest audio stored
         self._ts_ref = 0
@@ -128,7 +127,8 @@ class JitterBuffer:
         if len(self._chunks) >= self.max_packets:
             del self._chunks[min(self._chunks)]
             self.stats.overflow += 1
-        self._chunks[ts] = (seq, g711.decode(packet.payload, packet.payload_type))
+        self._chunks[ts] = (seq, packet.payload, packet.payload_type)
+        self._payload_type = packet.payload_type
         self._seqs[seq] = None
         if len(self._seqs) > _REMEMBERED:
             del self._seqs[next(iter(self._seqs))]
@@ -144,6 +144,12 @@ class JitterBuffer:
 
     def pop(self, *, force: bool = False) -> Samples | None:
         """The next 160-sample frame if it is due (any time with `force`), else None."""
+        coded = self.pop_coded(force=force)
+        return g711.decode(*coded) if coded is not None else None
+
+    def pop_coded(self, *, force: bool = False) -> tuple[bytes, int] | None:
+        """`pop` before decoding: the frame's 160 G.711 bytes and their payload type (for a
+        caller that decodes many calls' frames at once, `g711.decode_frames`)."""
         if not self.started or not (force or self.due()):
             return None
         start, stop = self._play, self._play + FRAME_SAMPLES
@@ -152,21 +158,21 @@ class JitterBuffer:
         chunk = self._chunks.get(start)
         if chunk is not None and len(chunk[1]) == FRAME_SAMPLES:
             del self._chunks[start]
-            return chunk[1]
-        out: Samples | None = None
+            return chunk[1], chunk[2]
+        law = chunk[2] if chunk is not None else self._payload_type
+        out = bytearray(silence(law, FRAME_SAMPLES))
+        heard = False
         for ts in sorted(t for t in self._chunks if t < stop):
-            piece = self._chunks[ts][1]
+            _, piece, _ = self._chunks[ts]
             if ts + len(piece) > start:
-                if out is None:
-                    out = np.zeros(FRAME_SAMPLES, dtype=np.int16)
                 lo, hi = max(ts, start), min(ts + len(piece), stop)
                 out[lo - start : hi - start] = piece[lo - ts : hi - ts]
+                heard = True
             if ts + len(piece) <= stop:
                 del self._chunks[ts]
-        if out is None:
+        if not heard:
             self.stats.filled += 1
-            return _SILENCE
-        return out
+        return bytes(out), law
 
     def flush(self) -> list[Samples]:
         """Every frame up to the end of the audio received (at the end of a call)."""

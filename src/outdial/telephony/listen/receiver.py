@@ -41,6 +41,10 @@ class RtpReceiver:
         """The next 20 ms of audio (see `JitterBuffer.pop`)."""
         return self.jitter.pop(force=force)
 
+    def pop_coded(self, *, force: bool = False) -> tuple[bytes, int] | None:
+        """The next 20 ms still in G.711 (see `JitterBuffer.pop_coded`)."""
+        return self.jitter.pop_coded(force=force)
+
     def finish(self) -> list[DigitEvent]:
         """At hang-up: a key press whose end packets never came."""
         return self.events.flush() if self.events is not None else []

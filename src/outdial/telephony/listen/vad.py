@@ -79,7 +79,7 @@ class EnergyVad:
         return self.quiet_energy if floor == math.inf else floor
 
     def is_voice(self, frame: Frame) -> bool:
-        x = as_samples(frame).astype(np.float64)
+        x = as_samples(frame).astype(np.float32)
         return self.is_voice_energy(float(np.dot(x, x)))
 
     def is_voice_energy(self, energy: float) -> bool:

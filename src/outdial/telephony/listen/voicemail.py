@@ -17,10 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-
 from outdial.telephony.listen.beep import BeepDetector, BeepEvent, BeepSettings
-from outdial.telephony.listen.frames import FRAME_MS, Floats, Frame, as_samples
+from outdial.telephony.listen.frames import FRAME_MS, Frame
 from outdial.telephony.listen.vad import EnergyVad, Vad
 
 
@@ -63,17 +61,18 @@ class VoicemailDropDetector:
         self._silence = 0
 
     def feed(self, frame: Frame) -> DropCue | None:
-        x = as_samples(frame).astype(np.float64)
-        energy = float(np.dot(x, x))
-        return self.step(x, energy, self.vad.is_voice(frame))
+        if self.cue is not None:
+            return None
+        voiced = self.vad.is_voice(frame)
+        return self.step(self.beep.feed(frame), voiced)
 
-    def step(self, x: Floats, energy: float, voiced: bool) -> DropCue | None:
-        """One frame with its energy and voice decision already made (shared with AMD)."""
+    def step(self, event: BeepEvent | None, voiced: bool) -> DropCue | None:
+        """One frame, once its beep detector has heard it and its voice decision is made (both
+        shared with the other detectors by `CallListener`)."""
         if self.cue is not None:
             return None
         s = self.settings
         self._total += FRAME_MS
-        event = self.beep.step(x, energy)
         if event is not None:
             return self._give("beep", event)
         if voiced:
