@@ -12,6 +12,8 @@ from outdial.telephony.listen import (
     RtpReceiver,
     digit_packets,
 )
+from outdial.telephony.listen.g711 import decode_frames
+from outdial.telephony.listen.listener import Heard, listen
 from outdial.telephony.sip import g711 as sip_g711
 from outdial.telephony.sip.rtp import RtpPacket, RtpPacketizer
 from tests.listen.signals import dtmf, frames, greeting, mix, noise, speech, tone
@@ -96,3 +98,57 @@ def test_without_amd_only_keys_are_listened_for() -> None:
     assert all(h.amd is None and h.drop is None for h in heard)
     assert [d.digit for h in heard for d in h.digits] == ["#"]
     assert listener.frames == len(heard)
+
+
+def test_many_calls_per_tick_hear_exactly_what_each_call_hears_alone() -> None:
+    audios = [
+        mix((0.4, greeting(5, seed=1)), (5.8, tone(1000, 0.5, -12)), seconds=7),
+        mix((0.5, speech([0.25, 0.35])), (2.5, dtmf("5", 0.1)), seconds=7),
+        mix((0.0, noise(7, -40)), (1.0, dtmf("#", 0.2)), (3.0, tone(850, 0.3)), seconds=7),
+        mix((0.2, greeting(3, seed=4)), (3.6, tone(1400, 0.25)), seconds=7),
+    ]
+    blocks = [np.stack(frames(a)) for a in audios]
+
+    def make() -> list[CallListener]:
+        amd = AmdSettings()
+        ears = [CallListener(amd=amd), CallListener(amd=amd), CallListener(),
+                CallListener(detect_digits=False)]  # fmt: skip
+        ears[3].wait_for_beep()
+        return ears
+
+    def summary(h: Heard) -> tuple[object, ...]:
+        return (h.amd, [(d.digit, d.start_ms, d.duration_ms) for d in h.digits], h.drop)
+
+    alone = make()
+    pairs = zip(alone, blocks, strict=True)
+    expected = [[summary(ear.feed(f)) for f in block] for ear, block in pairs]
+    together = make()
+    got: list[list[tuple[object, ...]]] = [[] for _ in together]
+    for t in range(len(blocks[0])):
+        # the second call joins late and the third leaves early, as calls do
+        present = [i for i in range(4) if not (i == 1 and t < 50) and not (i == 2 and t > 300)]
+        if t == 50:
+            got[1] = [summary(together[1].feed(f)) for f in blocks[1][:50]]
+        heard = listen([together[i] for i in present], np.stack([blocks[i][t] for i in present]))
+        for i, h in zip(present, heard, strict=True):
+            got[i].append(summary(h))
+    for t in range(301, len(blocks[2])):
+        got[2].append(summary(together[2].feed(blocks[2][t])))
+    assert got == expected
+    # and there was something to hear: AMD decisions, keys, a beep's drop cue
+    assert [s[0].status for s in expected[0] + expected[1] if s[0] is not None] == [
+        AmdStatus.MACHINE,
+        AmdStatus.HUMAN,
+    ]
+    assert [d[0] for s in expected[1] + expected[2] for d in s[1]] == ["5", "#"]
+    assert [s[2].reason for s in expected[3] if s[2] is not None] == ["beep"]
+
+
+def test_frames_of_both_laws_decode_in_one_call() -> None:
+    pcm = (np.arange(320) * 97 % 20000 - 10000).astype("<i2")
+    ulaw, alaw = sip_g711.encode(pcm[:160].tobytes(), 0), sip_g711.encode(pcm[160:].tobytes(), 8)
+    both = decode_frames([(ulaw, 0), (alaw, 8)])
+    assert both.shape == (2, 160)
+    assert both[0].tobytes() == sip_g711.decode(ulaw, 0)
+    assert both[1].tobytes() == sip_g711.decode(alaw, 8)
+    assert decode_frames([(ulaw, 0), (ulaw, 0)]).tobytes() == sip_g711.decode(ulaw * 2, 0)
