@@ -7,12 +7,8 @@ import random
 import pytest
 
 from outdial.telephony.listen import DigitEvent, TelephoneEventReceiver, digit_packets
-from outdial.telephony.listen.rfc4733 import (
-    EventBlock,
-    EventPacket,
-    digits_packets,
-    parse_payload,
-)
+from outdial.telephony.listen.rfc4733 import EventBlock, parse_payload
+from outdial.telephony.listen.rfc4733_send import EventPacket, digits_packets
 
 
 def test_payload_blocks_round_trip_and_bad_lengths_are_refused() -> None:

@@ -29,12 +29,8 @@ from outdial.telephony.listen.events import DigitEvent
 from outdial.telephony.listen.jitter import JitterBuffer, JitterStats
 from outdial.telephony.listen.listener import CallListener, Heard
 from outdial.telephony.listen.receiver import RtpReceiver
-from outdial.telephony.listen.rfc4733 import (
-    EventPacket,
-    TelephoneEventReceiver,
-    digit_packets,
-    digits_packets,
-)
+from outdial.telephony.listen.rfc4733 import TelephoneEventReceiver
+from outdial.telephony.listen.rfc4733_send import EventPacket, digit_packets, digits_packets
 from outdial.telephony.listen.sipinfo import parse_info
 from outdial.telephony.listen.vad import EnergyVad, WebRtcVad
 from outdial.telephony.listen.voicemail import DropCue, DropSettings, VoicemailDropDetector

@@ -78,8 +78,7 @@ class JitterBuffer:
         self.max_packets = max_packets
         self.max_gap = max_gap_frames * FRAME_SAMPLES
         self.stats = JitterStats()
-        # extended timestamp -> (extended sequence, G.711 payload, payload type)
-        self._chunks: dict[int, tuple[int, bytes, int]] = {}
+        self._chunks: dict[int, tuple[bytes, int]] = {}  # ext. timestamp -> (G.711, type)
         self._seqs: dict[int, None] = {}  # ext. sequences stored or recently released, in order
         self._ssrc: int | None = None
         self._payload_type = g711.PCMU
@@ -127,7 +126,7 @@ class JitterBuffer:
         if len(self._chunks) >= self.max_packets:
             del self._chunks[min(self._chunks)]
             self.stats.overflow += 1
-        self._chunks[ts] = (seq, packet.payload, packet.payload_type)
+        self._chunks[ts] = (packet.payload, packet.payload_type)
         self._payload_type = packet.payload_type
         self._seqs[seq] = None
         if len(self._seqs) > _REMEMBERED:
@@ -156,14 +155,14 @@ class JitterBuffer:
         self._play = stop
         self.stats.frames += 1
         chunk = self._chunks.get(start)
-        if chunk is not None and len(chunk[1]) == FRAME_SAMPLES:
+        if chunk is not None and len(chunk[0]) == FRAME_SAMPLES:
             del self._chunks[start]
-            return chunk[1], chunk[2]
-        law = chunk[2] if chunk is not None else self._payload_type
+            return chunk
+        law = chunk[1] if chunk is not None else self._payload_type
         out = bytearray(silence(law, FRAME_SAMPLES))
         heard = False
         for ts in sorted(t for t in self._chunks if t < stop):
-            _, piece, _ = self._chunks[ts]
+            piece = self._chunks[ts][0]
             if ts + len(piece) > start:
                 lo, hi = max(ts, start), min(ts + len(piece), stop)
                 out[lo - start : hi - start] = piece[lo - ts : hi - ts]

@@ -12,9 +12,7 @@ press, at its end: the redundant end packets are ignored, an event whose end pac
 lost ends when the next event starts or when `expire` is told the stream's clock moved past
 it, and segments of one long event are joined.
 
-`digit_packets` / `digits_packets` give the packets a sender emits for a digit or a string of
-digits, each with the offset (ms after the first digit starts) at which to send it, so the
-media clock can schedule them; the caller adds sequence numbers and SSRC.
+The sending side is `rfc4733_send.py`.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from outdial.telephony.listen.events import DigitEvent, code_for_digit, digit_for_code
+from outdial.telephony.listen.events import DigitEvent, digit_for_code
 
 _BLOCK = struct.Struct("!BBH")
 MAX_DURATION = 0xFFFF
@@ -168,92 +166,3 @@ class TelephoneEventReceiver:
 
 def _some(event: DigitEvent | None) -> list[DigitEvent]:
     return [event] if event is not None else []
-
-
-@dataclass(frozen=True, slots=True)
-class EventPacket:
-    offset_ms: int  # when to send it, after the first digit's start
-    timestamp: int  # RTP timestamp (mod 2**32)
-    marker: bool
-    end: bool
-    payload: bytes
-
-
-def digit_packets(
-    digit: str,
-    *,
-    timestamp: int,
-    duration_ms: int = 100,
-    volume: int = 10,
-    interval_ms: int = 20,
-    rate: int = 8000,
-    offset_ms: int = 0,
-) -> list[EventPacket]:
-    """The packets for one key press starting at RTP `timestamp`: an update every
-    `interval_ms` (the first with the marker bit), then the final packet three times,
-    `interval_ms` apart (RFC 4733 2.5.1.4), all with the full duration."""
-    code = code_for_digit(digit)
-    if not 0 <= volume <= 63:
-        raise ValueError("volume is 0..63 (-dBm0)")
-    if duration_ms < interval_ms or interval_ms <= 0:
-        raise ValueError("duration_ms must be at least one interval_ms")
-    total = duration_ms * rate // 1000
-    step = interval_ms * rate // 1000
-    packets: list[EventPacket] = []
-    segment = 0  # where the current segment began (units after the start)
-    elapsed = step
-    marker = True
-    while elapsed < total:
-        sent_at = offset_ms + (elapsed - step) * 1000 // rate
-        if elapsed - segment > MAX_DURATION:  # close this segment, open the next one
-            packets.append(
-                _packet(code, timestamp + segment, MAX_DURATION, False, volume, sent_at, marker)
-            )
-            segment += MAX_DURATION
-            marker = False
-            continue
-        packets.append(
-            _packet(code, timestamp + segment, elapsed - segment, False, volume, sent_at, marker)
-        )
-        marker = False
-        elapsed += step
-    last = offset_ms + (elapsed - step) * 1000 // rate
-    for repeat in range(3):
-        packets.append(_packet(code, timestamp + segment, total - segment, True, volume,
-                               last + repeat * interval_ms, marker and repeat == 0))  # fmt: skip
-    return packets
-
-
-def digits_packets(
-    digits: str,
-    *,
-    timestamp: int,
-    duration_ms: int = 100,
-    gap_ms: int = 100,
-    volume: int = 10,
-    interval_ms: int = 20,
-    rate: int = 8000,
-) -> list[EventPacket]:
-    """Packets for a string of digits, one every `duration_ms + gap_ms`, in sending order."""
-    packets: list[EventPacket] = []
-    for i, digit in enumerate(digits):
-        start = i * (duration_ms + gap_ms)
-        packets.extend(
-            digit_packets(
-                digit,
-                timestamp=timestamp + start * rate // 1000,
-                duration_ms=duration_ms,
-                volume=volume,
-                interval_ms=interval_ms,
-                rate=rate,
-                offset_ms=start,
-            )
-        )
-    return sorted(packets, key=lambda p: p.offset_ms)
-
-
-def _packet(
-    code: int, timestamp: int, duration: int, end: bool, volume: int, offset: int, marker: bool
-) -> EventPacket:
-    block = EventBlock(code, end, volume, duration)
-    return EventPacket(offset, timestamp & 0xFFFFFFFF, marker, end, block.pack())
