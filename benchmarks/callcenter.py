@@ -66,7 +66,7 @@ class Result:
     windows_over: int = 0  # 30-minute windows over the ceiling
     windows: int = 0
     targets_left: int = 0
-    by_minute: list[list[int]] = field(default_factory=list)  # [answered, abandoned] by minute
+    by_minute: list[list[int]] = field(default_factory=list, repr=False)  # [answered, abandoned]
 
     @property
     def occupancy(self) -> float:
