@@ -157,8 +157,9 @@ class CallCenter:
         answers = rnd.random() < s.answer_rate
         ring = rnd.gammavariate(s.ring_shape, s.ring_mean_s / s.ring_shape)
         talk = rnd.expovariate(1.0 / s.talk_mean_s)
-        ring_us = min(round(ring * US), round(s.dial_timeout_s * US) - 1) if answers else 0
-        call = _Call(now, answers, ring_us or round(s.dial_timeout_s * US), round(talk * US))
+        timeout = round(s.dial_timeout_s * US)
+        ring_us = min(max(1, round(ring * US)), timeout - 1) if answers else timeout
+        call = _Call(now, answers, ring_us, round(talk * US))
         cid = self.next_target
         self.next_target += 1
         self.calls[cid] = call
@@ -207,12 +208,12 @@ class CallCenter:
     def _talk_end(self, now: int, agent: int) -> None:
         call = self.calls.pop(self.agent_call.pop(agent))
         self.r.talk_us += call.talk_us
-        self.stats.call_ended(call.talk_us)
+        self.stats.call_ended(now, call.talk_us)
         self.views[agent] = AgentView(AgentPhase.WRAPUP, now)
         self._at(now + round(self.s.wrapup_s * US), WRAP_END, agent)
 
     def _wrap_end(self, now: int, agent: int) -> None:
-        self.stats.wrapup_ended(now - self.views[agent].since_us)
+        self.stats.wrapup_ended(now, now - self.views[agent].since_us)
         self.views[agent] = AgentView(AgentPhase.IDLE, now)
         if self.waiting:
             cid = self.waiting.popleft()

@@ -42,8 +42,8 @@ def warm_stats(answered: int = 300, rate: float = 0.3) -> PacingStats:
         stats.ring_ended(t, 8 * S if i < answered else 30 * S, answered=i < answered)
     for i in range(answered):
         stats.connected(t, 0)
-        stats.call_ended(60 * S + (i % 120) * S)  # 60..179 s: mean 120 s
-        stats.wrapup_ended(10 * S)
+        stats.call_ended(t, 60 * S + (i % 120) * S)  # 60..179 s: mean 120 s
+        stats.wrapup_ended(t, 10 * S)
     return stats
 
 

@@ -113,6 +113,24 @@ def test_window_of_any_span_and_events_out_of_order() -> None:
     assert stats.window(t - DAY, t - 2 * MIN) == Counts()  # the first call was placed at 8:59
 
 
+def test_average_handle_and_wrapup_times_per_window() -> None:
+    stats = PacingStats()
+    t = at("2026-01-05 09:00:00")
+    stats.call_ended(t, 200 * S)
+    stats.wrapup_ended(t, 20 * S)
+    later = t + 45 * MIN
+    stats.call_ended(later, 100 * S)
+    stats.call_ended(later, 60 * S)
+    stats.wrapup_ended(later, 10 * S)
+    w = stats.windows(later)
+    assert (w.recent.handled, w.recent.average_handle_s) == (2, 80.0)
+    assert (w.today.handled, w.today.average_handle_s) == (3, 120.0)
+    assert w.recent.average_wrapup_s == 10.0
+    assert w.month.average_wrapup_s == 15.0
+    assert Counts().average_handle_s == 0.0 and Counts().average_wrapup_s == 0.0
+    assert (w.month - w.recent).handle_us == 200 * S
+
+
 # --- measured figures -------------------------------------------------------------------------
 def test_answer_rate_starts_at_the_prior_and_follows_the_calls() -> None:
     stats = PacingStats(priors=Priors(answer_rate=0.5, weight=20), keep=100)
@@ -132,8 +150,8 @@ def test_measures_carry_the_measured_times() -> None:
     t = at("2026-01-05 09:00:00")
     for _ in range(200):
         answered(stats, t)
-        stats.call_ended(100 * S)
-        stats.wrapup_ended(12 * S)
+        stats.call_ended(t, 100 * S)
+        stats.wrapup_ended(t, 12 * S)
     m = stats.measures(t)
     assert m.handle.quantile(0.5) == 100 * S
     assert m.wrapup.quantile(0.5) == 12 * S

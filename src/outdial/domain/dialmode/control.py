@@ -1,9 +1,11 @@
 """The abandon-rate control rule: how much abandon risk the predictive mode may take now.
 
 The ceiling (`max_abandon_rate`, 3 % by default) is judged on three windows (`AbandonWindows`:
-30 days, today, the last 30 minutes); the rate that steers is the worst of them, each taken as
-`abandoned / max(answered, min_answered)` so that one abandon among the first few answers of
-a window cannot trip the brake on its own.
+30 days, today, the last 30 minutes); the rate that steers is the worst of them, each taken
+after one more abandon, `(abandoned + 1) / max(answered, min_answered)`: would the next abandon
+take the window too far? (At 10 agents a 30-minute window holds about 110 answers, so one
+abandon is 0.9 %.) The floor `min_answered` keeps one abandon among the first few answers of a
+window from tripping the brake on its own.
 
 With `m` that measured rate, `c` the ceiling, `a = aim * c` and `T = throttle_at * c`:
 

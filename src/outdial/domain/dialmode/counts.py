@@ -17,7 +17,8 @@ class Counts:
     `answered`: callees who answered (the denominator of the abandon rate: person-answered
     calls). `abandoned`: answered callees not connected to an agent within the abandon time (2
     s, the US definition), whether they were connected later or never. `unanswered`: calls that
-    stopped ringing without an answer (no answer, busy, rejected, failed).
+    stopped ringing without an answer (no answer, busy, rejected, failed). Handle and
+    wrap-up times count in the window where they ended.
     """
 
     placed: int = 0
@@ -25,6 +26,10 @@ class Counts:
     unanswered: int = 0
     connected: int = 0
     abandoned: int = 0
+    handled: int = 0  # connected calls that ended
+    handle_us: int = 0  # their talk time, in all
+    wrapups: int = 0  # wrap-ups that ended
+    wrapup_us: int = 0  # their time, in all
 
     @property
     def abandon_rate(self) -> float:
@@ -36,6 +41,15 @@ class Counts:
         """answered / calls that stopped ringing (0.0 before any)."""
         rung = self.answered + self.unanswered
         return self.answered / rung if rung else 0.0
+
+    @property
+    def average_handle_s(self) -> float:
+        """Mean talk time of the calls that ended, in seconds (0.0 before any)."""
+        return self.handle_us / self.handled / 1e6 if self.handled else 0.0
+
+    @property
+    def average_wrapup_s(self) -> float:
+        return self.wrapup_us / self.wrapups / 1e6 if self.wrapups else 0.0
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))

@@ -17,7 +17,10 @@ from outdial.domain.dialmode.counts import MINUTE_US, MONTH_US, RECENT_US, Aband
 from outdial.domain.dialmode.distribution import Sampler, exponential_prior, fixed_prior
 from outdial.domain.dialmode.measures import Measures
 
-PLACED, ANSWERED, UNANSWERED, CONNECTED, ABANDONED = range(5)
+PLACED, ANSWERED, UNANSWERED, CONNECTED, ABANDONED, HANDLED, HANDLE_US, WRAPUPS, WRAPUP_US = range(
+    9
+)
+FIELDS = 9  # the counters of `Counts`, in its order
 ABANDON_AFTER_US = 2_000_000  # US FTC/FCC: an agent within 2 s of the answer
 
 
@@ -58,10 +61,10 @@ class PacingStats:
         self.answered_seen = 0
         self._buckets: dict[int, list[int]] = {}
         self._keys: list[int] = []  # bucket numbers, ascending
-        self._month = [0] * 5
+        self._month = [0] * FIELDS
         self._month_from = 0  # the oldest bucket in `_month`
         self._day = -1  # local day (ordinal) of `_today`
-        self._today = [0] * 5
+        self._today = [0] * FIELDS
         self._day_cache: tuple[int, int] = (-1, -1)  # (bucket, its local day)
 
     # --- events -----------------------------------------------------------------------------
@@ -91,19 +94,23 @@ class PacingStats:
         """An answered callee never reached an agent (timed out in the queue or hung up)."""
         self._count(now_us, ABANDONED)
 
-    def call_ended(self, talk_us: int) -> None:
+    def call_ended(self, now_us: int, talk_us: int) -> None:
         """A connected call ended after `talk_us` with the agent (its handle time)."""
         self.handle.add(talk_us)
+        self._count(now_us, HANDLED)
+        self._count(now_us, HANDLE_US, talk_us)
 
-    def wrapup_ended(self, wrap_us: int) -> None:
+    def wrapup_ended(self, now_us: int, wrap_us: int) -> None:
         self.wrapup.add(wrap_us)
+        self._count(now_us, WRAPUPS)
+        self._count(now_us, WRAPUP_US, wrap_us)
 
     # --- reading ----------------------------------------------------------------------------
     def window(self, since_us: int, until_us: int) -> Counts:
         """Counts of the minutes from the one holding `since_us` to the one holding `until_us`."""
         lo = bisect_left(self._keys, since_us // MINUTE_US)
         hi = bisect_left(self._keys, until_us // MINUTE_US + 1)
-        total = [0] * 5
+        total = [0] * FIELDS
         for key in self._keys[lo:hi]:
             for i, v in enumerate(self._buckets[key]):
                 total[i] += v
@@ -112,13 +119,13 @@ class PacingStats:
     def windows(self, now_us: int) -> AbandonWindows:
         self._evict(now_us)
         first = (now_us - RECENT_US) // MINUTE_US + 1  # the last 30 minutes, to the minute
-        recent = [0] * 5
+        recent = [0] * FIELDS
         for key in reversed(self._keys):
             if key < first:
                 break
             for i, v in enumerate(self._buckets[key]):
                 recent[i] += v
-        today = self._today if self._local_day(now_us // MINUTE_US) == self._day else [0] * 5
+        today = self._today if self._local_day(now_us // MINUTE_US) == self._day else [0] * FIELDS
         return AbandonWindows(Counts(*self._month), Counts(*today), Counts(*recent))
 
     def answer_rate(self) -> float:
@@ -140,24 +147,24 @@ class PacingStats:
         )
 
     # --- internals --------------------------------------------------------------------------
-    def _count(self, now_us: int, what: int) -> None:
+    def _count(self, now_us: int, what: int, amount: int = 1) -> None:
         key = now_us // MINUTE_US
         bucket = self._buckets.get(key)
         if bucket is None:
             if key < self._month_from:
                 return  # older than the month kept: nothing to count it in
-            bucket = self._buckets[key] = [0] * 5
+            bucket = self._buckets[key] = [0] * FIELDS
             if self._keys and key < self._keys[-1]:
                 self._keys.insert(bisect_left(self._keys, key), key)
             else:
                 self._keys.append(key)
-        bucket[what] += 1
-        self._month[what] += 1
+        bucket[what] += amount
+        self._month[what] += amount
         day = self._local_day(key)
         if day > self._day:
-            self._day, self._today = day, [0] * 5
+            self._day, self._today = day, [0] * FIELDS
         if day == self._day:
-            self._today[what] += 1
+            self._today[what] += amount
         self._evict(now_us)
 
     def _evict(self, now_us: int) -> None:
