@@ -63,6 +63,15 @@ SipBind = Annotated[
 ]
 SipUser = Annotated[str, typer.Option("--sip-username", envvar="OUTDIAL_SIP_USERNAME")]
 SipPass = Annotated[str, typer.Option("--sip-password", envvar="OUTDIAL_SIP_PASSWORD")]
+SipRealm = Annotated[
+    str,
+    typer.Option(
+        "--sip-realm",
+        envvar="OUTDIAL_SIP_REALM",
+        help="digest realm(s) the trunk credentials answer, comma-separated "
+        "(default: the first realm the trunk asks for)",
+    ),
+]
 DEFAULT_DB = "sqlite:///./outdial.db"
 
 
@@ -216,6 +225,7 @@ def serve(
     sip_bind: SipBind = "127.0.0.1:0",
     sip_username: SipUser = "",
     sip_password: SipPass = "",
+    sip_realm: SipRealm = "",
     stale_after: StaleAfter = 10.0,
     heartbeat: Heartbeat = 2.0,
     max_call: MaxCall = 3600.0,
@@ -229,7 +239,7 @@ def serve(
     settings = _settings(
         database_url,
         telephony,
-        SipSettings(sip_trunk, sip_bind, sip_username, sip_password),
+        SipSettings(sip_trunk, sip_bind, sip_username, sip_password, realm=sip_realm),
         (stale_after, heartbeat, max_call, sim_ring_ms),
         event_retention_days,
         allow_private_networks=allow_private_networks,
@@ -245,6 +255,7 @@ def engine(
     sip_bind: SipBind = "127.0.0.1:0",
     sip_username: SipUser = "",
     sip_password: SipPass = "",
+    sip_realm: SipRealm = "",
     stale_after: StaleAfter = 10.0,
     heartbeat: Heartbeat = 2.0,
     max_call: MaxCall = 3600.0,
@@ -267,7 +278,7 @@ def engine(
     settings = _settings(
         database_url,
         telephony,
-        SipSettings(sip_trunk, sip_bind, sip_username, sip_password),
+        SipSettings(sip_trunk, sip_bind, sip_username, sip_password, realm=sip_realm),
         (stale_after, heartbeat, max_call, sim_ring_ms),
         event_retention_days,
         metrics_bind,

@@ -20,6 +20,7 @@ class SipSettings:
     bind: str = "127.0.0.1:0"
     username: str = ""
     password: str = ""
+    realm: str = ""  # digest realm(s) the credentials answer; "" = the trunk's first
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,10 +22,13 @@ from typing import Any
 import pytest
 
 from outdial.domain.address import Address, AddressType
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.telephony.base import CallRequest
 from outdial.telephony.sip import SipAnsweringPeer, SipConfig, SipTelephony
 
 SCENARIOS = resources.files("outdial.telephony.sip") / "scenarios"
+# The far ends of these tests are all on loopback, which the default policy refuses.
+LOOPBACK = NetworkPolicy.from_text("127.0.0.0/8,::1/128")
 AUTH_USER = "outdial"
 AUTH_PASSWORD = "s3cret"
 
@@ -187,9 +190,12 @@ async def telephony(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[T
 
     async def make(
         trunk: tuple[str, int] | None = None, *, t1_ms: int = 500, username: str = "",
-        password: str = "",
+        password: str = "", network: NetworkPolicy = LOOPBACK, realms: tuple[str, ...] = (),
     ) -> SipTelephony:  # fmt: skip
-        config = SipConfig(trunk, ("127.0.0.1", 0), username, password, t1_ms, cache_dir=cache)
+        config = SipConfig(
+            trunk, ("127.0.0.1", 0), username, password, t1_ms, cache_dir=cache,
+            network=network, realms=realms,
+        )  # fmt: skip
         tel = SipTelephony(config)
         await tel.start()
         started.append(tel)
@@ -218,5 +224,5 @@ def kit() -> SimpleNamespace:
     return SimpleNamespace(
         tel=tel, sip=sip, call_request=call_request, no_op=no_op, free_udp_port=free_udp_port,
         auth_user=AUTH_USER, auth_password=AUTH_PASSWORD, wait_bound=wait_bound,
-        need_binary=need_binary, scenarios=SCENARIOS,
+        need_binary=need_binary, scenarios=SCENARIOS, loopback=LOOPBACK,
     )  # fmt: skip

@@ -80,7 +80,8 @@ async def test_ringing_call_is_cancelled_after_dial_timeout(
 
 async def test_digest_401_is_answered(sipp_uas, telephony, kit: SimpleNamespace) -> None:
     uas = await sipp_uas("uas_auth.xml")
-    tel = await telephony(username=kit.auth_user, password=kit.auth_password)
+    tel = await telephony(("127.0.0.1", uas.port), username=kit.auth_user,
+                          password=kit.auth_password)  # fmt: skip
     outcome = await tel.place_call(
         kit.call_request(kit.sip(f"bob@127.0.0.1:{uas.port}")), kit.no_op
     )
@@ -103,7 +104,7 @@ async def test_digest_with_a_wrong_password_fails(
     sipp_uas, telephony, kit: SimpleNamespace
 ) -> None:
     uas = await sipp_uas("uas_auth.xml")
-    tel = await telephony(username=kit.auth_user, password="wrong")
+    tel = await telephony(("127.0.0.1", uas.port), username=kit.auth_user, password="wrong")
     outcome = await tel.place_call(
         kit.call_request(kit.sip(f"bob@127.0.0.1:{uas.port}")), kit.no_op
     )

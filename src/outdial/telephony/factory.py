@@ -9,6 +9,7 @@ from outdial.domain.errors import InvalidArgument
 from outdial.domain.netpolicy import NetworkPolicy
 from outdial.settings import SipSettings
 from outdial.telephony.sip import SipConfig, SipTelephony, parse_hostport
+from outdial.telephony.sip.telephony import parse_realms
 from outdial.telephony.sip.uri import DEFAULT_PORT
 
 
@@ -32,6 +33,7 @@ def sip_config(settings: SipSettings, network: NetworkPolicy | None = None) -> S
         password=settings.password,
         cache_dir=Path(cache, "outdial", "tts"),
         network=network or NetworkPolicy(),
+        realms=parse_realms(settings.realm),
     )
 
 

@@ -15,12 +15,13 @@ import secrets
 from collections.abc import Coroutine
 from dataclasses import replace
 
+from outdial.domain.netpolicy import BlockedAddress
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.sip.actions import ActionPlayer
+from outdial.telephony.sip.auth import CallCredentials
 from outdial.telephony.sip.dialog import Dialog, new_branch, new_tag
-from outdial.telephony.sip.digest import authorization, best_challenge
-from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats, resolve
+from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats
 from outdial.telephony.sip.errors import SipParseError
 from outdial.telephony.sip.indialog import InDialog
 from outdial.telephony.sip.media import RtpStream
@@ -60,6 +61,7 @@ class OutboundCall(InDialog):
         self.want_cancel = False
         self.cancel_sent = False
         self.cancel_deadline = 0.0
+        self.credentials = CallCredentials(env.username, env.password, env.realms)
         self._tasks: set[asyncio.Task[object]] = set()
 
     async def run(self) -> CallOutcome:
@@ -99,8 +101,8 @@ class OutboundCall(InDialog):
         loop = asyncio.get_running_loop()
         dial_ms = self.request.dial_timeout_ms or DEFAULT_DIAL_TIMEOUT_MS
         deadline = loop.time() + dial_ms / 1000
-        auth_rounds = redirects = 0
-        self._start_invite(None)
+        redirects = 0
+        self._start_invite()
         log.info("call %s: INVITE %s via %s", self.label, self.target.request_uri, self.target.addr)
         while True:
             final = await self._wait_final(deadline)
@@ -115,10 +117,13 @@ class OutboundCall(InDialog):
             if code < 300:
                 return await self._answered(final)
             if code in (401, 407) and not self.cancel_sent:
-                problem = self._retry_with_credentials(final, auth_rounds)
+                if loop.time() >= deadline:
+                    detail = f"not answered within {dial_ms} ms (still challenged, {code})"
+                    return CallOutcome(HangupReason.DIALOUT, sip_code=code, detail=detail)
+                problem = self._retry_with_credentials(final)
                 if problem is None:
-                    auth_rounds += 1
                     continue
+                log.warning("call %s: %s", self.label, problem)
                 return CallOutcome(HangupReason.FAILED, sip_code=code, detail=problem)
             if self.cancel_sent:
                 detail = f"not answered within {dial_ms} ms ({code} {final.reason})"
@@ -128,12 +133,13 @@ class OutboundCall(InDialog):
                 if problem is None:
                     redirects += 1
                     continue
-                return CallOutcome(reason_for_sip_code(code), sip_code=code, detail=problem)
+                reason = reason_for_sip_code(code)
+                return CallOutcome(reason, sip_code=code, detail=problem)
             return CallOutcome(
                 reason_for_sip_code(code), sip_code=code, detail=f"{code} {final.reason}"
             )
 
-    def _start_invite(self, auth: tuple[str, str] | None) -> None:
+    def _start_invite(self) -> None:
         self.cseq += 1
         t = self.target
         msg = SipMessage(method="INVITE", uri=t.request_uri)
@@ -144,8 +150,8 @@ class OutboundCall(InDialog):
         msg.add("Call-ID", self.sip_call_id)
         msg.add("CSeq", f"{self.cseq} INVITE")
         msg.add("Contact", self.contact)
-        if auth is not None:
-            msg.add(*auth)
+        for header in self.credentials.headers("INVITE", t.request_uri):
+            msg.add(*header)
         msg.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
         msg.add("User-Agent", self.env.user_agent)
         msg.add("Content-Type", "application/sdp")
@@ -214,24 +220,17 @@ class OutboundCall(InDialog):
         self._spawn(tx.run())
         self.cancel_sent = True
 
-    def _retry_with_credentials(self, response: SipMessage, rounds: int) -> str | None:
-        """Send the INVITE again with credentials; or say why we cannot."""
-        proxy = response.status == 407
-        challenge = best_challenge(
-            response.get_all("Proxy-Authenticate" if proxy else "WWW-Authenticate")
+    def _retry_with_credentials(self, response: SipMessage) -> str | None:
+        """Send the INVITE again with credentials for every realm asked so far; or say why
+        not (then nothing is sent: see `auth.py`)."""
+        where = f"{self.target.addr[0]}:{self.target.addr[1]}"
+        problem = self.credentials.on_challenge(
+            response, to_trunk=self.target.to_trunk, where=where
         )
-        if not self.env.username:
-            return f"{response.status}: authentication asked, OUTDIAL_SIP_USERNAME is not set"
-        if challenge is None:
-            return f"{response.status}: no digest challenge we support"
-        if rounds >= 1 and not challenge.stale:
-            return f"{response.status}: credentials rejected for realm {challenge.realm!r}"
-        value = authorization(
-            challenge, method="INVITE", uri=self.target.request_uri,
-            username=self.env.username, password=self.env.password,
-        )  # fmt: skip
+        if problem is not None:
+            return problem
         log.info("call %s: %d challenge, retrying with credentials", self.label, response.status)
-        self._start_invite(("Proxy-Authorization" if proxy else "Authorization", value))
+        self._start_invite()
         return None
 
     async def _redirect(self, response: SipMessage, redirects: int) -> str | None:
@@ -249,13 +248,18 @@ class OutboundCall(InDialog):
             if uri.scheme != "sip" or uri.text in self.tried:
                 continue
             try:
-                addr = await resolve(*uri.address)
+                addr, to_trunk = await self.env.route(*uri.address)
+            except BlockedAddress as exc:
+                log.warning("call %s: %s to %s blocked: %s", self.label, where, uri.text, exc)
+                return "destination_blocked"
             except OSError as exc:
                 return f"{where}: cannot reach the redirection {uri.text!r}: {exc}"
             self.tried.add(uri.text)
             log.info("call %s: %s, INVITE again to %s", self.label, where, uri.text)
-            self.target = replace(self.target, request_uri=uri.text, addr=addr)
-            self._start_invite(None)
+            self.target = replace(self.target, request_uri=uri.text, addr=addr, to_trunk=to_trunk)
+            env = self.env
+            self.credentials = CallCredentials(env.username, env.password, env.realms)
+            self._start_invite()
             return None
         return f"{where}: no SIP Contact to try"
 

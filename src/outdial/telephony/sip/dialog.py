@@ -31,6 +31,7 @@ class Dialog:
     route_set: list[str] = field(default_factory=list)  # name-addr values, first hop first
     local_cseq: int = 1
     invite_cseq: int = 1
+    credentials: list[tuple[str, str]] = field(default_factory=list)  # the INVITE's, for ACK
 
     @classmethod
     def from_2xx(cls, invite: SipMessage, response: SipMessage) -> Dialog:
@@ -46,6 +47,11 @@ class Dialog:
             route_set=routes,
             local_cseq=cseq,
             invite_cseq=cseq,
+            credentials=[
+                (name, value)
+                for name, value in invite.headers
+                if name in ("Authorization", "Proxy-Authorization")
+            ],
         )
 
     def next_hop(self) -> tuple[str, list[str], SipUri]:
@@ -77,4 +83,8 @@ class Dialog:
         return msg
 
     def ack(self, via: str) -> SipMessage:
-        return self.request("ACK", via, cseq=self.invite_cseq)
+        """The ACK of the 2xx; it carries the INVITE's credentials (RFC 3261 22.1)."""
+        ack = self.request("ACK", via, cseq=self.invite_cseq)
+        for name, value in self.credentials:
+            ack.add(name, value)
+        return ack

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from outdial.domain.netpolicy import BlockedAddress
 from outdial.telephony.sip.dialog import Dialog
-from outdial.telephony.sip.env import CallEnv, is_ip, resolve
+from outdial.telephony.sip.env import CallEnv, DialTarget, is_ip, resolve
 from outdial.telephony.sip.media import RtpStream
 from outdial.telephony.sip.message import SipMessage, response_to
 from outdial.telephony.sip.sdp import PCMU, MediaDescription, parse_answer
@@ -26,6 +27,7 @@ _LINGERING: set[asyncio.Task[None]] = set()  # hang-ups of forked answers still 
 
 class InDialog:
     stream: RtpStream
+    target: DialTarget
     invite: SipMessage
     tx: InviteClientTransaction | None
     local_tag: str
@@ -45,9 +47,19 @@ class InDialog:
     def contact(self) -> str:
         return f"<sip:outdial@{self.via}>"
 
-    async def _next_hop(self) -> Addr:
-        assert self.dialog is not None
-        return await resolve(*self.dialog.next_hop()[2].address)
+    async def _next_hop(self, dialog: Dialog | None = None) -> Addr:
+        """Where an in-dialog request goes. A call that is not to the trunk never follows a
+        Contact or Record-Route the network policy refuses: it sends where the INVITE went."""
+        dialog = dialog or self.dialog
+        assert dialog is not None
+        host, port = dialog.next_hop()[2].address
+        if self.target.to_trunk:
+            return await resolve(host, port)
+        try:
+            return (await self.env.route(host, port))[0]
+        except BlockedAddress as exc:
+            log.warning("call %s: in-dialog next hop refused (%s)", self.label, exc)
+            return self.target.addr
 
     async def send_ack_2xx(self) -> None:
         assert self.dialog is not None
@@ -81,7 +93,7 @@ class InDialog:
 
     async def _end_fork(self, tag: str, fork: Dialog) -> None:
         try:
-            addr = await resolve(*fork.next_hop()[2].address)
+            addr = await self._next_hop(fork)
             ack = fork.ack(self.via).to_bytes()
             self._forks[tag] = (ack, addr)
             self.env.transport.send(ack, addr)
@@ -111,6 +123,10 @@ class InDialog:
         if media is None:
             log.warning("call %s: no usable audio in the SDP; audio is not sent", self.label)
             self.stream.set_remote(None, PCMU)
+        elif not self.target.to_trunk and not self.env.media_allowed(media.host, media.port):
+            log.warning("call %s: media address %s refused by the network policy", self.label,
+                        media.host)  # fmt: skip
+            self.stream.set_remote(None, media.payload_type)
         elif not media.wants_audio or not is_ip(media.host):
             log.info(
                 "call %s: far end takes no audio (%s %s:%d)",

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from outdial.domain.address import Address, AddressType
-from outdial.domain.netpolicy import NetworkPolicy
+from outdial.domain.netpolicy import BlockedAddress, NetworkPolicy
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.telephony.base import CallRequest, OnAnswer
+from outdial.telephony.sip.auth import RealmGuard
 from outdial.telephony.sip.call import OutboundCall
 from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats, resolve
 from outdial.telephony.sip.errors import SipConfigError, SipParseError
@@ -50,6 +51,11 @@ def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
     return host, int(port_text)
 
 
+def parse_realms(text: str) -> tuple[str, ...]:
+    """`OUTDIAL_SIP_REALM`: one realm, or several separated by commas."""
+    return tuple(r.strip() for r in text.split(",") if r.strip())
+
+
 @dataclass(frozen=True, slots=True)
 class SipConfig:
     trunk: tuple[str, int] | None  # receives calls to tel destinations
@@ -64,10 +70,13 @@ class SipConfig:
     user_agent: str = "outdial"
     # What sip destinations (not the trunk) may reach; closed unless the operator opens it.
     network: NetworkPolicy = field(default_factory=NetworkPolicy)
+    # Realms the trunk's credentials answer; empty: the first realm the trunk asks for.
+    realms: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SipConfig:
-        """Read OUTDIAL_SIP_TRUNK, _BIND, _USERNAME, _PASSWORD; SipConfigError if malformed."""
+        """Read OUTDIAL_SIP_TRUNK, _BIND, _USERNAME, _PASSWORD, _REALM; SipConfigError if
+        malformed."""
         try:
             trunk_text = env.get("OUTDIAL_SIP_TRUNK", "").strip()
             trunk = parse_hostport(trunk_text, DEFAULT_PORT) if trunk_text else None
@@ -84,6 +93,7 @@ class SipConfig:
             username=env.get("OUTDIAL_SIP_USERNAME", ""),
             password=env.get("OUTDIAL_SIP_PASSWORD", ""),
             cache_dir=Path(cache, "outdial", "tts"),
+            realms=parse_realms(env.get("OUTDIAL_SIP_REALM", "")),
         )
 
 
@@ -136,10 +146,15 @@ class SipTelephony:
         if self.synth.espeak is None:
             log.warning("%s not found: talk actions will be skipped", cfg.espeak)
         timers = Timers(t1=cfg.timer_t1_ms / 1000)
+        trunk: set[Addr] = set()
+        if cfg.trunk is not None and self._trunk_addr is not None:
+            trunk = {(cfg.trunk[0].lower(), cfg.trunk[1]), self._trunk_addr}
         self.env = CallEnv(
             transport=self.transport, timers=timers, clock=self.clock, library=self.library,
             username=cfg.username, password=cfg.password,
             abandon_grace=min(timers.b, 8 * timers.t1), user_agent=cfg.user_agent,
+            network=cfg.network.with_own([self.transport.local]),
+            realms=RealmGuard(cfg.realms), trunk=frozenset(trunk), trunk_addr=self._trunk_addr,
         )  # fmt: skip
         log.info(
             "SIP telephony listening on %s:%d (UDP), trunk %s",
@@ -167,20 +182,24 @@ class SipTelephony:
                 self._local_ips[remote_ip] = str(probe.getsockname()[0])
         return self._local_ips[remote_ip]
 
-    async def _target(self, request: CallRequest) -> DialTarget | str:
-        """Where this call goes, or why it cannot be dialed."""
+    async def _target(self, env: CallEnv, request: CallRequest) -> DialTarget | str:
+        """Where this call goes, or why it cannot be dialed (`destination_blocked` when the
+        network policy refuses the address: nothing is sent)."""
         dest = request.destination
         if dest.type is AddressType.TEL:
             if self.config.trunk is None or self._trunk_addr is None:
                 return "no SIP trunk configured (OUTDIAL_SIP_TRUNK) to dial tel destinations"
             host, port = self.config.trunk
             uri, addr = f"sip:{dest.target}@{format_host(host)}:{port}", self._trunk_addr
-            domain = format_host(host)
+            domain, to_trunk = format_host(host), True
         elif dest.type is AddressType.SIP:
             user, _, hostport = dest.target.removeprefix("sip:").rpartition("@")
             try:
                 host, maybe_port = split_hostport(hostport)
-                addr = await resolve(host, maybe_port or DEFAULT_PORT)
+                addr, to_trunk = await env.route(host, maybe_port or DEFAULT_PORT)
+            except BlockedAddress as exc:
+                log.warning("call %s: %s blocked: %s", request.call_id, dest.target, exc)
+                return "destination_blocked"
             except (SipParseError, OSError) as exc:
                 return f"cannot reach SIP destination {dest.target!r}: {exc}"
             uri, domain = f"sip:{user}@{hostport}", format_host(host)
@@ -189,12 +208,13 @@ class SipTelephony:
         local = self._local_ip_for(addr[0])
         via = f"{format_host(local)}:{self.transport.local[1]}"
         media_host = self.config.media_host or local
-        return DialTarget(uri, addr, via, _from_value(request.source, domain), media_host)
+        source = _from_value(request.source, domain)
+        return DialTarget(uri, addr, via, source, media_host, to_trunk=to_trunk)
 
     async def place_call(self, request: CallRequest, on_answer: OnAnswer) -> CallOutcome:
         if self.env is None or not self.transport.is_open:
             return CallOutcome(HangupReason.FAILED, detail="SIP telephony is not started")
-        target = await self._target(request)
+        target = await self._target(self.env, request)
         if isinstance(target, str):
             log.warning("call %s: %s", request.call_id, target)
             return CallOutcome(HangupReason.FAILED, detail=target)
