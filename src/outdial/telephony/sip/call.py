@@ -23,10 +23,11 @@ from outdial.telephony.sip.auth import CallCredentials
 from outdial.telephony.sip.dialog import Dialog, new_branch, new_tag
 from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats
 from outdial.telephony.sip.errors import SipParseError
+from outdial.telephony.sip.incoming import ALLOW
 from outdial.telephony.sip.indialog import InDialog
 from outdial.telephony.sip.media import RtpStream
 from outdial.telephony.sip.message import SipMessage
-from outdial.telephony.sip.sdp import PCMU, build_offer, parse_answer
+from outdial.telephony.sip.sdp import PCMU, LocalSession, answer_media
 from outdial.telephony.sip.transaction import (
     InviteClientTransaction,
     NonInviteClientTransaction,
@@ -69,6 +70,8 @@ class OutboundCall(InDialog):
             self.stream = RtpStream(self.env.clock, self.target.media_host, label=self.label)
         except OSError as exc:
             return CallOutcome(HangupReason.FAILED, detail=f"cannot open an RTP socket: {exc}")
+        self.session = LocalSession(self.target.media_host, self.stream.port)
+        self.offer = self.session.offer()
         if self.env.transport.has_dialog(self.sip_call_id):
             self.sip_call_id = f"{self.sip_call_id}-{secrets.token_hex(3)}"
         self.env.transport.add_dialog(self.sip_call_id, self.on_dialog_message)
@@ -89,6 +92,7 @@ class OutboundCall(InDialog):
             prepare.cancel()
             for task in self._tasks:
                 task.cancel()
+            self._stop_incoming()
             self.stream.close()
             stream = self.stream
             stats = MediaStats(
@@ -152,10 +156,10 @@ class OutboundCall(InDialog):
         msg.add("Contact", self.contact)
         for header in self.credentials.headers("INVITE", t.request_uri):
             msg.add(*header)
-        msg.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+        msg.add("Allow", ALLOW)
         msg.add("User-Agent", self.env.user_agent)
         msg.add("Content-Type", "application/sdp")
-        msg.body = build_offer(self.target.media_host, self.stream.port)
+        msg.body = self.offer  # the same offer in every INVITE of the attempt
         self.invite = msg
         self.provisional = False
         self.tx = InviteClientTransaction(
@@ -272,7 +276,12 @@ class OutboundCall(InDialog):
             await self.hang_up()
             detail = "answered after the dial timeout, hung up at once"
             return CallOutcome(HangupReason.DIALOUT, sip_code=code, detail=detail)
-        self.use_media(parse_answer(response.body))
+        media = answer_media(response.body)
+        if isinstance(media, str):  # answered, but nothing can be heard: not a delivered call
+            log.warning("call %s: %s: hanging up", self.label, media)
+            await self.hang_up()
+            return CallOutcome(HangupReason.FAILED, False, code, media)
+        self.use_media(media)
         await self.on_answer()
         play = asyncio.get_running_loop().create_task(
             self.player.run(self.request.actions, self.stream)

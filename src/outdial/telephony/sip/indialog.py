@@ -1,5 +1,5 @@
-"""The answered part of an outbound call: ACK for the 2xx, BYE, media, and the far end's
-in-dialog requests (BYE, re-INVITE, OPTIONS, ...), answered from the datagram callback.
+"""The answered part of an outbound call: ACK for the 2xx, BYE, media; the far end's in-dialog
+requests (BYE, re-INVITE, UPDATE, OPTIONS, ...) are answered by `IncomingRequests`.
 
 A forking proxy may answer one INVITE with 2xx responses from several far ends (different To
 tags). The first makes the call's dialog; every other one is ACKed and at once hung up with a
@@ -13,19 +13,19 @@ import logging
 from outdial.domain.netpolicy import BlockedAddress
 from outdial.telephony.sip.dialog import Dialog
 from outdial.telephony.sip.env import CallEnv, DialTarget, is_ip, resolve
+from outdial.telephony.sip.incoming import IncomingRequests
 from outdial.telephony.sip.media import RtpStream
-from outdial.telephony.sip.message import SipMessage, response_to
-from outdial.telephony.sip.sdp import PCMU, MediaDescription, parse_answer
+from outdial.telephony.sip.message import SipMessage
+from outdial.telephony.sip.sdp import PCMU, MediaDescription
 from outdial.telephony.sip.transaction import InviteClientTransaction, NonInviteClientTransaction
 from outdial.telephony.sip.transport import Addr
 from outdial.telephony.sip.uri import tag_of
 
 log = logging.getLogger("outdial.telephony.sip.call")
-_OK_METHODS = frozenset({"OPTIONS", "INFO", "UPDATE", "NOTIFY", "PRACK", "CANCEL"})
 _LINGERING: set[asyncio.Task[None]] = set()  # hang-ups of forked answers still under way
 
 
-class InDialog:
+class InDialog(IncomingRequests):
     stream: RtpStream
     target: DialTarget
     invite: SipMessage
@@ -40,7 +40,7 @@ class InDialog:
         self.dialog: Dialog | None = None
         self.remote_bye: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._ack: tuple[bytes, Addr] | None = None
-        self._answers: dict[tuple[int, str], SipMessage] = {}
+        self._init_incoming()
         self._forks: dict[str, tuple[bytes, Addr] | None] = {}  # To tag -> its ACK, once sent
 
     @property
@@ -122,11 +122,11 @@ class InDialog:
     def use_media(self, media: MediaDescription | None) -> None:
         if media is None:
             log.warning("call %s: no usable audio in the SDP; audio is not sent", self.label)
-            self.stream.set_remote(None, PCMU)
+            self.stream.set_remote(None, self.stream.payload_type or PCMU)
         elif not self.target.to_trunk and not self.env.media_allowed(media.host, media.port):
             log.warning("call %s: media address %s refused by the network policy", self.label,
                         media.host)  # fmt: skip
-            self.stream.set_remote(None, media.payload_type)
+            self.stream.set_remote(None, media.payload_type, media.ptime)
         elif not media.wants_audio or not is_ip(media.host):
             log.info(
                 "call %s: far end takes no audio (%s %s:%d)",
@@ -135,40 +135,6 @@ class InDialog:
                 media.host,
                 media.port,
             )
-            self.stream.set_remote(None, media.payload_type)
+            self.stream.set_remote(None, media.payload_type, media.ptime)
         else:
-            self.stream.set_remote((media.host, media.port), media.payload_type)
-
-    def on_dialog_message(self, msg: SipMessage, addr: Addr) -> None:
-        """Datagrams with our Call-ID that no transaction took."""
-        if not msg.is_request:
-            if 200 <= msg.status < 300 and self.dialog is not None:
-                self.on_late_2xx(msg)  # after the INVITE transaction ended
-            return
-        if msg.method == "ACK":
-            return
-        if self.dialog is None or tag_of(msg.get("To")) != self.local_tag:
-            self.env.transport.send(response_to(msg, 481, "Call/Transaction Does Not Exist"), addr)
-            return
-        key = msg.cseq
-        if key in self._answers:  # a retransmitted request: same answer again
-            self.env.transport.send(self._answers[key], addr)
-            return
-        if msg.method == "BYE":
-            log.info("call %s: the far end hung up (BYE)", self.label)
-            resp = response_to(msg, 200, "OK")
-            if not self.remote_bye.done():
-                self.remote_bye.set_result(None)
-        elif msg.method == "INVITE":
-            log.info("call %s: re-INVITE, answering with our SDP", self.label)
-            if msg.body:
-                self.use_media(parse_answer(msg.body))
-            resp = response_to(msg, 200, "OK", body=self.invite.body)
-            resp.add("Contact", self.contact)
-            resp.add("Content-Type", "application/sdp")
-        elif msg.method in _OK_METHODS:
-            resp = response_to(msg, 200, "OK")
-        else:
-            resp = response_to(msg, 501, "Not Implemented")
-        self._answers[key] = resp
-        self.env.transport.send(resp, addr)
+            self.stream.set_remote((media.host, media.port), media.payload_type, media.ptime)

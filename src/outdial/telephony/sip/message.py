@@ -182,6 +182,8 @@ class SipMessage:
             msg.add(name, value.strip())
         length = msg.get("Content-Length")
         if length is not None and length.strip().isdigit():
+            if len(body) < int(length):  # a datagram cut short (RFC 3261 18.3): not trusted
+                raise SipParseError(f"body shorter than Content-Length {int(length)}")
             body = body[: int(length)]
         msg.body = body
         if not msg.get("Call-ID") or not msg.get("CSeq") or not msg.get("Via"):

@@ -18,6 +18,7 @@ from outdial.telephony.sip.auth import RealmGuard
 from outdial.telephony.sip.call import OutboundCall
 from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats, resolve
 from outdial.telephony.sip.errors import SipConfigError, SipParseError
+from outdial.telephony.sip.incoming import answer_out_of_dialog
 from outdial.telephony.sip.library import AudioLibrary
 from outdial.telephony.sip.media import MediaClock
 from outdial.telephony.sip.transaction import Timers
@@ -141,6 +142,10 @@ class SipTelephony:
                 f"cannot bind the SIP socket to {host}:{port} ({reason}); use a local address "
                 "and a free port (port 0 picks one)"
             ) from None
+        transport = self.transport
+        transport.request_handler = lambda msg, addr: answer_out_of_dialog(
+            transport.send, msg, addr
+        )
         self.synth.espeak = shutil.which(cfg.espeak)
         self.synth.sox = self.library.sox = shutil.which(cfg.sox)
         if self.synth.espeak is None:

@@ -116,6 +116,10 @@ class SipTransport(asyncio.DatagramProtocol):
                     self.send(reply, source)
                 return
         else:
+            if len(msg.get_all("Via")) != 1:  # not for us (RFC 3261 18.1.2): discarded
+                self.dropped += 1
+                log.debug("call %s: response with several Vias dropped", msg.call_id)
+                return
             handler = self._transactions.get((branch, method)) or self._dialogs.get(msg.call_id)
             if handler is None:
                 log.debug("call %s: stray %d response to %s", msg.call_id, msg.status, method)
