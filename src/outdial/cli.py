@@ -72,6 +72,36 @@ SipRealm = Annotated[
         "(default: the first realm the trunk asks for)",
     ),
 ]
+SipRegister = Annotated[
+    bool,
+    typer.Option(
+        "--sip-register/--no-sip-register",
+        envvar="OUTDIAL_SIP_REGISTER",
+        help="REGISTER with the trunk (username@trunk) and keep the registration live",
+    ),
+]
+SipProxy = Annotated[
+    str,
+    typer.Option(
+        "--sip-outbound-proxy",
+        envvar="OUTDIAL_SIP_OUTBOUND_PROXY",
+        help="HOST:PORT or sip:/sips: URI every SIP request goes to first",
+    ),
+]
+SipTlsCa = Annotated[
+    str,
+    typer.Option(
+        "--sip-tls-ca-file", envvar="OUTDIAL_SIP_TLS_CA_FILE", help="CA bundle for TLS trunks"
+    ),
+]
+SipTlsNoVerify = Annotated[
+    str,
+    typer.Option(
+        "--sip-tls-no-verify",
+        envvar="OUTDIAL_SIP_TLS_NO_VERIFY",
+        help="comma-separated hosts whose TLS certificate is not verified",
+    ),
+]
 DEFAULT_DB = "sqlite:///./outdial.db"
 
 
@@ -226,6 +256,10 @@ def serve(
     sip_username: SipUser = "",
     sip_password: SipPass = "",
     sip_realm: SipRealm = "",
+    sip_register: SipRegister = False,
+    sip_outbound_proxy: SipProxy = "",
+    sip_tls_ca_file: SipTlsCa = "",
+    sip_tls_no_verify: SipTlsNoVerify = "",
     stale_after: StaleAfter = 10.0,
     heartbeat: Heartbeat = 2.0,
     max_call: MaxCall = 3600.0,
@@ -239,7 +273,17 @@ def serve(
     settings = _settings(
         database_url,
         telephony,
-        SipSettings(sip_trunk, sip_bind, sip_username, sip_password, realm=sip_realm),
+        SipSettings(
+            sip_trunk,
+            sip_bind,
+            sip_username,
+            sip_password,
+            realm=sip_realm,
+            register=sip_register,
+            outbound_proxy=sip_outbound_proxy,
+            tls_ca_file=sip_tls_ca_file,
+            tls_no_verify=sip_tls_no_verify,
+        ),
         (stale_after, heartbeat, max_call, sim_ring_ms),
         event_retention_days,
         allow_private_networks=allow_private_networks,
@@ -256,6 +300,10 @@ def engine(
     sip_username: SipUser = "",
     sip_password: SipPass = "",
     sip_realm: SipRealm = "",
+    sip_register: SipRegister = False,
+    sip_outbound_proxy: SipProxy = "",
+    sip_tls_ca_file: SipTlsCa = "",
+    sip_tls_no_verify: SipTlsNoVerify = "",
     stale_after: StaleAfter = 10.0,
     heartbeat: Heartbeat = 2.0,
     max_call: MaxCall = 3600.0,
@@ -278,7 +326,17 @@ def engine(
     settings = _settings(
         database_url,
         telephony,
-        SipSettings(sip_trunk, sip_bind, sip_username, sip_password, realm=sip_realm),
+        SipSettings(
+            sip_trunk,
+            sip_bind,
+            sip_username,
+            sip_password,
+            realm=sip_realm,
+            register=sip_register,
+            outbound_proxy=sip_outbound_proxy,
+            tls_ca_file=sip_tls_ca_file,
+            tls_no_verify=sip_tls_no_verify,
+        ),
         (stale_after, heartbeat, max_call, sim_ring_ms),
         event_retention_days,
         metrics_bind,

@@ -63,6 +63,7 @@ class OutboundCall(InDialog):
         self.cancel_sent = False
         self.cancel_deadline = 0.0
         self.credentials = CallCredentials(env.username, env.password, env.realms)
+        self.failover_due = False  # no answer at all from this server within env.failover
         self._tasks: set[asyncio.Task[object]] = set()
 
     async def run(self) -> CallOutcome:
@@ -113,11 +114,16 @@ class OutboundCall(InDialog):
             if final is None:
                 if self.cancel_sent:
                     return CallOutcome(HangupReason.DIALOUT, detail="no final response to CANCEL")
+                failure = self.tx.failure if self.tx is not None else ""
+                if not self.provisional and self._fail_over(failure or "no response"):
+                    continue
                 timer_b = self.env.timers.b
-                detail = f"no response from {self.target.addr} (timer B, {timer_b:g} s)"
+                detail = failure or f"no response from {self.target.addr} (timer B, {timer_b:g} s)"
                 return CallOutcome(HangupReason.FAILED, detail=detail)
             code = final.status
             log.info("call %s: final response %d %s", self.label, code, final.reason)
+            if code == 503 and not self.cancel_sent and self._fail_over("503"):
+                continue
             if code < 300:
                 return await self._answered(final)
             if code in (401, 407) and not self.cancel_sent:
@@ -143,11 +149,28 @@ class OutboundCall(InDialog):
                 reason_for_sip_code(code), sip_code=code, detail=f"{code} {final.reason}"
             )
 
+    def _fail_over(self, why: str) -> bool:
+        """Send the INVITE to the next server of the DNS list, if there is one (RFC 3263 4.3);
+        the server that failed is skipped by every call for a while (`Breaker`)."""
+        if not self.target.alternatives or self.dialog is not None:
+            return False
+        failed = self.target.addr
+        self.env.breaker.fail(failed)
+        nxt, rest = self.target.alternatives[0], self.target.alternatives[1:]
+        log.warning("call %s: %s from %s, trying %s", self.label, why, failed, nxt)
+        if self.tx is not None:
+            self.tx.close()
+        self.target = replace(self.target, addr=nxt, alternatives=rest)
+        self._start_invite()
+        return True
+
     def _start_invite(self) -> None:
         self.cseq += 1
         t = self.target
         msg = SipMessage(method="INVITE", uri=t.request_uri)
-        msg.add("Via", f"SIP/2.0/UDP {t.via};branch={new_branch()};rport")
+        msg.add("Via", f"SIP/2.0/{t.addr.transport} {t.via};branch={new_branch()};rport")
+        for route in t.routes:
+            msg.add("Route", route)
         msg.add("Max-Forwards", "70")
         msg.add("From", f"{t.from_value};tag={self.local_tag}")
         msg.add("To", f"<{self.to_uri}>")
@@ -162,6 +185,7 @@ class OutboundCall(InDialog):
         msg.body = self.offer  # the same offer in every INVITE of the attempt
         self.invite = msg
         self.provisional = False
+        self.failover_due = False
         self.tx = InviteClientTransaction(
             self.env.transport, msg, t.addr, self.env.timers, self._deliver
         )
@@ -184,6 +208,7 @@ class OutboundCall(InDialog):
         provisional response has arrived (RFC 3261 9.1 forbids it before)."""
         loop = asyncio.get_running_loop()
         branch = top_branch(self.invite.get_all("Via"))
+        failover_at = loop.time() + self.env.failover if self.target.alternatives else None
         while True:
             if self.cancel_sent:
                 timeout: float | None = max(0.0, self.cancel_deadline - loop.time())
@@ -191,6 +216,9 @@ class OutboundCall(InDialog):
                 timeout = None  # wait for a provisional response (then CANCEL) or timer B
             else:
                 timeout = max(0.0, deadline - loop.time())
+            if failover_at is not None and not self.provisional and not self.cancel_sent:
+                left = max(0.0, failover_at - loop.time())
+                timeout = left if timeout is None else min(timeout, left)
             try:
                 msg = await asyncio.wait_for(self.events.get(), timeout)
             except TimeoutError:
@@ -198,6 +226,8 @@ class OutboundCall(InDialog):
                     if self.tx is not None:
                         self.tx.close()
                     return None
+                if failover_at is not None and not self.provisional and loop.time() >= failover_at:
+                    return None  # no answer at all from this server: the caller fails over
                 self.want_cancel = True
                 self._cancel_if_ringing()
                 continue
@@ -227,7 +257,7 @@ class OutboundCall(InDialog):
     def _retry_with_credentials(self, response: SipMessage) -> str | None:
         """Send the INVITE again with credentials for every realm asked so far; or say why
         not (then nothing is sent: see `auth.py`)."""
-        where = f"{self.target.addr[0]}:{self.target.addr[1]}"
+        where = str(self.target.addr)
         problem = self.credentials.on_challenge(
             response, to_trunk=self.target.to_trunk, where=where
         )
@@ -249,10 +279,11 @@ class OutboundCall(InDialog):
                 uri = SipUri.parse(NameAddr.parse(contact).uri)
             except SipParseError:
                 continue  # a tel: or other URI we cannot dial
-            if uri.scheme != "sip" or uri.text in self.tried:
+            if uri.text in self.tried:
                 continue
             try:
-                addr, to_trunk = await self.env.route(*uri.address)
+                host, port = uri.address
+                hops, to_trunk = await self.env.route(host, (uri.port and port) or 0, uri.transport)
             except BlockedAddress as exc:
                 log.warning("call %s: %s to %s blocked: %s", self.label, where, uri.text, exc)
                 return "destination_blocked"
@@ -260,7 +291,10 @@ class OutboundCall(InDialog):
                 return f"{where}: cannot reach the redirection {uri.text!r}: {exc}"
             self.tried.add(uri.text)
             log.info("call %s: %s, INVITE again to %s", self.label, where, uri.text)
-            self.target = replace(self.target, request_uri=uri.text, addr=addr, to_trunk=to_trunk)
+            self.target = replace(
+                self.target, request_uri=uri.text, addr=hops[0], to_trunk=to_trunk,
+                alternatives=tuple(hops[1:]), secure=uri.scheme == "sips",
+            )  # fmt: skip
             env = self.env
             self.credentials = CallCredentials(env.username, env.password, env.realms)
             self._start_invite()

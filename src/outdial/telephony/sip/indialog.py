@@ -11,8 +11,10 @@ import asyncio
 import logging
 
 from outdial.domain.netpolicy import BlockedAddress
+from outdial.telephony.sip.auth import CallCredentials
 from outdial.telephony.sip.dialog import Dialog
 from outdial.telephony.sip.env import CallEnv, DialTarget, is_ip, resolve
+from outdial.telephony.sip.hop import Hop
 from outdial.telephony.sip.incoming import IncomingRequests
 from outdial.telephony.sip.media import RtpStream
 from outdial.telephony.sip.message import SipMessage
@@ -28,6 +30,7 @@ _LINGERING: set[asyncio.Task[None]] = set()  # hang-ups of forked answers still 
 class InDialog(IncomingRequests):
     stream: RtpStream
     target: DialTarget
+    credentials: CallCredentials
     invite: SipMessage
     tx: InviteClientTransaction | None
     local_tag: str
@@ -45,18 +48,23 @@ class InDialog(IncomingRequests):
 
     @property
     def contact(self) -> str:
-        return f"<sip:outdial@{self.via}>"
+        return f"<{self.target.contact_uri}>"
 
-    async def _next_hop(self, dialog: Dialog | None = None) -> Addr:
-        """Where an in-dialog request goes. A call that is not to the trunk never follows a
-        Contact or Record-Route the network policy refuses: it sends where the INVITE went."""
+    async def _next_hop(self, dialog: Dialog | None = None) -> Hop:
+        """Where an in-dialog request goes (RFC 3261 12.2.1.1; the outbound proxy when the
+        route set is empty). A call that is not to the trunk never follows a Contact or
+        Record-Route the network policy refuses: it sends where the INVITE went."""
         dialog = dialog or self.dialog
         assert dialog is not None
-        host, port = dialog.next_hop()[2].address
+        if not dialog.route_set and self.target.routes:
+            return self.target.addr
+        uri = dialog.next_hop()[2]
+        host, port = uri.address
         if self.target.to_trunk:
-            return await resolve(host, port)
+            return await resolve(host, port, uri.transport)
         try:
-            return (await self.env.route(host, port))[0]
+            hops, _ = await self.env.route(host, port, uri.transport)
+            return hops[0]
         except BlockedAddress as exc:
             log.warning("call %s: in-dialog next hop refused (%s)", self.label, exc)
             return self.target.addr
@@ -64,7 +72,7 @@ class InDialog(IncomingRequests):
     async def send_ack_2xx(self) -> None:
         assert self.dialog is not None
         addr = await self._next_hop()
-        data = self.dialog.ack(self.via).to_bytes()
+        data = self.dialog.ack(self.via, addr.transport).to_bytes()
         self._ack = (data, addr)
         self.env.transport.send(data, addr)
 
@@ -94,10 +102,10 @@ class InDialog(IncomingRequests):
     async def _end_fork(self, tag: str, fork: Dialog) -> None:
         try:
             addr = await self._next_hop(fork)
-            ack = fork.ack(self.via).to_bytes()
+            ack = fork.ack(self.via, addr.transport).to_bytes()
             self._forks[tag] = (ack, addr)
             self.env.transport.send(ack, addr)
-            bye = fork.request("BYE", self.via)
+            bye = fork.request("BYE", self.via, transport=addr.transport)
             bye.add("User-Agent", self.env.user_agent)
             tx = NonInviteClientTransaction(self.env.transport, bye, addr, self.env.timers)
             if await tx.run() is None:
@@ -106,18 +114,32 @@ class InDialog(IncomingRequests):
             log.warning("call %s: could not hang up the forked answer: %s", self.label, exc)
 
     async def hang_up(self) -> SipMessage | None:
-        """BYE; the final response, or None if timer F fired."""
+        """BYE; the final response, or None if timer F fired. A challenge from the trunk (a
+        proxy that authenticates in-dialog requests too) is answered once per realm."""
         assert self.dialog is not None
-        bye = self.dialog.request("BYE", self.via)
-        bye.add("User-Agent", self.env.user_agent)
+        hop = await self._next_hop()
         log.info("call %s: BYE", self.label)
-        tx = NonInviteClientTransaction(
-            self.env.transport, bye, await self._next_hop(), self.env.timers
-        )
-        reply = await tx.run()
-        if reply is None:
-            log.warning("call %s: BYE not answered (timer F)", self.label)
-        return reply
+        auth: list[tuple[str, str]] = []
+        for _ in range(3):
+            bye = self.dialog.request("BYE", self.via, transport=hop.transport)
+            bye.add("User-Agent", self.env.user_agent)
+            for header in auth:
+                bye.add(*header)
+            tx = NonInviteClientTransaction(self.env.transport, bye, hop, self.env.timers)
+            reply = await tx.run()
+            if reply is None:
+                log.warning("call %s: BYE not answered (timer F)", self.label)
+                return None
+            if reply.status not in (401, 407):
+                return reply
+            problem = self.credentials.on_challenge(
+                reply, to_trunk=self.target.to_trunk, where=str(hop)
+            )
+            if problem is not None:
+                log.warning("call %s: BYE challenged: %s", self.label, problem)
+                return reply
+            auth = self.credentials.headers("BYE", bye.uri)
+        return None
 
     def use_media(self, media: MediaDescription | None) -> None:
         if media is None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from outdial.domain.numberplan import FarEnd, behaviour_for
 from outdial.telephony.sip.dialog import new_branch, new_tag
+from outdial.telephony.sip.hop import Hop
 from outdial.telephony.sip.media import MediaClock, RtpStream
 from outdial.telephony.sip.message import SipMessage, response_to
 from outdial.telephony.sip.sdp import PCMA, PCMU
@@ -41,7 +42,7 @@ class PeerCall:
     invites: int = 0  # INVITEs received, retransmissions included
     rtp_packets: int = 0
     invite: SipMessage | None = None
-    source: Addr = ("", 0)
+    source: Addr = field(default_factory=lambda: Hop("", 0))
     last_response: SipMessage | None = None
     stream: RtpStream | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -87,7 +88,7 @@ class SipAnsweringPeer:
             task.cancel()
         for call in self.calls.values():
             self._close_media(call)
-        self.transport.close()
+        await self.transport.aclose()
         await self.clock.close()
 
     def _later(self, delay: float, fn: object, *args: object) -> None:
