@@ -166,6 +166,13 @@ class ConnectionPool:
         self.local = (host, port)
         self._housekeeping = loop.create_task(self._housekeep())
 
+    async def listen_tls(self, host: str, port: int, context: ssl.SSLContext) -> int:
+        """Accept TLS connections (the test peers; outdial itself reuses its own)."""
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: self._accepted("TLS"), host, port, ssl=context)
+        self._servers.append(server)
+        return int(server.sockets[0].getsockname()[1])
+
     def _accepted(self, transport: str) -> StreamConnection:
         return StreamConnection(self, Hop("", 0, transport))
 
