@@ -85,7 +85,8 @@ class Registration:
 
     async def _run(self) -> None:
         while True:
-            self.state = "registering" if not self._live.is_set() else self.state
+            if self.state == "unregistered":
+                self.state = "registering"  # a failed or live state stays until the outcome
             granted, problem = await self.register_once()
             if problem is None:
                 self.state, self.detail, self.granted, self.failures = "registered", "", granted, 0

@@ -99,6 +99,7 @@ class SipResolver:
                 dns.nameserver.Do53Nameserver(host, port) for host, port in nameservers
             ]
         self._dns.lifetime = DNS_TIMEOUT
+        self.custom = bool(nameservers)  # names go to these servers, not the system resolver
         self.rng = rng or random.Random()
 
     async def addresses(self, host: str) -> list[str]:
@@ -106,6 +107,11 @@ class SipResolver:
         literal = parse_ip_literal(host)
         if literal is not None:
             return [str(literal)]
+        if self.custom:
+            found = [rr.address for kind in ("A", "AAAA") for rr in await self._query(host, kind)]
+            if not found:
+                raise OSError(f"{host} does not resolve")
+            return found
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_DGRAM)
         infos.sort(key=lambda info: info[0] != socket.AF_INET)
         found: list[str] = []
