@@ -108,10 +108,10 @@ class SipResolver:
         if literal is not None:
             return [str(literal)]
         if self.custom:
-            found = [rr.address for kind in ("A", "AAAA") for rr in await self._query(host, kind)]
-            if not found:
+            direct = [rr.address for kind in ("A", "AAAA") for rr in await self._query(host, kind)]
+            if not direct:
                 raise OSError(f"{host} does not resolve")
-            return found
+            return [str(a) for a in direct]
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_DGRAM)
         infos.sort(key=lambda info: info[0] != socket.AF_INET)
         found: list[str] = []
