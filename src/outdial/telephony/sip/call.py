@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import Coroutine
 from dataclasses import replace
+from typing import Any
 
 from outdial.domain.netpolicy import BlockedAddress
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
@@ -21,13 +22,20 @@ from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.sip.actions import ActionPlayer
 from outdial.telephony.sip.auth import CallCredentials
 from outdial.telephony.sip.dialog import Dialog, new_branch, new_tag
+from outdial.telephony.sip.early import EarlyDialogs
 from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats
 from outdial.telephony.sip.errors import SipParseError
-from outdial.telephony.sip.incoming import ALLOW
+from outdial.telephony.sip.incoming import ALLOW, SUPPORTED
 from outdial.telephony.sip.indialog import InDialog
 from outdial.telephony.sip.media import RtpStream
 from outdial.telephony.sip.message import SipMessage
-from outdial.telephony.sip.sdp import PCMU, LocalSession, answer_media
+from outdial.telephony.sip.sdp import PCMU, LocalSession, MediaDescription, answer_media
+from outdial.telephony.sip.session_timer import (
+    MIN_SE,
+    SessionRefresh,
+    SessionTimer,
+    parse_session_expires,
+)
 from outdial.telephony.sip.transaction import (
     InviteClientTransaction,
     NonInviteClientTransaction,
@@ -40,7 +48,7 @@ DEFAULT_DIAL_TIMEOUT_MS = 60_000
 MAX_REDIRECTS = 3
 
 
-class OutboundCall(InDialog):
+class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
     def __init__(
         self, env: CallEnv, request: CallRequest, target: DialTarget, on_answer: OnAnswer
     ) -> None:
@@ -65,6 +73,11 @@ class OutboundCall(InDialog):
         self.credentials = CallCredentials(env.username, env.password, env.realms)
         self.failover_due = False  # no answer at all from this server within env.failover
         self._tasks: set[asyncio.Task[object]] = set()
+        self._init_early()
+        self.far_allow: set[str] = set()
+        self.session_expires = env.session_expires  # asked in the INVITE (a 422 raises it)
+        self.session_end: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.timer = SessionTimer(self.refresh_session, self._session_over)
 
     async def run(self) -> CallOutcome:
         try:
@@ -94,6 +107,7 @@ class OutboundCall(InDialog):
             for task in self._tasks:
                 task.cancel()
             self._stop_incoming()
+            self.timer.cancel()
             self.stream.close()
             stream = self.stream
             stats = MediaStats(
@@ -123,6 +137,8 @@ class OutboundCall(InDialog):
             code = final.status
             log.info("call %s: final response %d %s", self.label, code, final.reason)
             if code == 503 and not self.cancel_sent and self._fail_over("503"):
+                continue
+            if code == 422 and not self.cancel_sent and self._retry_min_se(final):
                 continue
             if code < 300:
                 return await self._answered(final)
@@ -180,6 +196,10 @@ class OutboundCall(InDialog):
         for header in self.credentials.headers("INVITE", t.request_uri):
             msg.add(*header)
         msg.add("Allow", ALLOW)
+        msg.add("Supported", SUPPORTED)
+        if self.session_expires:
+            msg.add("Session-Expires", str(self.session_expires))
+            msg.add("Min-SE", str(min(MIN_SE, self.session_expires)))
         msg.add("User-Agent", self.env.user_agent)
         msg.add("Content-Type", "application/sdp")
         msg.body = self.offer  # the same offer in every INVITE of the attempt
@@ -238,6 +258,7 @@ class OutboundCall(InDialog):
             if msg.status >= 200:
                 return msg
             self.provisional = True
+            self.on_provisional(msg)
             self._cancel_if_ringing()
 
     def _cancel_if_ringing(self) -> None:
@@ -310,17 +331,30 @@ class OutboundCall(InDialog):
             await self.hang_up()
             detail = "answered after the dial timeout, hung up at once"
             return CallOutcome(HangupReason.DIALOUT, sip_code=code, detail=detail)
-        media = answer_media(response.body)
+        dialog.local_cseq = max(dialog.local_cseq, self.last_cseq)  # after any PRACK
+        self.far_allow = {m.upper() for m in response.get_all("Allow")}
+        if response.body.strip() or self.early_media is None:
+            media: MediaDescription | str = answer_media(response.body)
+        else:
+            media = self.early_media  # the answer came in a provisional response
         if isinstance(media, str):  # answered, but nothing can be heard: not a delivered call
             log.warning("call %s: %s: hanging up", self.label, media)
             await self.hang_up()
             return CallOutcome(HangupReason.FAILED, False, code, media)
         self.use_media(media)
+        self._start_session_timer(response)
         await self.on_answer()
         play = asyncio.get_running_loop().create_task(
             self.player.run(self.request.actions, self.stream)
         )
-        done, _ = await asyncio.wait({play, self.remote_bye}, return_when=asyncio.FIRST_COMPLETED)
+        waiters: set[asyncio.Future[Any]] = {play, self.remote_bye, self.session_end}
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if self.session_end in done and play not in done and not self.remote_bye.done():
+            play.cancel()
+            reason = self.session_end.result()
+            log.warning("call %s: %s: hanging up", self.label, reason)
+            await self.hang_up()
+            return CallOutcome(HangupReason.NORMAL, True, code, reason)
         if play not in done:
             play.cancel()
             return CallOutcome(HangupReason.NORMAL, True, code, "the far end hung up")
@@ -333,6 +367,27 @@ class OutboundCall(InDialog):
         reply = await self.hang_up()
         detail = "hung up after the actions" + ("" if reply else " (BYE not answered)")
         return CallOutcome(HangupReason.NORMAL, True, code, detail)
+
+    def _retry_min_se(self, response: SipMessage) -> bool:
+        """422 Session Interval Too Small: once more with the Min-SE it asks (RFC 4028 7.4)."""
+        wanted = (response.get("Min-SE") or "").split(";")[0].strip()
+        if not wanted.isdigit() or int(wanted) <= self.session_expires:
+            return False
+        self.session_expires = int(wanted)
+        log.info("call %s: 422, asking Session-Expires %s", self.label, wanted)
+        self._start_invite()
+        return True
+
+    def _start_session_timer(self, response: SipMessage) -> None:
+        granted = parse_session_expires(response.get("Session-Expires"))
+        if granted is None or not self.session_expires or granted[0] <= 0:
+            return
+        interval, refresher = granted
+        self.timer.start(interval, we_refresh=refresher != "uas")
+
+    def _session_over(self, reason: str) -> None:
+        if not self.session_end.done():
+            self.session_end.set_result(reason)
 
     async def _abandon(self) -> None:
         """Hang up a call whose task was cancelled: CANCEL before the answer, BYE after."""

@@ -30,7 +30,7 @@ from outdial.telephony.sip.uri import NameAddr, tag_of
 log = logging.getLogger("outdial.telephony.sip.call")
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
 ACCEPT = "application/sdp"
-SUPPORTED = ""  # the option tags we handle (RFC 3261 20.37)
+SUPPORTED = "100rel, timer"  # the option tags we handle (RFC 3261 20.37)
 
 
 def capabilities(resp: SipMessage) -> SipMessage:
@@ -73,6 +73,9 @@ class IncomingRequests:
     def use_media(self, media: MediaDescription | None) -> None: ...
 
     def on_late_2xx(self, msg: SipMessage) -> None: ...
+
+    def on_session_refresh(self, request: SipMessage, response: SipMessage) -> None:
+        """A re-INVITE or UPDATE was answered (session timers hook in here)."""
 
     def _init_incoming(self) -> None:
         self._answers: dict[tuple[int, str], SipMessage] = {}
@@ -120,7 +123,9 @@ class IncomingRequests:
                 self.remote_bye.set_result(None)
             return response_to(msg, 200, "OK")
         if method in ("INVITE", "UPDATE"):
-            return self._offer(msg, dialog)
+            resp = self._offer(msg, dialog)
+            self.on_session_refresh(msg, resp)
+            return resp
         if method in ("OPTIONS", "INFO", "CANCEL"):  # CANCEL: the re-INVITE is answered already
             resp = response_to(msg, 200, "OK")
             return capabilities(resp) if method == "OPTIONS" else resp

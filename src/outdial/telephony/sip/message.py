@@ -35,7 +35,8 @@ COMPACT_FORMS = {
 _KNOWN = (
     "Via From To Call-ID CSeq Contact Max-Forwards Content-Type Content-Length Route "
     "Record-Route WWW-Authenticate Proxy-Authenticate Authorization Proxy-Authorization "
-    "User-Agent Server Allow Supported Require Expires Reason Accept Warning"
+    "User-Agent Server Allow Supported Require Expires Reason Accept Warning RSeq RAck "
+    "Session-Expires Min-SE P-Asserted-Identity Privacy Min-Expires"
 ).split()
 _CANONICAL = {name.lower(): name for name in _KNOWN}
 # Headers whose value is a comma-separated list (RFC 3261 7.3.1); others are kept whole.
