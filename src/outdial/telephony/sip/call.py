@@ -195,6 +195,10 @@ class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
         msg.add("Contact", self.contact)
         for header in self.credentials.headers("INVITE", t.request_uri):
             msg.add(*header)
+        if t.identity:
+            msg.add("P-Asserted-Identity", t.identity)
+        for name, value in t.extra_headers:
+            msg.add(name, value)
         msg.add("Allow", ALLOW)
         msg.add("Supported", SUPPORTED)
         if self.session_expires:

@@ -33,6 +33,8 @@ class DialTarget:
     alternatives: tuple[Hop, ...] = ()  # further servers to fail over to (DNS SRV)
     routes: tuple[str, ...] = ()  # a pre-loaded Route set (the outbound proxy)
     secure: bool = False  # a sips: request URI: our Contact is sips: too
+    identity: str = ""  # P-Asserted-Identity (RFC 3325): to the trunk only, a trusted network
+    extra_headers: tuple[tuple[str, str], ...] = ()  # the outplan's sip_headers
 
     @property
     def contact_uri(self) -> str:

@@ -197,10 +197,15 @@ class SipTelephony:
             routes = (f"<{proxy.scheme}:{hostport(*proxy.hostport)};lr{proxy.uri_params}>",)
         via = self.via_for(hops[0])
         media_host = self.config.media_host or self.local_ip_for(hops[0].host)
+        identity = _from_value(request.source, domain) if request.source.target else ""
+        privacy = next((v for k, v in request.sip_headers if k.lower() == "privacy"), "")
+        hidden = "id" in {p.strip().lower() for p in privacy.split(";")}
         return DialTarget(
-            uri, hops[0], via, _from_value(request.source, domain), media_host,
+            uri, hops[0], via, ANONYMOUS if hidden else _from_value(request.source, domain),
+            media_host,
             to_trunk=to_trunk, alternatives=tuple(hops[1:]), routes=routes,
-            secure=uri.startswith("sips:"),
+            secure=uri.startswith("sips:"), identity=identity if to_trunk else "",
+            extra_headers=request.sip_headers,
         )  # fmt: skip
 
     async def place_call(self, request: CallRequest, on_answer: OnAnswer) -> CallOutcome:
@@ -228,6 +233,9 @@ class SipTelephony:
             outcome.detail,
         )
         return outcome
+
+
+ANONYMOUS = '"Anonymous" <sip:anonymous@anonymous.invalid>'  # RFC 3323 4.1.1.3
 
 
 def _from_value(source: Address, domain: str) -> str:
