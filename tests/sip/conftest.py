@@ -50,6 +50,8 @@ def _binaries(request: pytest.FixtureRequest) -> None:
         need_binary("sipp")
     if request.node.get_closest_marker("kamailio"):
         need_binary("kamailio")
+    if request.node.get_closest_marker("baresip"):
+        need_binary("baresip")
 
 
 def free_udp_port() -> int:

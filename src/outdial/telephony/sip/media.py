@@ -30,30 +30,29 @@ _MAX_BURST = 5  # packets sent at once to catch up after a late tick
 _EARLY = 0.001  # a packet this close to its slot goes in this tick
 
 
-def bind_even(family: socket.AddressFamily, host: str) -> socket.socket:
-    """A UDP socket on an even port (RFC 3550 11: RTP on even ports), chosen by the kernel."""
+def bind_pair(family: socket.AddressFamily, host: str) -> tuple[socket.socket, socket.socket]:
+    """UDP sockets on an even port for RTP and the next one for RTCP (RFC 3550 11), chosen by
+    the kernel. The RTCP socket only takes the far end's reports in: with nothing bound there,
+    the ICMP errors its RTCP would draw make some user agents drop the call."""
     spare: list[socket.socket] = []
     try:
-        for _ in range(32):
-            sock = socket.socket(family, socket.SOCK_DGRAM)
+        for _ in range(64):
+            first = socket.socket(family, socket.SOCK_DGRAM)
             try:
-                sock.bind((host, 0))
+                first.bind((host, 0))
             except OSError:
-                sock.close()
+                first.close()
                 raise
-            port = int(sock.getsockname()[1])
-            if port % 2 == 0:
-                return sock
+            port = int(first.getsockname()[1])
             other = socket.socket(family, socket.SOCK_DGRAM)
             try:
-                other.bind((host, port - 1))
+                other.bind((host, port + 1 if port % 2 == 0 else port - 1))
             except OSError:
                 other.close()
-                spare.append(sock)  # held so that the next try gets another port
+                spare.append(first)  # held so that the next try gets another port
                 continue
-            sock.close()
-            return other
-        raise OSError("no even UDP port free for RTP")
+            return (first, other) if port % 2 == 0 else (other, first)
+        raise OSError("no even/odd UDP port pair free for RTP and RTCP")
     finally:
         for sock in spare:
             sock.close()
@@ -108,12 +107,9 @@ class RtpStream:
         self.clock = clock
         self.label = label
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._sock = bind_even(family, host)
-        try:
-            self._sock.setblocking(False)
-        except OSError:  # pragma: no cover
-            self._sock.close()
-            raise
+        self._sock, self._rtcp = bind_pair(family, host)
+        self._sock.setblocking(False)
+        self._rtcp.setblocking(False)
         self.host = host
         self.port: int = self._sock.getsockname()[1]
         self.remote: tuple[str, int] | None = None
@@ -133,6 +129,8 @@ class RtpStream:
         self._closed = False
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self._sock.fileno(), self._read)
+        self._loop.add_reader(self._rtcp.fileno(), self._read_rtcp)
+        self.rtcp_packets = 0
 
     def set_remote(
         self, remote: tuple[str, int] | None, payload_type: int, ptime_ms: int | None = None
@@ -243,13 +241,23 @@ class RtpStream:
             self.received_packets += 1
             self.received_bytes += len(data)
 
+    def _read_rtcp(self) -> None:
+        for _ in range(16):
+            try:
+                self._rtcp.recv(2048)
+            except OSError:
+                return
+            self.rtcp_packets += 1
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self.clock.discard(self)
         self._loop.remove_reader(self._sock.fileno())
+        self._loop.remove_reader(self._rtcp.fileno())
         self._sock.close()
+        self._rtcp.close()
         while self._queue:
             _, _, done = self._queue.popleft()
             if not done.done():
