@@ -37,11 +37,13 @@ from importlib import resources
 from pathlib import Path
 
 from outdial.domain.address import Address, AddressType
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.telephony.base import CallRequest
 from outdial.telephony.sip import SipConfig, SipTelephony
 
 HOST = "127.0.0.1"
+LOOPBACK = NetworkPolicy.from_text("127.0.0.0/8")  # the far ends are local: open loopback only
 
 
 def free_port() -> int:
@@ -186,7 +188,7 @@ async def phase_rate(args: argparse.Namespace, scenario: Path, workdir: Path) ->
     port = free_port()
     uas = sipp_uas(scenario, port, workdir)
     uas.start(port)
-    tel = SipTelephony(SipConfig(None, (HOST, 0), "", "", cache_dir=workdir / "tts"))
+    tel = SipTelephony(SipConfig(None, (HOST, 0), "", "", cache_dir=workdir / "tts", network=LOOPBACK))
     await tel.start()
     count = int(args.rate * args.duration)
     cpu0, wall0 = time.process_time(), time.monotonic()
@@ -227,7 +229,7 @@ async def phase_hold(args: argparse.Namespace, scenario: Path, workdir: Path) ->
     sink, sink_out, held = start_sink(scenario, workdir)
     uas = sipp_uas(held, port, workdir)
     uas.start(port)
-    tel = SipTelephony(SipConfig(None, (HOST, 0), "", "", cache_dir=workdir / "tts"))
+    tel = SipTelephony(SipConfig(None, (HOST, 0), "", "", cache_dir=workdir / "tts", network=LOOPBACK))
     await tel.start()
     peak = 0
 
@@ -324,6 +326,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ramp-rate", type=float, default=100, help="cps to reach --concurrent")
     parser.add_argument("--phases", default="rate,hold,sipp")
     parser.add_argument("--quick", action="store_true", help="10 s rate phase, 100 held calls")
+    parser.add_argument("--uvloop", action="store_true", help="run outdial on uvloop")
     parser.add_argument("--rtp-sink", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--sink-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -338,4 +341,9 @@ if __name__ == "__main__":
         run_sink(arguments.rtp_sink, arguments.sink_out)
     else:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(main(arguments))
+            if arguments.uvloop:
+                import uvloop
+
+                uvloop.run(main(arguments))
+            else:
+                asyncio.run(main(arguments))

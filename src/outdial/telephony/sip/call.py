@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import deque
 from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
@@ -46,6 +47,12 @@ from outdial.telephony.sip.uri import NameAddr, SipUri, top_branch
 log = logging.getLogger("outdial.telephony.sip.call")
 DEFAULT_DIAL_TIMEOUT_MS = 60_000
 MAX_REDIRECTS = 3
+_TIMEOUT = object()  # `_next_event` found nothing in time
+
+
+def _expire(waiter: asyncio.Future[SipMessage | object | None]) -> None:
+    if not waiter.done():
+        waiter.set_result(_TIMEOUT)
 
 
 class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
@@ -59,7 +66,9 @@ class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
         self.target = target
         self.on_answer = on_answer
         self.player = ActionPlayer(env.library, label=self.label)
-        self.events: asyncio.Queue[SipMessage | None] = asyncio.Queue()
+        # Responses for `_wait_final`: a deque and one waiter future (no task per wait).
+        self.events: deque[SipMessage | None] = deque()
+        self._waiter: asyncio.Future[SipMessage | object | None] | None = None
         self.local_tag = new_tag()
         self.to_uri = target.request_uri  # kept when a 3xx sends the INVITE elsewhere
         self.tried = {target.request_uri}
@@ -89,9 +98,11 @@ class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
         if self.env.transport.has_dialog(self.sip_call_id):
             self.sip_call_id = f"{self.sip_call_id}-{secrets.token_hex(3)}"
         self.env.transport.add_dialog(self.sip_call_id, self.on_dialog_message)
-        prepare = asyncio.get_running_loop().create_task(
-            self.player.prepare(self.request.actions, PCMU)
-        )
+        prepare = None
+        if any(a.get("type") == "talk" for a in self.request.actions):
+            prepare = asyncio.get_running_loop().create_task(
+                self.player.prepare(self.request.actions, PCMU)
+            )
         try:
             return await self._run()
         except asyncio.CancelledError:
@@ -103,7 +114,8 @@ class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
             await self._abandon()
             raise
         finally:
-            prepare.cancel()
+            if prepare is not None:
+                prepare.cancel()
             for task in self._tasks:
                 task.cancel()
             self._stop_incoming()
@@ -224,7 +236,28 @@ class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
                 self.on_late_2xx(msg)
                 return
             self.dialog = Dialog.from_2xx(self.invite, msg)
-        self.events.put_nowait(msg)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(msg)
+        else:
+            self.events.append(msg)
+
+    async def _next_event(self, within: float | None) -> SipMessage | object | None:
+        """The next response (None: the transaction gave up), or _TIMEOUT."""
+        if self.events:
+            return self.events.popleft()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[SipMessage | object | None] = loop.create_future()
+        self._waiter = waiter
+        handle = None
+        if within is not None:
+            handle = loop.call_later(within, _expire, waiter)
+        try:
+            return await waiter
+        finally:
+            self._waiter = None
+            if handle is not None:
+                handle.cancel()
 
     async def _wait_final(self, deadline: float | None) -> SipMessage | None:
         """The final response to the current INVITE; None after timer B (or after 64*T1
@@ -243,9 +276,8 @@ class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
             if failover_at is not None and not self.provisional and not self.cancel_sent:
                 left = max(0.0, failover_at - loop.time())
                 timeout = left if timeout is None else min(timeout, left)
-            try:
-                msg = await asyncio.wait_for(self.events.get(), timeout)
-            except TimeoutError:
+            event = await self._next_event(timeout)
+            if event is _TIMEOUT:
                 if self.cancel_sent:
                     if self.tx is not None:
                         self.tx.close()
@@ -255,8 +287,10 @@ class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
                 self.want_cancel = True
                 self._cancel_if_ringing()
                 continue
-            if msg is None:
+            if event is None:
                 return None
+            assert isinstance(event, SipMessage)
+            msg = event
             if top_branch(msg.get_all("Via")) != branch:
                 continue  # left over from the transaction before a 401/407
             if msg.status >= 200:

@@ -7,6 +7,7 @@ import ipaddress
 import socket
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from outdial.domain.netpolicy import NetworkPolicy, parse_ip_literal
 from outdial.netguard import resolve_checked
@@ -86,9 +87,12 @@ class CallEnv:
         raises BlockedAddress (never sent) or OSError (does not resolve)."""
         if self.trunk_hops and self.is_trunk(host, port):
             return self.breaker.order(list(self.trunk_hops)), True
-        name = "" if parse_ip_literal(host) is not None else host
+        literal = _literal(host)
+        name = "" if literal is not None else host
         if port or not name:
             port = port or (5061 if transport == "TLS" else 5060)
+            if literal is not None:  # no DNS: checked here, cached (the hot path of a dialer)
+                return [_checked_literal(literal, port, transport, self.network)], False
             kind = socket.SOCK_DGRAM if transport == "UDP" else socket.SOCK_STREAM
             addresses = await resolve_checked(host, port, self.network, kind=kind)
             return [Hop(a, port, transport, name) for a in addresses], False
@@ -110,6 +114,22 @@ class CallEnv:
             self.media_stats.popitem(last=False)
 
 
+@lru_cache(maxsize=4096)
+def _literal(host: str) -> str | None:
+    address = parse_ip_literal(host)
+    return None if address is None else str(address)
+
+
+@lru_cache(maxsize=4096)
+def _checked_literal(address: str, port: int, transport: str, policy: NetworkPolicy) -> Hop:
+    """The hop to an address literal the policy allows; raises BlockedAddress (not cached)."""
+    parsed = parse_ip_literal(address)
+    assert parsed is not None
+    policy.check(address, parsed, port)
+    return Hop(address, port, transport)
+
+
+@lru_cache(maxsize=4096)
 def is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)

@@ -182,23 +182,33 @@ class RtpStream:
 
     def tick(self, now: float) -> bool:
         """Send what is due; False when nothing is left to play."""
+        queue = self._queue
+        if not queue:
+            return False
+        t0, ptime = self._t0, self.ptime
+        assert t0 is not None
         sent = 0
-        while self._queue and self._slot_time(self._slot) <= now + _EARLY and sent < _MAX_BURST:
-            chunk = self._take_chunk()
-            self._send(chunk, self._slot)
+        while queue and t0 + self._slot * ptime <= now + _EARLY and sent < _MAX_BURST:
+            self._send(self._take_chunk(), self._slot)
             sent += 1
             self._slot += 1
-        if self._queue and self._slot_time(self._slot) < now - _MAX_BURST * self.ptime:
+        if queue and t0 + self._slot * ptime < now - _MAX_BURST * ptime:
             # far behind (a stalled loop): resync to the clock instead of bursting
-            self._slot = math.ceil((now - self._slot_time(0)) / self.ptime - 1e-9)
+            self._slot = math.ceil((now - t0) / ptime - 1e-9)
             if self.packetizer is not None:
                 self.packetizer.mark()
-        return bool(self._queue)
+        return bool(queue)
 
     def _take_chunk(self) -> bytes:
-        parts: list[bytes] = []
         need = self.samples
         target = self.payload_type
+        view, pt, done = self._queue[0]
+        offset = self._offset
+        if offset + need < len(view):  # the common case: a whole packet from one payload
+            self._offset = offset + need
+            piece = bytes(view[offset : offset + need])
+            return piece if pt == target else piece.translate(transcode_table(pt, target))
+        parts: list[bytes] = []
         while need and self._queue:
             view, pt, done = self._queue[0]
             piece = bytes(view[self._offset : self._offset + need])
