@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -126,9 +128,23 @@ def _fail(exc: OutdialError) -> None:
 
 def _run(coro: Any) -> Any:
     try:
-        return asyncio.run(coro)
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(coro)
     except OutdialError as exc:
         _fail(exc)
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when it is installed (about 15 % less CPU per SIP call, docs/benchmarks.md),
+    unless OUTDIAL_UVLOOP=0; the standard loop otherwise."""
+    if os.environ.get("OUTDIAL_UVLOOP", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
 
 
 def _logging(level: int = logging.INFO, fmt: str = "text") -> None:

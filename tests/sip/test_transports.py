@@ -7,8 +7,10 @@ import asyncio
 import socket
 from types import SimpleNamespace
 
+import pytest
+
 from outdial.domain.outcome import HangupReason
-from outdial.telephony.sip import SipAnsweringPeer, SipConfig
+from outdial.telephony.sip import SipAnsweringPeer, SipConfig, SipTelephony
 from outdial.telephony.sip.config import sip_values
 from outdial.telephony.sip.hop import Hop
 from outdial.telephony.sip.transport import SipTransport
@@ -173,3 +175,36 @@ def test_trunk_settings() -> None:
     assert (tcp["trunk"], tcp["trunk_transport"]) == (("trunk.example", 5080), "TCP")
     config = SipConfig.from_env({"OUTDIAL_SIP_TRUNK": "sip:[::1]:5070;transport=tls"})
     assert (config.trunk, config.trunk_transport) == (("::1", 5070), "TLS")
+
+
+def test_udp_tcp_and_tls_calls_on_uvloop(tls_files, kit: SimpleNamespace, tmp_path) -> None:
+    """The CLI runs on uvloop when it is installed: the same calls work there."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> list[tuple[str, HangupReason]]:
+        peer = SipAnsweringPeer(ring_ms=20, tls=kit.server_context(tls_files))
+        await peer.start()
+        tel = SipTelephony(
+            SipConfig(None, ("127.0.0.1", 0), cache_dir=tmp_path, network=kit.loopback,
+                      tls_ca_file=tls_files.ca)
+        )  # fmt: skip
+        await tel.start()
+        try:
+            results = []
+            for target in (
+                f"5551@127.0.0.1:{peer.port}",
+                f"5551@127.0.0.1:{peer.port};transport=tcp",
+                f"5551@localhost:{peer.tls_port};transport=tls",
+            ):
+                request = kit.call_request(kit.sip(target), actions=SLEEP)
+                outcome = await tel.place_call(request, kit.no_op)
+                results.append((peer.calls[str(request.call_id)].source.transport, outcome.reason))
+            return results
+        finally:
+            await tel.stop()
+            await peer.stop()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        results = runner.run(scenario())
+    assert results == [("UDP", HangupReason.NORMAL), ("TCP", HangupReason.NORMAL),
+                       ("TLS", HangupReason.NORMAL)]  # fmt: skip

@@ -60,6 +60,9 @@ class InDialog(IncomingRequests):
             return self.target.addr
         uri = dialog.next_hop()[2]
         host, port = uri.address
+        first = self.target.addr
+        if uri.transport == "UDP" and first.reliable and (host, port) == first.addr:
+            return first  # a Contact without ;transport= on the connection the INVITE used
         if self.target.to_trunk:
             return await resolve(host, port, uri.transport)
         try:

@@ -23,11 +23,13 @@ import socket
 from collections import deque
 
 from outdial.telephony.sip.g711 import silence, transcode_table
-from outdial.telephony.sip.rtp import PACKET_SECONDS, RtpPacketizer
+from outdial.telephony.sip.rtp import RtpPacketizer
 
 log = logging.getLogger("outdial.telephony.sip.media")
 _MAX_BURST = 5  # packets sent at once to catch up after a late tick
 _EARLY = 0.001  # a packet this close to its slot goes in this tick
+TICK = 0.005  # the clock's period; packet times (10-60 ms) are multiples of it
+_ON_TIME = 0.005  # sent within this of its slot: on time (counted by the clock)
 
 
 def bind_pair(family: socket.AddressFamily, host: str) -> tuple[socket.socket, socket.socket]:
@@ -63,6 +65,9 @@ class MediaClock:
         self._streams: set[RtpStream] = set()
         self._task: asyncio.Task[None] | None = None
         self.late_ticks = 0
+        self.packets_on_time = 0  # sent within 5 ms of their slot
+        self.packets_late = 0  # sent later than that (a busy or stalled loop)
+        self.next_tick = 0.0
 
     def add(self, stream: RtpStream) -> None:
         self._streams.add(stream)
@@ -72,21 +77,32 @@ class MediaClock:
     def discard(self, stream: RtpStream) -> None:
         self._streams.discard(stream)
 
+    def grid(self, now: float) -> float:
+        """The first tick at or after `now`: a stream starting now has its slots on the clock's
+        ticks (else each packet would wait for the next tick). Ticks are 5 ms apart, so the
+        streams started at random times spread over four phases of each 20 ms and one tick
+        sends about a quarter of the packets, not all of them in one burst."""
+        if self._task is None or self._task.done():
+            return now
+        ahead = self.next_tick - now
+        if ahead >= -_EARLY:
+            return self.next_tick - TICK * int(ahead / TICK)
+        return self.next_tick + TICK * math.ceil(-ahead / TICK)
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        next_tick = loop.time()
+        next_tick = self.next_tick = loop.time()
         while self._streams:
             now = loop.time()
-            period = PACKET_SECONDS
+            due = now + _EARLY
             for stream in list(self._streams):
-                if not stream.tick(now):
+                if stream.due <= due and not stream.tick(now):
                     self._streams.discard(stream)
-                elif stream.ptime < period:
-                    period = stream.ptime
-            next_tick += period
+            next_tick += TICK
             if next_tick < now:
                 self.late_ticks += 1
-                next_tick = now + period
+                next_tick = now + TICK
+            self.next_tick = next_tick
             await asyncio.sleep(next_tick - loop.time())
 
     async def close(self) -> None:
@@ -121,6 +137,7 @@ class RtpStream:
         self._t0: float | None = None  # the time of slot 0
         self._ts0 = 0  # the timestamp of slot 0
         self._slot = 0  # the next slot to send
+        self.due = 0.0  # the time of that slot (the clock skips the stream until then)
         self._held = False
         self.sent_packets = 0
         self.send_errors = 0
@@ -168,7 +185,7 @@ class RtpStream:
         if not self._queue:
             now = self._loop.time()
             if self._t0 is None:
-                self._t0, self._slot = now, 0
+                self._t0, self._slot = self.clock.grid(now), 0
                 if self.packetizer is not None:
                     self.packetizer.mark()
             elif now > self._slot_time(self._slot) + _EARLY:  # a pause: skip the slots missed
@@ -177,6 +194,7 @@ class RtpStream:
                     self.packetizer.mark()
         pt = self.payload_type if payload_type is None else payload_type
         self._queue.append((memoryview(payload), pt, done))
+        self.due = self._slot_time(self._slot)
         self.clock.add(self)
         return done
 
@@ -189,6 +207,10 @@ class RtpStream:
         assert t0 is not None
         sent = 0
         while queue and t0 + self._slot * ptime <= now + _EARLY and sent < _MAX_BURST:
+            if now - (t0 + self._slot * ptime) > _ON_TIME:
+                self.clock.packets_late += 1
+            else:
+                self.clock.packets_on_time += 1
             self._send(self._take_chunk(), self._slot)
             sent += 1
             self._slot += 1
@@ -197,6 +219,7 @@ class RtpStream:
             self._slot = math.ceil((now - t0) / ptime - 1e-9)
             if self.packetizer is not None:
                 self.packetizer.mark()
+        self.due = t0 + self._slot * ptime
         return bool(queue)
 
     def _take_chunk(self) -> bytes:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from outdial.telephony.sip.errors import SipParseError
 from outdial.telephony.sip.hop import Hop
@@ -57,8 +59,8 @@ class StreamConnection(asyncio.Protocol):
         self.last_used = asyncio.get_running_loop().time()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not subclasses of asyncio.Transport, only alike
+        self.transport = cast(asyncio.Transport, transport)
         if self.hop.port == 0:  # accepted: known by the far end's address from now on
             peer = transport.get_extra_info("peername")
             self.hop = Hop(str(peer[0]), int(peer[1]), self.hop.transport)
@@ -204,18 +206,13 @@ class ConnectionPool:
         key = self.key(hop)
         loop = asyncio.get_running_loop()
         try:
-            sock = socket.socket(socket.AF_INET6 if ":" in hop.host else socket.AF_INET)
-            sock.setblocking(False)
             try:
-                if self.local is not None and (":" in self.local[0]) == (":" in hop.host):
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                    with contextlib.suppress(OSError):  # else any port: the Via says which
-                        sock.bind(self.local)
-                await asyncio.wait_for(loop.sock_connect(sock, (hop.host, hop.port)), 10)
-            except BaseException:
-                sock.close()
-                raise
+                sock = await self._open_socket(hop, from_our_port=True)
+            except OSError as exc:
+                if exc.errno not in (errno.EADDRNOTAVAIL, errno.EADDRINUSE):
+                    raise
+                # that connection from our port was closed a moment ago (TIME_WAIT): any port
+                sock = await self._open_socket(hop, from_our_port=False)
             ssl_ctx = None
             server_name = None
             if hop.transport == "TLS":
@@ -240,6 +237,25 @@ class ConnectionPool:
         pending = self._pending.pop(key, None)
         for data in pending.queue if pending else []:
             conn.write(data)
+
+    async def _open_socket(self, hop: Hop, *, from_our_port: bool) -> socket.socket:
+        """A connected socket, from our SIP port when it can (far ends that send to our
+        Contact then find this connection), else from any port (the Via says which)."""
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET6 if ":" in hop.host else socket.AF_INET)
+        sock.setblocking(False)
+        try:
+            local = self.local
+            if from_our_port and local is not None and (":" in local[0]) == (":" in hop.host):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                with contextlib.suppress(OSError):
+                    sock.bind(local)
+            await asyncio.wait_for(loop.sock_connect(sock, (hop.host, hop.port)), 10)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     async def _housekeep(self) -> None:
         """CRLF keep-alives on our connections; idle ones closed."""
