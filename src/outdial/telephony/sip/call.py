@@ -14,10 +14,8 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Coroutine
-from dataclasses import replace
 from typing import Any
 
-from outdial.domain.netpolicy import BlockedAddress
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.sip.actions import ActionPlayer
@@ -25,11 +23,11 @@ from outdial.telephony.sip.auth import CallCredentials
 from outdial.telephony.sip.dialog import Dialog, new_branch, new_tag
 from outdial.telephony.sip.early import EarlyDialogs
 from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats
-from outdial.telephony.sip.errors import SipParseError
 from outdial.telephony.sip.incoming import ALLOW, SUPPORTED
 from outdial.telephony.sip.indialog import InDialog
 from outdial.telephony.sip.media import RtpStream
 from outdial.telephony.sip.message import SipMessage
+from outdial.telephony.sip.retries import InviteRetries
 from outdial.telephony.sip.sdp import PCMU, LocalSession, MediaDescription, answer_media
 from outdial.telephony.sip.session_timer import (
     MIN_SE,
@@ -42,11 +40,10 @@ from outdial.telephony.sip.transaction import (
     NonInviteClientTransaction,
     cancel_for,
 )
-from outdial.telephony.sip.uri import NameAddr, SipUri, top_branch
+from outdial.telephony.sip.uri import top_branch
 
 log = logging.getLogger("outdial.telephony.sip.call")
 DEFAULT_DIAL_TIMEOUT_MS = 60_000
-MAX_REDIRECTS = 3
 _TIMEOUT = object()  # `_next_event` found nothing in time
 
 
@@ -55,7 +52,7 @@ def _expire(waiter: asyncio.Future[SipMessage | object | None]) -> None:
         waiter.set_result(_TIMEOUT)
 
 
-class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
+class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
     def __init__(
         self, env: CallEnv, request: CallRequest, target: DialTarget, on_answer: OnAnswer
     ) -> None:
@@ -176,21 +173,6 @@ class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
             return CallOutcome(
                 reason_for_sip_code(code), sip_code=code, detail=f"{code} {final.reason}"
             )
-
-    def _fail_over(self, why: str) -> bool:
-        """Send the INVITE to the next server of the DNS list, if there is one (RFC 3263 4.3);
-        the server that failed is skipped by every call for a while (`Breaker`)."""
-        if not self.target.alternatives or self.dialog is not None:
-            return False
-        failed = self.target.addr
-        self.env.breaker.fail(failed)
-        nxt, rest = self.target.alternatives[0], self.target.alternatives[1:]
-        log.warning("call %s: %s from %s, trying %s", self.label, why, failed, nxt)
-        if self.tx is not None:
-            self.tx.close()
-        self.target = replace(self.target, addr=nxt, alternatives=rest)
-        self._start_invite()
-        return True
 
     def _start_invite(self) -> None:
         self.cseq += 1
@@ -313,53 +295,6 @@ class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
         self._spawn(tx.run())
         self.cancel_sent = True
 
-    def _retry_with_credentials(self, response: SipMessage) -> str | None:
-        """Send the INVITE again with credentials for every realm asked so far; or say why
-        not (then nothing is sent: see `auth.py`)."""
-        where = str(self.target.addr)
-        problem = self.credentials.on_challenge(
-            response, to_trunk=self.target.to_trunk, where=where
-        )
-        if problem is not None:
-            return problem
-        log.info("call %s: %d challenge, retrying with credentials", self.label, response.status)
-        self._start_invite()
-        return None
-
-    async def _redirect(self, response: SipMessage, redirects: int) -> str | None:
-        """A 3xx: send the INVITE on to its first SIP Contact not tried yet (RFC 3261
-        8.1.3.4; same Call-ID, From and To, the next CSeq), at most MAX_REDIRECTS times within
-        the same dial timeout; or say why not."""
-        where = f"{response.status} {response.reason}"
-        if redirects >= MAX_REDIRECTS:
-            return f"{where}: more than {MAX_REDIRECTS} redirections"
-        for contact in response.get_all("Contact"):
-            try:
-                uri = SipUri.parse(NameAddr.parse(contact).uri)
-            except SipParseError:
-                continue  # a tel: or other URI we cannot dial
-            if uri.text in self.tried:
-                continue
-            try:
-                host, port = uri.address
-                hops, to_trunk = await self.env.route(host, (uri.port and port) or 0, uri.transport)
-            except BlockedAddress as exc:
-                log.warning("call %s: %s to %s blocked: %s", self.label, where, uri.text, exc)
-                return "destination_blocked"
-            except OSError as exc:
-                return f"{where}: cannot reach the redirection {uri.text!r}: {exc}"
-            self.tried.add(uri.text)
-            log.info("call %s: %s, INVITE again to %s", self.label, where, uri.text)
-            self.target = replace(
-                self.target, request_uri=uri.text, addr=hops[0], to_trunk=to_trunk,
-                alternatives=tuple(hops[1:]), secure=uri.scheme == "sips",
-            )  # fmt: skip
-            env = self.env
-            self.credentials = CallCredentials(env.username, env.password, env.realms)
-            self._start_invite()
-            return None
-        return f"{where}: no SIP Contact to try"
-
     async def _answered(self, response: SipMessage) -> CallOutcome:
         dialog = self.dialog or Dialog.from_2xx(self.invite, response)
         self.dialog = dialog
@@ -405,16 +340,6 @@ class OutboundCall(SessionRefresh, EarlyDialogs, InDialog):
         reply = await self.hang_up()
         detail = "hung up after the actions" + ("" if reply else " (BYE not answered)")
         return CallOutcome(HangupReason.NORMAL, True, code, detail)
-
-    def _retry_min_se(self, response: SipMessage) -> bool:
-        """422 Session Interval Too Small: once more with the Min-SE it asks (RFC 4028 7.4)."""
-        wanted = (response.get("Min-SE") or "").split(";")[0].strip()
-        if not wanted.isdigit() or int(wanted) <= self.session_expires:
-            return False
-        self.session_expires = int(wanted)
-        log.info("call %s: 422, asking Session-Expires %s", self.label, wanted)
-        self._start_invite()
-        return True
 
     def _start_session_timer(self, response: SipMessage) -> None:
         granted = parse_session_expires(response.get("Session-Expires"))
