@@ -145,6 +145,9 @@ def sipp_uas(scenario: Path, port: int, workdir: Path, transport: str = "udp") -
     return Sipp([
         "sipp", "-sf", str(scenario), "-i", HOST, "-p", str(port), "-mp", str(free_port()),
         "-t", "t1" if transport == "tcp" else "u1",
+        # a retransmitted INVITE (our timer A when the machine is busy) must not abort the
+        # call in SIPp's strict scenario; larger socket buffers for bursts
+        "-default_behaviors", "all,-abortunexp", "-buff_size", str(8 * 1024 * 1024),
         "-nostdin", "-cp", str(free_port()), "-timeout", "900s", "-max_recv_loops", "10000",
         "-trace_stat", "-stf", str(workdir / f"uas-{port}.csv"), "-fd", "1",
     ])  # fmt: skip
