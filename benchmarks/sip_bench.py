@@ -37,11 +37,13 @@ from importlib import resources
 from pathlib import Path
 
 from outdial.domain.address import Address, AddressType
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.telephony.base import CallRequest
 from outdial.telephony.sip import SipConfig, SipTelephony
 
 HOST = "127.0.0.1"
+LOOPBACK = NetworkPolicy.from_text("127.0.0.0/8,::1/128")  # the far ends: loopback only
 
 
 def free_port() -> int:
@@ -60,7 +62,11 @@ def proc_cpu(pid: int) -> float:
 
 
 def run_sink(port: int, out: str) -> None:
-    """Child process mode: count RTP packets per source port until SIGTERM, then write JSON."""
+    """Child process mode: count RTP packets per source port until SIGTERM, then write JSON.
+
+    It also times each packet against its slot: the arrival time less the RTP timestamp's
+    time (timestamp / 8000), taken relative to the earliest packet of the call; so a packet
+    that arrived 5 ms later than the stream's best packet is 5 ms off its 20 ms slot."""
     stop = False
 
     def on_term(*_: object) -> None:
@@ -69,18 +75,39 @@ def run_sink(port: int, out: str) -> None:
 
     signal.signal(signal.SIGTERM, on_term)
     counts: Counter[int] = Counter()
+    offsets: dict[int, list[float]] = {}
+    clock = time.monotonic
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024 * 1024)
         sock.bind((HOST, port))
         sock.settimeout(0.2)
         print("ready", flush=True)
         while not stop:
             try:
-                _, addr = sock.recvfrom(2048)
+                data, addr = sock.recvfrom(2048)
             except (TimeoutError, InterruptedError):
                 continue
-            counts[addr[1]] += 1
-    Path(out).write_text(json.dumps(counts))
+            now = clock()
+            source = addr[1]
+            counts[source] += 1
+            ts = int.from_bytes(data[4:8], "big")
+            offsets.setdefault(source, []).append(now - ts / 8000)
+    within = total = 0
+    devs: list[float] = []
+    for values in offsets.values():
+        base = min(values)  # (timestamps of one call do not wrap within a benchmark)
+        for value in values:
+            dev = value - base
+            devs.append(dev)
+            within += dev <= 0.005
+            total += 1
+    devs.sort()
+    summary = {
+        "counts": counts, "within_5ms": within, "total": total,
+        "p99_ms": round(1000 * devs[int(0.99 * (len(devs) - 1))], 2) if devs else None,
+        "max_ms": round(1000 * devs[-1], 2) if devs else None,
+    }  # fmt: skip
+    Path(out).write_text(json.dumps(summary))
 
 
 class Sipp:
@@ -91,9 +118,10 @@ class Sipp:
 
     def start(self, port: int) -> None:
         self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        kind = socket.SOCK_STREAM if "t1" in self.argv else socket.SOCK_DGRAM
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            with socket.socket(socket.AF_INET, kind) as probe:
                 try:
                     probe.bind((HOST, port))
                 except OSError:
@@ -113,9 +141,13 @@ class Sipp:
             return self.proc.wait()
 
 
-def sipp_uas(scenario: Path, port: int, workdir: Path) -> Sipp:
+def sipp_uas(scenario: Path, port: int, workdir: Path, transport: str = "udp") -> Sipp:
     return Sipp([
         "sipp", "-sf", str(scenario), "-i", HOST, "-p", str(port), "-mp", str(free_port()),
+        "-t", "t1" if transport == "tcp" else "u1",
+        # a retransmitted INVITE (our timer A when the machine is busy) must not abort the
+        # call in SIPp's strict scenario; larger socket buffers for bursts
+        "-default_behaviors", "all,-abortunexp", "-buff_size", str(8 * 1024 * 1024),
         "-nostdin", "-cp", str(free_port()), "-timeout", "900s", "-max_recv_loops", "10000",
         "-trace_stat", "-stf", str(workdir / f"uas-{port}.csv"), "-fd", "1",
     ])  # fmt: skip
@@ -148,11 +180,13 @@ class Tally:
         return self.outcomes["normal/200"]
 
 
-def request(port: int, hold_ms: int) -> CallRequest:
+def request(port: int, hold_ms: int, transport: str = "udp") -> CallRequest:
+    host = "localhost" if transport == "tls" else HOST
+    params = "" if transport == "udp" else f";transport={transport}"
     return CallRequest(
         uuid.uuid4(), Address(AddressType.TEL, "+15550000000"),
-        Address(AddressType.SIP, f"bench@{HOST}:{port}"), 10_000,
-        [{"type": "sleep", "option": {"duration": hold_ms}}],
+        Address(AddressType.SIP, f"bench@{host}:{port}{params}"), 10_000,
+        [{"type": "sleep", "option": {"duration": hold_ms}}] if hold_ms else [],
     )  # fmt: skip
 
 
@@ -161,7 +195,7 @@ async def no_op() -> None:
 
 
 async def place_at_rate(
-    tel: SipTelephony, port: int, rate: float, count: int, hold_ms: int
+    tel: SipTelephony, port: int, rate: float, count: int, hold_ms: int, transport: str = "udp"
 ) -> tuple[Tally, list[CallRequest], float]:
     loop = asyncio.get_running_loop()
     tally = Tally()
@@ -172,7 +206,7 @@ async def place_at_rate(
         delay = start + i / rate - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        req = request(port, hold_ms)
+        req = request(port, hold_ms, transport)
         requests.append(req)
         tasks.append(loop.create_task(tel.place_call(req, no_op)))
         tally.placed += 1
@@ -182,27 +216,84 @@ async def place_at_rate(
     return tally, requests, launch_seconds
 
 
+class TlsPeer:
+    """The far end for TLS (this SIPp has no TLS): outdial's own answering peer in a child
+    process, with a certificate made by openssl for `localhost`."""
+
+    def __init__(self, workdir: Path) -> None:
+        key, cert = workdir / "peer.key", workdir / "peer.pem"
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+             "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--tls-peer", str(workdir)], stdout=subprocess.PIPE
+        )
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+        self.cpu = 0.0
+
+    def stop(self) -> None:
+        self.cpu = proc_cpu(self.proc.pid)
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def run_tls_peer(workdir: str) -> None:
+    import ssl
+
+    from outdial.telephony.sip import SipAnsweringPeer
+
+    async def serve() -> None:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(Path(workdir, "peer.pem"), Path(workdir, "peer.key"))
+        peer = SipAnsweringPeer(HOST, 0, ring_ms=100, tls=ctx)
+        await peer.start()
+        print(peer.tls_port, flush=True)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await stop.wait()
+        await peer.stop()
+
+    asyncio.run(serve())
+
+
 async def phase_rate(args: argparse.Namespace, scenario: Path, workdir: Path) -> dict[str, object]:
+    transport = args.transport
     port = free_port()
-    uas = sipp_uas(scenario, port, workdir)
-    uas.start(port)
-    tel = SipTelephony(SipConfig(None, (HOST, 0), "", "", cache_dir=workdir / "tts"))
+    far: Sipp | TlsPeer
+    if transport == "tls":
+        far = TlsPeer(workdir)
+        port = far.port
+    else:
+        far = sipp_uas(scenario, port, workdir, transport)
+        far.start(port)
+    config = SipConfig(
+        None, (HOST, 0), "", "", cache_dir=workdir / "tts", network=LOOPBACK,
+        tls_no_verify=frozenset({"localhost"}),
+    )  # fmt: skip
+    tel = SipTelephony(config)
     await tel.start()
     count = int(args.rate * args.duration)
     cpu0, wall0 = time.process_time(), time.monotonic()
-    tally, _, launch = await place_at_rate(tel, port, args.rate, count, args.hold_ms)
+    tally, _, launch = await place_at_rate(tel, port, args.rate, count, args.hold_ms, transport)
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    connections = tel.transport.pool.opened
     await tel.stop()
     await asyncio.sleep(0.5)
-    uas.stop()
-    stat = sipp_stat(workdir / f"uas-{port}.csv")
+    far.stop()
+    stat = {} if transport == "tls" else sipp_stat(workdir / f"uas-{port}.csv")
     return {
-        "phase": "rate", "target_cps": args.rate, "duration_s": args.duration,
+        "phase": "rate", "transport": transport, "connections_opened": connections,
+        "target_cps": args.rate, "duration_s": args.duration, "hold_ms": args.hold_ms,
         "placed": tally.placed, "answered": tally.answered, "misclassified": tally.misclassified,
         "errors": tally.errors, "outcomes": dict(tally.outcomes),
         "achieved_cps": round(tally.placed / launch, 1), "wall_s": round(wall, 1),
         "our_cpu_s": round(cpu, 1), "our_cpu_pct": round(100 * cpu / wall, 1),
-        "sipp_cpu_s": round(uas.cpu, 1),
+        "cpu_ms_per_call": round(1000 * cpu / max(1, tally.placed), 2),
+        "far_end_cpu_s": round(far.cpu, 1),
         "sipp_successful": stat.get("SuccessfulCall(C)"), "sipp_failed": stat.get("FailedCall(C)"),
     }  # fmt: skip
 
@@ -227,7 +318,9 @@ async def phase_hold(args: argparse.Namespace, scenario: Path, workdir: Path) ->
     sink, sink_out, held = start_sink(scenario, workdir)
     uas = sipp_uas(held, port, workdir)
     uas.start(port)
-    tel = SipTelephony(SipConfig(None, (HOST, 0), "", "", cache_dir=workdir / "tts"))
+    tel = SipTelephony(
+        SipConfig(None, (HOST, 0), "", "", cache_dir=workdir / "tts", network=LOOPBACK)
+    )
     await tel.start()
     peak = 0
 
@@ -250,7 +343,8 @@ async def phase_hold(args: argparse.Namespace, scenario: Path, workdir: Path) ->
     sink.terminate()
     sink.wait(10)
     uas.stop()
-    counts = {int(k): v for k, v in json.loads(await asyncio.to_thread(sink_out.read_text)).items()}
+    summary = json.loads(await asyncio.to_thread(sink_out.read_text))
+    counts = {int(k): v for k, v in summary["counts"].items()}
     expected = args.concurrent_hold_ms // 20
     sent = [s.sent_packets for s in stats if s]
     got = [counts.get(s.rtp_port, 0) for s in stats if s]
@@ -262,6 +356,15 @@ async def phase_hold(args: argparse.Namespace, scenario: Path, workdir: Path) ->
         "min_received_by_far_end": min(got, default=0),
         "calls_with_all_packets_received": sum(1 for s, g in zip(sent, got, strict=True) if g >= s),
         "total_packets_received": sum(got), "late_ticks": tel.clock.late_ticks,
+        "sent_within_5ms_of_slot_pct": round(
+            100 * tel.clock.packets_on_time
+            / max(1, tel.clock.packets_on_time + tel.clock.packets_late), 2
+        ),
+        "received_within_5ms_of_slot_pct": round(
+            100 * summary["within_5ms"] / max(1, summary["total"]), 2
+        ),
+        "slot_deviation_p99_ms": summary["p99_ms"], "slot_deviation_max_ms": summary["max_ms"],
+        "cpu_ms_per_call_second": round(1000 * cpu / (args.concurrent * wall), 3),
         "wall_s": round(wall, 1), "our_cpu_s": round(cpu, 1),
         "our_cpu_pct": round(100 * cpu / wall, 1), "sipp_cpu_s": round(uas.cpu, 1),
     }  # fmt: skip
@@ -324,6 +427,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ramp-rate", type=float, default=100, help="cps to reach --concurrent")
     parser.add_argument("--phases", default="rate,hold,sipp")
     parser.add_argument("--quick", action="store_true", help="10 s rate phase, 100 held calls")
+    parser.add_argument("--uvloop", action="store_true", help="run outdial on uvloop")
+    parser.add_argument(
+        "--transport",
+        choices=["udp", "tcp", "tls"],
+        default="udp",
+        help="rate phase: SIPp over UDP/TCP, outdial's own peer over TLS",
+    )
+    parser.add_argument("--tls-peer", help=argparse.SUPPRESS)
     parser.add_argument("--rtp-sink", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--sink-out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -336,6 +447,13 @@ if __name__ == "__main__":
     arguments = parse_args()
     if arguments.rtp_sink:
         run_sink(arguments.rtp_sink, arguments.sink_out)
+    elif arguments.tls_peer:
+        run_tls_peer(arguments.tls_peer)
     else:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(main(arguments))
+            if arguments.uvloop:
+                import uvloop
+
+                uvloop.run(main(arguments))
+            else:
+                asyncio.run(main(arguments))

@@ -7,11 +7,16 @@ ROOT=$(pwd)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
 
-# 1. System packages: SIPp (Debian: sip-tester), Kamailio, espeak-ng, sox, and Chromium for the
+# 1. System packages: SIPp (Debian: sip-tester), Kamailio with its TLS module, baresip, openssl
+#    (test certificates), espeak-ng, sox, and Chromium for the
 #    dashboard test (Debian's package; Playwright drives it, so never `playwright install`).
 need=()
 command -v sipp >/dev/null || need+=(sip-tester)
 command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || need+=(kamailio)
+[ -e /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so ] || ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 \
+  || need+=(kamailio-tls-modules)
+command -v baresip >/dev/null || need+=(baresip-core)  # the UA without its GTK front end
+command -v openssl >/dev/null || need+=(openssl)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
 [ -x /usr/bin/chromium ] || need+=(chromium)

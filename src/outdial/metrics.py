@@ -42,6 +42,12 @@ WEBHOOK_FAILURES = Counter(
     ["kind"],
 )
 EVENTS_STREAMED = Counter("outdial_events_streamed", "Events sent on SSE streams")
+SIP_REGISTERED = Gauge(
+    "outdial_sip_registered", "1 while this process holds a live registration with the trunk"
+)
+SIP_REGISTER_FAILURES = Counter(
+    "outdial_sip_register_failures", "REGISTER attempts with the trunk that failed"
+)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -274,7 +274,10 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-        app = create_app(_services(db), on_startup=started, on_shutdown=stopping)
+        health = getattr(dialer.telephony, "health", None) if dialer is not None else None
+        app = create_app(
+            _services(db), on_startup=started, on_shutdown=stopping, health_detail=health
+        )
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
         server = uvicorn.Server(config)
         # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with

@@ -20,6 +20,11 @@ class SipSettings:
     bind: str = "127.0.0.1:0"
     username: str = ""
     password: str = ""
+    realm: str = ""  # digest realm(s) the credentials answer; "" = the trunk's first
+    register: bool = False  # REGISTER with the trunk and keep the binding live
+    outbound_proxy: str = ""  # every request goes there first
+    tls_ca_file: str = ""  # CA bundle for TLS trunks; "" = the system's
+    tls_no_verify: str = ""  # comma-separated hosts whose TLS certificate is not checked
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,7 @@ def outplan(p: Outplan) -> dict[str, Any]:
     out["call_window"] = None if p.call_window is None else p.call_window.to_json()
     out["max_attempts_per_number_24h"] = p.max_attempts_per_number_24h
     out["min_number_gap"] = p.min_number_gap
+    out["sip_headers"] = dict(p.sip_headers)
     return out
 
 

@@ -46,6 +46,7 @@ OUTPLAN_FIELDS = [
     "call_window",
     "max_attempts_per_number_24h",
     "min_number_gap",
+    "sip_headers",
 ]
 CAMPAIGN_FIELDS = [
     "id",

@@ -113,6 +113,19 @@ async def test_health_needs_no_key(client: httpx.AsyncClient) -> None:
     assert response.json()["status"] == "ok"
 
 
+async def test_health_carries_the_telephonys_state(services: Services) -> None:
+    """`outdial serve` passes the SIP telephony's `health()` (registration with the trunk)."""
+    from outdial.api.app import create_app
+
+    detail = {"sip": {"registration": {"state": "registered", "aor": "sip:a@t", "expires": 600}}}
+    app = create_app(services, health_detail=lambda: detail)
+    app.state.ready = True
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://outdial.test") as c:
+        body = (await c.get("/health")).json()
+    assert body["status"] == "ok" and body["sip"] == detail["sip"]
+
+
 # --- tenant isolation ------------------------------------------------------------------------
 
 

@@ -125,3 +125,22 @@ async def test_missing_outplan_is_404(tenant: Tenant) -> None:
         ("DELETE", f"/v1.0/outplans/{missing}"),
     ]:
         error(await tenant.call(method, path), 404, "NOT_FOUND", "OUTPLAN_NOT_FOUND")
+
+
+async def test_sip_headers_are_stored_validated_and_changed_by_dial_info(tenant: Tenant) -> None:
+    headers = {"Diversion": "<sip:+15550009@pbx.example>;reason=unconditional", "Privacy": "id"}
+    created = await make_outplan(tenant, sip_headers=headers)
+    assert created["sip_headers"] == headers
+    assert (await make_outplan(tenant))["sip_headers"] == {}
+    got = await tenant.ok("GET", f"/v1.0/outplans/{created['id']}")
+    assert got["sip_headers"] == headers
+    changed = await tenant.ok(
+        "PUT", f"/v1.0/outplans/{created['id']}/dial_info", json={"sip_headers": {"X-A": "b"}}
+    )
+    assert changed["sip_headers"] == {"X-A": "b"} and changed["dial_timeout"] == 0
+    for bad, where in (
+        ({"X-A": "b\r\nVia: SIP/2.0/UDP evil"}, "sip_headers.X-A"),
+        ({"Call-ID": "x"}, "sip_headers.Call-ID"),
+    ):
+        response = await tenant.call("POST", "/v1.0/outplans", json={"sip_headers": bad})
+        assert where in error(response, 400, "INVALID_ARGUMENT")["message"]

@@ -164,6 +164,8 @@ async def test_wrong_types_name_the_field(
         {"type": "sip", "target": "bob@pbx example"},
         {"type": "sip", "target": "bob@pbx.example:99999"},
         {"type": "sip", "target": "bob@-pbx.example"},
+        {"type": "sip", "target": "bob@pbx.example;maddr=10.0.0.1"},
+        {"type": "sip", "target": "bob@pbx.example;transport=sctp"},
         {"type": "fax", "target": "+15550001"},
         {"type": "", "target": "+15550001"},
         {"target": "+15550001"},
@@ -189,6 +191,14 @@ async def test_invalid_addresses_name_the_field(tenant: Tenant, address: dict[st
         ({"type": "tel", "target": "+1234567"}, "+1234567"),
         ({"type": "tel", "target": "+123456789012345"}, "+123456789012345"),
         ({"type": "sip", "target": "sip:bob@pbx.example"}, "bob@pbx.example"),
+        (
+            {"type": "sip", "target": "bob@pbx.example;transport=tcp"},
+            "bob@pbx.example;transport=tcp",
+        ),
+        (
+            {"type": "sip", "target": "bob@pbx.example:5061;transport=TLS"},
+            "bob@pbx.example:5061;transport=TLS",
+        ),
         ({"type": "sip", "target": "bob@10.0.0.1:5060"}, "bob@10.0.0.1:5060"),
         ({"type": "sip", "target": "bob@[::1]:5060"}, "bob@[::1]:5060"),
         ({"type": "agent", "target": "6f1c2d3e-0000-4000-8000-000000000001"}, None),

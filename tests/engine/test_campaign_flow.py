@@ -43,3 +43,22 @@ async def test_answer_busy_and_retry(services: Services, clock: FakeClock) -> No
             ("+4865550001", 1, "fail", "busy"),
             ("+4865550001", 2, "fail", "busy"),
         ]
+
+
+async def test_the_outplans_sip_headers_reach_the_telephony(
+    services: Services, clock: FakeClock
+) -> None:
+    async with Harness(services, clock) as h:
+        seen = []
+        place = h.sim.place_call
+
+        async def recording(request, on_answer):  # type: ignore[no-untyped-def]
+            seen.append(request.sip_headers)
+            return await place(request, on_answer)
+
+        h.sim.place_call = recording  # type: ignore[method-assign]
+        headers = {"Diversion": "<sip:+15550009@pbx.example>", "Privacy": "id"}
+        _, _, campaign = await h.setup(["+15551110001"], outplan={"sip_headers": headers})
+        await h.run(campaign.id)
+        await h.tick(0.1, rounds=10)
+        assert seen == [tuple(headers.items())]

@@ -11,6 +11,8 @@ import contextlib
 import os
 import shutil
 import socket
+import ssl
+import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -22,10 +24,13 @@ from typing import Any
 import pytest
 
 from outdial.domain.address import Address, AddressType
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.telephony.base import CallRequest
 from outdial.telephony.sip import SipAnsweringPeer, SipConfig, SipTelephony
 
 SCENARIOS = resources.files("outdial.telephony.sip") / "scenarios"
+# The far ends of these tests are all on loopback, which the default policy refuses.
+LOOPBACK = NetworkPolicy.from_text("127.0.0.0/8,::1/128")
 AUTH_USER = "outdial"
 AUTH_PASSWORD = "s3cret"
 
@@ -45,6 +50,8 @@ def _binaries(request: pytest.FixtureRequest) -> None:
         need_binary("sipp")
     if request.node.get_closest_marker("kamailio"):
         need_binary("kamailio")
+    if request.node.get_closest_marker("baresip"):
+        need_binary("baresip")
 
 
 def free_udp_port() -> int:
@@ -187,9 +194,13 @@ async def telephony(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[T
 
     async def make(
         trunk: tuple[str, int] | None = None, *, t1_ms: int = 500, username: str = "",
-        password: str = "",
+        password: str = "", network: NetworkPolicy = LOOPBACK, realms: tuple[str, ...] = (),
+        **extra: Any,
     ) -> SipTelephony:  # fmt: skip
-        config = SipConfig(trunk, ("127.0.0.1", 0), username, password, t1_ms, cache_dir=cache)
+        config = SipConfig(
+            trunk, ("127.0.0.1", 0), username, password, t1_ms, cache_dir=cache,
+            network=network, realms=realms, **extra,
+        )  # fmt: skip
         tel = SipTelephony(config)
         await tel.start()
         started.append(tel)
@@ -198,6 +209,32 @@ async def telephony(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[T
     yield make
     for tel in started:
         await tel.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """A CA and a server certificate for `localhost` / 127.0.0.1 signed by it (openssl)."""
+    openssl = need_binary("openssl")
+    d = tmp_path_factory.mktemp("tls")
+    ext = d / "ext.cnf"
+    ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    steps = [
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+         "-days", "2", "-subj", "/CN=outdial test CA"],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+         "-subj", "/CN=localhost"],
+        ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+         "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", str(ext)],
+    ]  # fmt: skip
+    for step in steps:
+        subprocess.run([openssl, *step], cwd=d, check=True, capture_output=True)
+    return SimpleNamespace(ca=d / "ca.pem", cert=d / "server.pem", key=d / "server.key", dir=d)
+
+
+def server_context(files: SimpleNamespace) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(files.cert, files.key)
+    return ctx
 
 
 @pytest.fixture
@@ -218,5 +255,6 @@ def kit() -> SimpleNamespace:
     return SimpleNamespace(
         tel=tel, sip=sip, call_request=call_request, no_op=no_op, free_udp_port=free_udp_port,
         auth_user=AUTH_USER, auth_password=AUTH_PASSWORD, wait_bound=wait_bound,
-        need_binary=need_binary, scenarios=SCENARIOS,
+        need_binary=need_binary, scenarios=SCENARIOS, loopback=LOOPBACK,
+        server_context=server_context,
     )  # fmt: skip

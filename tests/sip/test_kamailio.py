@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from outdial.domain.outcome import HangupReason
+from outdial.telephony.sip.config import sip_values
 
 pytestmark = [pytest.mark.sipp, pytest.mark.kamailio]
 REALM = "trunk.test"
@@ -57,15 +58,16 @@ class Kamailio:
 async def kamailio(kit: SimpleNamespace, workdir: Path) -> AsyncIterator:
     started: list[Kamailio] = []
 
-    async def start(uas_port: int) -> Kamailio:
+    async def start(uas_port: int, template: str = "kamailio-trunk.cfg", **more: str) -> Kamailio:
         port = kit.free_udp_port()
-        template = (kit.scenarios / "kamailio-trunk.cfg").read_text()
+        text = (kit.scenarios / template).read_text()
         values = {"@LISTEN_PORT@": str(port), "@UAS_PORT@": str(uas_port), "@REALM@": REALM,
                   "@USER@": kit.auth_user, "@PASSWORD@": kit.auth_password}  # fmt: skip
+        values.update({f"@{k.upper()}@": v for k, v in more.items()})
         for key, value in values.items():
-            template = template.replace(key, value)
+            text = text.replace(key, value)
         cfg = workdir / f"kamailio-{port}.cfg"
-        cfg.write_text(template)
+        cfg.write_text(text)
         run = workdir / f"run-{port}"
         run.mkdir()
         kam = Kamailio(workdir, port, uas_port, workdir / f"kamailio-{port}.log")
@@ -138,3 +140,49 @@ async def test_kamailio_rejects_bad_credentials(
     outcome = await tel.place_call(kit.call_request(kit.tel("+15550001111")), kit.no_op)
     assert (outcome.reason, outcome.sip_code) == (HangupReason.FAILED, 407)
     assert "rejected" in outcome.detail
+
+
+def _tls_cfg(workdir: Path, tls_files: SimpleNamespace) -> str:
+    cfg = workdir / "kamailio-tls.cfg"
+    cfg.write_text(
+        "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\n"
+        f"require_certificate = no\nprivate_key = {tls_files.key}\n"
+        f"certificate = {tls_files.cert}\n\n[client:default]\nmethod = TLSv1.2+\n"
+        "verify_certificate = no\nrequire_certificate = no\n"
+    )
+    return str(cfg)
+
+
+@pytest.mark.parametrize("transport", ["tls", "tcp"])
+async def test_register_with_kamailio_then_call_through_it(
+    sipp_uas, kamailio, telephony, kit: SimpleNamespace, workdir: Path, tls_files, transport
+) -> None:
+    """Kamailio as registrar and proxy: outdial REGISTERs (401 answered), then dials through
+    it (407 answered, over the same TLS or TCP connection); Kamailio refuses calls from
+    accounts that are not registered, so the call itself proves the registration."""
+    uas = await sipp_uas("uas_answer.xml")
+    tls_port = kit.free_udp_port()
+    kam = await kamailio(uas.port, "kamailio-registrar.cfg", tls_port=str(tls_port),
+                         tls_cfg=_tls_cfg(workdir, tls_files))  # fmt: skip
+    if transport == "tls":
+        trunk = f"sips:localhost:{tls_port}"
+    else:
+        trunk = f"sip:127.0.0.1:{kam.port};transport=tcp"
+    values = sip_values(trunk=trunk, register=True, tls_ca_file=str(tls_files.ca), realm=REALM)
+    tel = await telephony(values.pop("trunk"), username=kit.auth_user,
+                          password=kit.auth_password, **values)  # fmt: skip
+    request = kit.call_request(kit.tel("+15557654321"), actions=[
+        {"type": "sleep", "option": {"duration": 200}}
+    ])  # fmt: skip
+    outcome = await tel.place_call(request, kit.no_op)
+    log = kam.log_text()
+    assert (outcome.reason, outcome.sip_code) == (HangupReason.NORMAL, 200), log[-3000:]
+    proto = transport
+    scheme = "sips" if transport == "tls" else "sip"
+    assert "challenging REGISTER" in log and f"registered {scheme}:{kit.auth_user}@" in log
+    assert f"challenging INVITE {request.call_id} over {proto}" in log
+    assert f"relaying INVITE {request.call_id} over {proto}" in log
+    assert f"in-dialog BYE {request.call_id} over {proto}" in log
+    assert await uas.wait() == 0, uas.text()
+    assert tel.health()["sip"]["registration"]["state"] == "registered"
+    assert tel.transport.pool.opened == 1  # REGISTER, INVITE, ACK, BYE: one connection

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import itertools
 import math
 import socket
 import wave
@@ -90,11 +91,11 @@ def test_sdp_offer_and_answer() -> None:
         PCMA,
         True,
     )
-    held = parse_answer(b"c=IN IP4 0.0.0.0\nm=audio 30000 RTP/AVP 0\n")
+    held = parse_answer(b"v=0\nc=IN IP4 0.0.0.0\nm=audio 30000 RTP/AVP 0\n")
     assert held is not None and not held.wants_audio
-    inactive = parse_answer(b"c=IN IP4 1.2.3.4\r\nm=audio 3 RTP/AVP 0\r\na=inactive\r\n")
+    inactive = parse_answer(b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 3 RTP/AVP 0\r\na=inactive\r\n")
     assert inactive is not None and not inactive.wants_audio
-    assert parse_answer(b"c=IN IP4 1.2.3.4\r\nm=audio 3 RTP/AVP 9 18\r\n") is None
+    assert parse_answer(b"v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 3 RTP/AVP 9 18\r\n") is None
     assert parse_answer(b"garbage") is None
 
 
@@ -166,3 +167,56 @@ async def test_stream_without_remote_still_takes_the_audio_time() -> None:
     stream.close()
     assert pending.cancelled()
     await clock.close()
+
+
+def _drain_rtp(sock: socket.socket) -> list[RtpPacket]:
+    packets = []
+    while True:
+        try:
+            packets.append(RtpPacket.parse(sock.recv(2048)))
+        except BlockingIOError:
+            return packets
+
+
+async def test_rtp_timestamps_follow_the_sampling_clock_through_hold_and_pauses() -> None:
+    """Issue 11, defect 9: after audio paced on hold (not sent) and after a pause in sending,
+    the timestamp has moved on by the time that passed, and the marker bit is set."""
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.setblocking(False)
+    clock = MediaClock()
+    stream = RtpStream(clock, "127.0.0.1")
+    try:
+        remote = receiver.getsockname()
+        stream.set_remote(remote, PCMU)
+        await stream.play(b"\x01" * 480)  # slots 0-2
+        stream.set_remote(None, PCMU)  # hold: slots 3-12 are paced, not sent
+        await stream.play(b"\x01" * 1600)
+        stream.set_remote(remote, PCMU)
+        await stream.play(b"\x01" * 160)  # slot 13
+        await asyncio.sleep(0.2)  # a pause in sending: at least 10 slots pass
+        await stream.play(b"\x01" * 160)
+        packets = _drain_rtp(receiver)
+        assert len(packets) == 5
+        steps = [b.timestamp - a.timestamp for a, b in itertools.pairwise(packets)]
+        assert steps[:3] == [160, 160, 11 * 160]
+        assert steps[3] % 160 == 0 and steps[3] >= 11 * 160
+        assert [p.marker for p in packets] == [True, False, False, True, True]
+        assert [b.sequence - a.sequence for a, b in itertools.pairwise(packets)] == [
+            1, 1, 1, 1,
+        ]  # fmt: skip
+    finally:
+        stream.close()
+        receiver.close()
+        await clock.close()
+
+
+async def test_rtp_ports_are_even() -> None:
+    clock = MediaClock()
+    streams = [RtpStream(clock, "127.0.0.1") for _ in range(40)]
+    try:
+        assert all(s.port % 2 == 0 for s in streams)
+    finally:
+        for stream in streams:
+            stream.close()
+        await clock.close()

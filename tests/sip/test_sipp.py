@@ -80,7 +80,8 @@ async def test_ringing_call_is_cancelled_after_dial_timeout(
 
 async def test_digest_401_is_answered(sipp_uas, telephony, kit: SimpleNamespace) -> None:
     uas = await sipp_uas("uas_auth.xml")
-    tel = await telephony(username=kit.auth_user, password=kit.auth_password)
+    tel = await telephony(("127.0.0.1", uas.port), username=kit.auth_user,
+                          password=kit.auth_password)  # fmt: skip
     outcome = await tel.place_call(
         kit.call_request(kit.sip(f"bob@127.0.0.1:{uas.port}")), kit.no_op
     )
@@ -103,7 +104,7 @@ async def test_digest_with_a_wrong_password_fails(
     sipp_uas, telephony, kit: SimpleNamespace
 ) -> None:
     uas = await sipp_uas("uas_auth.xml")
-    tel = await telephony(username=kit.auth_user, password="wrong")
+    tel = await telephony(("127.0.0.1", uas.port), username=kit.auth_user, password="wrong")
     outcome = await tel.place_call(
         kit.call_request(kit.sip(f"bob@127.0.0.1:{uas.port}")), kit.no_op
     )
@@ -169,3 +170,67 @@ async def test_builtin_uas_with_upper_case_transport_param(
         if proc.returncode is None:
             proc.terminate()
             await proc.wait()
+
+
+async def test_prack_and_early_media_with_sipp(sipp_uas, telephony, kit: SimpleNamespace) -> None:
+    uas = await sipp_uas("uas_prack.xml")
+    tel = await telephony()
+    actions = [{"type": "sleep", "option": {"duration": 300}}]
+    request = kit.call_request(kit.sip(f"early@127.0.0.1:{uas.port}"), actions=actions)
+    outcome = await tel.place_call(request, kit.no_op)
+    assert (outcome.reason, outcome.sip_code) == (HangupReason.NORMAL, 200), outcome
+    assert await uas.wait() == 0, uas.text()
+    assert uas.messages() == [
+        "<INVITE", ">183", "<PRACK", ">200", ">200", "<ACK", "<BYE", ">200",
+    ]  # fmt: skip
+    stats = tel.media_stats(str(request.call_id))
+    assert stats is not None and stats.payload_type == 8  # the 183's answer: PCMA
+
+
+async def test_session_timer_refresh_with_sipp(sipp_uas, telephony, kit: SimpleNamespace) -> None:
+    uas = await sipp_uas("uas_timer.xml")
+    tel = await telephony()
+    actions = [{"type": "sleep", "option": {"duration": 1500}}]  # one refresh after 1 s
+    request = kit.call_request(kit.sip(f"timer@127.0.0.1:{uas.port}"), actions=actions)
+    outcome = await tel.place_call(request, kit.no_op)
+    assert outcome.reason is HangupReason.NORMAL, outcome
+    assert await uas.wait() == 0, uas.text()
+    assert uas.messages() == ["<INVITE", ">200", "<ACK", "<UPDATE", ">200", "<BYE", ">200"]
+
+
+async def test_update_offer_from_sipp_is_answered(
+    sipp_uas, telephony, kit: SimpleNamespace
+) -> None:
+    uas = await sipp_uas("uas_update.xml")
+    tel = await telephony()
+    actions = [{"type": "sleep", "option": {"duration": 600}}]
+    request = kit.call_request(kit.sip(f"upd@127.0.0.1:{uas.port}"), actions=actions)
+    outcome = await tel.place_call(request, kit.no_op)
+    assert outcome.reason is HangupReason.NORMAL
+    assert await uas.wait() == 0, uas.text()
+    assert uas.messages() == ["<INVITE", ">200", "<ACK", ">UPDATE", "<200", "<BYE", ">200"]
+    stats = tel.media_stats(str(request.call_id))
+    assert stats is not None and stats.payload_type == 8
+
+
+async def test_srv_failover_between_two_sipp(sipp_uas, telephony, kit: SimpleNamespace) -> None:
+    from tests.sip.dnsserver import DnsZone
+
+    busy = await sipp_uas("uas_503.xml")
+    good = await sipp_uas("uas_answer.xml")
+    zone = DnsZone()
+    await zone.start()
+    try:
+        zone.srv("_sip._udp.trunk.test", "sbc1.trunk.test", busy.port, priority=10)
+        zone.srv("_sip._udp.trunk.test", "sbc2.trunk.test", good.port, priority=20)
+        zone.a("sbc1.trunk.test", "127.0.0.1")
+        zone.a("sbc2.trunk.test", "127.0.0.1")
+        tel = await telephony(("trunk.test", 0), dns_servers=(("127.0.0.1", zone.port),))
+        outcome = await tel.place_call(kit.call_request(kit.tel("+15550001")), kit.no_op)
+        assert (outcome.reason, outcome.sip_code) == (HangupReason.NORMAL, 200)
+        assert await busy.wait() == 0, busy.text()
+        assert await good.wait() == 0, good.text()
+        assert busy.messages() == ["<INVITE", ">100", ">503", "<ACK"]
+        assert good.messages() == ["<INVITE", ">180", ">200", "<ACK", "<BYE", ">200"]
+    finally:
+        zone.stop()

@@ -28,7 +28,11 @@ Hook = Callable[[], Awaitable[None]]
 
 
 def create_app(
-    services: Services, *, on_startup: Hook | None = None, on_shutdown: Hook | None = None
+    services: Services,
+    *,
+    on_startup: Hook | None = None,
+    on_shutdown: Hook | None = None,
+    health_detail: Callable[[], dict[str, Any]] | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,6 +68,9 @@ def create_app(
     async def health() -> Any:
         if not app.state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
-        return {"status": "ok", "version": __version__}
+        body: dict[str, Any] = {"status": "ok", "version": __version__}
+        if health_detail is not None:  # e.g. the SIP registration with the trunk
+            body.update(health_detail())
+        return body
 
     return app

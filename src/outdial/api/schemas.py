@@ -103,6 +103,9 @@ class DialInfo(_In):
     min_number_gap: int | None = Field(
         None, ge=0, description="ms between two calls to one number, all campaigns"
     )
+    sip_headers: dict[str, Any] | None = Field(
+        None, description="SIP headers added to each INVITE (Diversion, Privacy, X-...)"
+    )
 
 
 class OutplanCreate(DialInfo):

@@ -24,6 +24,7 @@ class AddressType(str, Enum):
 DIALABLE_TYPES = frozenset({AddressType.TEL, AddressType.SIP})
 
 _E164 = re.compile(r"\+[0-9]{7,15}")
+_TRANSPORT_PARAM = re.compile(r"transport=(udp|tcp|tls)", re.IGNORECASE)
 _SIP_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+")
 # Host names are checked label by label: one regex over the whole name with nested
 # quantifiers backtracks exponentially on a long non-matching host (a ReDoS).
@@ -86,6 +87,11 @@ def validate_sip_target(target: str, field: str) -> str:
     if target[:4].lower() == "sip:":
         target = target[4:]
     user, sep, hostport = target.partition("@")
+    hostport, semi, param = hostport.partition(";")
+    if semi and _TRANSPORT_PARAM.fullmatch(param) is None:
+        raise InvalidArgument(
+            f"{field}.target may carry only ;transport=udp, tcp or tls: {target!r}"
+        )
     if not sep or not user or not hostport:
         raise InvalidArgument(f"{field}.target must be user@host or user@host:port for type sip")
     host, port = hostport, ""

@@ -80,6 +80,7 @@ class Outplan:
     call_window: CallWindow | None = None  # None: any time (issue 6)
     max_attempts_per_number_24h: int = 0  # 0: unlimited
     min_number_gap: int = 0  # ms between two calls to one number, across campaigns
+    sip_headers: tuple[tuple[str, str], ...] = ()  # added to each INVITE (issue 11)
 
 
 @dataclass(frozen=True, slots=True)

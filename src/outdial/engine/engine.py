@@ -246,6 +246,7 @@ class Engine:
             destination=attempt.destination,
             dial_timeout_ms=attempt.dial_timeout_ms,
             actions=list(actions),
+            sip_headers=attempt.sip_headers,
         )
 
         async def on_answer() -> None:

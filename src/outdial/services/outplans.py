@@ -10,6 +10,7 @@ from outdial.domain.callwindow import parse_call_window
 from outdial.domain.errors import NotFound
 from outdial.domain.ids import new_id
 from outdial.domain.models import Outplan, Page
+from outdial.domain.sipheaders import parse_sip_headers
 from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.fields import Body, address, integer, text_fields
@@ -41,6 +42,8 @@ def dial_info(body: Body) -> dict[str, Any]:
         value = integer(body, field, low=0, high=high)
         if value is not None:
             values[field] = value
+    if "sip_headers" in body:
+        values["sip_headers"] = dump_json(parse_sip_headers(body["sip_headers"]))
     if "call_window" in body:
         window = parse_call_window(body["call_window"])
         values["call_window"] = None if window is None else dump_json(window.to_json())
@@ -61,6 +64,7 @@ class OutplanService:
             "call_window": None,
             "max_attempts_per_number_24h": 0,
             "min_number_gap": 0,
+            "sip_headers": "{}",
         }
         values.update({f"max_try_count_{n}": 0 for n in range(5)})
         values.update(text_fields(body, _TEXT))

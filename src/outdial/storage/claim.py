@@ -53,6 +53,7 @@ class Claimed:
     source: Address | None
     dial_timeout_ms: int
     lease_expires_us: int
+    sip_headers: tuple[tuple[str, str], ...] = ()  # the outplan's, for the INVITE
 
 
 class NotReserved(Exception):
@@ -178,6 +179,7 @@ async def claim(
             source=outplan.source,
             dial_timeout_ms=outplan.dial_timeout,
             lease_expires_us=now_us + lease_us,
+            sip_headers=outplan.sip_headers,
         )
         for tid, n, dest, tries in picked
     ]

@@ -66,3 +66,11 @@ def load_call_window(text: str | None) -> CallWindow | None:
     """An outplan's stored window (validated when it was written); cached, since the engine
     reads every running outplan each round."""
     return None if text is None else parse_call_window(json.loads(text))
+
+
+def load_sip_headers(text: str | None) -> tuple[tuple[str, str], ...]:
+    """An outplan's stored SIP headers (validated when written), in their order."""
+    if not text:
+        return ()
+    loaded = json.loads(text)
+    return tuple((str(k), str(v)) for k, v in loaded.items()) if isinstance(loaded, dict) else ()

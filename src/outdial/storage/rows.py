@@ -15,7 +15,7 @@ from outdial.domain.models import (
     Outplan,
     Target,
 )
-from outdial.storage.codec import load_address, load_call_window, load_json
+from outdial.storage.codec import load_address, load_call_window, load_json, load_sip_headers
 from outdial.storage.timeconv import from_us as _from_us
 
 Row = Any
@@ -141,6 +141,7 @@ def outplan(row: Row) -> Outplan:
         call_window=load_call_window(v["call_window"]),
         max_attempts_per_number_24h=v["max_attempts_per_number_24h"],
         min_number_gap=v["min_number_gap"],
+        sip_headers=load_sip_headers(v["sip_headers"]),
     )
 
 

@@ -118,6 +118,8 @@ outplans = sa.Table(
     sa.Column("call_window", sa.Text, nullable=True),
     sa.Column("max_attempts_per_number_24h", sa.Integer, nullable=False, server_default="0"),
     sa.Column("min_number_gap", sa.BigInteger, nullable=False, server_default="0"),
+    # Issue 11: SIP headers added to each INVITE (JSON object of name -> value).
+    sa.Column("sip_headers", sa.Text, nullable=False, server_default="{}"),
     sa.Index("ix_outplans_list", "customer_id", "tm_create", "id"),
 )
 

@@ -22,6 +22,7 @@ class CallRequest:
     destination: Address
     dial_timeout_ms: int
     actions: list[dict[str, Any]] = field(default_factory=list)
+    sip_headers: tuple[tuple[str, str], ...] = ()  # the outplan's own headers (validated)
 
 
 class Telephony(Protocol):

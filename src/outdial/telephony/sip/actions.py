@@ -67,7 +67,8 @@ class ActionPlayer:
                 log.info("call %s: hangup action", self.label)
                 return
             try:
-                payload = await self._audio(kind, _option(action), stream.payload_type)
+                codec = stream.payload_type  # the stream changes it if a re-INVITE does
+                payload = await self._audio(kind, _option(action), codec)
             except (AudioError, SpeechError, OSError, ValueError) as exc:
                 log.warning("call %s: %s action skipped: %s", self.label, kind, exc)
                 continue
@@ -76,7 +77,7 @@ class ActionPlayer:
                 continue
             self.played.append(kind)
             log.debug("call %s: %s, %d ms of audio", self.label, kind, len(payload) // 8)
-            await stream.play(payload)
+            await stream.play(payload, codec)
 
     async def _audio(self, kind: str, opt: dict[str, Any], payload_type: int) -> bytes | None:
         if kind == "talk":

@@ -12,33 +12,47 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections import deque
 from collections.abc import Coroutine
-from dataclasses import replace
+from typing import Any
 
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.sip.actions import ActionPlayer
+from outdial.telephony.sip.auth import CallCredentials
 from outdial.telephony.sip.dialog import Dialog, new_branch, new_tag
-from outdial.telephony.sip.digest import authorization, best_challenge
-from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats, resolve
-from outdial.telephony.sip.errors import SipParseError
+from outdial.telephony.sip.early import EarlyDialogs
+from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats
+from outdial.telephony.sip.incoming import ALLOW, SUPPORTED
 from outdial.telephony.sip.indialog import InDialog
 from outdial.telephony.sip.media import RtpStream
 from outdial.telephony.sip.message import SipMessage
-from outdial.telephony.sip.sdp import PCMU, build_offer, parse_answer
+from outdial.telephony.sip.retries import InviteRetries
+from outdial.telephony.sip.sdp import PCMU, LocalSession, MediaDescription, answer_media
+from outdial.telephony.sip.session_timer import (
+    MIN_SE,
+    SessionRefresh,
+    SessionTimer,
+    parse_session_expires,
+)
 from outdial.telephony.sip.transaction import (
     InviteClientTransaction,
     NonInviteClientTransaction,
     cancel_for,
 )
-from outdial.telephony.sip.uri import NameAddr, SipUri, top_branch
+from outdial.telephony.sip.uri import top_branch
 
 log = logging.getLogger("outdial.telephony.sip.call")
 DEFAULT_DIAL_TIMEOUT_MS = 60_000
-MAX_REDIRECTS = 3
+_TIMEOUT = object()  # `_next_event` found nothing in time
 
 
-class OutboundCall(InDialog):
+def _expire(waiter: asyncio.Future[SipMessage | object | None]) -> None:
+    if not waiter.done():
+        waiter.set_result(_TIMEOUT)
+
+
+class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
     def __init__(
         self, env: CallEnv, request: CallRequest, target: DialTarget, on_answer: OnAnswer
     ) -> None:
@@ -49,7 +63,9 @@ class OutboundCall(InDialog):
         self.target = target
         self.on_answer = on_answer
         self.player = ActionPlayer(env.library, label=self.label)
-        self.events: asyncio.Queue[SipMessage | None] = asyncio.Queue()
+        # Responses for `_wait_final`: a deque and one waiter future (no task per wait).
+        self.events: deque[SipMessage | None] = deque()
+        self._waiter: asyncio.Future[SipMessage | object | None] | None = None
         self.local_tag = new_tag()
         self.to_uri = target.request_uri  # kept when a 3xx sends the INVITE elsewhere
         self.tried = {target.request_uri}
@@ -60,19 +76,30 @@ class OutboundCall(InDialog):
         self.want_cancel = False
         self.cancel_sent = False
         self.cancel_deadline = 0.0
+        self.credentials = CallCredentials(env.username, env.password, env.realms)
+        self.failover_due = False  # no answer at all from this server within env.failover
         self._tasks: set[asyncio.Task[object]] = set()
+        self._init_early()
+        self.far_allow: set[str] = set()
+        self.session_expires = env.session_expires  # asked in the INVITE (a 422 raises it)
+        self.session_end: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.timer = SessionTimer(self.refresh_session, self._session_over)
 
     async def run(self) -> CallOutcome:
         try:
             self.stream = RtpStream(self.env.clock, self.target.media_host, label=self.label)
         except OSError as exc:
             return CallOutcome(HangupReason.FAILED, detail=f"cannot open an RTP socket: {exc}")
+        self.session = LocalSession(self.target.media_host, self.stream.port)
+        self.offer = self.session.offer()
         if self.env.transport.has_dialog(self.sip_call_id):
             self.sip_call_id = f"{self.sip_call_id}-{secrets.token_hex(3)}"
         self.env.transport.add_dialog(self.sip_call_id, self.on_dialog_message)
-        prepare = asyncio.get_running_loop().create_task(
-            self.player.prepare(self.request.actions, PCMU)
-        )
+        prepare = None
+        if any(a.get("type") == "talk" for a in self.request.actions):
+            prepare = asyncio.get_running_loop().create_task(
+                self.player.prepare(self.request.actions, PCMU)
+            )
         try:
             return await self._run()
         except asyncio.CancelledError:
@@ -84,9 +111,12 @@ class OutboundCall(InDialog):
             await self._abandon()
             raise
         finally:
-            prepare.cancel()
+            if prepare is not None:
+                prepare.cancel()
             for task in self._tasks:
                 task.cancel()
+            self._stop_incoming()
+            self.timer.cancel()
             self.stream.close()
             stream = self.stream
             stats = MediaStats(
@@ -99,26 +129,36 @@ class OutboundCall(InDialog):
         loop = asyncio.get_running_loop()
         dial_ms = self.request.dial_timeout_ms or DEFAULT_DIAL_TIMEOUT_MS
         deadline = loop.time() + dial_ms / 1000
-        auth_rounds = redirects = 0
-        self._start_invite(None)
+        redirects = 0
+        self._start_invite()
         log.info("call %s: INVITE %s via %s", self.label, self.target.request_uri, self.target.addr)
         while True:
             final = await self._wait_final(deadline)
             if final is None:
                 if self.cancel_sent:
                     return CallOutcome(HangupReason.DIALOUT, detail="no final response to CANCEL")
+                failure = self.tx.failure if self.tx is not None else ""
+                if not self.provisional and self._fail_over(failure or "no response"):
+                    continue
                 timer_b = self.env.timers.b
-                detail = f"no response from {self.target.addr} (timer B, {timer_b:g} s)"
+                detail = failure or f"no response from {self.target.addr} (timer B, {timer_b:g} s)"
                 return CallOutcome(HangupReason.FAILED, detail=detail)
             code = final.status
             log.info("call %s: final response %d %s", self.label, code, final.reason)
+            if code == 503 and not self.cancel_sent and self._fail_over("503"):
+                continue
+            if code == 422 and not self.cancel_sent and self._retry_min_se(final):
+                continue
             if code < 300:
                 return await self._answered(final)
             if code in (401, 407) and not self.cancel_sent:
-                problem = self._retry_with_credentials(final, auth_rounds)
+                if loop.time() >= deadline:
+                    detail = f"not answered within {dial_ms} ms (still challenged, {code})"
+                    return CallOutcome(HangupReason.DIALOUT, sip_code=code, detail=detail)
+                problem = self._retry_with_credentials(final)
                 if problem is None:
-                    auth_rounds += 1
                     continue
+                log.warning("call %s: %s", self.label, problem)
                 return CallOutcome(HangupReason.FAILED, sip_code=code, detail=problem)
             if self.cancel_sent:
                 detail = f"not answered within {dial_ms} ms ({code} {final.reason})"
@@ -128,30 +168,42 @@ class OutboundCall(InDialog):
                 if problem is None:
                     redirects += 1
                     continue
-                return CallOutcome(reason_for_sip_code(code), sip_code=code, detail=problem)
+                reason = reason_for_sip_code(code)
+                return CallOutcome(reason, sip_code=code, detail=problem)
             return CallOutcome(
                 reason_for_sip_code(code), sip_code=code, detail=f"{code} {final.reason}"
             )
 
-    def _start_invite(self, auth: tuple[str, str] | None) -> None:
+    def _start_invite(self) -> None:
         self.cseq += 1
         t = self.target
         msg = SipMessage(method="INVITE", uri=t.request_uri)
-        msg.add("Via", f"SIP/2.0/UDP {t.via};branch={new_branch()};rport")
+        msg.add("Via", f"SIP/2.0/{t.addr.transport} {t.via};branch={new_branch()};rport")
+        for route in t.routes:
+            msg.add("Route", route)
         msg.add("Max-Forwards", "70")
         msg.add("From", f"{t.from_value};tag={self.local_tag}")
         msg.add("To", f"<{self.to_uri}>")
         msg.add("Call-ID", self.sip_call_id)
         msg.add("CSeq", f"{self.cseq} INVITE")
         msg.add("Contact", self.contact)
-        if auth is not None:
-            msg.add(*auth)
-        msg.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
+        for header in self.credentials.headers("INVITE", t.request_uri):
+            msg.add(*header)
+        if t.identity:
+            msg.add("P-Asserted-Identity", t.identity)
+        for name, value in t.extra_headers:
+            msg.add(name, value)
+        msg.add("Allow", ALLOW)
+        msg.add("Supported", SUPPORTED)
+        if self.session_expires:
+            msg.add("Session-Expires", str(self.session_expires))
+            msg.add("Min-SE", str(min(MIN_SE, self.session_expires)))
         msg.add("User-Agent", self.env.user_agent)
         msg.add("Content-Type", "application/sdp")
-        msg.body = build_offer(self.target.media_host, self.stream.port)
+        msg.body = self.offer  # the same offer in every INVITE of the attempt
         self.invite = msg
         self.provisional = False
+        self.failover_due = False
         self.tx = InviteClientTransaction(
             self.env.transport, msg, t.addr, self.env.timers, self._deliver
         )
@@ -166,7 +218,28 @@ class OutboundCall(InDialog):
                 self.on_late_2xx(msg)
                 return
             self.dialog = Dialog.from_2xx(self.invite, msg)
-        self.events.put_nowait(msg)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(msg)
+        else:
+            self.events.append(msg)
+
+    async def _next_event(self, within: float | None) -> SipMessage | object | None:
+        """The next response (None: the transaction gave up), or _TIMEOUT."""
+        if self.events:
+            return self.events.popleft()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[SipMessage | object | None] = loop.create_future()
+        self._waiter = waiter
+        handle = None
+        if within is not None:
+            handle = loop.call_later(within, _expire, waiter)
+        try:
+            return await waiter
+        finally:
+            self._waiter = None
+            if handle is not None:
+                handle.cancel()
 
     async def _wait_final(self, deadline: float | None) -> SipMessage | None:
         """The final response to the current INVITE; None after timer B (or after 64*T1
@@ -174,6 +247,7 @@ class OutboundCall(InDialog):
         provisional response has arrived (RFC 3261 9.1 forbids it before)."""
         loop = asyncio.get_running_loop()
         branch = top_branch(self.invite.get_all("Via"))
+        failover_at = loop.time() + self.env.failover if self.target.alternatives else None
         while True:
             if self.cancel_sent:
                 timeout: float | None = max(0.0, self.cancel_deadline - loop.time())
@@ -181,23 +255,30 @@ class OutboundCall(InDialog):
                 timeout = None  # wait for a provisional response (then CANCEL) or timer B
             else:
                 timeout = max(0.0, deadline - loop.time())
-            try:
-                msg = await asyncio.wait_for(self.events.get(), timeout)
-            except TimeoutError:
+            if failover_at is not None and not self.provisional and not self.cancel_sent:
+                left = max(0.0, failover_at - loop.time())
+                timeout = left if timeout is None else min(timeout, left)
+            event = await self._next_event(timeout)
+            if event is _TIMEOUT:
                 if self.cancel_sent:
                     if self.tx is not None:
                         self.tx.close()
                     return None
+                if failover_at is not None and not self.provisional and loop.time() >= failover_at:
+                    return None  # no answer at all from this server: the caller fails over
                 self.want_cancel = True
                 self._cancel_if_ringing()
                 continue
-            if msg is None:
+            if event is None:
                 return None
+            assert isinstance(event, SipMessage)
+            msg = event
             if top_branch(msg.get_all("Via")) != branch:
                 continue  # left over from the transaction before a 401/407
             if msg.status >= 200:
                 return msg
             self.provisional = True
+            self.on_provisional(msg)
             self._cancel_if_ringing()
 
     def _cancel_if_ringing(self) -> None:
@@ -214,51 +295,6 @@ class OutboundCall(InDialog):
         self._spawn(tx.run())
         self.cancel_sent = True
 
-    def _retry_with_credentials(self, response: SipMessage, rounds: int) -> str | None:
-        """Send the INVITE again with credentials; or say why we cannot."""
-        proxy = response.status == 407
-        challenge = best_challenge(
-            response.get_all("Proxy-Authenticate" if proxy else "WWW-Authenticate")
-        )
-        if not self.env.username:
-            return f"{response.status}: authentication asked, OUTDIAL_SIP_USERNAME is not set"
-        if challenge is None:
-            return f"{response.status}: no digest challenge we support"
-        if rounds >= 1 and not challenge.stale:
-            return f"{response.status}: credentials rejected for realm {challenge.realm!r}"
-        value = authorization(
-            challenge, method="INVITE", uri=self.target.request_uri,
-            username=self.env.username, password=self.env.password,
-        )  # fmt: skip
-        log.info("call %s: %d challenge, retrying with credentials", self.label, response.status)
-        self._start_invite(("Proxy-Authorization" if proxy else "Authorization", value))
-        return None
-
-    async def _redirect(self, response: SipMessage, redirects: int) -> str | None:
-        """A 3xx: send the INVITE on to its first SIP Contact not tried yet (RFC 3261
-        8.1.3.4; same Call-ID, From and To, the next CSeq), at most MAX_REDIRECTS times within
-        the same dial timeout; or say why not."""
-        where = f"{response.status} {response.reason}"
-        if redirects >= MAX_REDIRECTS:
-            return f"{where}: more than {MAX_REDIRECTS} redirections"
-        for contact in response.get_all("Contact"):
-            try:
-                uri = SipUri.parse(NameAddr.parse(contact).uri)
-            except SipParseError:
-                continue  # a tel: or other URI we cannot dial
-            if uri.scheme != "sip" or uri.text in self.tried:
-                continue
-            try:
-                addr = await resolve(*uri.address)
-            except OSError as exc:
-                return f"{where}: cannot reach the redirection {uri.text!r}: {exc}"
-            self.tried.add(uri.text)
-            log.info("call %s: %s, INVITE again to %s", self.label, where, uri.text)
-            self.target = replace(self.target, request_uri=uri.text, addr=addr)
-            self._start_invite(None)
-            return None
-        return f"{where}: no SIP Contact to try"
-
     async def _answered(self, response: SipMessage) -> CallOutcome:
         dialog = self.dialog or Dialog.from_2xx(self.invite, response)
         self.dialog = dialog
@@ -268,12 +304,30 @@ class OutboundCall(InDialog):
             await self.hang_up()
             detail = "answered after the dial timeout, hung up at once"
             return CallOutcome(HangupReason.DIALOUT, sip_code=code, detail=detail)
-        self.use_media(parse_answer(response.body))
+        dialog.local_cseq = max(dialog.local_cseq, self.last_cseq)  # after any PRACK
+        self.far_allow = {m.upper() for m in response.get_all("Allow")}
+        if response.body.strip() or self.early_media is None:
+            media: MediaDescription | str = answer_media(response.body)
+        else:
+            media = self.early_media  # the answer came in a provisional response
+        if isinstance(media, str):  # answered, but nothing can be heard: not a delivered call
+            log.warning("call %s: %s: hanging up", self.label, media)
+            await self.hang_up()
+            return CallOutcome(HangupReason.FAILED, False, code, media)
+        self.use_media(media)
+        self._start_session_timer(response)
         await self.on_answer()
         play = asyncio.get_running_loop().create_task(
             self.player.run(self.request.actions, self.stream)
         )
-        done, _ = await asyncio.wait({play, self.remote_bye}, return_when=asyncio.FIRST_COMPLETED)
+        waiters: set[asyncio.Future[Any]] = {play, self.remote_bye, self.session_end}
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if self.session_end in done and play not in done and not self.remote_bye.done():
+            play.cancel()
+            reason = self.session_end.result()
+            log.warning("call %s: %s: hanging up", self.label, reason)
+            await self.hang_up()
+            return CallOutcome(HangupReason.NORMAL, True, code, reason)
         if play not in done:
             play.cancel()
             return CallOutcome(HangupReason.NORMAL, True, code, "the far end hung up")
@@ -286,6 +340,17 @@ class OutboundCall(InDialog):
         reply = await self.hang_up()
         detail = "hung up after the actions" + ("" if reply else " (BYE not answered)")
         return CallOutcome(HangupReason.NORMAL, True, code, detail)
+
+    def _start_session_timer(self, response: SipMessage) -> None:
+        granted = parse_session_expires(response.get("Session-Expires"))
+        if granted is None or not self.session_expires or granted[0] <= 0:
+            return
+        interval, refresher = granted
+        self.timer.start(interval, we_refresh=refresher != "uas")
+
+    def _session_over(self, reason: str) -> None:
+        if not self.session_end.done():
+            self.session_end.set_result(reason)
 
     async def _abandon(self) -> None:
         """Hang up a call whose task was cancelled: CANCEL before the answer, BYE after."""

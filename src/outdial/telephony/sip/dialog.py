@@ -31,6 +31,7 @@ class Dialog:
     route_set: list[str] = field(default_factory=list)  # name-addr values, first hop first
     local_cseq: int = 1
     invite_cseq: int = 1
+    credentials: list[tuple[str, str]] = field(default_factory=list)  # the INVITE's, for ACK
 
     @classmethod
     def from_2xx(cls, invite: SipMessage, response: SipMessage) -> Dialog:
@@ -46,6 +47,11 @@ class Dialog:
             route_set=routes,
             local_cseq=cseq,
             invite_cseq=cseq,
+            credentials=[
+                (name, value)
+                for name, value in invite.headers
+                if name in ("Authorization", "Proxy-Authorization")
+            ],
         )
 
     def next_hop(self) -> tuple[str, list[str], SipUri]:
@@ -59,14 +65,16 @@ class Dialog:
         # strict routing: the first route becomes the Request-URI, the target the last route
         return first.text, [*self.route_set[1:], f"<{self.remote_target}>"], first
 
-    def request(self, method: str, via: str, *, cseq: int | None = None) -> SipMessage:
+    def request(
+        self, method: str, via: str, *, cseq: int | None = None, transport: str = "UDP"
+    ) -> SipMessage:
         """An in-dialog request; `via` is our sent-by host:port. CSeq +1 unless given (ACK)."""
         if cseq is None:
             self.local_cseq += 1
             cseq = self.local_cseq
         uri, routes, _ = self.next_hop()
         msg = SipMessage(method=method, uri=uri)
-        msg.add("Via", f"SIP/2.0/UDP {via};branch={new_branch()};rport")
+        msg.add("Via", f"SIP/2.0/{transport} {via};branch={new_branch()};rport")
         for route in routes:
             msg.add("Route", route)
         msg.add("Max-Forwards", "70")
@@ -76,5 +84,9 @@ class Dialog:
         msg.add("CSeq", f"{cseq} {method}")
         return msg
 
-    def ack(self, via: str) -> SipMessage:
-        return self.request("ACK", via, cseq=self.invite_cseq)
+    def ack(self, via: str, transport: str = "UDP") -> SipMessage:
+        """The ACK of the 2xx; it carries the INVITE's credentials (RFC 3261 22.1)."""
+        ack = self.request("ACK", via, cseq=self.invite_cseq, transport=transport)
+        for name, value in self.credentials:
+            ack.add(name, value)
+        return ack

@@ -94,5 +94,16 @@ def decode(payload: bytes, payload_type: int) -> bytes:
     return out.tobytes()
 
 
+@cache
+def transcode_table(source: int, target: int) -> bytes:
+    """A `bytes.translate` table from one G.711 law to the other: every code decoded to PCM and
+    encoded again, so a payload changes codec at C speed when a re-INVITE changes it."""
+    if source == target:
+        return bytes(range(256))
+    decode_one = alaw_decode_sample if source == 8 else ulaw_decode_sample
+    encode_one = alaw_encode_sample if target == 8 else ulaw_encode_sample
+    return bytes(encode_one(decode_one(code)) for code in range(256))
+
+
 def silence(payload_type: int, samples: int) -> bytes:
     return bytes([ALAW_SILENCE if payload_type == 8 else ULAW_SILENCE]) * samples

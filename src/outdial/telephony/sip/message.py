@@ -8,6 +8,7 @@ comma-separated lists (Via, Route, Record-Route, Contact, ...) are split by `get
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from outdial.telephony.sip.errors import SipParseError
 from outdial.telephony.sip.uri import with_tag
@@ -35,7 +36,8 @@ COMPACT_FORMS = {
 _KNOWN = (
     "Via From To Call-ID CSeq Contact Max-Forwards Content-Type Content-Length Route "
     "Record-Route WWW-Authenticate Proxy-Authenticate Authorization Proxy-Authorization "
-    "User-Agent Server Allow Supported Require Expires Reason Accept Warning"
+    "User-Agent Server Allow Supported Require Expires Reason Accept Warning RSeq RAck "
+    "Session-Expires Min-SE P-Asserted-Identity Privacy Min-Expires"
 ).split()
 _CANONICAL = {name.lower(): name for name in _KNOWN}
 # Headers whose value is a comma-separated list (RFC 3261 7.3.1); others are kept whole.
@@ -44,6 +46,7 @@ _LIST_HEADERS = frozenset(
 )
 
 
+@lru_cache(maxsize=1024)
 def canonical_name(name: str) -> str:
     """`v` -> `Via`, `call-id` -> `Call-ID`; unknown names keep their spelling."""
     stripped = name.strip()
@@ -53,8 +56,15 @@ def canonical_name(name: str) -> str:
     return _CANONICAL.get(lower, stripped)
 
 
+@lru_cache(maxsize=1024)
+def _lower_canonical(name: str) -> str:
+    return canonical_name(name).lower()
+
+
 def split_list(value: str) -> list[str]:
     """Split a header value on commas that are outside quotes and angle brackets."""
+    if '"' not in value and "<" not in value:  # the common case, at C speed
+        return [part for part in (p.strip() for p in value.split(",")) if part]
     parts: list[str] = []
     depth = 0
     quoted = False
@@ -97,15 +107,15 @@ class SipMessage:
         return self.status == 0
 
     def get(self, name: str) -> str | None:
-        wanted = canonical_name(name).lower()
+        wanted = _lower_canonical(name)
         for key, value in self.headers:
-            if key.lower() == wanted:
+            if key == wanted or key.lower() == wanted:
                 return value
         return None
 
     def get_all(self, name: str) -> list[str]:
         """Every value of a header, in order; list headers are split on their commas."""
-        wanted = canonical_name(name).lower()
+        wanted = _lower_canonical(name)
         values: list[str] = []
         for key, value in self.headers:
             if key.lower() == wanted:
@@ -182,6 +192,8 @@ class SipMessage:
             msg.add(name, value.strip())
         length = msg.get("Content-Length")
         if length is not None and length.strip().isdigit():
+            if len(body) < int(length):  # a datagram cut short (RFC 3261 18.3): not trusted
+                raise SipParseError(f"body shorter than Content-Length {int(length)}")
             body = body[: int(length)]
         msg.body = body
         if not msg.get("Call-ID") or not msg.get("CSeq") or not msg.get("Via"):

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from dataclasses import dataclass, field
 
 from outdial.domain.numberplan import FarEnd, behaviour_for
 from outdial.telephony.sip.dialog import new_branch, new_tag
+from outdial.telephony.sip.hop import Hop
 from outdial.telephony.sip.media import MediaClock, RtpStream
 from outdial.telephony.sip.message import SipMessage, response_to
 from outdial.telephony.sip.sdp import PCMA, PCMU
@@ -41,7 +43,7 @@ class PeerCall:
     invites: int = 0  # INVITEs received, retransmissions included
     rtp_packets: int = 0
     invite: SipMessage | None = None
-    source: Addr = ("", 0)
+    source: Addr = field(default_factory=lambda: Hop("", 0))
     last_response: SipMessage | None = None
     stream: RtpStream | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -50,7 +52,7 @@ class PeerCall:
 class SipAnsweringPeer:
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, *, ring_ms: int = 200,
-        t1_ms: int = 500, hangup_after_ms: int | None = None,
+        t1_ms: int = 500, hangup_after_ms: int | None = None, tls: ssl.SSLContext | None = None,
     ) -> None:  # fmt: skip
         self.host = host
         self.bind_port = port
@@ -60,6 +62,8 @@ class SipAnsweringPeer:
         self.transport = SipTransport()
         self.clock = MediaClock()
         self.calls: dict[str, PeerCall] = {}
+        self.tls = tls
+        self.tls_port = 0  # with `tls`: where it accepts TLS
         self._handles: set[asyncio.TimerHandle] = set()
         self._tasks: set[asyncio.Task[object]] = set()
 
@@ -77,6 +81,8 @@ class SipAnsweringPeer:
 
     async def start(self) -> None:
         await self.transport.open(self.host, self.bind_port)
+        if self.tls is not None:
+            self.tls_port = await self.transport.pool.listen_tls(self.host, 0, self.tls)
         self.transport.request_handler = self._on_request
         log.info("answering peer on %s", self.address)
 
@@ -87,7 +93,7 @@ class SipAnsweringPeer:
             task.cancel()
         for call in self.calls.values():
             self._close_media(call)
-        self.transport.close()
+        await self.transport.aclose()
         await self.clock.close()
 
     def _later(self, delay: float, fn: object, *args: object) -> None:
@@ -113,7 +119,7 @@ class SipAnsweringPeer:
             body=body,
         )
         if code >= 180:
-            resp.add("Contact", f"<sip:peer@{self.address}>")
+            resp.add("Contact", self._contact(call.source))
         if body:
             resp.add("Content-Type", "application/sdp")
         call.last_response = resp
@@ -122,9 +128,18 @@ class SipAnsweringPeer:
             call.final_code = code
             self._later(self.timers.t1, self._retransmit, call, resp, self.timers.t1, 0.0)
 
+    def _contact(self, source: Hop) -> str:
+        if source.transport == "TLS":
+            return f"<sip:peer@{format_host(self.host)}:{self.tls_port};transport=tls>"
+        if source.transport == "TCP":
+            return f"<sip:peer@{self.address};transport=tcp>"
+        return f"<sip:peer@{self.address}>"
+
     def _retransmit(self, call: PeerCall, resp: SipMessage, interval: float, spent: float) -> None:
         """Timer G: repeat the final response until ACK, giving up after 64*T1 (timer H)."""
         spent += interval
+        if call.source.reliable:
+            return  # no retransmission over TCP or TLS
         if call.acked or spent >= self.timers.b or not self.transport.is_open:
             return
         self.transport.send(resp, call.source)
@@ -204,7 +219,7 @@ class SipAnsweringPeer:
         inv = call.invite
         contact = NameAddr.parse((inv.get_all("Contact") or [inv.get("From") or ""])[0]).uri
         bye = SipMessage(method="BYE", uri=contact)
-        bye.add("Via", f"SIP/2.0/UDP {self.address};branch={new_branch()}")
+        bye.add("Via", f"SIP/2.0/{call.source.transport} {self.address};branch={new_branch()}")
         for route in inv.get_all("Record-Route"):
             bye.add("Route", route)
         bye.add("Max-Forwards", "70")

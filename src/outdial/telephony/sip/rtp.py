@@ -59,7 +59,15 @@ class RtpPacketizer:
         self.timestamp = (self.timestamp + samples) & 0xFFFFFFFF
         self._marker = True
 
-    def packet(self, payload: bytes) -> bytes:
+    def mark(self) -> None:
+        """The next packet starts a talkspurt (marker bit, RFC 3551 4.1)."""
+        self._marker = True
+
+    def packet(self, payload: bytes, timestamp: int | None = None) -> bytes:
+        """The next packet; `timestamp` (samples from the start value) when the sender paces
+        by the sampling clock, else the previous one plus the previous payload."""
+        if timestamp is not None:
+            self.timestamp = timestamp & 0xFFFFFFFF
         second = self.payload_type | (0x80 if self._marker else 0)
         header = _HEADER.pack(0x80, second, self.sequence, self.timestamp, self.ssrc)
         self._marker = False

@@ -1,4 +1,5 @@
-"""`SipTelephony`: the real call backend, SIP over UDP with G.711 audio (SPEC 4, 6)."""
+"""`SipTelephony`: the real call backend, SIP over UDP, TCP or TLS with G.711 audio (SPEC 4,
+6; docs/telephony.md)."""
 
 from __future__ import annotations
 
@@ -6,122 +7,86 @@ import logging
 import os
 import shutil
 import socket
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from outdial.domain.address import Address, AddressType
-from outdial.domain.netpolicy import NetworkPolicy
+from outdial.domain.netpolicy import BlockedAddress
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.telephony.base import CallRequest, OnAnswer
+from outdial.telephony.sip.auth import RealmGuard
 from outdial.telephony.sip.call import OutboundCall
-from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats, resolve
+from outdial.telephony.sip.config import (
+    Endpoint,
+    SipConfig,
+    is_ip_literal,
+    parse_hostport,
+    parse_realms,
+)
+from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats, hostport
 from outdial.telephony.sip.errors import SipConfigError, SipParseError
+from outdial.telephony.sip.hop import Hop
+from outdial.telephony.sip.incoming import answer_out_of_dialog
 from outdial.telephony.sip.library import AudioLibrary
 from outdial.telephony.sip.media import MediaClock
+from outdial.telephony.sip.register import Registration
+from outdial.telephony.sip.resolver import SipResolver
+from outdial.telephony.sip.stream import TlsSettings
 from outdial.telephony.sip.transaction import Timers
-from outdial.telephony.sip.transport import Addr, SipTransport
+from outdial.telephony.sip.transport import SipTransport
 from outdial.telephony.sip.tts import SpeechSynth
-from outdial.telephony.sip.uri import DEFAULT_PORT, format_host, split_hostport
+from outdial.telephony.sip.uri import SipUri, format_host
 
 log = logging.getLogger("outdial.telephony.sip")
 
 
-def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
-    """`host`, `host:port`, `[v6]:port` or a bare IPv6 address; ValueError if malformed."""
-    raw = text.strip()
-    problem = f"expected HOST:PORT with a port from 0 to 65535, got {text!r}"
-    if raw.count(":") > 1 and not raw.startswith("["):
-        raw = f"[{raw}]"  # a bare IPv6 address
-    if raw.startswith("["):
-        host, sep, rest = raw[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(problem)
-        port_text = rest[1:] if rest else None
-    else:
-        host, sep, port_text_raw = raw.partition(":")
-        port_text = port_text_raw if sep else None
-    if not host or any(ch in host for ch in " /@;,[]"):
-        raise ValueError(problem)
-    if port_text is None:
-        return host, default_port
-    if not port_text.isdigit() or int(port_text) > 65535:
-        raise ValueError(problem)
-    return host, int(port_text)
-
-
-@dataclass(frozen=True, slots=True)
-class SipConfig:
-    trunk: tuple[str, int] | None  # receives calls to tel destinations
-    bind: tuple[str, int]  # the local SIP socket; port 0 picks a free one
-    username: str = ""
-    password: str = ""
-    timer_t1_ms: int = 500
-    media_host: str | None = None  # address for RTP and SDP; default: the SIP address
-    cache_dir: Path | None = None  # TTS cache; default $XDG_CACHE_HOME/outdial/tts
-    espeak: str = "espeak-ng"
-    sox: str = "sox"
-    user_agent: str = "outdial"
-    # What sip destinations (not the trunk) may reach; closed unless the operator opens it.
-    network: NetworkPolicy = field(default_factory=NetworkPolicy)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SipConfig:
-        """Read OUTDIAL_SIP_TRUNK, _BIND, _USERNAME, _PASSWORD; SipConfigError if malformed."""
-        try:
-            trunk_text = env.get("OUTDIAL_SIP_TRUNK", "").strip()
-            trunk = parse_hostport(trunk_text, DEFAULT_PORT) if trunk_text else None
-        except ValueError as exc:
-            raise SipConfigError(f"OUTDIAL_SIP_TRUNK: {exc}") from None
-        try:
-            bind = parse_hostport(env.get("OUTDIAL_SIP_BIND", "") or "0.0.0.0:0", 0)
-        except ValueError as exc:
-            raise SipConfigError(f"OUTDIAL_SIP_BIND: {exc}") from None
-        cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "/tmp"), ".cache"))
-        return cls(
-            trunk=trunk,
-            bind=bind,
-            username=env.get("OUTDIAL_SIP_USERNAME", ""),
-            password=env.get("OUTDIAL_SIP_PASSWORD", ""),
-            cache_dir=Path(cache, "outdial", "tts"),
-        )
-
-
 class SipTelephony:
-    """Places each call as a SIP dialog over one UDP socket. `start()` before the first call;
+    """Places each call as a SIP dialog over UDP, TCP or TLS. `start()` before the first call;
     cancel the calls' tasks (they hang up) before `stop()`."""
 
     def __init__(self, config: SipConfig) -> None:
         self.config = config
-        self.transport = SipTransport()
+        tls = TlsSettings(config.tls_ca_file, config.tls_no_verify)
+        self.transport = SipTransport(tls=tls, keepalive=config.keepalive_s)
         self.clock = MediaClock()
         cache_dir = config.cache_dir or Path(
             os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "outdial", "tts"
         )
         self.synth = SpeechSynth(cache_dir, espeak=None, sox=None)
         self.library = AudioLibrary(self.synth, sox=None)
-        self._trunk_addr: Addr | None = None
+        self.resolver = SipResolver(config.dns_servers)
+        self._trunk_hops: list[Hop] = []
+        self._proxy_hops: list[Hop] = []
         self._local_ips: dict[str, str] = {}
         self.env: CallEnv | None = None
+        self.registration: Registration | None = None
         self.calls_placed = 0
         self.calls_active = 0
 
     @property
-    def local_address(self) -> Addr:
+    def local_address(self) -> tuple[str, int]:
         return self.transport.local
+
+    async def _resolve(self, endpoint: Endpoint, name: str) -> list[Hop]:
+        host, port = endpoint.hostport
+        if not host or not 0 <= port < 65536 or (port == 0 and is_ip_literal(host)):
+            raise SipConfigError(f"{name} {host}:{port} needs a host and a port 1-65535")
+        try:
+            return await self.resolver.hops(
+                host, port, endpoint.transport, explicit=endpoint.explicit_transport
+            )
+        except OSError as exc:
+            raise SipConfigError(f"{name} host {host!r} does not resolve: {exc}") from None
 
     async def start(self) -> None:
         cfg = self.config
         if cfg.timer_t1_ms <= 0:
             raise SipConfigError(f"timer_t1_ms must be positive, got {cfg.timer_t1_ms}")
-        if cfg.trunk is not None:
-            host, port = cfg.trunk
-            if not host or not 0 < port < 65536:
-                raise SipConfigError(f"SIP trunk {host}:{port} needs a host and a port 1-65535")
-            try:
-                self._trunk_addr = await resolve(host, port)
-            except OSError as exc:
-                raise SipConfigError(f"SIP trunk host {host!r} does not resolve: {exc}") from None
+        trunk = cfg.trunk_endpoint
+        if trunk is not None:
+            self._trunk_hops = await self._resolve(trunk, "SIP trunk")
+        if cfg.outbound_proxy is not None:
+            self._proxy_hops = await self._resolve(cfg.outbound_proxy, "SIP outbound proxy")
         host, port = cfg.bind
         try:
             await self.transport.open(host, port)
@@ -131,31 +96,59 @@ class SipTelephony:
                 f"cannot bind the SIP socket to {host}:{port} ({reason}); use a local address "
                 "and a free port (port 0 picks one)"
             ) from None
+        transport = self.transport
+        transport.request_handler = lambda msg, addr: answer_out_of_dialog(
+            transport.send, msg, addr
+        )
         self.synth.espeak = shutil.which(cfg.espeak)
         self.synth.sox = self.library.sox = shutil.which(cfg.sox)
         if self.synth.espeak is None:
             log.warning("%s not found: talk actions will be skipped", cfg.espeak)
         timers = Timers(t1=cfg.timer_t1_ms / 1000)
+        names: set[tuple[str, int]] = set()
+        if trunk is not None:
+            names = {(trunk.host.lower(), trunk.port)} | {h.addr for h in self._trunk_hops}
         self.env = CallEnv(
             transport=self.transport, timers=timers, clock=self.clock, library=self.library,
             username=cfg.username, password=cfg.password,
             abandon_grace=min(timers.b, 8 * timers.t1), user_agent=cfg.user_agent,
+            network=cfg.network.with_own([self.transport.local]),
+            realms=RealmGuard(cfg.realms), trunk=frozenset(names),
+            trunk_hops=tuple(self._trunk_hops), resolver=self.resolver,
+            failover=cfg.failover_ms / 1000, session_expires=cfg.session_expires,
         )  # fmt: skip
+        if cfg.register and trunk is not None:
+            self.registration = Registration(self.env, self, trunk, cfg.register_expires)
+            self.registration.start()
         log.info(
-            "SIP telephony listening on %s:%d (UDP), trunk %s",
+            "SIP telephony listening on %s:%d (UDP, TCP), trunk %s",
             *self.local_address,
-            cfg.trunk and f"{cfg.trunk[0]}:{cfg.trunk[1]}",
+            trunk and f"{trunk.scheme}:{format_host(trunk.host)}:{trunk.port} {trunk.transport}",
         )
+
+    def health(self) -> dict[str, Any]:
+        """For `GET /health`: the SIP socket, the trunk and the registration with it."""
+        registration = self.registration.status() if self.registration else {"state": "off"}
+        return {
+            "sip": {
+                "listening": f"{format_host(self.local_address[0])}:{self.local_address[1]}",
+                "trunk": [str(h) for h in self._trunk_hops],
+                "registration": registration,
+                "calls_active": self.calls_active,
+            }
+        }
 
     def media_stats(self, call_id: str) -> MediaStats | None:
         """RTP counters of a finished call (the last 10 000 calls are kept)."""
         return self.env.media_stats.get(call_id) if self.env else None
 
     async def stop(self) -> None:
-        self.transport.close()
+        if self.registration is not None:
+            await self.registration.stop()
+        await self.transport.aclose()
         await self.clock.close()
 
-    def _local_ip_for(self, remote_ip: str) -> str:
+    def local_ip_for(self, remote_ip: str) -> str:
         """Our address as seen by `remote_ip`: the bind address unless it is a wildcard."""
         bound = self.transport.local[0]
         if bound not in ("0.0.0.0", "::"):
@@ -167,34 +160,62 @@ class SipTelephony:
                 self._local_ips[remote_ip] = str(probe.getsockname()[0])
         return self._local_ips[remote_ip]
 
-    async def _target(self, request: CallRequest) -> DialTarget | str:
-        """Where this call goes, or why it cannot be dialed."""
+    def via_for(self, hop: Hop) -> str:
+        return f"{format_host(self.local_ip_for(hop.host))}:{self.transport.local[1]}"
+
+    async def _target(self, env: CallEnv, request: CallRequest) -> DialTarget | str:
+        """Where this call goes, or why it cannot be dialed (`destination_blocked` when the
+        network policy refuses the address: nothing is sent)."""
         dest = request.destination
+        trunk = self.config.trunk_endpoint
         if dest.type is AddressType.TEL:
-            if self.config.trunk is None or self._trunk_addr is None:
+            if trunk is None or not self._trunk_hops:
                 return "no SIP trunk configured (OUTDIAL_SIP_TRUNK) to dial tel destinations"
-            host, port = self.config.trunk
-            uri, addr = f"sip:{dest.target}@{format_host(host)}:{port}", self._trunk_addr
-            domain = format_host(host)
+            hops, to_trunk = env.breaker.order(list(self._trunk_hops)), True
+            uri = f"{trunk.scheme}:{dest.target}@{hostport(*trunk.hostport)}{trunk.uri_params}"
+            domain = format_host(trunk.host)
         elif dest.type is AddressType.SIP:
-            user, _, hostport = dest.target.removeprefix("sip:").rpartition("@")
+            user, _, rest = dest.target.removeprefix("sip:").rpartition("@")
             try:
-                host, maybe_port = split_hostport(hostport)
-                addr = await resolve(host, maybe_port or DEFAULT_PORT)
+                parsed = SipUri.parse(f"sip:{user}@{rest}")
+                hops, to_trunk = await env.route(
+                    parsed.host, parsed.port or 0, parsed.transport,
+                    explicit="transport" in parsed.params,
+                )  # fmt: skip
+            except BlockedAddress as exc:
+                log.warning("call %s: %s blocked: %s", request.call_id, dest.target, exc)
+                return "destination_blocked"
             except (SipParseError, OSError) as exc:
                 return f"cannot reach SIP destination {dest.target!r}: {exc}"
-            uri, domain = f"sip:{user}@{hostport}", format_host(host)
+            uri, domain = parsed.text, format_host(parsed.host)
         else:
             return f"destination type {dest.type.value!r} cannot be dialed over SIP"
-        local = self._local_ip_for(addr[0])
-        via = f"{format_host(local)}:{self.transport.local[1]}"
-        media_host = self.config.media_host or local
-        return DialTarget(uri, addr, via, _from_value(request.source, domain), media_host)
+        routes: tuple[str, ...] = ()
+        proxy = self.config.outbound_proxy
+        if proxy is not None and self._proxy_hops:  # every request goes to the proxy first
+            hops, to_trunk = env.breaker.order(list(self._proxy_hops)), True
+            routes = (f"<{proxy.scheme}:{hostport(*proxy.hostport)};lr{proxy.uri_params}>",)
+        via = self.via_for(hops[0])
+        media_host = self.config.media_host or self.local_ip_for(hops[0].host)
+        identity = _from_value(request.source, domain) if request.source.target else ""
+        privacy = next((v for k, v in request.sip_headers if k.lower() == "privacy"), "")
+        hidden = "id" in {p.strip().lower() for p in privacy.split(";")}
+        return DialTarget(
+            uri, hops[0], via, ANONYMOUS if hidden else _from_value(request.source, domain),
+            media_host,
+            to_trunk=to_trunk, alternatives=tuple(hops[1:]), routes=routes,
+            secure=uri.startswith("sips:"), identity=identity if to_trunk else "",
+            extra_headers=request.sip_headers,
+        )  # fmt: skip
 
     async def place_call(self, request: CallRequest, on_answer: OnAnswer) -> CallOutcome:
         if self.env is None or not self.transport.is_open:
             return CallOutcome(HangupReason.FAILED, detail="SIP telephony is not started")
-        target = await self._target(request)
+        if self.registration is not None:
+            problem = await self.registration.wait_registered(request.dial_timeout_ms / 1000)
+            if problem is not None:
+                return CallOutcome(HangupReason.FAILED, detail=problem)
+        target = await self._target(self.env, request)
         if isinstance(target, str):
             log.warning("call %s: %s", request.call_id, target)
             return CallOutcome(HangupReason.FAILED, detail=target)
@@ -214,6 +235,9 @@ class SipTelephony:
         return outcome
 
 
+ANONYMOUS = '"Anonymous" <sip:anonymous@anonymous.invalid>'  # RFC 3323 4.1.1.3
+
+
 def _from_value(source: Address, domain: str) -> str:
     display = (source.target_name or source.name).replace('"', "")
     prefix = f'"{display}" ' if display else ""
@@ -223,4 +247,4 @@ def _from_value(source: Address, domain: str) -> str:
     return f"{prefix}<sip:{user}@{domain}>"
 
 
-__all__ = ["SipConfig", "SipTelephony", "parse_hostport"]
+__all__ = ["SipConfig", "SipTelephony", "parse_hostport", "parse_realms"]

@@ -1,9 +1,10 @@
-"""Client transactions over UDP (RFC 3261 17.1, RFC 6026).
+"""Client transactions (RFC 3261 17.1, RFC 6026).
 
-`InviteClientTransaction` retransmits the INVITE on timer A until a response, gives up on
-timer B, ACKs every non-2xx final response itself (same branch, 17.1.1.3) including
-retransmissions, and passes every 2xx up (retransmitted or forked), which the TU ACKs.
-`NonInviteClientTransaction` (BYE, CANCEL) retransmits on timer E and gives up on timer F.
+`InviteClientTransaction` retransmits the INVITE on timer A until a response (over UDP only),
+gives up on timer B or at once when its TCP/TLS connection cannot be opened, ACKs every non-2xx
+final response itself (same branch, 17.1.1.3) including retransmissions, and passes every 2xx
+up (retransmitted or forked), which the TU ACKs. `NonInviteClientTransaction` (BYE, CANCEL)
+retransmits on timer E (UDP) and gives up on timer F.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from outdial.telephony.sip.message import SipMessage
-from outdial.telephony.sip.transport import Addr, SipTransport
+from outdial.telephony.sip.transport import Addr, SipTransport, over_tcp
 from outdial.telephony.sip.uri import top_branch
 
 
@@ -80,13 +81,13 @@ class InviteClientTransaction:
     ) -> None:
         self.transport = transport
         self.invite = invite
-        self.addr = addr
         self.timers = timers
         self.deliver = deliver
         self.key = (top_branch(invite.get_all("Via")), "INVITE")
         self.state = InviteState.CALLING
         self.retransmissions = 0
-        self._data = invite.to_bytes()
+        self.failure = ""  # why the transport failed, when it did
+        self._data, self.addr = transport.hop_for(invite.to_bytes(), addr)
         self._ack: bytes | None = None
         self._interval = timers.t1
         self._timer_a: asyncio.TimerHandle | None = None
@@ -95,10 +96,19 @@ class InviteClientTransaction:
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self.transport.add_transaction(self.key, self._on_response)
+        self.transport.add_transaction(
+            self.key, self._on_response, hop=self.addr, on_failure=self._on_failure
+        )
         self.transport.send(self._data, self.addr)
-        self._timer_a = loop.call_later(self._interval, self._fire_a)
+        if not self.addr.reliable:
+            self._timer_a = loop.call_later(self._interval, self._fire_a)
         self._timer_b = loop.call_later(self.timers.b, self._fire_b)
+
+    def _on_failure(self, reason: str) -> None:
+        if self.state is InviteState.CALLING:
+            self.failure = reason
+            self.close()
+            self.deliver(None)
 
     def _fire_a(self) -> None:
         if self.state is not InviteState.CALLING:
@@ -133,8 +143,10 @@ class InviteClientTransaction:
             else:
                 self.state = InviteState.COMPLETED
                 self._ack = ack_for_non_2xx(self.invite, msg).to_bytes()
+                if self.addr.transport == "TCP":  # the INVITE may have gone over TCP for its size
+                    self._ack = over_tcp(self._ack)
                 self.transport.send(self._ack, self.addr)
-                self._linger_then_close(self.timers.d)
+                self._linger_then_close(0 if self.addr.reliable else self.timers.d)
             self.deliver(msg)
         elif self.state is InviteState.COMPLETED and code >= 300 and self._ack is not None:
             self.transport.send(self._ack, self.addr)  # a retransmitted final response
@@ -156,10 +168,9 @@ class NonInviteClientTransaction:
         self, transport: SipTransport, request: SipMessage, addr: Addr, timers: Timers
     ) -> None:
         self.transport = transport
-        self.addr = addr
         self.timers = timers
         self.key = (top_branch(request.get_all("Via")), request.method)
-        self._data = request.to_bytes()
+        self._data, self.addr = transport.hop_for(request.to_bytes(), addr)
         self.retransmissions = 0
 
     async def run(self) -> SipMessage | None:
@@ -175,9 +186,13 @@ class NonInviteClientTransaction:
             elif not final.done():
                 final.set_result(msg)
 
-        self.transport.add_transaction(self.key, on_response)
+        def on_failure(reason: str) -> None:
+            if not final.done():
+                final.set_exception(ConnectionError(reason))
+
+        self.transport.add_transaction(self.key, on_response, hop=self.addr, on_failure=on_failure)
         deadline = loop.time() + self.timers.b
-        interval = self.timers.t1
+        interval = self.timers.t1 if not self.addr.reliable else self.timers.b
         try:
             self.transport.send(self._data, self.addr)
             while True:
@@ -186,7 +201,11 @@ class NonInviteClientTransaction:
                     return None
                 done, _ = await asyncio.wait([final], timeout=min(interval, remaining))
                 if done:
+                    if final.exception() is not None:
+                        return None
                     return final.result()
+                if self.addr.reliable:
+                    continue
                 self.transport.send(self._data, self.addr)
                 self.retransmissions += 1
                 interval = self.timers.t2 if provisional else min(2 * interval, self.timers.t2)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from outdial.telephony.sip.errors import SipParseError
 
 DEFAULT_PORT = 5060
+DEFAULT_TLS_PORT = 5061
 
 
 def parse_params(text: str) -> dict[str, str]:
@@ -76,9 +77,18 @@ class SipUri:
         return cls(text, scheme.lower(), user, host, port, parse_params(param_text))
 
     @property
+    def transport(self) -> str:
+        """UDP, TCP or TLS: `sips:` or `;transport=tls` is TLS (RFC 5630), else the param."""
+        wanted = self.params.get("transport", "").upper()
+        if self.scheme == "sips" or wanted == "TLS":
+            return "TLS"
+        return "TCP" if wanted == "TCP" else "UDP"
+
+    @property
     def address(self) -> tuple[str, int]:
-        """Where to send: `maddr` if present, else the host, at the port or 5060."""
-        return self.params.get("maddr") or self.host, self.port or DEFAULT_PORT
+        """Where to send: `maddr` if present, else the host, at the port or 5060 (5061 TLS)."""
+        default = DEFAULT_TLS_PORT if self.transport == "TLS" else DEFAULT_PORT
+        return self.params.get("maddr") or self.host, self.port or default
 
     @property
     def loose_routing(self) -> bool:

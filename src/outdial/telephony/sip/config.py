@@ -1,0 +1,197 @@
+"""The SIP settings of a process, read once at start-up (SPEC 4, docs/telephony.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from outdial.domain.netpolicy import NetworkPolicy
+from outdial.telephony.sip.errors import SipConfigError
+from outdial.telephony.sip.hop import TRANSPORTS
+
+
+def parse_hostport(text: str, default_port: int) -> tuple[str, int]:
+    """`host`, `host:port`, `[v6]:port` or a bare IPv6 address; ValueError if malformed."""
+    raw = text.strip()
+    problem = f"expected HOST:PORT with a port from 0 to 65535, got {text!r}"
+    if raw.count(":") > 1 and not raw.startswith("["):
+        raw = f"[{raw}]"  # a bare IPv6 address
+    if raw.startswith("["):
+        host, sep, rest = raw[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(problem)
+        port_text = rest[1:] if rest else None
+    else:
+        host, sep, port_text_raw = raw.partition(":")
+        port_text = port_text_raw if sep else None
+    if not host or any(ch in host for ch in " /@;,[]"):
+        raise ValueError(problem)
+    if port_text is None:
+        return host, default_port
+    if not port_text.isdigit() or int(port_text) > 65535:
+        raise ValueError(problem)
+    return host, int(port_text)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A trunk or proxy as the operator wrote it: `HOST[:PORT]`, `sip:HOST[:PORT];transport=tcp`
+    or `sips:HOST[:PORT]`. Port 0: not given (DNS SRV for a name, else 5060 or 5061)."""
+
+    host: str
+    port: int = 0
+    transport: str = "UDP"  # UDP, TCP, TLS
+    explicit_transport: bool = False  # given by the operator (else NAPTR may choose)
+
+    @property
+    def hostport(self) -> tuple[str, int]:
+        return self.host, self.port
+
+    @property
+    def scheme(self) -> str:
+        return "sips" if self.transport == "TLS" else "sip"
+
+    @property
+    def uri_params(self) -> str:
+        return f";transport={self.transport.lower()}" if self.transport == "TCP" else ""
+
+
+def parse_endpoint(text: str, name: str) -> Endpoint:
+    """`HOST[:PORT]`, `sip:HOST[:PORT][;transport=udp|tcp|tls]` or `sips:HOST[:PORT]`."""
+    raw = text.strip()
+    scheme, sep, rest = raw.partition(":")
+    if sep and scheme.lower() in ("sip", "sips") and not rest.isdigit():
+        hostport, _, param_text = rest.partition(";")
+        params = dict(
+            (p.partition("=")[0].strip().lower(), p.partition("=")[2].strip().upper())
+            for p in param_text.split(";") if p.strip()
+        )  # fmt: skip
+        wanted = params.get("transport", "")
+        if wanted and wanted not in TRANSPORTS:
+            raise SipConfigError(f"{name}: transport must be udp, tcp or tls, got {wanted!r}")
+        transport = "TLS" if scheme.lower() == "sips" else (wanted or "UDP")
+        explicit = scheme.lower() == "sips" or bool(wanted)
+    else:
+        hostport, transport, explicit = raw, "UDP", False
+    try:
+        host, port = parse_hostport(hostport.removeprefix("//"), 0)
+    except ValueError as exc:
+        raise SipConfigError(f"{name}: {exc}") from None
+    return Endpoint(host, port, transport, explicit)
+
+
+def parse_realms(text: str) -> tuple[str, ...]:
+    """`OUTDIAL_SIP_REALM`: one realm, or several separated by commas."""
+    return tuple(r.strip() for r in text.split(",") if r.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class SipConfig:
+    # Receives calls to tel destinations: (host, port); port 0 = not given (SRV or default).
+    trunk: tuple[str, int] | None
+    bind: tuple[str, int]  # the local SIP socket; port 0 picks a free one
+    username: str = ""
+    password: str = ""
+    timer_t1_ms: int = 500
+    media_host: str | None = None  # address for RTP and SDP; default: the SIP address
+    cache_dir: Path | None = None  # TTS cache; default $XDG_CACHE_HOME/outdial/tts
+    espeak: str = "espeak-ng"
+    sox: str = "sox"
+    user_agent: str = "outdial"
+    # What sip destinations (not the trunk) may reach; closed unless the operator opens it.
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)
+    # Realms the trunk's credentials answer; empty: the first realm the trunk asks for.
+    realms: tuple[str, ...] = ()
+    trunk_transport: str = "UDP"  # UDP, TCP or TLS (sips:)
+    trunk_explicit_transport: bool = False
+    outbound_proxy: Endpoint | None = None  # every request goes there first (a Route)
+    register: bool = False  # REGISTER the AOR username@trunk-domain and keep it registered
+    register_expires: int = 600
+    tls_ca_file: Path | None = None  # else the system's CAs
+    tls_no_verify: frozenset[str] = frozenset()  # hosts whose certificate is not checked
+    session_expires: int = 1800  # RFC 4028: asked in the INVITE (0: no session timer)
+    keepalive_s: float = 30.0  # CRLF keep-alive on TCP/TLS connections
+    dns_servers: tuple[tuple[str, int], ...] = ()  # else the system's resolvers
+    failover_ms: int = 2000  # no answer at all from a server this long: try the next one
+
+    @property
+    def trunk_endpoint(self) -> Endpoint | None:
+        if self.trunk is None:
+            return None
+        return Endpoint(self.trunk[0], self.trunk[1], self.trunk_transport,
+                        self.trunk_explicit_transport)  # fmt: skip
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SipConfig:
+        """Read the OUTDIAL_SIP_* names (docs/telephony.md); SipConfigError if malformed."""
+        values = sip_values(
+            trunk=env.get("OUTDIAL_SIP_TRUNK", ""),
+            outbound_proxy=env.get("OUTDIAL_SIP_OUTBOUND_PROXY", ""),
+            register=env.get("OUTDIAL_SIP_REGISTER", ""),
+            tls_ca_file=env.get("OUTDIAL_SIP_TLS_CA_FILE", ""),
+            tls_no_verify=env.get("OUTDIAL_SIP_TLS_NO_VERIFY", ""),
+            realm=env.get("OUTDIAL_SIP_REALM", ""),
+        )
+        try:
+            bind = parse_hostport(env.get("OUTDIAL_SIP_BIND", "") or "0.0.0.0:0", 0)
+        except ValueError as exc:
+            raise SipConfigError(f"OUTDIAL_SIP_BIND: {exc}") from None
+        cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "/tmp"), ".cache"))
+        return cls(
+            bind=bind,
+            username=env.get("OUTDIAL_SIP_USERNAME", ""),
+            password=env.get("OUTDIAL_SIP_PASSWORD", ""),
+            cache_dir=Path(cache, "outdial", "tts"),
+            **values,  # type: ignore[arg-type]
+        )
+
+
+def parse_flag(text: str, name: str) -> bool:
+    value = text.strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise SipConfigError(f"{name}: expected 1 or 0, got {text!r}")
+
+
+def sip_values(
+    *, trunk: str, outbound_proxy: str = "", register: str | bool = False,
+    tls_ca_file: str = "", tls_no_verify: str = "", realm: str = "",
+) -> dict[str, object]:  # fmt: skip
+    """The SipConfig fields for the trunk, proxy, REGISTER, TLS and realm settings."""
+    out: dict[str, object] = {"trunk": None}
+    if trunk.strip():
+        end = parse_endpoint(trunk, "OUTDIAL_SIP_TRUNK")
+        if not end.port and is_ip_literal(end.host):
+            end = Endpoint(end.host, 5061 if end.transport == "TLS" else 5060, end.transport,
+                           end.explicit_transport)  # fmt: skip
+        out.update(trunk=end.hostport, trunk_transport=end.transport,
+                   trunk_explicit_transport=end.explicit_transport)  # fmt: skip
+    if outbound_proxy.strip():
+        out["outbound_proxy"] = parse_endpoint(outbound_proxy, "OUTDIAL_SIP_OUTBOUND_PROXY")
+    wants = register if isinstance(register, bool) else parse_flag(register, "OUTDIAL_SIP_REGISTER")
+    if wants and out["trunk"] is None:
+        raise SipConfigError("OUTDIAL_SIP_REGISTER needs OUTDIAL_SIP_TRUNK (the registrar)")
+    out["register"] = wants
+    if tls_ca_file.strip():
+        path = Path(tls_ca_file.strip())
+        if not path.is_file():
+            raise SipConfigError(f"OUTDIAL_SIP_TLS_CA_FILE: {path} is not a readable file")
+        out["tls_ca_file"] = path
+    out["tls_no_verify"] = frozenset(
+        h.strip().lower() for h in tls_no_verify.split(",") if h.strip()
+    )
+    out["realms"] = parse_realms(realm)
+    return out
+
+
+def is_ip_literal(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
