@@ -79,7 +79,14 @@ class Harness:
         return page.items
 
     async def calls(self, campaign_id: uuid.UUID) -> list[Any]:
-        page = await self.services.campaigncalls.list(
-            self.customer_id, None, 100, campaign_id=campaign_id
-        )
-        return page.items
+        """Every attempt of the campaign, newest first (all pages, not only the first 100)."""
+        found: list[Any] = []
+        cursor = None
+        while True:
+            page = await self.services.campaigncalls.list(
+                self.customer_id, cursor, 100, campaign_id=campaign_id
+            )
+            found += page.items
+            if page.cursor is None or len(page.items) < 100:
+                return found
+            cursor = page.cursor
