@@ -48,6 +48,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit(f"CI=true and this machine lacks what the suite needs:\n  {lines}", 1)
 
 
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The random order's seed, also under -q (which hides pytest-randomly's header line)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if config.pluginmanager.hasplugin("randomly") and seed is not None:
+        terminalreporter.write_line(f"random order; replay it with --randomly-seed={seed}")
+
+
 def _pg_url(name: str) -> str:
     return f"{PG_URL.rsplit('/', 1)[0]}/{name}"
 
