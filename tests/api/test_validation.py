@@ -435,3 +435,4 @@ async def test_unknown_routes_and_methods(tenant: Tenant, client: httpx.AsyncCli
     response = await tenant.call("PATCH", "/v1.0/outdials")
     assert response.status_code == 405
     assert response.json()["error"]["reason"] == "METHOD_NOT_ALLOWED"
+    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}  # RFC 9110
