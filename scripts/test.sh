@@ -27,9 +27,10 @@ fi
 #    other suite on the machine shares it). OUTDIAL_TEST_PG_URL, when set, wins; without root or
 #    the server binaries, the one on 127.0.0.1:5432 is used when it answers.
 PGPID_DIR=""
+as_postgres() { (cd / && runuser -u postgres -- "$@"); }  # from a directory it may enter
 cleanup() {
   if [ -n "$PGPID_DIR" ]; then
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGPID_DIR" -m immediate -w stop >/dev/null 2>&1 || true
+    as_postgres "$PGBIN/pg_ctl" -D "$PGPID_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
     rm -rf "$PGPID_DIR"
   fi
 }
@@ -39,10 +40,10 @@ start_cluster() {
   [ -n "$PGBIN" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 || return 1
   PGPID_DIR=$(mktemp -d)
   chown postgres:postgres "$PGPID_DIR"
-  runuser -u postgres -- "$PGBIN/initdb" -D "$PGPID_DIR/data" -A trust -U postgres --no-sync >/dev/null
+  as_postgres "$PGBIN/initdb" -D "$PGPID_DIR/data" -A trust -U postgres --no-sync >/dev/null
   # A port that another process holds makes the start fail: try the next one.
   for port in $(seq 55432 55482); do
-    if runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGPID_DIR/data" -l "$PGPID_DIR/log" -w -t 60 \
+    if as_postgres "$PGBIN/pg_ctl" -D "$PGPID_DIR/data" -l "$PGPID_DIR/log" -w -t 60 \
         -o "-p $port -k $PGPID_DIR -c listen_addresses=127.0.0.1 -c fsync=off \
             -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
         start >/dev/null 2>&1; then
