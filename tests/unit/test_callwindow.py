@@ -327,11 +327,12 @@ def test_closes_at_is_the_first_closed_instant(
     win, at, zones = case
     closed = closes_at(win, at, zones)
     if closed is None:
-        # closed now, or open around the clock: every day, start == end, no holiday to come
-        # (a holiday two days back is past in every zone)
+        # closed now, or open around the clock: every day, start == end, and every holiday
+        # already past on each zone's own calendar
         if is_open(win, at, zones):
             assert win.days == EVERY_DAY and win.start == win.end, win
-            assert all(day < at.date() - timedelta(1) for day in win.holidays), (win, at)
+            today = [at.astimezone(ZoneInfo(zone)).date() for zone in zones]
+            assert all(day < local for day in win.holidays for local in today), (win, at)
         return
     assert is_open(win, at, zones)
     assert closed > at and not is_open(win, closed, zones)
