@@ -78,7 +78,7 @@ fi
 
 # 5. Tests. pytest's exit code 5 (no tests collected) is a failure here.
 set +e
-"$VENV/bin/pytest" -q -p no:cacheprovider "$@"
+"$VENV/bin/pytest" -q -p no:cacheprovider --durations=15 "$@"
 rc=$?
 set -e
 if [ $rc -eq 5 ]; then
