@@ -296,9 +296,13 @@ async def test_cancelling_the_task_while_ringing_sends_cancel(
     tel = await telephony(("127.0.0.1", peer.port))
     request = kit.call_request(kit.tel("+4085551234"), dial_timeout_ms=30_000)
     task = asyncio.create_task(tel.place_call(request, kit.no_op))
-    while str(request.call_id) not in peer.calls:  # noqa: ASYNC110
+
+    def ringing() -> bool:
+        seen = peer.calls.get(str(request.call_id))
+        return seen is not None and seen.last_response is not None
+
+    while not ringing():  # noqa: ASYNC110  (the peer has answered 180: a CANCEL may follow)
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
