@@ -11,7 +11,7 @@ changes of speed) hits all figures alike.
 Targets (issue 2): every median under 5 ms, and at 1,000,000 targets no slower than 1.5 times
 the figure at 10,000. `--explain` also prints the plan of the deep-page query.
 
-    python benchmarks/bench_api.py --sizes 10000,1000000 --databases sqlite,postgres
+    python -m benchmarks.bench_api --sizes 10000,1000000 --databases sqlite,postgres
 """
 
 from __future__ import annotations

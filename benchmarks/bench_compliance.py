@@ -28,7 +28,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from benchmarks.common import drop_database, finished_rate, scratch_database, timed_claims
+from benchmarks.common import (
+    change,
+    drop_database,
+    finished_rate,
+    scratch_database,
+    timed_claims,
+)
 from outdial.clock import SystemClock
 from outdial.domain.address import Address, AddressType
 from outdial.domain.ids import new_id
@@ -224,9 +230,7 @@ async def main_async(targets: int, seconds: float, warmup: float, dnc: int, roun
     for label, found in rates.items():
         med = statistics.median(found)
         runs = ", ".join(f"{x:,.0f}" for x in found)
-        print(
-            f"{label:>11}: {med:,.0f} attempts/s ({100 * (med - base) / base:+.1f}% vs off; {runs})"
-        )
+        print(f"{label:>11}: {med:,.0f} attempts/s ({change(med, base)} vs off; {runs})")
 
 
 def main() -> None:

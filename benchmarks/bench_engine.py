@@ -1,10 +1,10 @@
 """Engine throughput and claim latency (issue 3). A script that measures and prints figures.
 
-    python benchmarks/bench_engine.py throughput --engines 1 --targets 30000 --seconds 20
-    python benchmarks/bench_engine.py throughput --engines 2 --targets 30000 --seconds 20
-    python benchmarks/bench_engine.py claim --sizes 10000 1000000
-    python benchmarks/bench_engine.py empty-claim --sizes 200000 1000000
-    python benchmarks/bench_engine.py undialable-claim --sizes 10000 1000000
+    python -m benchmarks.bench_engine throughput --engines 1 --targets 30000 --seconds 20
+    python -m benchmarks.bench_engine throughput --engines 2 --targets 30000 --seconds 20
+    python -m benchmarks.bench_engine claim --sizes 10000 1000000
+    python -m benchmarks.bench_engine empty-claim --sizes 200000 1000000
+    python -m benchmarks.bench_engine undialable-claim --sizes 10000 1000000
 
 Throughput: engines run as `outdial engine --telephony sim --sim-ring-ms 0` processes against a
 scratch PostgreSQL database; the simulated far end answers at once and the campaign has no

@@ -1,6 +1,6 @@
 """Dialer throughput with webhooks off and on (issue 5). A script that measures and prints.
 
-    python benchmarks/bench_events.py --targets 20000 --seconds 20 --repeat 2
+    python -m benchmarks.bench_events --targets 20000 --seconds 20 --repeat 2
 
 Like bench_engine's throughput: one `outdial engine --telephony sim --sim-ring-ms 0` process on
 a scratch PostgreSQL database, a campaign with no actions, attempts finished per second after
@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from benchmarks.bench_engine import _campaign
-from benchmarks.common import drop_database, finished_rate, scratch_database
+from benchmarks.common import drop_database, finished_rate, relative, scratch_database
 from outdial.clock import SystemClock
 from outdial.services.container import Services
 from outdial.storage.db import Database
@@ -161,8 +161,8 @@ def main() -> None:
         return
     a, b, c = (sum(x) / len(x) for x in (off, on, apart))
     print(
-        f"mean: off {a:,.0f}/s; on in the engine {b:,.0f}/s ({b / a:.1%}); "
-        f"on in its own process {c:,.0f}/s ({c / a:.1%})",
+        f"mean: off {a:,.0f}/s; on in the engine {b:,.0f}/s ({relative(b, a)}); "
+        f"on in its own process {c:,.0f}/s ({relative(c, a)})",
         flush=True,
     )
     receiver.terminate()

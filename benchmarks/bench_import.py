@@ -6,7 +6,7 @@ kernel's accounting of that child (`os.wait4`, the same figure `resource.getrusa
 (RUSAGE_CHILDREN)` reports for the largest child). Targets (issue 2): 1,000,000 rows in at
 most 60 s, peak RSS under 500 MB.
 
-    python benchmarks/bench_import.py --rows 1000000 --databases sqlite,postgres
+    python -m benchmarks.bench_import --rows 1000000 --databases sqlite,postgres
 """
 
 from __future__ import annotations

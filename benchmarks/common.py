@@ -153,3 +153,13 @@ async def finished_rate(
         if last >= targets:
             break
     return (last - first) / (t1 - t0), last, t1 - start
+
+
+def relative(value: float, base: float) -> str:
+    """`value` as a percentage of `base`; "n/a" when the base run did nothing (a tiny run)."""
+    return f"{value / base:.1%}" if base else "n/a"
+
+
+def change(value: float, base: float) -> str:
+    """The change from `base` to `value` in percent; "n/a" when the base is zero."""
+    return f"{100 * (value - base) / base:+.1f}%" if base else "n/a"

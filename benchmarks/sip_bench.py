@@ -11,8 +11,8 @@ Phases (each prints its figures):
               for --duration seconds, for comparison (sipp sends no RTP here).
 Misclassified = any outcome other than normal/200. CPU is this process's user+system time.
 
-Usage: python benchmarks/sip_bench.py [--duration 60] [--rate 100] [--concurrent 300]
-       python benchmarks/sip_bench.py --quick     (10 s, 100 calls at once: a smoke run)
+Usage: python -m benchmarks.sip_bench [--duration 60] [--rate 100] [--concurrent 300]
+       python -m benchmarks.sip_bench --quick     (10 s, 100 calls at once: a smoke run)
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -47,9 +48,35 @@ LOOPBACK = NetworkPolicy.from_text("127.0.0.0/8,::1/128")  # the far ends: loopb
 
 
 def free_port() -> int:
+    """A port that was free a moment ago: only for processes started through `Sipp.start`,
+    which starts them again on other ports if someone took this one meanwhile."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
+
+
+def owns_udp_port(pid: int, port: int) -> bool:
+    """Whether process `pid` itself holds a UDP socket on `port` (Linux: /proc)."""
+    try:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        links = {os.readlink(fd_dir / fd) for fd in os.listdir(fd_dir)}
+    except OSError:
+        return False
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and f"socket:[{fields[9]}]" in links:
+            return True
+    return False
+
+
+def tcp_port_taken(port: int) -> bool:
+    """Whether someone listens on TCP `port` (SIPp over TCP: its socket is not in /proc/net/udp)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return True
+    return False
 
 
 def proc_cpu(pid: int) -> float:
@@ -81,7 +108,7 @@ def run_sink(port: int, out: str) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024 * 1024)
         sock.bind((HOST, port))
         sock.settimeout(0.2)
-        print("ready", flush=True)
+        print("ready", sock.getsockname()[1], flush=True)
         while not stop:
             try:
                 data, addr = sock.recvfrom(2048)
@@ -111,23 +138,30 @@ def run_sink(port: int, out: str) -> None:
 
 
 class Sipp:
-    def __init__(self, argv: list[str]) -> None:
+    """A sipp process on its own ports: `argv(port)` builds its command line for a SIP port."""
+
+    def __init__(self, argv: Callable[[int], list[str]]) -> None:
         self.argv = argv
+        self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.cpu = 0.0
 
-    def start(self, port: int) -> None:
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        kind = socket.SOCK_STREAM if "t1" in self.argv else socket.SOCK_DGRAM
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with socket.socket(socket.AF_INET, kind) as probe:
-                try:
-                    probe.bind((HOST, port))
-                except OSError:
-                    return
-            time.sleep(0.02)
-        raise RuntimeError(f"sipp did not start: {self.argv}")
+    def start(self, tries: int = 5) -> int:
+        """Start on a free port; on a conflict (sipp exits before it holds its port), start
+        again on other ports. Returns the SIP port."""
+        for _ in range(tries):
+            self.port = free_port()
+            argv = self.argv(self.port)
+            self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            tcp = "t1" in argv
+            deadline = time.monotonic() + 10
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                if tcp_port_taken(self.port) if tcp else owns_udp_port(self.proc.pid, self.port):
+                    return self.port
+                time.sleep(0.02)
+            if self.proc.poll() is None:
+                break  # neither bound nor gone: not a port conflict
+        raise RuntimeError(f"sipp did not start: {self.argv(self.port)}")
 
     def stop(self) -> int:
         assert self.proc is not None
@@ -141,8 +175,8 @@ class Sipp:
             return self.proc.wait()
 
 
-def sipp_uas(scenario: Path, port: int, workdir: Path, transport: str = "udp") -> Sipp:
-    return Sipp([
+def sipp_uas(scenario: Path, workdir: Path, transport: str = "udp") -> Sipp:
+    return Sipp(lambda port: [
         "sipp", "-sf", str(scenario), "-i", HOST, "-p", str(port), "-mp", str(free_port()),
         "-t", "t1" if transport == "tcp" else "u1",
         # a retransmitted INVITE (our timer A when the machine is busy) must not abort the
@@ -262,14 +296,13 @@ def run_tls_peer(workdir: str) -> None:
 
 async def phase_rate(args: argparse.Namespace, scenario: Path, workdir: Path) -> dict[str, object]:
     transport = args.transport
-    port = free_port()
     far: Sipp | TlsPeer
     if transport == "tls":
         far = TlsPeer(workdir)
         port = far.port
     else:
-        far = sipp_uas(scenario, port, workdir, transport)
-        far.start(port)
+        far = sipp_uas(scenario, workdir, transport)
+        port = far.start()
     config = SipConfig(
         None, (HOST, 0), "", "", cache_dir=workdir / "tts", network=LOOPBACK,
         tls_no_verify=frozenset({"localhost"}),
@@ -300,24 +333,38 @@ async def phase_rate(args: argparse.Namespace, scenario: Path, workdir: Path) ->
 
 def start_sink(scenario: Path, workdir: Path) -> tuple[subprocess.Popen[bytes], Path, Path]:
     """The RTP sink process, and a copy of the scenario whose SDP answer points at it."""
-    sink_port = free_port()
     sink_out = workdir / "sink.json"
     sink = subprocess.Popen(
-        [sys.executable, __file__, "--rtp-sink", str(sink_port), "--sink-out", str(sink_out)],
+        [sys.executable, __file__, "--rtp-sink", "0", "--sink-out", str(sink_out)],
         stdout=subprocess.PIPE,
     )
     assert sink.stdout is not None
-    sink.stdout.readline()  # "ready"
+    sink_port = int(sink.stdout.readline().split()[1])  # "ready PORT": it bound port 0
     held = workdir / "uas_answer_sink.xml"
     held.write_text(scenario.read_text().replace("[media_port]", str(sink_port)))
     return sink, sink_out, held
 
 
 async def phase_hold(args: argparse.Namespace, scenario: Path, workdir: Path) -> dict[str, object]:
-    port = free_port()
     sink, sink_out, held = start_sink(scenario, workdir)
-    uas = sipp_uas(held, port, workdir)
-    uas.start(port)
+    uas = sipp_uas(held, workdir)
+    try:
+        return await _hold(args, workdir, sink, sink_out, uas)
+    finally:  # on any failure too: no sipp or sink left behind
+        for proc in (sink, uas.proc):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+async def _hold(
+    args: argparse.Namespace,
+    workdir: Path,
+    sink: subprocess.Popen[bytes],
+    sink_out: Path,
+    uas: Sipp,
+) -> dict[str, object]:
+    port = uas.start()
     tel = SipTelephony(
         SipConfig(None, (HOST, 0), "", "", cache_dir=workdir / "tts", network=LOOPBACK)
     )
@@ -371,14 +418,13 @@ async def phase_hold(args: argparse.Namespace, scenario: Path, workdir: Path) ->
 
 
 def phase_sipp_uac(args: argparse.Namespace, scenario: Path, workdir: Path) -> dict[str, object]:
-    port = free_port()
-    uas = sipp_uas(scenario, port, workdir)
-    uas.start(port)
+    uas = sipp_uas(scenario, workdir)
+    port = uas.start()
     count = int(args.rate * args.duration)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall0 = time.monotonic()
     uac = subprocess.run(
-        ["sipp", "-sn", "uac", f"{HOST}:{port}", "-i", HOST, "-p", str(free_port()),
+        ["sipp", "-sn", "uac", f"{HOST}:{port}", "-i", HOST,  # no -p: any free port
          "-mp", str(free_port()), "-cp", str(free_port()), "-r", str(args.rate), "-m", str(count),
          "-d", str(args.hold_ms), "-nostdin", "-timeout", f"{args.duration + 60}s",
          "-trace_stat", "-stf", str(workdir / "uac.csv"), "-fd", "1"],
@@ -445,7 +491,7 @@ def parse_args() -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse_args()
-    if arguments.rtp_sink:
+    if arguments.rtp_sink is not None:
         run_sink(arguments.rtp_sink, arguments.sink_out)
     elif arguments.tls_peer:
         run_tls_peer(arguments.tls_peer)

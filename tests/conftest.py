@@ -1,14 +1,23 @@
-"""Shared fixtures: a migrated database on SQLite and on PostgreSQL, services, an API client.
+"""Shared fixtures: a database of its own for every test (SQLite and PostgreSQL), services, an
+API client, tenants.
+
+Isolation: the schema is migrated once per session into a template (a PostgreSQL database
+`outdial_tpl_*`, a SQLite file); every test that asks for a database gets a copy of it (CREATE
+DATABASE ... TEMPLATE, a file copy), so no test sees another's rows, and an engine under test
+dials only the campaigns its own test made. The copy is dropped when the test ends
+(PostgreSQL copies are made one ahead and dropped in the background: tests/pgcopies.py).
 
 PostgreSQL comes from OUTDIAL_TEST_PG_URL (the test script starts a throwaway cluster when the
-machine has none on 127.0.0.1:5432). Without one the PostgreSQL tests skip locally, but under
-CI=true they fail: CI must run them.
+machine has none on 127.0.0.1:5432). Without one the PostgreSQL tests skip locally; under
+CI=true the session refuses to start when PostgreSQL or any tool of tests/toolcheck.py is
+missing: CI must run everything.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,57 +31,43 @@ from outdial.clock import FakeClock
 from outdial.services.container import Services
 from outdial.storage.db import Database
 from outdial.storage.migrate import upgrade
+from tests import toolcheck
+from tests.pgcopies import PgCopies
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
+IN_CI = toolcheck.in_ci()
 PG_URL = os.environ.get("OUTDIAL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _pg_admin_reachable() -> str | None:
-    async def probe() -> str | None:
-        import asyncpg
-
-        try:
-            conn = await asyncpg.connect(PG_URL.replace("postgresql://", "postgres://"), timeout=3)
-        except Exception as exc:  # any failure means "not available here"
-            return f"{type(exc).__name__}: {exc}"
-        await conn.close()
-        return None
-
-    return asyncio.run(probe())
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under CI=true a missing tool or PostgreSQL fails the run before any test runs."""
+    if not IN_CI or session.config.getoption("collectonly"):
+        return
+    problems = toolcheck.missing(PG_URL)
+    if problems:
+        lines = "\n  ".join(problems)
+        pytest.exit(f"CI=true and this machine lacks what the suite needs:\n  {lines}", 1)
 
 
-@pytest.fixture(scope="session")
-def pg_database_url() -> Iterator[str]:
-    problem = _pg_admin_reachable()
-    if problem is not None:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_URL}: {problem}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {problem}")
-    name = f"outdial_test_{uuid.uuid4().hex[:12]}"
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The random order's seed, also under -q (which hides pytest-randomly's header line)."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if config.pluginmanager.hasplugin("randomly") and seed is not None:
+        terminalreporter.write_line(f"random order; replay it with --randomly-seed={seed}")
 
-    async def admin(sql: str) -> None:
-        import asyncpg
 
-        conn = await asyncpg.connect(PG_URL.replace("postgresql://", "postgres://"))
-        try:
+def _pg_url(name: str) -> str:
+    return f"{PG_URL.rsplit('/', 1)[0]}/{name}"
+
+
+async def _pg_admin(*statements: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL.replace("postgresql://", "postgres://"))
+    try:
+        for sql in statements:
             await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f"CREATE DATABASE {name}"))
-    base = PG_URL.rsplit("/", 1)[0]
-    url = f"{base}/{name}"
-    asyncio.run(_migrate(url))
-    yield url
-    asyncio.run(admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-
-
-@pytest.fixture(scope="session")
-def sqlite_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path: Path = tmp_path_factory.mktemp("db") / "outdial.db"
-    url = f"sqlite:///{path}"
-    asyncio.run(_migrate(url))
-    return url
+    finally:
+        await conn.close()
 
 
 async def _migrate(url: str) -> None:
@@ -83,39 +78,67 @@ async def _migrate(url: str) -> None:
         await db.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """The name of a migrated PostgreSQL database that each test's database is copied from."""
+    problem = toolcheck.postgres_problem(PG_URL)
+    if problem is not None:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_URL}: {problem}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {problem}")
+    name = f"outdial_tpl_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(f"CREATE DATABASE {name}"))
+    asyncio.run(_migrate(_pg_url(name)))
+    yield name
+    asyncio.run(_pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test's database is copied from."""
+    path = tmp_path_factory.mktemp("template") / "outdial.db"
+    asyncio.run(_migrate(f"sqlite:///{path}"))
+    leftovers = [p for p in path.parent.iterdir() if p != path]
+    assert not leftovers, f"the template must be one file, not {leftovers}"  # WAL checkpointed
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_copies(pg_template: str) -> Iterator[PgCopies]:
+    copies = PgCopies(PG_URL, pg_template)
+    yield copies
+    copies.close()
+
+
+@pytest.fixture
+def pg_database_url(pg_copies: PgCopies) -> Iterator[str]:
+    """A PostgreSQL database of this test's own, copied from the migrated template."""
+    name = pg_copies.take()
+    yield _pg_url(name)
+    pg_copies.give_back(name)
+
+
+@pytest.fixture
+def sqlite_database_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """A SQLite database of this test's own: a copy of the migrated template file."""
+    path = tmp_path / "outdial.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> str:
+    """This test's own migrated database, on SQLite and on PostgreSQL."""
     fixture = "sqlite_database_url" if request.param == "sqlite" else "pg_database_url"
     url: str = request.getfixturevalue(fixture)
     return url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def isolated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A new, migrated database for this test alone (for tests that run whole processes,
-    whose engines would otherwise also dial other tests' running campaigns)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'isolated.db'}"
-        asyncio.run(_migrate(url))
-        yield url
-        return
-    request.getfixturevalue("pg_database_url")  # skips or fails when PostgreSQL is absent
-    name = f"outdial_iso_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f"CREATE DATABASE {name}"))
-    url = f"{PG_URL.rsplit('/', 1)[0]}/{name}"
-    asyncio.run(_migrate(url))
-    yield url
-    asyncio.run(_pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-
-
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_URL.replace("postgresql://", "postgres://"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+@pytest.fixture
+def isolated_database_url(database_url: str) -> str:
+    """The same as `database_url` (every test's database is its own); kept as the name that
+    process tests use to say they need it."""
+    return database_url
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import signal
+import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -284,18 +285,37 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
         # our own handlers in place that re-raise only sets the stop event, and we exit 0.
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+        # Bound here, so that port 0 (any free port) works and the log names the real one.
+        sock = _listen(host, port)
         log.info(
             "outdial serving on http://%s:%d (engine %s, telephony %s)",
             host,
-            port,
+            sock.getsockname()[1],
             "on" if engine else "off",
             settings.telephony.value,
         )
-        await server.serve()
+        await server.serve(sockets=[sock])
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         await db.dispose()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The API's listening socket on HOST:PORT (port 0: any free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise InvalidArgument(
+            f"cannot listen on {host}:{port}: {exc}", reason="LISTEN_ADDRESS_UNUSABLE"
+        ) from exc
+    sock.set_inheritable(True)
+    return sock
 
 
 @contextmanager

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from outdial.api.app import create_app
+from outdial.services import targets as target_service
+from outdial.services.container import Services
+from outdial.storage import target_load
+from outdial.storage.tables import events, outdial_targets
 from tests.api.helpers import TEL, error, make_outdial
 from tests.conftest import Tenant
+
+target_events = target_service.events  # the events module as the targets service sees it
 
 
 def bulk_path(outdial: dict[str, Any]) -> str:
@@ -95,3 +105,38 @@ async def test_bulk_into_a_deleted_or_foreign_outdial(tenant: Tenant, other_tena
     await tenant.ok("DELETE", f"/v1.0/outdials/{outdial['id']}")
     response = await tenant.call("POST", bulk_path(outdial), json=body)
     error(response, 409, "FAILED_PRECONDITION", "OUTDIAL_DELETED")
+
+
+async def test_a_failure_after_rows_were_written_keeps_nothing(
+    tenant: Tenant, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows go in in several batches (COPY on PostgreSQL, which must join the request's
+    transaction); then the step after them fails. Nothing of the request stays."""
+    monkeypatch.setattr(target_load, "BATCH", 1000)
+    written: list[int] = []
+
+    async def fail_after_the_rows(conn: AsyncConnection, *args: Any) -> None:
+        count = sa.select(sa.func.count()).select_from(outdial_targets)
+        written.append(int((await conn.execute(count)).scalar_one()))
+        raise RuntimeError("injected failure after the rows were written")
+
+    monkeypatch.setattr(target_events, "emit_many", fail_after_the_rows)
+    outdial = await make_outdial(tenant)
+    body = [{"destination_0": f"tel:+1555{n:07d}"} for n in range(3_500)]
+    # the app answers 500 and re-raises (Starlette): take the answer, leave the exception
+    transport = httpx.ASGITransport(app=create_app(services), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://outdial.test") as raw:
+        auth = {"Authorization": f"Bearer {tenant.token}"}
+        response = await raw.post(bulk_path(outdial), json=body, headers=auth)
+    assert response.status_code == 500, response.text
+    assert response.json()["error"]["status"] == "INTERNAL"
+    assert written == [3_500]  # all four batches were in the transaction when it failed
+    assert await listed(tenant, outdial) == []
+    async with services.ctx.db.read() as conn:
+        count = sa.select(sa.func.count()).select_from(outdial_targets)
+        assert (await conn.execute(count)).scalar_one() == 0
+        kinds = sa.select(events.c.type).where(events.c.customer_id == tenant.customer_id)
+        assert "outdialtarget_created" not in set((await conn.execute(kinds)).scalars())
+    monkeypatch.undo()
+    made = await tenant.ok("POST", bulk_path(outdial), json=body[:3])  # the outdial still works
+    assert made["count"] == 3 and len(await listed(tenant, outdial)) == 3

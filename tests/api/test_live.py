@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 
 from outdial.clock import FakeClock
+from outdial.engine.webhooks import WebhookConfig, WebhookWorker
 from outdial.logs import JsonFormatter
 from outdial.services.container import Services
+from outdial.services.webhooks import WebhookService
+from tests.api.helpers import error
 from tests.conftest import Tenant
 from tests.engine.harness import Harness
+from tests.receiver import Receiver
 
 
 async def test_campaign_stats(services: Services, clock: FakeClock, tenant: Tenant) -> None:
@@ -50,7 +55,16 @@ async def test_stats_of_another_customers_campaign_is_404(
 ) -> None:
     campaign = await tenant.ok("POST", "/v1.0/campaigns", json={"name": "c"})
     r = await other_tenant.call("GET", f"/v1.0/campaigns/{campaign['id']}/stats")
-    assert r.status_code == 404
+    theirs = error(r, 404, "NOT_FOUND", "CAMPAIGN_NOT_FOUND")
+    nobody = str(uuid.uuid4())
+    missing = await other_tenant.call("GET", f"/v1.0/campaigns/{nobody}/stats")
+    absent = error(missing, 404, "NOT_FOUND", "CAMPAIGN_NOT_FOUND")
+    # the same answer as for a campaign that does not exist
+    assert theirs["message"].replace(campaign["id"], "ID") == absent["message"].replace(
+        nobody, "ID"
+    )
+    mine = await tenant.ok("GET", f"/v1.0/campaigns/{campaign['id']}/stats")
+    assert mine["status"] == "stop" and mine["attempts_total"] == 0
 
 
 async def test_customer_webhook_settings(tenant: Tenant, other_tenant: Tenant) -> None:
@@ -68,24 +82,42 @@ async def test_customer_webhook_settings(tenant: Tenant, other_tenant: Tenant) -
     assert again["webhook_uri"] == "http://127.0.0.1:9999/hook"
     assert "webhook_secret" not in again
     r = await other_tenant.call("PUT", f"/v1.0/customers/{me}", json={"webhook_uri": "http://x"})
-    assert r.status_code == 404
+    error(r, 404, "NOT_FOUND")
     r = await other_tenant.call("GET", f"/v1.0/customers/{me}")
-    assert r.status_code == 404
+    error(r, 404, "NOT_FOUND")
     r = await tenant.call("PUT", f"/v1.0/customers/{me}", json={"webhook_uri": "ftp://x"})
-    assert r.status_code == 400
+    assert "webhook_uri" in error(r, 400, "INVALID_ARGUMENT")["message"]
     r = await tenant.call("PUT", f"/v1.0/customers/{me}", json={"webhook_method": "GET"})
-    assert r.status_code == 400
+    assert "webhook_method" in error(r, 400, "INVALID_ARGUMENT")["message"]
+    # neither the other customer's attempt nor the refused changes touched the settings
+    assert await tenant.ok("GET", f"/v1.0/customers/{me}") == again
+    theirs = await other_tenant.ok("GET", f"/v1.0/customers/{other_tenant.customer_id}")
+    assert theirs["webhook_uri"] == ""
 
 
-async def test_replay(tenant: Tenant, other_tenant: Tenant) -> None:
+async def test_replay(
+    services: Services, clock: FakeClock, tenant: Tenant, other_tenant: Tenant
+) -> None:
     r = await other_tenant.call("POST", "/v1.0/events/replay", json={"from_event_id": 1})
-    assert r.status_code == 400  # no webhook configured
+    error(r, 400, "INVALID_ARGUMENT", "WEBHOOK_NOT_CONFIGURED")  # no webhook configured
     me = str(tenant.customer_id)
-    await tenant.ok("PUT", f"/v1.0/customers/{me}", json={"webhook_uri": "http://127.0.0.1:9/h"})
-    out = await tenant.ok("POST", "/v1.0/events/replay", json={"from_event_id": 1})
-    assert out == {"customer_id": me, "from_event_id": 1}
-    r = await tenant.call("POST", "/v1.0/events/replay", json={"from_event_id": -1})
-    assert r.status_code == 400
+    worker = WebhookWorker(WebhookService(services.ctx), clock, WebhookConfig(timeout_s=5.0))
+    async with Receiver() as hook:
+        await tenant.ok("PUT", f"/v1.0/customers/{me}", json={"webhook_uri": hook.url})
+        for n in range(3):
+            await tenant.ok("POST", "/v1.0/outdials", json={"name": f"o{n}"})
+        async with worker.connected():
+            await worker.round()
+            sent = [r.json()["id"] for r in hook.received]
+            assert len(sent) == 3
+            out = await tenant.ok("POST", "/v1.0/events/replay", json={"from_event_id": sent[1]})
+            assert out == {"customer_id": me, "from_event_id": sent[1]}
+            await worker.round()
+            assert [r.json()["id"] for r in hook.received] == [*sent, *sent[1:]]
+            r = await tenant.call("POST", "/v1.0/events/replay", json={"from_event_id": -1})
+            assert "from_event_id" in error(r, 400, "INVALID_ARGUMENT")["message"]
+            await worker.round()
+            assert len(hook.received) == 5  # the refused replay moved nothing
 
 
 async def test_metrics(tenant: Tenant) -> None:

@@ -1,4 +1,7 @@
-"""A small harness: an engine on the FakeClock with simulated telephony, driven step by step."""
+"""A small harness: an engine on the FakeClock with simulated telephony, driven step by step.
+
+Nothing in it depends on the real clock: a tick is one engine step, a FakeClock advance and a
+wait until the attempts it started are recorded."""
 
 from __future__ import annotations
 
@@ -21,7 +24,10 @@ class Harness:
             DialingService(services.ctx),
             self.sim,
             clock,
-            EngineConfig(**{"drain_timeout_s": 0.0, **config}),
+            # rest_factor 0: the rest after an empty claim is measured on the real clock (the
+            # claim's own duration), so on a loaded machine it would come and go at random;
+            # tests of the rest turn it on (test_engine_rules.py).
+            EngineConfig(**{"drain_timeout_s": 0.0, "rest_factor": 0.0, **config}),
         )
         self.customer_id = uuid.UUID(int=0)
 
@@ -79,7 +85,14 @@ class Harness:
         return page.items
 
     async def calls(self, campaign_id: uuid.UUID) -> list[Any]:
-        page = await self.services.campaigncalls.list(
-            self.customer_id, None, 100, campaign_id=campaign_id
-        )
-        return page.items
+        """Every attempt of the campaign, newest first (all pages, not only the first 100)."""
+        found: list[Any] = []
+        cursor = None
+        while True:
+            page = await self.services.campaigncalls.list(
+                self.customer_id, cursor, 100, campaign_id=campaign_id
+            )
+            found += page.items
+            if page.cursor is None or len(page.items) < 100:
+                return found
+            cursor = page.cursor

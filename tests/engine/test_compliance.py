@@ -8,9 +8,10 @@ per-number limits hold across the customer's campaigns.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
-from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from outdial.clock import FakeClock
@@ -91,24 +92,44 @@ async def test_target_timezone_wins_over_number(services: Services, clock: FakeC
 
 
 async def test_no_attempt_outside_window_over_a_week(services: Services, clock: FakeClock) -> None:
-    """Busy numbers in several zones, retried every 10 minutes for a week: every attempt
-    starts inside the window in every zone of its number."""
+    """Busy numbers in several zones, retried for a week on 10-minute engine ticks: every
+    attempt starts inside the window in every zone of its number, and none is missing: each
+    number's attempts are exactly the ticks a retry is due in an open window (the first tick
+    at which the window opens, then every retry gap, until it closes)."""
     window = {"days": [1, 2, 3, 4, 5], "start": "08:00", "end": "21:00", "timezone": "UTC"}
-    numbers = ["+4865550101", "+48655501010", "+48612345678"]  # busy (486...), Polish zone
+    busy = ["+4865550101", "+48655501010", "+48612345678"]  # 486: busy; Polish or unknown zone
+    answering = ["+12125550199", "+61255501234", "+81355501234", "+4420794601"]
+    start, tick = clock.now(), 600.0
     async with Harness(services, clock) as h:
         _, _, campaign = await h.setup(
-            [[n] for n in numbers]
-            + [["+12125550199"], ["+61255501234"], ["+81355501234"], ["+4420794601"]],
+            [[n] for n in busy + answering],
             calls_per_second=100,
             end_handle="continue",
             outplan={"call_window": window, "try_interval": 600_000, "max_try_count_0": 1000},
         )
         await h.run(campaign.id)
         for _ in range(7 * 24 * 6):
-            await h.tick(600.0)
+            await h.tick(tick)
         calls = await h.calls(campaign.id)
-        assert len(calls) >= 5
-        _assert_inside(calls, window)
+    _assert_inside(calls, window)
+    parsed = parse_call_window(window)
+    ticks = [start + timedelta(seconds=tick * k) for k in range(7 * 24 * 6)]
+    by_number: dict[str, list[datetime]] = {}
+    for call in calls:
+        by_number.setdefault(call.destination.target, []).append(call.tm_create)
+    assert sorted(by_number) == sorted(busy + answering)
+    gap = min(b - a for times in by_number.values() for a, b in pairwise(sorted(times)))
+    assert gap >= timedelta(minutes=10)  # the try interval
+    for number, times in by_number.items():
+        zones = zones_for_destination("tel", number, None, "UTC")
+        due: list[datetime] = []
+        for at in ticks:
+            if is_open(parsed, at, zones) and (not due or at - due[-1] >= gap):
+                due.append(at)
+                if number in answering:
+                    break  # answered: done after one attempt
+        assert sorted(times) == due, (number, zones)
+    assert len(calls) > 3 * 5 * 13  # the busy numbers were retried all week
 
 
 async def test_dnc_number_is_never_dialed(services: Services, clock: FakeClock) -> None:
@@ -186,9 +207,74 @@ async def test_min_number_gap_across_campaigns(services: Services, clock: FakeCl
         assert {s.reason for s in skips} == {"number_gap"}
 
 
-def test_local_time_of_start() -> None:
-    start = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
-    assert start.astimezone(ZoneInfo("America/New_York")).hour == 7
+def test_the_module_starts_on_a_monday_before_new_york_opens() -> None:
+    """The constants above hold at the FakeClock's start: Monday 12:00 UTC is 07:00 in the zone
+    of NEW_YORK's number (closed at 09:00-17:00) and 12:00 in LONDON's (open)."""
+    start = FakeClock().now()
+    assert start == datetime(2026, 1, 5, 12, 0, tzinfo=UTC) and start.isoweekday() == 1
+    parsed = parse_call_window({**WINDOW, "timezone": "Asia/Tokyo"})  # the numbers' zones win
+    assert zones_for_destination("tel", NEW_YORK, None, "UTC") == ("America/New_York",)
+    assert not is_open(parsed, start, zones_for_destination("tel", NEW_YORK, None, "UTC"))
+    assert is_open(parsed, start, zones_for_destination("tel", LONDON, None, "UTC"))
+
+
+# --- across customers: each customer's lists and limits are its own ---------------------------
+
+
+async def _second_customer(h: Harness) -> Any:
+    """Switch the harness to a new customer; returns the first one's id."""
+    first = h.customer_id
+    h.customer_id = (await h.services.customers.create("other customer")).id
+    return first
+
+
+async def test_dnc_list_binds_only_its_customer(services: Services, clock: FakeClock) -> None:
+    listed = "+15557770101"
+    async with Harness(services, clock) as h:
+        dnc = await services.dnclists.create(h.customer_id, {"name": "mine"})
+        await services.dnclists.add(h.customer_id, dnc.id, {"number": listed})
+        _, _, mine = await h.setup([listed], calls_per_second=100)
+        first = await _second_customer(h)
+        _, _, theirs = await h.setup([listed], calls_per_second=100)
+        await h.run(theirs.id)
+        h.customer_id, other = first, h.customer_id
+        await h.run(mine.id)
+        await h.tick(0.5, rounds=8)
+        assert await h.calls(mine.id) == []  # listed by its own customer
+        assert [s.reason for s in await _skips(services, mine.id)] == ["dnc_listed"]
+        h.customer_id = other
+        [call] = await h.calls(theirs.id)  # the other customer's list does not bind this one
+        assert call.destination.target == listed and call.result == "success"
+        assert await _skips(services, theirs.id) == []
+
+
+@pytest.mark.parametrize(
+    "limit", [{"max_attempts_per_number_24h": 1}, {"min_number_gap": 3_600_000}]
+)
+async def test_number_limits_count_only_the_customers_own_calls(
+    services: Services, clock: FakeClock, limit: dict[str, int]
+) -> None:
+    """One number in two campaigns of customer A and one of customer B: A's second campaign
+    waits for A's limit, B's campaign is dialed as if A did not exist."""
+    shared = "+15558880101"
+    async with Harness(services, clock) as h:
+        _, _, a1 = await h.setup([shared], calls_per_second=100, outplan=limit)
+        _, _, a2 = await h.setup([shared], calls_per_second=100, outplan=limit)
+        await h.run(a1.id)
+        await h.run(a2.id)
+        first = await _second_customer(h)
+        _, _, b1 = await h.setup([shared], calls_per_second=100, outplan=limit)
+        await h.run(b1.id)
+        await h.tick(0.5, rounds=8)
+        b_calls = await h.calls(b1.id)
+        assert [c.destination.target for c in b_calls] == [shared]
+        assert await _skips(services, b1.id) == []
+        h.customer_id = first
+        a_calls = await h.calls(a1.id) + await h.calls(a2.id)
+        assert len(a_calls) == 1  # A's own limit holds for A
+        waiting = a2 if a_calls[0].campaign_id == a1.id else a1
+        [skip] = await _skips(services, waiting.id)
+        assert skip.reason in {"number_limit", "number_gap"}
 
 
 async def test_window_closed_on_a_long_sip_address(services: Services, clock: FakeClock) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -55,6 +56,8 @@ async def test_a_slow_empty_claim_rests_the_campaign(services: Services, clock: 
         )
         await h.run(campaign.id)
         await h.tick(0.1, rounds=3)  # the busy target is now cooling down for 60 s
+        # the rest is on from here: every claim below takes at least 0.05 s of real time
+        h.engine.config = replace(h.engine.config, rest_factor=20.0, rest_max_s=2.0)
         claims = 0
         real_claim = h.engine.dialing.claim
 
@@ -67,7 +70,7 @@ async def test_a_slow_empty_claim_rests_the_campaign(services: Services, clock: 
 
         h.engine.dialing.claim = slow_claim  # type: ignore[method-assign]
         await h.tick(0.1)
-        assert claims == 1  # empty, and slow: rests about 20 x 0.05 s = 1 s
+        assert claims == 1  # empty, and slow: rests 20 x (0.05 s or more), 1 to 2 s
         late = await services.targets.create(
             h.customer_id, outdial.id, {"destination_0": {"type": "tel", "target": "+15557770000"}}
         )

@@ -6,9 +6,10 @@ by rewriting that time; delivery records follow the services' clock."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -104,7 +105,7 @@ async def test_pruner_runs_in_the_background(services: Services, clock: FakeCloc
     pruner = Pruner(RetentionService(services.ctx), 1.0, every_s=3600, first_after_s=0.01)
     stop = asyncio.Event()
     task = asyncio.create_task(pruner.run(stop))
-    for _ in range(200):
+    for _ in range(1500):  # a wait (up to 30 s on a loaded machine), not a bound on speed
         if await _count(services, events, me) == 0:
             break
         await asyncio.sleep(0.02)
@@ -115,18 +116,41 @@ async def test_pruner_runs_in_the_background(services: Services, clock: FakeCloc
     await asyncio.wait_for(keep_all.run(asyncio.Event()), 1)  # 0 days: returns at once
 
 
-def test_cli_prune(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'prune.db'}"
-    customer = one_json(outdial_cli("customers", "create", "--name", "x", "--database-url", url))
-    assert customer["id"]
-    done = outdial_cli("events", "prune", "--older-than-days", "7", "--database-url", url)
+async def test_cli_prune(sqlite_database_url: str) -> None:
+    """`outdial events prune` deletes the events older than the given days and keeps the rest."""
+    url = sqlite_database_url
+    clock = FakeClock(datetime.now(UTC))  # the CLI prunes against the real clock
+    services = Services.build(Database(url), clock)
+    try:
+        me = (await services.customers.create("x")).id
+        await _outdials(services, me, 4)
+        await _age(services, clock, me, 10)
+        await _outdials(services, me, 3)
+        before = await _count(services, events, me)
+    finally:
+        await services.ctx.db.dispose()
+    assert before == 7
+    done = await asyncio.to_thread(
+        outdial_cli, "events", "prune", "--older-than-days", "7", "--database-url", url
+    )
     assert done.returncode == 0, done.stderr
     assert one_json(done) == {
-        "events_deleted": 0,
+        "events_deleted": 4,
         "deliveries_deleted": 0,
         "events_kept_undelivered": 0,
         "older_than_days": 7.0,
     }
-    bad = outdial_cli("events", "prune", "--older-than-days", "0", "--database-url", url)
+    services = Services.build(Database(url), clock)
+    try:
+        async with services.ctx.db.read() as conn:
+            stmt = sa.select(events.c.data).where(events.c.customer_id == me)
+            kept = (await conn.execute(stmt)).scalars()
+            names = sorted(json.loads(data)["name"] for data in kept)
+    finally:
+        await services.ctx.db.dispose()
+    assert names == ["o0", "o1", "o2"]  # the three recent ones
+    bad = await asyncio.to_thread(
+        outdial_cli, "events", "prune", "--older-than-days", "0", "--database-url", url
+    )
     assert bad.returncode == 2
     assert one_json(bad)["error"]["status"] == "INVALID_ARGUMENT"

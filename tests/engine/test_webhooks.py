@@ -174,3 +174,38 @@ async def test_redirects_are_not_followed(services: Services, clock: FakeClock) 
         assert len(hook.received) == 1
     (row,) = await _deliveries(services, me)
     assert (row.ok, row.status_code, row.error) == (False, 307, "HTTP 307")
+
+
+def _verified(secret: str, body: bytes, header: str) -> bool:
+    """The receiver's check, as docs/events.md gives it."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header)
+
+
+async def test_a_signature_holds_only_for_its_own_secret_and_body(
+    services: Services, clock: FakeClock
+) -> None:
+    """Negative cases of the documented check: another customer's secret, a changed body, a
+    different algorithm's label or another event's signature never verify."""
+    async with Receiver() as hook_a, Receiver() as hook_b:
+        me, secret = await _customer_with_hook(services, hook_a.url)
+        other, other_secret = await _customer_with_hook(services, hook_b.url)
+        assert secret != other_secret
+        await services.outdials.create(me, {"name": "a"})
+        await services.outdials.create(me, {"name": "b"})
+        await services.outdials.create(other, {"name": "c"})
+        worker = _worker(services, clock)
+        await _drive(worker)
+        first, second = hook_a.received
+        (theirs,) = hook_b.received
+        for got in (first, second):
+            header = got.headers["x-outdial-signature"]
+            assert _verified(secret, got.body, header)
+            assert not _verified(other_secret, got.body, header)
+            tampered = got.body.replace(b"outdial_created", b"outdial_deleted")
+            assert tampered != got.body and not _verified(secret, tampered, header)
+            assert not _verified(secret, got.body + b" ", header)
+            assert not _verified(secret, got.body, header.replace("sha256=", "sha1="))
+        assert not _verified(secret, second.body, first.headers["x-outdial-signature"])
+        assert not _verified(secret, theirs.body, theirs.headers["x-outdial-signature"])
+        assert _verified(other_secret, theirs.body, theirs.headers["x-outdial-signature"])

@@ -155,6 +155,34 @@ async def _stopped(db: Database, campaign_id: uuid.UUID) -> bool:
     return await campaign_status(db, campaign_id) == "stop"
 
 
+def _planned(number: str) -> tuple[str, str]:
+    """(result, hangup_reason) of a call to `number` that ends on its own (SPEC 5)."""
+    plan = {"486": "busy", "480": "noanswer", "603": "busy", "503": "failed", "408": "dialout"}
+    reason = plan.get(number.removeprefix("+")[:3])
+    return ("fail", reason) if reason else ("success", "normal")
+
+
+async def _open_ids(db: Database, campaign_id: uuid.UUID) -> list[uuid.UUID]:
+    async with db.read() as conn:
+        stmt = sa.select(campaigncalls.c.id).where(
+            campaigncalls.c.campaign_id == campaign_id, campaigncalls.c.status != "done"
+        )
+        return list((await conn.execute(stmt)).scalars())
+
+
+async def _in_flight_now(db: Database, campaign_id: uuid.UUID) -> bool:
+    """At least 3 attempts started, some of them in flight now (answered ones among them)."""
+    return await _at_least(db, campaign_id, 3) and len(await _open_ids(db, campaign_id)) >= 2
+
+
+async def _outcomes(db: Database, campaign_id: uuid.UUID) -> dict[Any, tuple[str, ...]]:
+    c = campaigncalls.c
+    async with db.read() as conn:
+        stmt = sa.select(c.id, c.destination_number, c.status, c.result, c.hangup_reason)
+        rows = (await conn.execute(stmt.where(c.campaign_id == campaign_id))).all()
+    return {r.id: (r.destination_number, r.status, r.result, r.hangup_reason) for r in rows}
+
+
 @pytest.mark.slow
 async def test_sigterm_drains(isolated_database_url: str, tmp_path: Path) -> None:
     db = Database(isolated_database_url)
@@ -164,12 +192,20 @@ async def test_sigterm_drains(isolated_database_url: str, tmp_path: Path) -> Non
         log = tmp_path / "engine.log"
         proc = start_engine(isolated_database_url, log)
         try:
-            await wait_for(lambda: _at_least(db, campaign.id, 3), 30, "attempts in flight")
+            await wait_for(lambda: _in_flight_now(db, campaign.id), 30, "attempts in flight")
+            in_flight = await _open_ids(db, campaign.id)
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(60) == 0, log.read_text()[-3000:]
         # drained: nothing open, nothing lost, nothing progressing; the campaign still runs
         assert await open_calls(db, campaign.id) == 0
+        # every call in flight at SIGTERM ran to its own end, as the number plan says it ends
+        # (an answered call was not cut short: success, normal), and so did every other call
+        ended = await _outcomes(db, campaign.id)
+        assert in_flight and set(in_flight) <= set(ended)
+        for call_id, (number, status, result, reason) in ended.items():
+            assert status == "done", (number, status)
+            assert (result, reason) == _planned(number), (number, call_id in in_flight)
         async with db.read() as conn:
             lost = (
                 await conn.execute(
@@ -194,6 +230,18 @@ async def test_sigterm_drains(isolated_database_url: str, tmp_path: Path) -> Non
         await db.dispose()
 
 
+def _after_barrier(claim: Any, barrier: asyncio.Barrier) -> Any:
+    waited: list[bool] = []
+
+    async def together(run: Any, **kw: Any) -> Any:
+        if not waited:
+            waited.append(True)
+            await barrier.wait()
+        return await claim(run, **kw)
+
+    return together
+
+
 @pytest.mark.postgres
 async def test_racing_claimers_never_share_a_target(pg_database_url: str) -> None:
     """Eight engines, each with its own connection pool, claim from one campaign at once."""
@@ -216,6 +264,11 @@ async def test_racing_claimers_never_share_a_target(pg_database_url: str) -> Non
         ]
         for e in engines:
             await e.open()
+        # Every engine's first claim waits until all eight are at that point, then they run
+        # together: the race is certain, whatever the scheduling on a loaded machine.
+        barrier = asyncio.Barrier(len(engines))
+        for e in engines:
+            e.dialing.claim = _after_barrier(e.dialing.claim, barrier)  # type: ignore[method-assign]
         for _ in range(15):
             await asyncio.gather(*(e.step() for e in engines))
         async with dbs[0].read() as conn:
@@ -243,7 +296,7 @@ async def test_racing_claimers_never_share_a_target(pg_database_url: str) -> Non
                     .distinct()
                 )
             ).all()
-        assert len(sharing) >= 2  # the work was shared
+        assert len(sharing) >= 2  # the work was shared (the first claims ran together)
         for e in engines:
             await e.close()
         await check_invariants(dbs[0], outdial.id, campaign.id)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -17,11 +17,21 @@ from outdial.storage.db import Database
 from tests.integration.test_engine_processes import OUTDIAL, make_campaign, wait_for
 from tests.integration.test_import import one_json, outdial_cli
 
+METRICS_AT = re.compile(r"metrics on (http://127\.0\.0\.1:[0-9]+/metrics)")
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+
+async def _metrics_url(log: Path, proc: subprocess.Popen[bytes]) -> str:
+    """The process binds port 0 and logs the port it got: read it back from its log."""
+    found: list[str] = []
+
+    async def logged() -> bool:
+        text = await asyncio.to_thread(log.read_text, errors="replace")
+        assert proc.poll() is None, text[-2000:]
+        found[:] = METRICS_AT.findall(text)
+        return bool(found)
+
+    await wait_for(logged, 30, "the metrics address in the log")
+    return found[0]
 
 
 def _metric(text: str, name: str) -> float:
@@ -37,13 +47,12 @@ async def test_engine_serves_its_metrics(isolated_database_url: str, tmp_path: P
     db = Database(isolated_database_url)
     services = Services.build(db, SystemClock())
     await make_campaign(services, 6)
-    port = _free_port()
     cmd = [OUTDIAL, "engine", "--database-url", isolated_database_url, "--telephony", "sim"]
-    cmd += ["--sim-ring-ms", "50", "--metrics-bind", f"127.0.0.1:{port}"]
+    cmd += ["--sim-ring-ms", "50", "--metrics-bind", "127.0.0.1:0"]
     log = (tmp_path / "engine.log").open("wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220
-    url = f"http://127.0.0.1:{port}/metrics"
     try:
+        url = await _metrics_url(tmp_path / "engine.log", proc)
         async with httpx.AsyncClient(timeout=1) as client:
 
             async def scrape() -> str:
@@ -68,30 +77,25 @@ async def test_engine_serves_its_metrics(isolated_database_url: str, tmp_path: P
     assert proc.returncode == 0, (tmp_path / "engine.log").read_text()
 
 
-def test_webhooks_process_serves_metrics(tmp_path: Path) -> None:
+async def test_webhooks_process_serves_metrics(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'hooks.db'}"
     assert outdial_cli("migrate", "--database-url", url).returncode == 0
-    port = _free_port()
-    proc = subprocess.Popen(
-        [OUTDIAL, "webhooks", "--database-url", url, "--metrics-bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log_path = tmp_path / "webhooks.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(  # noqa: ASYNC220
+            [OUTDIAL, "webhooks", "--database-url", url, "--metrics-bind", "127.0.0.1:0"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        for _ in range(100):
-            try:
-                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
-                break
-            except httpx.HTTPError:
-                proc.poll()
-                assert proc.returncode is None, "the webhooks process exited"
-                time.sleep(0.1)
-        else:
-            pytest.fail("no /metrics from outdial webhooks")
+        metrics = await _metrics_url(log_path, proc)
+        async with httpx.AsyncClient(timeout=5) as client:
+            text = (await client.get(metrics)).text
         assert "outdial_webhook_deliveries_total" in text
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+    assert proc.returncode == 0, log_path.read_text()[-2000:]
 
 
 @pytest.mark.parametrize("bind", ["nonsense", "127.0.0.1:99999", "127.0.0.1:"])

@@ -55,27 +55,54 @@ def _binaries(request: pytest.FixtureRequest) -> None:
 
 
 def free_udp_port() -> int:
+    """A port that was free a moment ago: only for a far end started with `start_far_end`,
+    which starts it again on another port if someone else took this one meanwhile."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def port_taken(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return True
+def owns_udp_port(pid: int, port: int) -> bool:
+    """Whether process `pid` itself holds a UDP socket on `port` (Linux: /proc)."""
+    try:
+        fd_dir = Path(f"/proc/{pid}/fd")
+        links = {os.readlink(fd_dir / fd) for fd in os.listdir(fd_dir)}
+    except OSError:
         return False
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and f"socket:[{fields[9]}]" in links:
+                return True
+    return False
 
 
-async def wait_bound(port: int, proc: asyncio.subprocess.Process, within: float = 5) -> None:
+class PortTaken(RuntimeError):
+    """The far end exited before it bound its port (another process had taken it)."""
+
+
+async def wait_bound(port: int, proc: asyncio.subprocess.Process, within: float = 10) -> None:
+    """Until `proc` holds UDP `port` itself (a wait, not a bound on speed)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
-    while not port_taken(port):
-        if proc.returncode is not None or loop.time() > deadline:
-            raise RuntimeError(f"far end did not bind UDP port {port} (rc {proc.returncode})")
+    while not owns_udp_port(proc.pid, port):
+        if proc.returncode is not None:
+            raise PortTaken(f"far end exited (rc {proc.returncode}) before binding UDP {port}")
+        if loop.time() > deadline:
+            raise RuntimeError(f"far end did not bind UDP port {port}")
         await asyncio.sleep(0.02)
+
+
+async def start_far_end(start: Callable[[], Awaitable[None]], tries: int = 5) -> None:
+    """Run `start` (which picks its ports with free_udp_port and raises PortTaken when its
+    process lost one to another process) until it binds: retry on conflict."""
+    for attempt in range(tries):
+        try:
+            await start()
+            return
+        except PortTaken:
+            if attempt == tries - 1:
+                raise
 
 
 def tel(number: str) -> Address:
@@ -102,15 +129,21 @@ class SippUas:
 
     def __init__(self, scenario: str, workdir: Path, extra: list[str], calls: int) -> None:
         self.scenario = scenario
-        self.port = free_udp_port()
-        self.media_port = free_udp_port()
-        self.trace = workdir / f"{scenario}.{self.port}.msg.log"
-        self.errors = workdir / f"{scenario}.{self.port}.err.log"
+        self.workdir = workdir
+        self.port = self.media_port = 0
+        self.trace = self.errors = workdir
         self.extra = extra
         self.calls = calls
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
+        await start_far_end(self._start)
+
+    async def _start(self) -> None:
+        await self.stop()
+        self.port, self.media_port = free_udp_port(), free_udp_port()
+        self.trace = self.workdir / f"{self.scenario}.{self.port}.msg.log"
+        self.errors = self.workdir / f"{self.scenario}.{self.port}.err.log"
         with resources.as_file(SCENARIOS / self.scenario) as path:
             argv = [
                 need_binary("sipp"), "-sf", str(path), "-i", "127.0.0.1", "-p", str(self.port),
@@ -256,5 +289,5 @@ def kit() -> SimpleNamespace:
         tel=tel, sip=sip, call_request=call_request, no_op=no_op, free_udp_port=free_udp_port,
         auth_user=AUTH_USER, auth_password=AUTH_PASSWORD, wait_bound=wait_bound,
         need_binary=need_binary, scenarios=SCENARIOS, loopback=LOOPBACK,
-        server_context=server_context,
+        server_context=server_context, start_far_end=start_far_end, port_taken=PortTaken,
     )  # fmt: skip

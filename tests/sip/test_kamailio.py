@@ -59,27 +59,34 @@ async def kamailio(kit: SimpleNamespace, workdir: Path) -> AsyncIterator:
     started: list[Kamailio] = []
 
     async def start(uas_port: int, template: str = "kamailio-trunk.cfg", **more: str) -> Kamailio:
-        port = kit.free_udp_port()
-        text = (kit.scenarios / template).read_text()
-        values = {"@LISTEN_PORT@": str(port), "@UAS_PORT@": str(uas_port), "@REALM@": REALM,
-                  "@USER@": kit.auth_user, "@PASSWORD@": kit.auth_password}  # fmt: skip
-        values.update({f"@{k.upper()}@": v for k, v in more.items()})
-        for key, value in values.items():
-            text = text.replace(key, value)
-        cfg = workdir / f"kamailio-{port}.cfg"
-        cfg.write_text(text)
-        run = workdir / f"run-{port}"
-        run.mkdir()
-        kam = Kamailio(workdir, port, uas_port, workdir / f"kamailio-{port}.log")
-        started.append(kam)
-        argv = [kit.need_binary("kamailio"), "-f", str(cfg), "-DD", "-E", "-Y", str(run),
-                "-P", str(run / "kamailio.pid"), "-m", "32", "-M", "4"]  # fmt: skip
-        with kam.log.open("wb") as log:
-            kam.proc = await asyncio.create_subprocess_exec(
-                *argv, stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL
-            )
-        await kam.wait_ready()
-        return kam
+        kams: list[Kamailio] = []
+
+        async def launch() -> None:
+            port = kit.free_udp_port()
+            text = (kit.scenarios / template).read_text()
+            values = {"@LISTEN_PORT@": str(port), "@UAS_PORT@": str(uas_port), "@REALM@": REALM,
+                      "@USER@": kit.auth_user, "@PASSWORD@": kit.auth_password}  # fmt: skip
+            values.update({f"@{k.upper()}@": v for k, v in more.items()})
+            for key, value in values.items():
+                text = text.replace(key, value)
+            cfg = workdir / f"kamailio-{port}.cfg"
+            cfg.write_text(text)
+            run = workdir / f"run-{port}"
+            run.mkdir()
+            kam = Kamailio(workdir, port, uas_port, workdir / f"kamailio-{port}.log")
+            started.append(kam)
+            kams.append(kam)
+            argv = [kit.need_binary("kamailio"), "-f", str(cfg), "-DD", "-E", "-Y", str(run),
+                    "-P", str(run / "kamailio.pid"), "-m", "32", "-M", "4"]  # fmt: skip
+            with kam.log.open("wb") as log:
+                kam.proc = await asyncio.create_subprocess_exec(
+                    *argv, stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL
+                )
+            await kit.wait_bound(port, kam.proc)  # PortTaken: start again on another port
+            await kam.wait_ready()
+
+        await kit.start_far_end(launch)
+        return kams[-1]
 
     yield start
     for kam in started:

@@ -18,6 +18,7 @@ from outdial.telephony.sip.audio import AudioError, pcm8k_to_wav, wav_to_pcm8k
 from outdial.telephony.sip.media import MediaClock, RtpStream
 from outdial.telephony.sip.rtp import RtpPacket, RtpPacketizer
 from outdial.telephony.sip.sdp import PCMA, PCMU, build_offer, parse_answer
+from tests import virtualtime
 
 ALL_SAMPLES = array("h", range(-32768, 32768)).tobytes()
 
@@ -122,51 +123,66 @@ def test_wav_conversion_to_8k_mono() -> None:
         wav_to_pcm8k(b"RIFF0000WAVEjunk")
 
 
-async def test_stream_paces_packets_in_real_time() -> None:
-    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    receiver.bind(("127.0.0.1", 0))
-    receiver.setblocking(False)
-    clock = MediaClock()
-    stream = RtpStream(clock, "127.0.0.1", label="t")
-    try:
-        stream.set_remote(receiver.getsockname(), PCMU)
+def test_stream_paces_packets_in_real_time() -> None:
+    """On virtual time (tests/virtualtime.py): one packet every 20 ms, exactly."""
+
+    async def scenario() -> tuple[list[tuple[float, RtpPacket]], float, RtpStream]:
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        await stream.play(b"\x01" * 1600 + b"\x02" * 100)  # 10 full packets and a short one
-        elapsed = loop.time() - started
-        assert 0.18 <= elapsed <= 0.5
-        packets = []
-        while True:
+        arrivals: list[tuple[float, RtpPacket]] = []
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+            receiver.bind(("127.0.0.1", 0))
+            receiver.setblocking(False)
+            loop.add_reader(
+                receiver.fileno(),
+                lambda: arrivals.append((loop.time(), RtpPacket.parse(receiver.recv(2048)))),
+            )
+            clock = MediaClock()
+            stream = RtpStream(clock, "127.0.0.1", label="t")
             try:
-                packets.append(RtpPacket.parse(receiver.recv(2048)))
-            except BlockingIOError:
-                break
-        assert len(packets) == 11 and stream.sent_packets == 11
-        assert [p.sequence - packets[0].sequence for p in packets] == list(range(11))
-        assert [p.timestamp - packets[0].timestamp for p in packets] == [160 * i for i in range(11)]
-        assert packets[0].marker and not any(p.marker for p in packets[1:])
-        assert packets[-1].payload == b"\x02" * 100 + b"\xff" * 60  # padded with silence
-        receiver.sendto(b"\x80" * 20, ("127.0.0.1", stream.port))
-        await asyncio.sleep(0.05)
-        assert stream.received_packets == 1
-    finally:
+                stream.set_remote(receiver.getsockname(), PCMU)
+                started = loop.time()
+                await stream.play(b"\x01" * 1600 + b"\x02" * 100)  # 10 full packets, a short one
+                elapsed = loop.time() - started
+                receiver.sendto(b"\x80" * 20, ("127.0.0.1", stream.port))
+                await asyncio.sleep(0.05)
+            finally:
+                loop.remove_reader(receiver.fileno())
+                stream.close()
+                await clock.close()
+        return [(round(t - started, 6), p) for t, p in arrivals], elapsed, stream
+
+    arrivals, elapsed, stream = virtualtime.run(scenario())
+    assert [t for t, _ in arrivals] == [round(0.02 * i, 6) for i in range(11)]
+    assert elapsed == pytest.approx(0.2)  # resolved as the last packet left
+    packets = [p for _, p in arrivals]
+    assert len(packets) == 11 and stream.sent_packets == 11
+    assert [p.sequence - packets[0].sequence for p in packets] == list(range(11))
+    assert [p.timestamp - packets[0].timestamp for p in packets] == [160 * i for i in range(11)]
+    assert packets[0].marker and not any(p.marker for p in packets[1:])
+    assert packets[-1].payload == b"\x02" * 100 + b"\xff" * 60  # padded with silence
+    assert stream.received_packets == 1
+
+
+def test_stream_without_remote_still_takes_the_audio_time() -> None:
+    """800 bytes of G.711 are 100 ms of audio: five 20 ms packets, none sent."""
+
+    async def scenario() -> tuple[float, RtpStream, bool]:
+        loop = asyncio.get_running_loop()
+        clock = MediaClock()
+        stream = RtpStream(clock, "127.0.0.1")
+        stream.set_remote(None, PCMA)
+        started = loop.time()
+        await stream.play(b"\xd5" * 800)
+        elapsed = loop.time() - started
+        pending = stream.play(b"\xd5" * 8000)
         stream.close()
-        receiver.close()
         await clock.close()
+        return elapsed, stream, pending.cancelled()
 
-
-async def test_stream_without_remote_still_takes_the_audio_time() -> None:
-    clock = MediaClock()
-    stream = RtpStream(clock, "127.0.0.1")
-    stream.set_remote(None, PCMA)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    await stream.play(b"\xd5" * 800)
-    assert loop.time() - started >= 0.07 and stream.sent_packets == 0
-    pending = stream.play(b"\xd5" * 8000)
-    stream.close()
-    assert pending.cancelled()
-    await clock.close()
+    elapsed, stream, cancelled = virtualtime.run(scenario())
+    assert elapsed == pytest.approx(0.08)  # the first packet's time slot at 0, the fifth at 80 ms
+    assert stream.sent_packets == 0
+    assert cancelled
 
 
 def _drain_rtp(sock: socket.socket) -> list[RtpPacket]:

@@ -154,22 +154,32 @@ async def test_builtin_uas_with_upper_case_transport_param(
     """sipp's built-in UAS puts `;transport=UDP` in its Contact: BYE must still work."""
     import asyncio
 
-    port = kit.free_udp_port()
-    argv = [kit.need_binary("sipp"), "-sn", "uas", "-i", "127.0.0.1", "-p", str(port), "-m", "1",
-            "-nostdin", "-timeout", "20s", "-timeout_error"]  # fmt: skip
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-    )
+    procs: list[asyncio.subprocess.Process] = []
+    ports: list[int] = []
+
+    async def launch() -> None:
+        port = kit.free_udp_port()
+        argv = [kit.need_binary("sipp"), "-sn", "uas", "-i", "127.0.0.1", "-p", str(port),
+                "-m", "1", "-nostdin", "-timeout", "20s", "-timeout_error"]  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
+        procs.append(proc)
+        ports.append(port)
+        await kit.wait_bound(port, proc)  # PortTaken: start again on another port
+
     try:
-        await kit.wait_bound(port, proc)
+        await kit.start_far_end(launch)
+        proc, port = procs[-1], ports[-1]
         tel = await telephony()
         outcome = await tel.place_call(kit.call_request(kit.sip(f"x@127.0.0.1:{port}")), kit.no_op)
         assert outcome.reason is HangupReason.NORMAL
         assert await asyncio.wait_for(proc.wait(), 10) == 0
     finally:
-        if proc.returncode is None:
-            proc.terminate()
-            await proc.wait()
+        for proc in procs:
+            if proc.returncode is None:
+                proc.terminate()
+                await proc.wait()
 
 
 async def test_prack_and_early_media_with_sipp(sipp_uas, telephony, kit: SimpleNamespace) -> None:

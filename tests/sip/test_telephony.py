@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from outdial.telephony.sip import (
     parse_hostport,
 )
 from outdial.telephony.sip.message import SipMessage
+from tests import virtualtime
 
 PLAN = [
     ("+15550001", HangupReason.NORMAL, 200),
@@ -77,30 +80,44 @@ async def test_fifty_calls_at_once_over_one_socket(
     assert tel.transport.dialog_count == 0
 
 
-async def test_no_response_at_all_fails_after_timer_b(telephony, kit: SimpleNamespace) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.setblocking(False)
-        tel = await telephony(t1_ms=50)  # timer B = 64 * T1 = 3.2 s
+def test_no_response_at_all_fails_after_timer_b(kit: SimpleNamespace, tmp_path: Path) -> None:
+    """On virtual time (tests/virtualtime.py): INVITE at 0, retransmitted on timer A (T1 = 50
+    ms, doubling), given up on timer B (64 * T1 = 3.2 s), exactly, however loaded the machine."""
+
+    async def scenario() -> tuple[Any, float, list[float]]:
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        request = kit.call_request(kit.sip(f"x@127.0.0.1:{silent.getsockname()[1]}"))
-        outcome = await tel.place_call(request, kit.no_op)
-        elapsed = loop.time() - started
-        assert (outcome.reason, outcome.sip_code, outcome.answered) == (
-            HangupReason.FAILED,
-            None,
-            False,
-        )
-        assert "timer B" in outcome.detail
-        assert 3.1 <= elapsed <= 4.5
-        invites = 0
-        while True:
+        arrivals: list[float] = []
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.setblocking(False)
+
+            def on_datagram() -> None:
+                if silent.recv(65536).startswith(b"INVITE "):
+                    arrivals.append(loop.time())
+
+            loop.add_reader(silent.fileno(), on_datagram)
+            config = SipConfig(None, ("127.0.0.1", 0), "", "", 50, cache_dir=tmp_path)
+            tel = SipTelephony(config)
+            await tel.start()
             try:
-                invites += silent.recv(65536).startswith(b"INVITE ")
-            except BlockingIOError:
-                break
-        assert invites == 7  # sent at 0, then timer A: 50, 150, 350, 750, 1550, 3150 ms
+                started = loop.time()
+                request = kit.call_request(kit.sip(f"x@127.0.0.1:{silent.getsockname()[1]}"))
+                outcome = await tel.place_call(request, kit.no_op)
+                ended = loop.time() - started
+            finally:
+                await tel.stop()
+                loop.remove_reader(silent.fileno())
+        return outcome, ended, [round(t - started, 6) for t in arrivals]
+
+    outcome, ended, invites = virtualtime.run(scenario())
+    assert (outcome.reason, outcome.sip_code, outcome.answered) == (
+        HangupReason.FAILED,
+        None,
+        False,
+    )
+    assert "timer B" in outcome.detail
+    assert invites == [0.0, 0.05, 0.15, 0.35, 0.75, 1.55, 3.15]  # timer A: 50 ms, doubling
+    assert ended == pytest.approx(3.2)  # timer B = 64 * T1
 
 
 async def _recv(sock: socket.socket, within: float = 3) -> tuple[SipMessage, tuple[str, int]]:
@@ -279,9 +296,13 @@ async def test_cancelling_the_task_while_ringing_sends_cancel(
     tel = await telephony(("127.0.0.1", peer.port))
     request = kit.call_request(kit.tel("+4085551234"), dial_timeout_ms=30_000)
     task = asyncio.create_task(tel.place_call(request, kit.no_op))
-    while str(request.call_id) not in peer.calls:  # noqa: ASYNC110
+
+    def ringing() -> bool:
+        seen = peer.calls.get(str(request.call_id))
+        return seen is not None and seen.last_response is not None
+
+    while not ringing():  # noqa: ASYNC110  (the peer has answered 180: a CANCEL may follow)
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -305,7 +305,12 @@ def test_next_open_is_open_and_earliest(case: tuple[CallWindow, datetime, list[s
     if is_open(win, at, zones):
         assert found == at
     if found is None:
-        assert not win.days or len(zones) > 1 or not is_open(win, at, zones)
+        # Never open: no weekday at all, or zones whose open hours never meet. One zone with
+        # some weekday always opens within a week and the few holidays drawn.
+        assert not is_open(win, at, zones)
+        assert not win.days or len(zones) > 1, (win, at, zones)
+        every_5_min = (at + timedelta(minutes=5 * i) for i in range(8 * 24 * 12))
+        assert not any(is_open(win, t, zones) for t in every_5_min)
         return
     assert found >= at and is_open(win, found, zones)
     if found > at:
@@ -322,6 +327,12 @@ def test_closes_at_is_the_first_closed_instant(
     win, at, zones = case
     closed = closes_at(win, at, zones)
     if closed is None:
+        # closed now, or open around the clock: every day, start == end, and every holiday
+        # already past on each zone's own calendar
+        if is_open(win, at, zones):
+            assert win.days == EVERY_DAY and win.start == win.end, win
+            today = [at.astimezone(ZoneInfo(zone)).date() for zone in zones]
+            assert all(day < local for day in win.holidays for local in today), (win, at)
         return
     assert is_open(win, at, zones)
     assert closed > at and not is_open(win, closed, zones)

@@ -96,6 +96,21 @@ def _validation_message(errors: Sequence[Any]) -> tuple[str, str]:
     return "INVALID_ARGUMENT", f"{subject}: {first.get('msg', 'invalid value')}"
 
 
+def _allowed(request: Request) -> str:
+    """Every method the API answers on this path, from its OpenAPI document (Starlette names
+    only the first matching route's, and FastAPI makes one route per method)."""
+    methods: set[str] = set()
+    path = request.url.path
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in operations if m.upper() in _METHODS}
+    return ", ".join(sorted(methods))
+
+
+_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE"})
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(OutdialError)
     async def _domain(request: Request, exc: OutdialError) -> JSONResponse:
@@ -133,13 +148,15 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             return envelope(request, 404, "NOT_FOUND", "ROUTE_NOT_FOUND", "no such route")
         if exc.status_code == 405:
-            return envelope(
+            response = envelope(
                 request,
                 405,
                 "INVALID_ARGUMENT",
                 "METHOD_NOT_ALLOWED",
                 "method not allowed on this route",
             )
+            response.headers["Allow"] = _allowed(request)  # RFC 9110: a 405 names them
+            return response
         return envelope(request, exc.status_code, "INVALID_ARGUMENT", "HTTP_ERROR", str(exc.detail))
 
     @app.exception_handler(Exception)
