@@ -24,6 +24,14 @@ class CallRequest:
     actions: list[dict[str, Any]] = field(default_factory=list)
 
 
+class MediaSource(Protocol):
+    """Where `play` actions' `media:<id>` audio comes from (uploaded WAV files)."""
+
+    async def wav(self, media_id: uuid.UUID) -> bytes:
+        """The WAV file; LookupError when there is no such live media."""
+        ...
+
+
 class Telephony(Protocol):
     """A call backend. `place_call` runs one whole call and reports how it ended.
 

@@ -99,7 +99,7 @@ class SipTelephony:
             os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "outdial", "tts"
         )
         self.synth = SpeechSynth(cache_dir, espeak=None, sox=None)
-        self.library = AudioLibrary(self.synth, sox=None)
+        self.library = AudioLibrary(self.synth, sox=None, network=config.network)
         self._trunk_addr: Addr | None = None
         self._local_ips: dict[str, str] = {}
         self.env: CallEnv | None = None
