@@ -189,7 +189,7 @@ async def test_invalid_addresses_name_the_field(tenant: Tenant, address: dict[st
         ({"type": "tel", "target": "+1234567"}, "+1234567"),
         ({"type": "tel", "target": "+123456789012345"}, "+123456789012345"),
         ({"type": "sip", "target": "sip:bob@pbx.example"}, "bob@pbx.example"),
-        ({"type": "sip", "target": "bob@10.0.0.1:5060"}, "bob@10.0.0.1:5060"),
+        ({"type": "sip", "target": "bob@203.0.113.1:5060"}, "bob@203.0.113.1:5060"),
         ({"type": "sip", "target": "bob@[::1]:5060"}, "bob@[::1]:5060"),
         ({"type": "agent", "target": "6f1c2d3e-0000-4000-8000-000000000001"}, None),
         ({"type": "conference", "target": "room-1"}, None),
