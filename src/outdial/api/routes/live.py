@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -19,6 +19,7 @@ from outdial.domain.ids import parse_id
 from outdial.services.container import Services
 
 router = APIRouter(prefix="/v1.0", tags=["events"])
+T = TypeVar("T")
 POLL_S = 0.25  # how often the stream looks for new events
 KEEPALIVE_S = 15.0
 KEY_CHECK_S = 2.0  # how often an open stream asks whether its key still works
@@ -119,6 +120,13 @@ class _CountedStream(StreamingResponse):
             self._release()
 
 
+async def _unbroken(work: Awaitable[T]) -> T:
+    """Run a database call to its end even if the stream is cancelled meanwhile (the client
+    left): a query cancelled halfway makes the driver throw its connection away, and on
+    SQLite (one connection per process) every other request would wait for it."""
+    return await asyncio.shield(asyncio.ensure_future(work))
+
+
 async def _stream(
     request: Request, s: Services, me: uuid.UUID, last: int, digest: str
 ) -> AsyncIterator[str]:
@@ -130,10 +138,10 @@ async def _stream(
     next_check = loop.time() + KEY_CHECK_S
     while not await request.is_disconnected():
         if digest and loop.time() >= next_check:
-            if not await s.customers.key_valid(digest):
+            if not await _unbroken(s.customers.key_valid(digest)):
                 return
             next_check = loop.time() + KEY_CHECK_S
-        found = await s.events.after(me, last, 500)
+        found = await _unbroken(s.events.after(me, last, 500))
         for event in found:
             yield f"id: {event.id}\nevent: {event.type}\ndata: {event.body()}\n\n"
             last = event.id
