@@ -23,7 +23,9 @@ from outdial.services.limits import RateLimited
 PREFIX = "/v1.0/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Content types a cross-site form cannot send; media uploads carry audio.
-WRITE_TYPES = frozenset({b"application/json", b"audio/wav", b"audio/x-wav", b"audio/wave"})
+WRITE_TYPES = frozenset(
+    {b"application/json", b"application/octet-stream", b"audio/wav", b"audio/x-wav", b"audio/wave"}
+)
 HTTP_OF = {"UNAUTHENTICATED": 401, "RESOURCE_EXHAUSTED": 429}
 
 

@@ -15,10 +15,11 @@ from outdial.domain.ids import parse_id
 
 router = APIRouter(prefix="/v1.0/media", tags=["media"])
 
+# Declared as octet-stream (the WAV file's bytes); sent as audio/wav it is taken the same way.
 _WAV_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
 
