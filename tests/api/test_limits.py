@@ -6,6 +6,7 @@ in tests/api/test_event_stream.py (they need a real server)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -119,15 +120,9 @@ async def test_targets_per_customer(capped: tuple[Services, Tenant], tmp_path: P
         tmp_path / "t.csv", ["destination_0"], [[f"tel:+1555000{n}"] for n in range(4)]
     )
     with pytest.raises(Exception) as caught:
-        await import_file(services.ctx, _uuid(other["id"]), csv_file)
+        await import_file(services.ctx, uuid.UUID(other["id"]), csv_file)
     assert getattr(caught.value, "reason", "") == "TARGET_LIMIT"
     assert (await me.ok("GET", f"/v1.0/outdials/{other['id']}/targets"))["result"] == []
     small = write_csv(tmp_path / "s.csv", ["destination_0"], [["tel:+15550001"]] * 3)
-    report = await import_file(services.ctx, _uuid(other["id"]), small)
+    report = await import_file(services.ctx, uuid.UUID(other["id"]), small)
     assert report.imported == 3
-
-
-def _uuid(text: str) -> object:
-    import uuid
-
-    return uuid.UUID(text)

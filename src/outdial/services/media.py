@@ -63,8 +63,9 @@ class MediaService:
         check_name(name)
         info = inspect_wav(data)
         now = self.ctx.now_us()
+        media_id = new_id()
         values = {
-            "id": new_id(),
+            "id": media_id,
             "customer_id": customer_id,
             "name": name,
             "size": len(data),
@@ -78,8 +79,17 @@ class MediaService:
         }
         async with self.ctx.db.write() as conn:
             await conn.execute(M.insert().values(**values))
-        values.pop("data")
-        return _media(_Row(values))
+        return Media(
+            media_id,
+            customer_id,
+            name,
+            len(data),
+            info.duration_ms,
+            info.sample_rate,
+            info.channels,
+            from_us(now),
+            from_us(now),
+        )
 
     async def get(self, customer_id: uuid.UUID, media_id: uuid.UUID) -> Media:
         async with self.ctx.db.query() as conn:
@@ -138,8 +148,3 @@ class MediaLoader:
         if row is None:
             raise LookupError(f"media {media_id} does not exist or is deleted")
         return bytes(row.data)
-
-
-class _Row:
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
