@@ -5,15 +5,32 @@ only when used, never when the actions are written."""
 from __future__ import annotations
 
 import logging
+import uuid
 
 import pytest
 
 from outdial.clock import FakeClock
 from outdial.domain.netpolicy import NetworkPolicy
+from outdial.domain.outcome import CallOutcome
 from outdial.engine.outbound import PlayGuard, play_hosts
 from outdial.services.container import Services
 from outdial.storage.db import Database
+from outdial.telephony.base import CallRequest, OnAnswer
 from tests.engine.harness import Harness
+
+
+def _record_calls(h: Harness) -> set[uuid.UUID]:
+    """The call ids handed to the simulated telephony (the engine may also be dialing other
+    tests' campaigns in the shared database)."""
+    placed: set[uuid.UUID] = set()
+    real = h.sim.place_call
+
+    async def place_call(request: CallRequest, on_answer: OnAnswer) -> CallOutcome:
+        placed.add(request.call_id)
+        return await real(request, on_answer)
+
+    h.sim.place_call = place_call  # type: ignore[method-assign]
+    return placed
 
 
 def play(url: str) -> list[dict[str, object]]:
@@ -31,6 +48,7 @@ async def test_a_play_host_resolving_inside_fails_the_attempt_undialed(
             actions=play("http://localhost:8000/greeting.wav"),  # a name: taken when written
             calls_per_second=100,
         )
+        placed = _record_calls(h)
         await h.run(campaign.id)
         with caplog.at_level(logging.WARNING, logger="outdial.engine"):
             await h.tick(0.1, rounds=5)
@@ -38,7 +56,7 @@ async def test_a_play_host_resolving_inside_fails_the_attempt_undialed(
         assert [(c.status, c.result, c.hangup_reason) for c in calls] == [
             ("done", "fail", "failed")
         ]
-        assert h.sim.placed == 0
+        assert calls[0].reference_id not in placed  # never handed to the telephony
         assert "play URL host localhost is loopback" in caplog.text
         assert [t.status for t in await h.targets(outdial.id)] == ["done"]
 
@@ -53,9 +71,11 @@ async def test_play_hosts_allowed_by_the_policy_dial_as_usual(
             actions=play("http://localhost:8000/greeting.wav"),
             calls_per_second=100,
         )
+        placed = _record_calls(h)
         await h.run(campaign.id)
         await h.tick(0.1, rounds=10)
-        assert h.sim.placed == 1
+        (call,) = await h.calls(campaign.id)
+        assert call.reference_id in placed
 
 
 async def test_the_guard_reads_only_play_urls_and_caches_verdicts() -> None:
