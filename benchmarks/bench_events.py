@@ -26,10 +26,12 @@ import sqlalchemy as sa
 from benchmarks.bench_engine import _campaign
 from benchmarks.common import drop_database, finished_rate, relative, scratch_database
 from outdial.clock import SystemClock
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.services.container import Services
 from outdial.storage.db import Database
 from outdial.storage.tables import events, webhook_deliveries
 
+LOOPBACK = "127.0.0.0/8"
 ADMIN = os.environ.get("OUTDIAL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 OUTDIAL = str(Path(sys.executable).with_name("outdial"))
 
@@ -80,16 +82,18 @@ async def run(
     worker = None
     try:
         campaign, _ = await _campaign(db, targets, run=False)
-        services = Services.build(db, SystemClock())
+        # The receiver is on loopback: open it, as an operator would for an inside receiver.
+        services = Services.build(db, SystemClock(), network=NetworkPolicy.from_text(LOOPBACK))
         me, cid = campaign.customer_id, campaign.id  # type: ignore[attr-defined]
         if hook:
             await services.events.set_webhook(None, me, {"webhook_uri": hook})
         await services.campaigns.set_status(me, cid, {"status": "run"})
         engine = [OUTDIAL, "engine", "--database-url", url, "--telephony", "sim"]
+        engine += ["--allow-private-networks", LOOPBACK]
         engine += ["--sim-ring-ms", "0"] + (["--no-webhooks"] if separate else [])
         if separate:
             worker = subprocess.Popen(  # noqa: ASYNC220 (the benchmark waits for nothing else)
-                [OUTDIAL, "webhooks", "--database-url", url],
+                [OUTDIAL, "webhooks", "--database-url", url, "--allow-private-networks", LOOPBACK],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

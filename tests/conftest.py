@@ -28,6 +28,7 @@ import pytest
 
 from outdial.api.app import create_app
 from outdial.clock import FakeClock
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.services.container import Services
 from outdial.storage.db import Database
 from outdial.storage.migrate import upgrade
@@ -35,6 +36,11 @@ from tests import toolcheck
 from tests.pgcopies import PgCopies
 
 IN_CI = toolcheck.in_ci()
+# The suite's own receivers, SIP peers and servers are on loopback: tests open it on purpose,
+# through the operator's setting (in-process services below, and every subprocess through
+# this environment variable). The default stays closed (tests/api/test_outbound.py).
+LOOPBACK = "127.0.0.0/8,::1/128"
+os.environ.setdefault("OUTDIAL_ALLOW_PRIVATE_NETWORKS", LOOPBACK)
 PG_URL = os.environ.get("OUTDIAL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -155,7 +161,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def services(db: Database, clock: FakeClock) -> Services:
-    return Services.build(db, clock)
+    return Services.build(db, clock, network=NetworkPolicy.from_text(LOOPBACK))
 
 
 class Tenant:

@@ -16,6 +16,7 @@ import typer
 
 from outdial import runtime
 from outdial.domain.errors import OutdialError
+from outdial.domain.limits import Limits
 from outdial.domain.netpolicy import NetworkPolicy
 from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKind
 
@@ -221,6 +222,51 @@ AllowPrivate = Annotated[
     ),
 ]
 
+RateLimitRps = Annotated[
+    float,
+    typer.Option(
+        "--rate-limit-rps",
+        envvar="OUTDIAL_RATE_LIMIT_RPS",
+        min=0,
+        help="API requests per second per access key, sustained (0: no limit); over it: 429",
+    ),
+]
+RateLimitBurst = Annotated[
+    int,
+    typer.Option(
+        "--rate-limit-burst",
+        envvar="OUTDIAL_RATE_LIMIT_BURST",
+        min=1,
+        help="API requests per access key at once after a quiet spell",
+    ),
+]
+MaxEventStreams = Annotated[
+    int,
+    typer.Option(
+        "--max-event-streams",
+        envvar="OUTDIAL_MAX_EVENT_STREAMS",
+        min=0,
+        help="open GET /v1.0/events streams per customer in this process (0: no limit)",
+    ),
+]
+MaxTargets = Annotated[
+    int,
+    typer.Option(
+        "--max-targets-per-customer",
+        envvar="OUTDIAL_MAX_TARGETS_PER_CUSTOMER",
+        min=0,
+        help="targets a customer may hold, deleted ones not counted (0: no limit)",
+    ),
+]
+ApiMetrics = Annotated[
+    bool,
+    typer.Option(
+        "--api-metrics/--no-api-metrics",
+        envvar="OUTDIAL_API_METRICS",
+        help="serve GET /metrics on the API port (off, or moved with --metrics-bind)",
+    ),
+]
+
 StaleAfter = Annotated[
     float,
     typer.Option(
@@ -261,6 +307,8 @@ def _settings(
     event_retention_days: float = 30.0,
     metrics_bind: str = "",
     allow_private_networks: str = "",
+    limits: tuple[float, int, int, int] | None = None,
+    api_metrics: bool = True,
 ) -> Settings:
     try:
         return runtime.make_settings(
@@ -271,6 +319,8 @@ def _settings(
             event_retention_days,
             metrics_bind,
             allow_private_networks,
+            Limits(*limits) if limits else None,
+            api_metrics,
         )
     except (ValueError, OutdialError) as exc:
         _settings_error(exc)
@@ -300,6 +350,12 @@ def serve(
     sim_ring_ms: SimRing = 200,
     event_retention_days: EventRetention = 30.0,
     allow_private_networks: AllowPrivate = "",
+    rate_limit_rps: RateLimitRps = 50.0,
+    rate_limit_burst: RateLimitBurst = 100,
+    max_event_streams: MaxEventStreams = 10,
+    max_targets_per_customer: MaxTargets = 10_000_000,
+    metrics_bind: MetricsBind = "",
+    api_metrics: ApiMetrics = True,
     log_format: LogFormat = "text",
 ) -> None:
     """Serve the REST API and, unless --no-engine, run the dialer in the same process."""
@@ -320,7 +376,10 @@ def serve(
         ),
         (stale_after, heartbeat, max_call, sim_ring_ms),
         event_retention_days,
-        allow_private_networks=allow_private_networks,
+        metrics_bind,
+        allow_private_networks,
+        (rate_limit_rps, rate_limit_burst, max_event_streams, max_targets_per_customer),
+        api_metrics,
     )
     _run(runtime.serve(settings, host, port, engine=not no_engine))
 
@@ -389,10 +448,7 @@ def webhooks(
 ) -> None:
     """Deliver webhooks alone (any number of these may share one PostgreSQL database)."""
     _logging(fmt=log_format)
-    try:
-        network = NetworkPolicy.from_text(allow_private_networks)
-    except ValueError as exc:
-        _settings_error(exc)
+    network = _network(allow_private_networks)
     _run(runtime.run_webhooks(database_url, event_retention_days, metrics_bind, network))
 
 
@@ -423,12 +479,44 @@ def customers_update(
     webhook_method: Annotated[
         str | None, typer.Option("--webhook-method", help="POST (the default) or PUT")
     ] = None,
+    allowed_calling_codes: Annotated[
+        str | None,
+        typer.Option(
+            "--allowed-calling-codes",
+            help="comma-separated calling codes tel destinations must start with (1,44); "
+            "empty: all",
+        ),
+    ] = None,
+    database_url: DbUrl = DEFAULT_DB,
+    allow_private_networks: AllowPrivate = "",
+) -> None:
+    """Set a customer's webhook and calling codes; prints the customer (with its signing
+    secret when this made it)."""
+    _logging(logging.WARNING)
+    body: dict[str, Any] = {"webhook_uri": webhook_uri, "webhook_method": webhook_method}
+    if allowed_calling_codes is not None:
+        codes = [c.strip() for c in allowed_calling_codes.split(",") if c.strip()]
+        body["allowed_calling_codes"] = codes
+    network = _network(allow_private_networks)
+    cid = _uuid(customer_id, "--id")
+    _print(_run(runtime.update_customer(database_url, cid, body, network)))
+
+
+@customers_app.command("rotate-webhook-secret")
+def customers_rotate_secret(
+    customer_id: Annotated[str, typer.Option("--id", help="the customer's id")],
     database_url: DbUrl = DEFAULT_DB,
 ) -> None:
-    """Set a customer's webhook; prints the customer with its signing secret."""
+    """A new webhook signing secret (printed once); the old one signs beside it for 24 h."""
     _logging(logging.WARNING)
-    body = {"webhook_uri": webhook_uri, "webhook_method": webhook_method}
-    _print(_run(runtime.update_customer(database_url, _uuid(customer_id, "--id"), body)))
+    _print(_run(runtime.rotate_webhook_secret(database_url, _uuid(customer_id, "--id"))))
+
+
+def _network(allow_private_networks: str) -> NetworkPolicy:
+    try:
+        return NetworkPolicy.from_text(allow_private_networks)
+    except ValueError as exc:
+        _settings_error(exc)
 
 
 @events_app.command("replay")
@@ -538,9 +626,19 @@ def targets_import(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="a progress bar on standard error")
     ] = True,
+    allow_private_networks: AllowPrivate = "",
+    max_targets_per_customer: MaxTargets = 10_000_000,
 ) -> None:
     """Import targets from CSV or JSON Lines; all or nothing, with a progress bar."""
     _logging(logging.WARNING)
+    try:
+        settings = Settings(
+            database_url=database_url,
+            network=NetworkPolicy.from_text(allow_private_networks),
+            limits=Limits(targets=max_targets_per_customer),
+        )
+    except ValueError as exc:
+        _settings_error(exc)
     try:
         oid = uuid.UUID(outdial_id)
     except ValueError:
@@ -554,7 +652,7 @@ def targets_import(
             }
         )
         raise typer.Exit(code=2) from None
-    _print(_run(runtime.import_targets(database_url, oid, file, fmt, progress)))
+    _print(_run(runtime.import_targets(database_url, oid, file, fmt, progress, settings)))
 
 
 @app.command(short_help="Run a whole campaign on an embedded database, live.")

@@ -38,7 +38,7 @@ def _numbers(count: int) -> list[list[dict[str, str]]]:
 async def run_demo(db: Database, clock: Clock, settings: Settings, count: int) -> dict[str, Any]:
     from outdial.runtime import build_engine
 
-    services = Services.build(db, clock)
+    services = Services.build(db, clock, network=settings.network)
     me = (await services.customers.create("demo")).id
     outplan = await services.outplans.create(
         me,

@@ -11,11 +11,13 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outdial.clock import Clock, SystemClock
 from outdial.domain.errors import InvalidArgument
+from outdial.domain.limits import Limits
 from outdial.domain.netpolicy import NetworkPolicy
 from outdial.metrics import serve_metrics
 from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKind, parse_bind
@@ -41,6 +43,8 @@ def make_settings(
     event_retention_days: float = 30.0,
     metrics_bind: str = "",
     allow_private_networks: str = "",
+    limits: Limits | None = None,
+    api_metrics: bool = True,
 ) -> Settings:
     try:
         return Settings(
@@ -51,6 +55,8 @@ def make_settings(
             event_retention_days=event_retention_days,
             metrics_bind=metrics_bind,
             network=NetworkPolicy.from_text(allow_private_networks),
+            limits=limits or Limits(),
+            api_metrics=api_metrics,
         )
     except ValueError as exc:
         raise InvalidArgument(str(exc)) from None
@@ -74,19 +80,33 @@ async def _ready_db(url: str) -> Database:
     return db
 
 
-def _services(db: Database) -> Any:
+def _services(db: Database, settings: Settings | None = None) -> Any:
     from outdial.services.container import Services
 
-    return Services.build(db, SystemClock())
+    settings = settings or Settings(database_url=db.url)
+    return Services.build(
+        db,
+        SystemClock(),
+        network=settings.network,
+        limits=settings.limits,
+        max_call_ms=int(settings.engine.max_call_s * 1000),
+    )
+
+
+def _context(db: Database, clock: Clock, settings: Settings) -> Any:
+    from outdial.services.context import Context
+
+    max_call_ms = int(settings.engine.max_call_s * 1000)
+    return Context(db, clock, settings.network, settings.limits, max_call_ms)
 
 
 @asynccontextmanager
-async def _one_shot(url: str) -> AsyncIterator[Any]:
+async def _one_shot(url: str, network: NetworkPolicy | None = None) -> AsyncIterator[Any]:
     """The services of a one-shot CLI command: the schema brought up to date, the database
-    closed when the block ends."""
+    closed when the block ends. `network`: what its writes may point at (webhook URIs)."""
     db = await _ready_db(url)
     try:
-        yield _services(db)
+        yield _services(db, Settings(database_url=url, network=network or NetworkPolicy()))
     finally:
         await db.dispose()
 
@@ -133,7 +153,12 @@ async def create_accesskey(url: str, customer_id: uuid.UUID, name: str) -> dict[
 
 
 async def import_targets(
-    url: str, outdial_id: uuid.UUID, path: Path, fmt: str | None, show: bool
+    url: str,
+    outdial_id: uuid.UUID,
+    path: Path,
+    fmt: str | None,
+    show: bool,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -157,7 +182,7 @@ async def import_targets(
                 bar.update(task, completed=done, rows=rows)
 
             report = await import_file(
-                _services(db).ctx, outdial_id, path, fmt=fmt, progress=progress
+                _services(db, settings).ctx, outdial_id, path, fmt=fmt, progress=progress
             )
         return {"outdial_id": str(outdial_id), "imported": report.imported}
     finally:
@@ -170,19 +195,20 @@ def _stderr_console() -> Any:
     return Console(file=sys.stderr)
 
 
-def build_telephony(settings: Settings, clock: Clock) -> Telephony:
+def build_telephony(settings: Settings, clock: Clock, db: Database | None = None) -> Telephony:
     if settings.telephony is TelephonyKind.SIM:
         from outdial.telephony.sim import SimTelephony
 
         return SimTelephony(clock, ring_ms=settings.engine.sim_ring_ms)
+    from outdial.services.media import MediaLoader
     from outdial.telephony.factory import sip_telephony
 
-    return sip_telephony(settings.sip, settings.network)
+    media = None if db is None else MediaLoader(_context(db, clock, settings))
+    return sip_telephony(settings.sip, settings.network, media)
 
 
 def build_engine(db: Database, settings: Settings, clock: Clock) -> Engine:
     from outdial.engine.engine import Engine, EngineConfig
-    from outdial.services.context import Context
     from outdial.services.dialing import DialingService
 
     tuning = settings.engine
@@ -192,8 +218,8 @@ def build_engine(db: Database, settings: Settings, clock: Clock) -> Engine:
         recover_every_s=tuning.heartbeat_s,
         max_call_s=tuning.max_call_s,
     )
-    telephony = build_telephony(settings, clock)
-    return Engine(DialingService(Context(db, clock)), telephony, clock, config)
+    telephony = build_telephony(settings, clock, db)
+    return Engine(DialingService(_context(db, clock, settings)), telephony, clock, config)
 
 
 def build_webhooks(db: Database, clock: Clock, network: NetworkPolicy) -> WebhookWorker:
@@ -202,7 +228,9 @@ def build_webhooks(db: Database, clock: Clock, network: NetworkPolicy) -> Webhoo
     from outdial.services.context import Context
     from outdial.services.webhooks import WebhookService
 
-    return WebhookWorker(WebhookService(Context(db, clock)), clock, WebhookConfig(network=network))
+    return WebhookWorker(
+        WebhookService(Context(db, clock, network)), clock, WebhookConfig(network=network)
+    )
 
 
 def build_pruner(db: Database, clock: Clock, retention_days: float) -> Pruner:
@@ -222,9 +250,16 @@ async def prune_events(url: str, older_than_days: float) -> dict[str, Any]:
         return {**pruned.to_json(), "older_than_days": older_than_days}
 
 
-async def update_customer(url: str, customer_id: uuid.UUID, body: dict[str, Any]) -> Any:
+async def update_customer(
+    url: str, customer_id: uuid.UUID, body: dict[str, Any], network: NetworkPolicy | None = None
+) -> Any:
+    async with _one_shot(url, network) as s:
+        return await s.accounts.update(None, customer_id, body)
+
+
+async def rotate_webhook_secret(url: str, customer_id: uuid.UUID) -> Any:
     async with _one_shot(url) as s:
-        return await s.events.set_webhook(None, customer_id, body)
+        return await s.accounts.rotate_webhook_secret(None, customer_id)
 
 
 async def replay_events(url: str, customer_id: uuid.UUID, from_event_id: int) -> Any:
@@ -249,56 +284,86 @@ async def _open(dialer: Engine) -> None:
         ) from None
 
 
+def own_policy(network: NetworkPolicy, endpoints: list[tuple[str, int]]) -> NetworkPolicy:
+    """The policy with this process's listening sockets added to what it blocks (a webhook
+    or play URL must not call the service itself). A wildcard bind also covers the host's
+    own addresses, as far as its name resolves to them."""
+    policy = network.with_own(endpoints)
+    if any(host in ("0.0.0.0", "::", "") for host, _ in endpoints):
+        from outdial.domain.netpolicy import parse_ip_literal
+
+        found = set(policy.own_addresses)
+        try:
+            infos = socket.getaddrinfo(socket.gethostname(), None)
+        except OSError:
+            infos = []
+        for info in infos:
+            address = parse_ip_literal(str(info[4][0]))
+            if address is not None:
+                found.add(address)
+        policy = NetworkPolicy(policy.allowed, policy.own, frozenset(found))
+    return policy
+
+
 async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> None:
     import uvicorn
 
     from outdial.api.app import create_app
 
     clock = SystemClock()
-    db = await _ready_db(settings.database_url)
-    dialer = build_engine(db, settings, clock) if engine else None
-    webhooks = build_webhooks(db, clock, settings.network)
-    pruner = build_pruner(db, clock, settings.event_retention_days)
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
-    try:
-        if dialer is not None:
-            await _open(dialer)
-
-        async def started() -> None:
-            tasks.append(asyncio.create_task(webhooks.run(stop), name="webhooks"))
-            tasks.append(asyncio.create_task(pruner.run(stop), name="retention"))
+    # Bound first, so that port 0 (any free one) works, the log names the real port, and the
+    # network policy keeps customers' requests off the port we really listen on.
+    sock = _listen(host, port)
+    with _metrics(settings.metrics_bind) as metrics_at:
+        own = [(host, int(sock.getsockname()[1])), *([metrics_at] if metrics_at else [])]
+        settings = replace(settings, network=own_policy(settings.network, own))
+        db = await _ready_db(settings.database_url)
+        dialer = build_engine(db, settings, clock) if engine else None
+        webhooks = build_webhooks(db, clock, settings.network)
+        pruner = build_pruner(db, clock, settings.event_retention_days)
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[None]] = []
+        try:
             if dialer is not None:
-                tasks.append(asyncio.create_task(dialer.serve(stop), name="engine"))
+                await _open(dialer)
 
-        async def stopping() -> None:
+            async def started() -> None:
+                tasks.append(asyncio.create_task(webhooks.run(stop), name="webhooks"))
+                tasks.append(asyncio.create_task(pruner.run(stop), name="retention"))
+                if dialer is not None:
+                    tasks.append(asyncio.create_task(dialer.serve(stop), name="engine"))
+
+            async def stopping() -> None:
+                stop.set()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+            health = getattr(dialer.telephony, "health", None) if dialer is not None else None
+            app = create_app(
+                _services(db, settings),
+                on_startup=started,
+                on_shutdown=stopping,
+                health_detail=health,
+                metrics=settings.api_metrics and not settings.metrics_bind,
+            )
+            config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+            server = uvicorn.Server(config)
+            # uvicorn re-raises the signal that stopped it once it has shut down gracefully;
+            # with our own handlers in place that re-raise only sets the stop event: exit 0.
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stop.set())
+            log.info(
+                "outdial serving on http://%s:%d (engine %s, telephony %s)",
+                host,
+                sock.getsockname()[1],
+                "on" if engine else "off",
+                settings.telephony.value,
+            )
+            await server.serve(sockets=[sock])
+        finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
-
-        health = getattr(dialer.telephony, "health", None) if dialer is not None else None
-        app = create_app(
-            _services(db), on_startup=started, on_shutdown=stopping, health_detail=health
-        )
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-        server = uvicorn.Server(config)
-        # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with
-        # our own handlers in place that re-raise only sets the stop event, and we exit 0.
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        # Bound here, so that port 0 (any free port) works and the log names the real one.
-        sock = _listen(host, port)
-        log.info(
-            "outdial serving on http://%s:%d (engine %s, telephony %s)",
-            host,
-            sock.getsockname()[1],
-            "on" if engine else "off",
-            settings.telephony.value,
-        )
-        await server.serve(sockets=[sock])
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await db.dispose()
+            await db.dispose()
+            sock.close()
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -319,10 +384,11 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 @contextmanager
-def _metrics(bind: str) -> Iterator[None]:
-    """`GET /metrics` on `bind` (HOST:PORT) for the life of the block; nothing when empty."""
+def _metrics(bind: str) -> Iterator[tuple[str, int] | None]:
+    """`GET /metrics` on `bind` (HOST:PORT) for the life of the block; nothing when empty.
+    Yields the address it listens on."""
     if not bind:
-        yield
+        yield None
         return
     try:
         host, port = parse_bind(bind, "metrics-bind")
@@ -333,7 +399,7 @@ def _metrics(bind: str) -> Iterator[None]:
         ) from None
     log.info("metrics on http://%s:%d/metrics", host, bound)
     try:
-        yield
+        yield host, bound
     finally:
         stop()
 
@@ -344,8 +410,10 @@ async def run_engine(settings: Settings, *, webhooks: bool = True) -> None:
     stop = asyncio.Event()
     _stop_on_signals(stop)
     try:
-        dialer = build_engine(db, settings, clock)
-        with _metrics(settings.metrics_bind):
+        with _metrics(settings.metrics_bind) as metrics_at:
+            own = [metrics_at] if metrics_at else []
+            settings = replace(settings, network=own_policy(settings.network, own))
+            dialer = build_engine(db, settings, clock)
             await _open(dialer)
             pruner = build_pruner(db, clock, settings.event_retention_days)
             side = [asyncio.create_task(pruner.run(stop), name="retention")]
@@ -375,8 +443,9 @@ async def run_webhooks(
     try:
         log.info("outdial delivering webhooks")
         pruner = build_pruner(db, clock, event_retention_days)
-        with _metrics(metrics_bind):
-            worker = build_webhooks(db, clock, network or NetworkPolicy())
+        with _metrics(metrics_bind) as metrics_at:
+            own = [metrics_at] if metrics_at else []
+            worker = build_webhooks(db, clock, own_policy(network or NetworkPolicy(), own))
             await asyncio.gather(worker.run(stop), pruner.run(stop))
     finally:
         await db.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from outdial.domain.limits import Limits
 from outdial.domain.netpolicy import NetworkPolicy
 from outdial.storage.db import DEFAULT_URL, driver_url
 
@@ -52,6 +53,9 @@ class Settings:
     # What customers' outbound requests (webhooks, play URLs, sip destinations) may reach:
     # nothing private unless OUTDIAL_ALLOW_PRIVATE_NETWORKS opens it (domain/netpolicy.py).
     network: NetworkPolicy = field(default_factory=NetworkPolicy)
+    # Per-customer limits of the API (requests/s per key, event streams, targets held).
+    limits: Limits = field(default_factory=Limits)
+    api_metrics: bool = True  # GET /metrics on the API port of `serve` (off: only metrics_bind)
 
     def __post_init__(self) -> None:
         driver_url(self.database_url)  # raises a clear error for an unsupported URL

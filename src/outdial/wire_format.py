@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from outdial.domain.address import Address
+from outdial.domain.media import Media
 from outdial.domain.models import Campaign, Campaigncall, Outdial, Outplan, Target
 
 SENTINEL = "9999-01-01 00:00:00.000000"
@@ -149,4 +150,21 @@ def campaigncall(c: Campaigncall) -> dict[str, Any]:
         "tm_create": ts(c.tm_create),
         "tm_update": ts(c.tm_update),
         "tm_delete": ts(c.tm_delete),
+    }
+
+
+def media(m: Media) -> dict[str, Any]:
+    """An uploaded WAV file's metadata (never its bytes); `reference` goes in `play` actions."""
+    return {
+        "id": str(m.id),
+        "customer_id": str(m.customer_id),
+        "name": m.name,
+        "reference": m.reference,
+        "size": m.size,
+        "duration_ms": m.duration_ms,
+        "sample_rate": m.sample_rate,
+        "channels": m.channels,
+        "tm_create": ts(m.tm_create),
+        "tm_update": ts(m.tm_update),
+        "tm_delete": ts(m.tm_delete),
     }

@@ -33,7 +33,7 @@ SHAPES: list[dict[str, Any]] = [
         **{f"destination_{n}": {**TEL, "target": f"+1555000{n}0"} for n in range(5)},
     },
     {"name": "Ünïcödé ✓", "destination_2": SIP, "timezone": "Europe/Berlin"},
-    {"destination_4": {"type": "sip", "target": "bob@10.0.0.1"}, "data": "x" * 1000},
+    {"destination_4": {"type": "sip", "target": "bob@203.0.113.1"}, "data": "x" * 1000},
 ]
 
 

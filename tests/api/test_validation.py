@@ -198,7 +198,7 @@ async def test_invalid_addresses_name_the_field(tenant: Tenant, address: dict[st
             {"type": "sip", "target": "bob@pbx.example:5061;transport=TLS"},
             "bob@pbx.example:5061;transport=TLS",
         ),
-        ({"type": "sip", "target": "bob@10.0.0.1:5060"}, "bob@10.0.0.1:5060"),
+        ({"type": "sip", "target": "bob@203.0.113.1:5060"}, "bob@203.0.113.1:5060"),
         ({"type": "sip", "target": "bob@[::1]:5060"}, "bob@[::1]:5060"),
         ({"type": "agent", "target": "6f1c2d3e-0000-4000-8000-000000000001"}, None),
         ({"type": "conference", "target": "room-1"}, None),

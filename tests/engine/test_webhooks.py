@@ -3,18 +3,19 @@ retried with backoff, every attempt recorded, replayable."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from outdial.clock import FakeClock
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.engine.webhooks import WebhookConfig, WebhookWorker, backoff_s
 from outdial.services.container import Services
 from outdial.services.webhooks import WebhookService
-from outdial.storage.tables import webhook_deliveries
+from outdial.signatures import SignatureError, verify
+from outdial.storage.tables import customers, webhook_deliveries
 from tests.receiver import Receiver
 
 
@@ -47,10 +48,16 @@ async def test_events_are_signed_and_in_order(services: Services, clock: FakeClo
         assert [b["data"]["name"] for b in bodies[1:]] == [f"n{n}" for n in range(5)]
         ids = [b["id"] for b in bodies]
         assert ids == sorted(ids)
+        now = clock.now().timestamp()
         for r in hook.received:
-            expected = hmac.new(secret.encode(), r.body, hashlib.sha256).hexdigest()
-            assert r.headers["x-outdial-signature"] == f"sha256={expected}"
+            header = r.headers["x-outdial-signature"]
+            assert header.startswith(f"t={int(now)},v1=") and header.count("v1=") == 1
+            assert verify(header, r.body, secret, now=now) == int(now)
             assert r.method == "POST"
+        with pytest.raises(SignatureError):  # another body, or too old, does not verify
+            verify(hook.received[0].headers["x-outdial-signature"], b"{}", secret, now=now)
+        with pytest.raises(SignatureError):
+            verify(header, hook.received[-1].body, secret, now=now + 301)
 
 
 async def test_failures_are_retried_with_backoff_and_recorded(
@@ -136,7 +143,8 @@ async def test_unreachable_receiver_counts_as_failure(services: Services, clock:
                 sa.select(webhook_deliveries).where(webhook_deliveries.c.customer_id == me)
             )
         ).one()
-    assert not row.ok and row.status_code is None and row.error
+    # a short kind, never the remote's error text (which would be a port-scan oracle)
+    assert (row.ok, row.status_code, row.error) == (False, None, "connect_failed")
 
 
 async def _deliveries(services: Services, me: uuid.UUID) -> list[Any]:
@@ -162,7 +170,7 @@ async def test_a_receiver_slower_than_the_timeout_fails_the_attempt(
         worker = WebhookWorker(WebhookService(services.ctx), clock, config)
         await _drive(worker, rounds=1)
     (row,) = await _deliveries(services, me)
-    assert not row.ok and row.status_code is None and "Timeout" in row.error
+    assert (row.ok, row.status_code, row.error) == (False, None, "timeout")
 
 
 async def test_redirects_are_not_followed(services: Services, clock: FakeClock) -> None:
@@ -173,13 +181,69 @@ async def test_redirects_are_not_followed(services: Services, clock: FakeClock) 
         await _drive(_worker(services, clock), rounds=1)
         assert len(hook.received) == 1
     (row,) = await _deliveries(services, me)
-    assert (row.ok, row.status_code, row.error) == (False, 307, "HTTP 307")
+    assert (row.ok, row.status_code, row.error) == (False, 307, "http_3xx")
 
 
-def _verified(secret: str, body: bytes, header: str) -> bool:
-    """The receiver's check, as docs/events.md gives it."""
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header)
+async def test_a_rotated_secret_signs_beside_the_new_one_for_24_hours(
+    services: Services, clock: FakeClock
+) -> None:
+    async with Receiver() as hook:
+        me, old = await _customer_with_hook(services, hook.url)
+        rotated = await services.accounts.rotate_webhook_secret(me, me)
+        new = rotated["webhook_secret"]
+        assert new != old and len(new) == 64
+        await services.outdials.create(me, {"name": "a"})
+        worker = _worker(services, clock)
+        await _drive(worker, rounds=1)
+        first = hook.received[-1]
+        header = first.headers["x-outdial-signature"]
+        assert header.count("v1=") == 2
+        now = clock.now().timestamp()
+        verify(header, first.body, new, now=now)
+        verify(header, first.body, old, now=now)
+        await clock.advance(24 * 3600 + 1)
+        await services.outdials.create(me, {"name": "b"})
+        await _drive(worker, rounds=1)
+        last = hook.received[-1]
+        header = last.headers["x-outdial-signature"]
+        assert header.count("v1=") == 1
+        now = clock.now().timestamp()
+        verify(header, last.body, new, now=now)
+        with pytest.raises(SignatureError):
+            verify(header, last.body, old, now=now)
+
+
+async def test_deliveries_to_blocked_addresses_are_recorded_and_never_sent(
+    services: Services, clock: FakeClock
+) -> None:
+    """With the default policy (nothing private open) a receiver on loopback is never
+    reached: neither as a literal nor through a name that resolves to it."""
+    async with Receiver() as hook:
+        me, _ = await _customer_with_hook(services, hook.url)
+        await services.outdials.create(me, {"name": "a"})
+        closed = WebhookConfig(timeout_s=2.0, network=NetworkPolicy())
+        worker = WebhookWorker(WebhookService(services.ctx), clock, closed)
+        await _drive(worker, rounds=1)
+        async with services.ctx.db.write() as conn:  # as if the name resolved elsewhere at PUT
+            await conn.execute(
+                sa.update(customers)
+                .where(customers.c.id == me)
+                .values(webhook_uri=f"http://localhost:{hook.port}/hook")
+            )
+        await clock.advance(backoff_s(1) + 0.1)
+        await _drive(worker, rounds=1)
+        assert hook.received == []
+    rows = await _deliveries(services, me)
+    assert [(r.ok, r.status_code, r.error) for r in rows] == [(False, None, "blocked")] * 2
+
+
+def _verified(secret: str, body: bytes, header: str, now: float) -> bool:
+    """The receiver's check, as docs/events.md gives it (`outdial.signatures.verify`)."""
+    try:
+        verify(header, body, secret, now=now)
+    except SignatureError:
+        return False
+    return True
 
 
 async def test_a_signature_holds_only_for_its_own_secret_and_body(
@@ -198,14 +262,15 @@ async def test_a_signature_holds_only_for_its_own_secret_and_body(
         await _drive(worker)
         first, second = hook_a.received
         (theirs,) = hook_b.received
+        now = clock.now().timestamp()
         for got in (first, second):
             header = got.headers["x-outdial-signature"]
-            assert _verified(secret, got.body, header)
-            assert not _verified(other_secret, got.body, header)
+            assert _verified(secret, got.body, header, now)
+            assert not _verified(other_secret, got.body, header, now)
             tampered = got.body.replace(b"outdial_created", b"outdial_deleted")
-            assert tampered != got.body and not _verified(secret, tampered, header)
-            assert not _verified(secret, got.body + b" ", header)
-            assert not _verified(secret, got.body, header.replace("sha256=", "sha1="))
-        assert not _verified(secret, second.body, first.headers["x-outdial-signature"])
-        assert not _verified(secret, theirs.body, theirs.headers["x-outdial-signature"])
-        assert _verified(other_secret, theirs.body, theirs.headers["x-outdial-signature"])
+            assert tampered != got.body and not _verified(secret, tampered, header, now)
+            assert not _verified(secret, got.body + b" ", header, now)
+            assert not _verified(secret, got.body, header.replace("v1=", "v0="), now)
+        assert not _verified(secret, second.body, first.headers["x-outdial-signature"], now)
+        assert not _verified(secret, theirs.body, theirs.headers["x-outdial-signature"], now)
+        assert _verified(other_secret, theirs.body, theirs.headers["x-outdial-signature"], now)

@@ -8,13 +8,16 @@ import io
 import os
 import shutil
 import threading
+import uuid
 import wave
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.domain.outcome import HangupReason
 from outdial.telephony.sip import SipAnsweringPeer
 from outdial.telephony.sip.actions import action_order
@@ -57,15 +60,33 @@ def test_action_order_follows_next_id_and_stops_loops() -> None:
     assert action_order([]) == []
 
 
+class _Media:
+    """Uploaded media by id (what the engine reads from the database)."""
+
+    def __init__(self, files: dict[uuid.UUID, bytes]) -> None:
+        self.files = files
+
+    async def wav(self, media_id: uuid.UUID) -> bytes:
+        if media_id not in self.files:
+            raise LookupError(f"media {media_id} does not exist")
+        return self.files[media_id]
+
+
+def _opened(tel: Any) -> Any:
+    """The suite's HTTP server is on loopback: open it, as the operator's setting would."""
+    tel.library.network = NetworkPolicy.from_text("127.0.0.0/8")
+    return tel
+
+
 async def test_play_sleep_hangup_and_unknown(
     peer: SipAnsweringPeer, telephony, kit: SimpleNamespace, tmp_path: Path, http_wav: str
 ) -> None:
-    local = tmp_path / "local.wav"
-    local.write_bytes(_tone_wav(0.5, rate=8000))
-    tel = await telephony(("127.0.0.1", peer.port))
+    uploaded = uuid.uuid4()
+    tel = _opened(await telephony(("127.0.0.1", peer.port)))
+    tel.library.media = _Media({uploaded: _tone_wav(0.5, rate=8000)})
     actions = [
-        {"type": "play", "option": {"stream_urls": [str(local), http_wav]}},
-        {"type": "play", "option": {"stream_urls": [str(tmp_path / "missing.wav")]}},
+        {"type": "play", "option": {"stream_urls": [f"media:{uploaded}", http_wav]}},
+        {"type": "play", "option": {"stream_urls": [f"media:{uuid.uuid4()}"]}},
         {"type": "amd", "option": {}},
         {"type": "sleep", "option": {"duration": 100}},
         {"type": "hangup"},
@@ -79,6 +100,76 @@ async def test_play_sleep_hangup_and_unknown(
     seen = peer.calls[str(request.call_id)]
     await asyncio.wait_for(seen.done.wait(), 2)
     assert peer.rtp_packets()[str(request.call_id)] >= 50
+
+
+async def test_local_files_are_never_played(
+    peer: SipAnsweringPeer, telephony, kit: SimpleNamespace, tmp_path: Path
+) -> None:
+    """Issue 10: `play` reads no path and no file:// URL, even one that exists."""
+    local = tmp_path / "local.wav"
+    local.write_bytes(_tone_wav(0.5, rate=8000))
+    tel = _opened(await telephony(("127.0.0.1", peer.port)))
+    actions = [
+        {"type": "play", "option": {"stream_urls": [str(local), f"file://{local}"]}},
+        {"type": "sleep", "option": {"duration": 100}},
+    ]
+    request = kit.call_request(kit.tel("+15550001"), actions=actions)
+    outcome = await asyncio.wait_for(tel.place_call(request, kit.no_op), 5)
+    assert outcome.reason is HangupReason.NORMAL
+    stats = tel.media_stats(str(request.call_id))
+    assert stats is not None and stats.sent_packets == 5  # the sleep alone
+
+
+async def test_play_fetches_obey_the_network_policy(tmp_path: Path, http_wav: str) -> None:
+    """Closed (the default): the loopback server is never asked. Redirects are not followed."""
+    from outdial.telephony.sip.audio import AudioError
+    from outdial.telephony.sip.library import AudioLibrary, fetch
+
+    closed = AudioLibrary(SpeechSynth(tmp_path, espeak=None, sox=None), sox=None)
+    with pytest.raises(AudioError, match="loopback"):
+        await closed.file(http_wav, 0)
+    localhost = http_wav.replace("127.0.0.1", "localhost")
+    with pytest.raises(AudioError, match="loopback"):
+        await closed.file(localhost, 0)
+    opened = NetworkPolicy.from_text("127.0.0.0/8,::1/128")
+    assert len(await fetch(localhost, opened, 5)) > 1000
+    redirect = http_wav.rsplit("/", 1)[0] + "/moved"  # the server answers 301 for a directory
+    (tmp_path / "moved").mkdir()
+    with pytest.raises(AudioError, match="HTTP 301"):
+        await fetch(redirect, opened, 5)
+
+
+async def test_sleep_silence_is_made_as_it_is_sent(tmp_path: Path) -> None:
+    """An hour of sleep never allocates an hour of audio: one-second blocks, two queued."""
+    from outdial.telephony.sip.library import AudioLibrary
+
+    class Stream:
+        payload_type = 0
+
+        def __init__(self) -> None:
+            self.sizes: list[int] = []
+            self.queued = 0
+            self.most_queued = 0
+
+        def play(self, payload: bytes) -> asyncio.Future[None]:
+            self.sizes.append(len(payload))
+            self.queued += 1
+            self.most_queued = max(self.most_queued, self.queued)
+            done = asyncio.get_running_loop().create_future()
+
+            def finish() -> None:
+                self.queued -= 1
+                done.set_result(None)
+
+            asyncio.get_running_loop().call_soon(finish)
+            return done
+
+    stream = Stream()
+    library = AudioLibrary(SpeechSynth(tmp_path, espeak=None, sox=None), sox=None)
+    await library.play_silence(stream, 3_600_000 + 250)  # type: ignore[arg-type]
+    assert sum(stream.sizes) == (3_600_000 + 250) * 8
+    assert max(stream.sizes) == 8000 and stream.sizes[-1] == 2000
+    assert stream.most_queued <= 2
 
 
 @pytest.fixture

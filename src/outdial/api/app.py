@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from outdial import __version__
 from outdial.api import errors
+from outdial.api.auth import Authenticate
 from outdial.api.middleware import RequestGuard
 from outdial.api.routes import (
     campaigns,
@@ -18,6 +19,7 @@ from outdial.api.routes import (
     dashboard,
     dnclists,
     live,
+    media,
     outdials,
     outplans,
 )
@@ -33,7 +35,11 @@ def create_app(
     on_startup: Hook | None = None,
     on_shutdown: Hook | None = None,
     health_detail: Callable[[], dict[str, Any]] | None = None,
+    metrics: bool = True,
 ) -> FastAPI:
+    """`metrics`: serve `GET /metrics` on this app (off when the operator turns it off or
+    binds it elsewhere)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if on_startup is not None:
@@ -51,18 +57,23 @@ def create_app(
         version=__version__,
         description="Outbound calling campaigns, wire-compatible with the VoIPBIN campaign API.",
         lifespan=lifespan,
+        # `/v1.0/outdials/` is a 404, not a redirect built from the request's Host header.
+        redirect_slashes=False,
     )
     app.state.services = services
     app.state.ready = False
     errors.install(app)
+    app.add_middleware(Authenticate)  # inside RequestGuard: it sees the request id
     app.add_middleware(RequestGuard)
-    for module in (outdials, outplans, campaigns, dnclists, compliance, live, dashboard):
+    for module in (outdials, outplans, campaigns, dnclists, compliance, live, media, dashboard):
         app.include_router(module.router)
 
-    @app.get("/metrics", operation_id="metrics", tags=["health"], include_in_schema=False)
-    async def metrics() -> Response:
-        body, content_type = exposition()
-        return Response(body, media_type=content_type)
+    if metrics:
+
+        @app.get("/metrics", operation_id="metrics", tags=["health"], include_in_schema=False)
+        async def serve_metrics() -> Response:
+            body, content_type = exposition()
+            return Response(body, media_type=content_type)
 
     @app.get("/health", operation_id="health", tags=["health"])
     async def health() -> Any:

@@ -37,6 +37,11 @@ def credential(request: Request) -> str | None:
 async def get_customer_id(
     request: Request, services: Annotated[Services, Depends(get_services)]
 ) -> uuid.UUID:
+    """The caller's customer, as `api.auth.Authenticate` found it before the body was read."""
+    found = request.scope.get("state", {}).get("customer_id")
+    if found is not None:
+        customer_id: uuid.UUID = found
+        return customer_id
     token = credential(request)
     if token is None:
         raise Unauthenticated("an access key is required (accesskey, token or Bearer)")

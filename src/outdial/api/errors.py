@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from outdial.api.middleware import MAX_BODY, BodyTooLarge
-from outdial.domain.errors import ErrorStatus, OutdialError
+from outdial.domain.errors import ErrorStatus, OutdialError, ResourceExhausted
 
 log = logging.getLogger("outdial.api")
 
@@ -33,7 +33,14 @@ def request_id(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", ""))
 
 
-def envelope(request: Request, http: int, status: str, reason: str, message: str) -> JSONResponse:
+def envelope(
+    request: Request,
+    http: int,
+    status: str,
+    reason: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = {
         "error": {
             "status": status,
@@ -42,7 +49,8 @@ def envelope(request: Request, http: int, status: str, reason: str, message: str
             "request_id": request_id(request),
         }
     }
-    headers = {"WWW-Authenticate": "Bearer"} if http == 401 else None
+    if http == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return ErrorResponse(body, status_code=http, headers=headers)
 
 
@@ -114,7 +122,12 @@ _METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD"
 def install(app: FastAPI) -> None:
     @app.exception_handler(OutdialError)
     async def _domain(request: Request, exc: OutdialError) -> JSONResponse:
-        return envelope(request, HTTP_CODES[exc.status], exc.status.value, exc.reason, exc.message)
+        headers = None
+        if isinstance(exc, ResourceExhausted):
+            headers = {"Retry-After": str(exc.retry_after)}
+        return envelope(
+            request, HTTP_CODES[exc.status], exc.status.value, exc.reason, exc.message, headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -42,8 +42,14 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         rid = str(uuid.uuid4())
-        scope.setdefault("state", {})["request_id"] = rid
-        scope["headers"] = _json_content_type(scope.get("headers", []))
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        headers = scope.get("headers", [])
+        given = [v for k, v in headers if k.lower() == b"content-type"]
+        # The content type as sent, before the JSON rewrite (cookie-authenticated writes must
+        # carry a JSON one: api/auth.py).
+        state["content_type"] = given[0].split(b";")[0].strip().lower() if given else b""
+        scope["headers"] = _json_content_type(headers)
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             await self._reject(send, rid)
@@ -75,27 +81,49 @@ class RequestGuard:
             _observe(scope, status, time.perf_counter() - began)
 
     async def _reject(self, send: Send, rid: str) -> None:
-        body: dict[str, Any] = {
-            "error": {
-                "status": "INVALID_ARGUMENT",
-                "reason": "REQUEST_TOO_LARGE",
-                "message": f"the request body is larger than {self.max_body} bytes",
-                "request_id": rid,
-            }
-        }
-        data = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(data)).encode()),
-                    (b"x-request-id", rid.encode()),
-                ],
-            }
+        message = f"the request body is larger than {self.max_body} bytes"
+        await send_error(
+            send,
+            rid,
+            413,
+            "INVALID_ARGUMENT",
+            "REQUEST_TOO_LARGE",
+            message,
+            [(b"x-request-id", rid.encode())],  # `tracked` adds it to the others
         )
-        await send({"type": "http.response.body", "body": data})
+
+
+async def send_error(
+    send: Send,
+    rid: str,
+    http: int,
+    status: str,
+    reason: str,
+    message: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """The error envelope answered straight from a middleware (before any route runs)."""
+    body: dict[str, Any] = {
+        "error": {"status": status, "reason": reason, "message": message, "request_id": rid}
+    }
+    data = json.dumps(body, ensure_ascii=True).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": http,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+# Label values for the method: anything else is `other`, so that a client sending made-up
+# methods cannot create a new time series with each one.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def _observe(scope: Scope, status: int, seconds: float) -> None:
@@ -105,4 +133,7 @@ def _observe(scope: Scope, status: int, seconds: float) -> None:
     template = getattr(route, "path", None) or "unmatched"
     if template == "/v1.0/events":
         return
-    API_SECONDS.labels(scope.get("method", ""), template, str(status)).observe(seconds)
+    method = scope.get("method", "")
+    API_SECONDS.labels(method if method in METHODS else "other", template, str(status)).observe(
+        seconds
+    )

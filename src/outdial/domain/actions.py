@@ -5,16 +5,37 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import NIL_UUID, new_id
+from outdial.domain.media import PREFIX as MEDIA_PREFIX
+from outdial.domain.media import media_id
+from outdial.domain.netpolicy import BlockedAddress, NetworkPolicy
 from outdial.domain.text import check_name, check_unicode
 
 MAX_ACTIONS = 100
 MAX_OPTION_DEPTH = 16
 MAX_OPTION_BYTES = 64 * 1024
+MAX_URL = 2000
 PLAYABLE = frozenset({"talk", "play", "sleep", "hangup"})
+# Option keys that hold a time in ms (VoIPBIN's `duration`, `timeout`, `*_timeout`, ...):
+# none may be longer than the longest call.
+_TIME_KEYS = frozenset({"duration", "timeout", "duration_ms", "timeout_ms"})
+_TIME_SUFFIXES = ("_duration", "_timeout")
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRules:
+    """What the operator allows actions to do: which hosts `play` URLs may name (literal
+    addresses checked here; names when fetched) and the longest time any action may take
+    (the longest call, OUTDIAL_ENGINE_MAX_CALL)."""
+
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)
+    max_time_ms: int = 3_600_000
 
 
 def _uuid_field(item: dict[str, Any], key: str, field: str, default: uuid.UUID) -> str:
@@ -29,8 +50,12 @@ def _uuid_field(item: dict[str, Any], key: str, field: str, default: uuid.UUID) 
         raise InvalidArgument(f"{field}.{key} is not a valid UUID", reason="INVALID_ID") from None
 
 
-def parse_actions(raw: Any, field: str = "actions") -> list[dict[str, Any]]:
-    """Validate and normalise a list of actions; each gets an id when it has none."""
+def parse_actions(
+    raw: Any, field: str = "actions", rules: ActionRules | None = None
+) -> list[dict[str, Any]]:
+    """Validate and normalise a list of actions (at most MAX_ACTIONS); each gets an id when
+    it has none."""
+    rules = rules or ActionRules()
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -54,7 +79,7 @@ def parse_actions(raw: Any, field: str = "actions") -> list[dict[str, Any]]:
         _check_json(option, f"{where}.option", 1)
         if len(json.dumps(option, ensure_ascii=False).encode("utf-8")) > MAX_OPTION_BYTES:
             raise InvalidArgument(f"{where}.option is larger than {MAX_OPTION_BYTES} bytes")
-        _check_option(kind, option, where)
+        _check_option(kind, option, where, rules)
         out.append(
             {
                 "id": _uuid_field(item, "id", where, new_id()),
@@ -84,14 +109,70 @@ def _check_json(value: Any, where: str, depth: int) -> None:
             _check_json(item, f"{where}[{n}]", depth + 1)
 
 
-def _check_option(kind: str, option: dict[str, Any], where: str) -> None:
+def _check_option(kind: str, option: dict[str, Any], where: str, rules: ActionRules) -> None:
     if kind == "talk" and not isinstance(option.get("text", ""), str):
         raise InvalidArgument(f"{where}.option.text must be a string")
     if kind == "sleep":
         duration = option.get("duration", 0)
         if isinstance(duration, bool) or not isinstance(duration, int) or duration < 0:
             raise InvalidArgument(f"{where}.option.duration must be a non-negative integer (ms)")
+    for key, value in option.items():
+        if (key in _TIME_KEYS or key.endswith(_TIME_SUFFIXES)) and _is_number(value):
+            if value < 0 or value > rules.max_time_ms:
+                raise InvalidArgument(
+                    f"{where}.option.{key} must be between 0 and {rules.max_time_ms} ms "
+                    "(the longest call)"
+                )
     if kind == "play":
         urls = option.get("stream_urls", [])
         if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
             raise InvalidArgument(f"{where}.option.stream_urls must be a list of strings")
+        for n, url in enumerate(urls):
+            check_play_url(url, f"{where}.option.stream_urls[{n}]", rules.network)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_play_url(url: str, where: str, network: NetworkPolicy) -> None:
+    """`media:<id>` (an uploaded WAV file) or an http(s) URL of printable ASCII whose host,
+    when it is an address literal, the policy allows. Local paths and file:// are refused:
+    nothing on the server's disk can be played through the API."""
+    if url.startswith(MEDIA_PREFIX):
+        if media_id(url) is None:
+            raise InvalidArgument(f"{where} must be {MEDIA_PREFIX}<uuid>", reason="INVALID_URI")
+        return
+    if len(url) > MAX_URL or not all(" " < c < "\x7f" for c in url):
+        raise InvalidArgument(
+            f"{where} must be printable ASCII without spaces, at most {MAX_URL} characters",
+            reason="INVALID_URI",
+        )
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port, parts = None, urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidArgument(
+            f"{where} must be an http(s) URL or {MEDIA_PREFIX}<id> (an uploaded WAV file)",
+            reason="INVALID_URI",
+        )
+    try:
+        network.check_literal(parts.hostname, port or (443 if parts.scheme == "https" else 80))
+    except BlockedAddress as exc:
+        kind = exc.reason.replace("_", " ")
+        raise InvalidArgument(f"{where} points at a {kind} address", reason="INVALID_URI") from None
+
+
+def media_refs(actions: Iterable[dict[str, Any]]) -> set[uuid.UUID]:
+    """The uploaded media the `play` actions name (each must be the customer's)."""
+    found: set[uuid.UUID] = set()
+    for action in actions:
+        if action.get("type") != "play":
+            continue
+        for url in action.get("option", {}).get("stream_urls", []):
+            ref = media_id(url) if isinstance(url, str) else None
+            if ref is not None:
+                found.add(ref)
+    return found

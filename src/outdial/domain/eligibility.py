@@ -17,6 +17,7 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 from outdial.domain.address import Address, AddressType
+from outdial.domain.callingcodes import number_allowed
 from outdial.domain.callwindow import CallWindow, is_open, next_open
 from outdial.domain.models import Outplan, Target
 from outdial.domain.rules import cooling_until, next_destination
@@ -33,6 +34,7 @@ class Reason(str, Enum):
     COOLING_DOWN = "cooling_down"
     DESTINATION_EXHAUSTED = "destination_exhausted"
     DNC_LISTED = "dnc_listed"
+    DESTINATION_NOT_ALLOWED = "destination_not_allowed"  # outside the allowed calling codes
     NUMBER_LIMIT = "number_limit"
     NUMBER_GAP = "number_gap"
     CAMPAIGN_NOT_RUNNING = "campaign_not_running"
@@ -45,8 +47,17 @@ class Reason(str, Enum):
 
 # Reasons after which the target is never dialed again (by this campaign, as things stand).
 NEVER = frozenset(
-    {Reason.DONE, Reason.DELETED, Reason.NO_DIALABLE_DESTINATION, Reason.DESTINATION_EXHAUSTED}
+    {
+        Reason.DONE,
+        Reason.DELETED,
+        Reason.NO_DIALABLE_DESTINATION,
+        Reason.DESTINATION_EXHAUSTED,
+        Reason.DESTINATION_NOT_ALLOWED,
+    }
 )
+# Reasons that use a destination up and move on to the next one (reported, not blocking,
+# while a later destination is left).
+SKIPS_DESTINATION = frozenset({Reason.DNC_LISTED, Reason.DESTINATION_NOT_ALLOWED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +100,13 @@ def no_dialable_destination(
     ]
     detail = "no destination can be dialed: " + ("; ".join(why) or "none is set")
     return Blocker(Reason.NO_DIALABLE_DESTINATION, None, detail)
+
+
+def not_allowed(number: str | None, codes: Sequence[str]) -> str | None:
+    """Why a number may not be dialed under the customer's calling codes, or None."""
+    if number is None or number_allowed(number, codes):
+        return None
+    return f"{number} is outside the customer's allowed calling codes ({', '.join(codes)})"
 
 
 def number_blocks(
@@ -144,6 +162,7 @@ class Facts:
     calls: Mapping[str, Sequence[int]]  # number -> ascending start times (µs)
     campaign_running: bool = True
     pacing_full: bool = False
+    calling_codes: tuple[str, ...] = ()  # the customer's (empty: every number)
 
 
 def explain(target: Target, plan: Outplan, facts: Facts, now: datetime) -> list[Blocker]:
@@ -177,6 +196,10 @@ def explain(target: Target, plan: Outplan, facts: Facts, now: datetime) -> list[
             skipped.append(Blocker(Reason.DESTINATION_EXHAUSTED, n, exhausted_detail(n, limit)))
             continue
         number = dial_number(dest)
+        why_not = not_allowed(number, facts.calling_codes)
+        if why_not is not None:
+            skipped.append(Blocker(Reason.DESTINATION_NOT_ALLOWED, n, why_not))
+            continue
         if number is not None and number in facts.listed:
             detail = f"{number} is on do-not-call list {facts.listed[number]}"
             skipped.append(Blocker(Reason.DNC_LISTED, n, detail))
@@ -194,7 +217,7 @@ def explain(target: Target, plan: Outplan, facts: Facts, now: datetime) -> list[
     out += [
         Blocker(b.reason, b.destination_index, b.detail + "; skipped", None, blocking=False)
         for b in skipped
-        if b.reason is Reason.DNC_LISTED
+        if b.reason in SKIPS_DESTINATION
     ]
     n, dest = chosen
     until = cooling_until(target.last_attempt_end, plan.try_interval)

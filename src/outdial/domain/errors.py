@@ -60,5 +60,11 @@ class Conflict(FailedPrecondition):
 
 
 class ResourceExhausted(OutdialError):
+    """A limit was reached; `retry_after` (whole seconds) is when to try again."""
+
     status = ErrorStatus.RESOURCE_EXHAUSTED
     reason = "RESOURCE_EXHAUSTED"
+
+    def __init__(self, message: str, *, reason: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after = max(1, retry_after)

@@ -17,6 +17,7 @@ from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.pacing import start_interval_us, starts_allowed
 from outdial.domain.states import EndHandle
 from outdial.engine.ledger import Ledger
+from outdial.engine.outbound import BLOCKED, PlayGuard
 from outdial.metrics import ATTEMPTS_STARTED, CALLS_IN_FLIGHT, CLAIM_SECONDS
 from outdial.services.dialing import DialingService, Running
 from outdial.storage.claim import Claimed
@@ -67,6 +68,7 @@ class Engine:
         self._last_end_check: dict[uuid.UUID, float] = {}
         self._rest: dict[uuid.UUID, float] = {}  # campaign -> rests until (clock seconds)
         self._side: list[asyncio.Task[None]] = []
+        self.play_guard = PlayGuard(dialing.ctx.network)
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
@@ -238,6 +240,13 @@ class Engine:
                 CallOutcome(
                     HangupReason.FAILED, detail=f"{attempt.destination.type.value} not dialable"
                 ),
+            )
+            return
+        why = await self.play_guard.blocked(actions)
+        if why is not None:
+            log.warning("attempt failed: %s %s", ids, why, extra=extra)
+            self.ledger.ended(
+                attempt.campaigncall_id, CallOutcome(HangupReason.FAILED, detail=BLOCKED)
             )
             return
         request = CallRequest(

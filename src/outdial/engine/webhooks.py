@@ -13,30 +13,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
+import ssl
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import aiohttp
 
 from outdial.clock import Clock
-from outdial.domain.netpolicy import NetworkPolicy
+from outdial.domain.netpolicy import BlockedAddress, NetworkPolicy
 from outdial.metrics import WEBHOOK_DELIVERIES, WEBHOOK_FAILURES
+from outdial.netguard import check_http_url, guarded_connector
 from outdial.services.events import Event
 from outdial.services.webhooks import Attempt, Lease, WebhookService
+from outdial.signatures import HEADER as SIGNATURE_HEADER
+from outdial.signatures import signature_header
 from outdial.storage.timeconv import to_us
 
 log = logging.getLogger("outdial.webhooks")
-SIGNATURE_HEADER = "X-Outdial-Signature"
-
-
-def sign(secret: str, body: bytes) -> str:
-    """`sha256=<hex HMAC-SHA256 of the body with the customer's secret>`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def backoff_s(attempt: int, cap_s: float = 600.0) -> float:
@@ -53,14 +49,42 @@ class WebhookConfig:
     max_attempts: int = 16  # 1+2+...+512 s, then 600 s each: about 77 minutes in all
     lease_s: float = 60.0
     connections: int = 256  # open to all receivers at once, at most
-    # What receivers may be reached; closed unless the operator opens private networks.
-    network: NetworkPolicy = field(default_factory=NetworkPolicy)
+    # What receivers may be reached (None: the service context's policy, which is closed
+    # unless the operator opens private networks).
+    network: NetworkPolicy | None = None
 
 
 # What one delivery attempt can fail with, recorded as that attempt's outcome: the receiver
 # refused, reset or timed out, its name did not resolve, or its URI is not one we can reach.
 _FAILURES = (aiohttp.ClientError, TimeoutError, OSError, ValueError)
 READ_LIMIT = 64 * 1024  # of a receiver's answer (its body is not used)
+
+
+def failure_kind(exc: BaseException) -> str:
+    """A short, fixed word for why an attempt failed. The remote's own error text is never
+    recorded: it would tell a customer which inside ports answer (a port-scan oracle)."""
+    if isinstance(exc, BlockedAddress):
+        return "blocked"
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return "timeout"
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        return "tls"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "dns_failed"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "connect_failed"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+        return "connection_lost"
+    if isinstance(exc, aiohttp.ClientResponseError | aiohttp.ClientPayloadError):
+        return "protocol_error"
+    if isinstance(exc, aiohttp.InvalidURL | ValueError):
+        return "invalid_uri"
+    return "error"
+
+
+def status_kind(status: int) -> str:
+    """`http_3xx` (a redirect, never followed), `http_4xx`, `http_5xx`."""
+    return f"http_{status // 100}xx" if 100 <= status < 600 else "protocol_error"
 
 
 class WebhookWorker:
@@ -74,6 +98,7 @@ class WebhookWorker:
         self.service = service
         self.clock = clock
         self.config = config or WebhookConfig()
+        self.network = self.config.network or service.ctx.network
         self.owner = owner or f"webhooks-{uuid.uuid4()}"
         self._session: aiohttp.ClientSession | None = None
         # Per customer: the cursor we left and the events past it that already got through.
@@ -88,7 +113,9 @@ class WebhookWorker:
             yield
             return
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.config.connections),
+            # Every connection goes to an address the policy allowed when the name was
+            # resolved for it (no DNS rebinding between the check and the connect).
+            connector=guarded_connector(self.network, limit=self.config.connections),
             timeout=aiohttp.ClientTimeout(total=self.config.timeout_s),
             auto_decompress=False,
         )
@@ -144,7 +171,7 @@ class WebhookWorker:
                     ok = status is not None and 200 <= status < 300
                     attempts.append(Attempt(event.id, number, status, error, ok))
                     if not ok:
-                        WEBHOOK_FAILURES.labels("timeout" if "Timeout" in error else "error").inc()
+                        WEBHOOK_FAILURES.labels(error).inc()
                         failed.append(event.id)
                         return  # the rest of this resource waits: order per resource
                     WEBHOOK_DELIVERIES.inc()
@@ -184,12 +211,19 @@ class WebhookWorker:
         return sum(1 for a in attempts if a.ok)
 
     async def _send(self, lease: Lease, event: Event) -> tuple[int | None, str]:
-        """One attempt: the status code (None when no answer came) and what went wrong."""
+        """One attempt: the status code (None when no answer came) and, when it failed, a
+        short kind (`failure_kind`, `status_kind`). A URI whose host is blocked is recorded
+        `blocked` and nothing is sent."""
         assert self._session is not None, "rounds run inside connected()"
+        try:
+            check_http_url(lease.uri, self.network)  # literals: aiohttp skips the resolver
+        except (BlockedAddress, ValueError) as exc:
+            return None, failure_kind(exc)
         body = event.body().encode()
+        stamp = int(self.clock.now().timestamp())
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(lease.secret, body),
+            SIGNATURE_HEADER: signature_header(lease.secrets, stamp, body),
             "X-Outdial-Event-Id": str(event.id),
             "X-Outdial-Event-Type": event.type,
         }
@@ -199,11 +233,11 @@ class WebhookWorker:
             ) as response:
                 await response.content.read(READ_LIMIT)
                 status = response.status
-        except _FAILURES as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:500]
+        except (BlockedAddress, *_FAILURES) as exc:
+            return None, failure_kind(exc)
         if 200 <= status < 300:
             return status, ""
-        return status, f"HTTP {status}"
+        return status, status_kind(status)
 
 
 def _left(found: list[Event], sent: set[int]) -> bool:

@@ -5,9 +5,10 @@ Every status change is a guarded UPDATE on the campaign row (never read-check-wr
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -48,6 +49,46 @@ async def validate_refs(
             )
     if refs["next_campaign_id"] != NIL_UUID:
         await _live(conn, campaigns, customer_id, refs["next_campaign_id"], "next_campaign_id")
+        await _no_cycle(conn, customer_id, campaign_id, refs["next_campaign_id"])
+
+
+MAX_CHAIN = 10_000  # campaigns followed along next_campaign_id, at most
+
+
+async def _no_cycle(
+    conn: AsyncConnection, customer_id: uuid.UUID, campaign_id: uuid.UUID, next_id: uuid.UUID
+) -> None:
+    """next_campaign_id must not lead back to the campaign (itself, A->B->A, ...): a cycle
+    would start its campaigns one after another for ever. On PostgreSQL the customer's chain
+    changes are serialised (a transaction lock), so two updates cannot close a cycle each
+    believing the other absent."""
+    if next_id == campaign_id:
+        raise InvalidArgument(
+            "next_campaign_id cannot be the campaign itself", reason="INVALID_REFERENCE"
+        )
+    if conn.dialect.name == "postgresql":
+        digest = hashlib.blake2b(f"next_campaign:{customer_id}".encode(), digest_size=8)
+        key = int.from_bytes(digest.digest(), "big", signed=True)
+        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    seen = {campaign_id}
+    current = next_id
+    for _ in range(MAX_CHAIN):
+        found = (
+            await conn.execute(
+                sa.select(campaigns.c.next_campaign_id).where(campaigns.c.id == current)
+            )
+        ).first()
+        if found is None or found.next_campaign_id == NIL_UUID:
+            return
+        if found.next_campaign_id == campaign_id:
+            raise InvalidArgument(
+                f"next_campaign_id {next_id} leads back to this campaign (a cycle)",
+                reason="INVALID_REFERENCE",
+            )
+        if found.next_campaign_id in seen:
+            return  # an older loop that does not pass through this campaign
+        seen.add(current)
+        current = found.next_campaign_id
 
 
 async def attach_outdial(
@@ -70,7 +111,49 @@ async def attach_outdial(
         )
 
 
-async def start(conn: AsyncConnection, current: Row, now: int) -> Row:
+class StatusChange(NamedTuple):
+    """The campaign after a status write, and the status it had just before that write (the
+    event compares the two: PUT status racing run/stop must announce what really happened)."""
+
+    row: Row
+    before: str
+
+
+async def _write_status(
+    conn: AsyncConnection,
+    current: Row,
+    values: Mapping[str, Any],
+    *guards: sa.ColumnElement[bool],
+) -> StatusChange:
+    """A guarded status UPDATE that returns the old status from inside the write. PostgreSQL:
+    the old row is read under `FOR UPDATE` in the same statement, so a change committed by
+    another transaction while this one waited is what `before` shows. SQLite has one writer
+    (`BEGIN IMMEDIATE`): the row read earlier in this transaction is the old row. A guard
+    that no longer holds changes nothing: the fresh row comes back, and before == after."""
+    C = campaigns
+    if conn.dialect.name == "postgresql":
+        old = (
+            sa.select(C.c.id, C.c.status).where(C.c.id == current.id).with_for_update()
+        ).subquery("old")
+        stmt = (
+            sa.update(C)
+            .where(C.c.id == old.c.id, *guards)
+            .values(**values)
+            .returning(old.c.status.label("before"), *C.c)
+        )
+        found = (await conn.execute(stmt)).first()
+        if found is not None:
+            row = (await conn.execute(sa.select(C).where(C.c.id == current.id))).one()
+            return StatusChange(row, str(found.before))
+    else:
+        changed = await repo.update(conn, C, current.id, values, *guards)
+        if changed is not None:
+            return StatusChange(changed, str(current.status))
+    fresh = (await conn.execute(sa.select(C).where(C.c.id == current.id))).one()
+    return StatusChange(fresh, str(fresh.status))
+
+
+async def start(conn: AsyncConnection, current: Row, now: int) -> StatusChange:
     """stop|stopping -> run, after checking that the campaign can dial."""
     if current.tm_delete is not None:
         raise InvalidArgument("the campaign is deleted", reason="CAMPAIGN_DELETED")
@@ -87,16 +170,12 @@ async def start(conn: AsyncConnection, current: Row, now: int) -> Row:
         name: getattr(current, name) for name in ("outplan_id", "outdial_id", "next_campaign_id")
     }
     await validate_refs(conn, current.customer_id, current.id, refs)
-    if current.status == CampaignStatus.RUN.value:
-        return current
-    row = await repo.update(
+    return await _write_status(
         conn,
-        campaigns,
-        current.id,
+        current,
         {"status": CampaignStatus.RUN.value, "tm_update": now},
         campaigns.c.status.in_([CampaignStatus.STOP.value, CampaignStatus.STOPPING.value]),
     )
-    return row or current
 
 
 def stop_status() -> sa.ColumnElement[str]:
@@ -107,13 +186,11 @@ def stop_status() -> sa.ColumnElement[str]:
     )
 
 
-async def request_stop(conn: AsyncConnection, current: Row, now: int) -> Row:
+async def request_stop(conn: AsyncConnection, current: Row, now: int) -> StatusChange:
     """run -> stopping (attempts in flight) or stop; stopping and stop stay as they are."""
-    row = await repo.update(
+    return await _write_status(
         conn,
-        campaigns,
-        current.id,
+        current,
         {"status": stop_status(), "tm_update": now},
         campaigns.c.status == CampaignStatus.RUN.value,
     )
-    return row or current

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial import wire_format
-from outdial.domain.actions import parse_actions
+from outdial.domain.actions import ActionRules, media_refs, parse_actions
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.models import Campaign, Page
@@ -18,6 +18,7 @@ from outdial.services import campaign_rules, events
 from outdial.services.context import Context
 from outdial.services.fields import Body, integer, number, ref, text_fields
 from outdial.services.lookup import owned
+from outdial.services.media import missing_media
 from outdial.storage import repo, rows
 from outdial.storage.codec import dump_json
 from outdial.storage.pagination import Cursor
@@ -70,11 +71,16 @@ def ref_fields(body: Body, names: tuple[str, ...] = REFS) -> dict[str, uuid.UUID
 class CampaignService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.rules = ActionRules(ctx.network, ctx.max_call_ms)
+
+    def _actions(self, raw: Any) -> list[dict[str, Any]]:
+        return parse_actions(raw, rules=self.rules)
 
     async def create(self, customer_id: uuid.UUID, body: Body) -> Campaign:
         values = dict(DEFAULTS)
         values.update(basic_fields(body))
-        values["actions"] = dump_json(parse_actions(body.get("actions")))
+        actions = self._actions(body.get("actions"))
+        values["actions"] = dump_json(actions)
         values.update(ref_fields(body))
         now = self.ctx.now_us()
         values.update(
@@ -86,6 +92,7 @@ class CampaignService:
         )
         async with self.ctx.db.write() as conn:
             await campaign_rules.validate_refs(conn, customer_id, values["id"], values)
+            await _check_media(conn, customer_id, actions)
             await repo.insert(conn, campaigns, values)
             await campaign_rules.attach_outdial(
                 conn, values["id"], NIL_UUID, values["outdial_id"], now
@@ -119,7 +126,8 @@ class CampaignService:
         elif part == "service_level":
             values = basic_fields({"service_level": body.get("service_level")})
         elif part == "actions":
-            values = {"actions": dump_json(parse_actions(body.get("actions")))}
+            actions = self._actions(body.get("actions"))
+            values = {"actions": dump_json(actions)}
         elif part == "resource_info":
             values = dict(ref_fields(body))
         elif part == "next_campaign_id":
@@ -131,6 +139,8 @@ class CampaignService:
             current = await owned(conn, campaigns, customer_id, campaign_id, NOT_FOUND, "campaign")
             if "type" in values and values["type"] != current.type and current.status != "stop":
                 raise FailedPrecondition("the type of a running campaign cannot change")
+            if part == "actions":
+                await _check_media(conn, customer_id, actions)
             if set(values) & set(REFS):
                 merged = {r: values.get(r, getattr(current, r)) for r in REFS}
                 await campaign_rules.validate_refs(conn, customer_id, campaign_id, merged)
@@ -157,12 +167,12 @@ class CampaignService:
         async with self.ctx.db.write() as conn:
             current = await owned(conn, campaigns, customer_id, campaign_id, NOT_FOUND, "campaign")
             if wanted == "run":
-                row = await campaign_rules.start(conn, current, self.ctx.now_us())
+                change = await campaign_rules.start(conn, current, self.ctx.now_us())
             else:
-                row = await campaign_rules.request_stop(conn, current, self.ctx.now_us())
-            changed = rows.campaign(row)
+                change = await campaign_rules.request_stop(conn, current, self.ctx.now_us())
+            changed = rows.campaign(change.row)
             await events.emit_status(
-                conn, current.status, customer_id, wire_format.campaign(changed)
+                conn, change.before, customer_id, wire_format.campaign(changed)
             )
         return changed
 
@@ -197,6 +207,17 @@ class CampaignService:
                     wire_format.campaign(rows.campaign(row)),
                 )
         return rows.campaign(row)
+
+
+async def _check_media(
+    conn: AsyncConnection, customer_id: uuid.UUID, actions: list[dict[str, Any]]
+) -> None:
+    """Every `media:<id>` a `play` action names must be the customer's live media."""
+    missing = await missing_media(conn, customer_id, media_refs(actions))
+    if missing:
+        raise InvalidArgument(
+            f"actions: media {missing[0]} does not exist", reason="INVALID_REFERENCE"
+        )
 
 
 async def _detach(

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from outdial.clock import Clock
+from outdial.domain.limits import Limits
+from outdial.domain.netpolicy import NetworkPolicy
+from outdial.services.accounts import AccountService
 from outdial.services.campaigncalls import CampaigncallService
 from outdial.services.campaigns import CampaignService
 from outdial.services.context import Context
@@ -12,6 +15,8 @@ from outdial.services.customers import CustomerService
 from outdial.services.dnclists import DncListService
 from outdial.services.eligibility import EligibilityService
 from outdial.services.event_feed import EventService
+from outdial.services.limits import RequestLimits
+from outdial.services.media import MediaService
 from outdial.services.outdials import OutdialService
 from outdial.services.outplans import OutplanService
 from outdial.services.stats import StatsService
@@ -32,10 +37,23 @@ class Services:
     eligibility: EligibilityService
     stats: StatsService
     events: EventService
+    media: MediaService
+    limits: RequestLimits
+    accounts: AccountService
 
     @classmethod
-    def build(cls, db: Database, clock: Clock) -> Services:
-        ctx = Context(db, clock)
+    def build(
+        cls,
+        db: Database,
+        clock: Clock,
+        *,
+        network: NetworkPolicy | None = None,
+        limits: Limits | None = None,
+        max_call_ms: int = 3_600_000,
+    ) -> Services:
+        """`network`: what customers' outbound requests may reach (closed by default);
+        `limits`: the per-customer limits; `max_call_ms`: the longest call (and action)."""
+        ctx = Context(db, clock, network or NetworkPolicy(), limits or Limits(), max_call_ms)
         return cls(
             ctx=ctx,
             customers=CustomerService(ctx),
@@ -48,4 +66,7 @@ class Services:
             eligibility=EligibilityService(ctx),
             stats=StatsService(ctx),
             events=EventService(ctx),
+            media=MediaService(ctx),
+            limits=RequestLimits(ctx.limits, lambda: clock.now().timestamp()),
+            accounts=AccountService(ctx),
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from outdial.clock import Clock
+from outdial.domain.limits import Limits
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.storage.db import Database
 from outdial.storage.timeconv import to_us
 
@@ -14,6 +16,11 @@ from outdial.storage.timeconv import to_us
 class Context:
     db: Database
     clock: Clock
+    # What customers' outbound requests may reach (webhooks, play URLs, sip destinations):
+    # checked on write (literals, webhook names) and again when used.
+    network: NetworkPolicy = field(default_factory=NetworkPolicy)
+    limits: Limits = field(default_factory=Limits)
+    max_call_ms: int = 3_600_000  # the longest call: no action may last longer
 
     def now_us(self) -> int:
         return to_us(self.clock.now())

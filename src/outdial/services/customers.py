@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -115,17 +116,21 @@ class CustomerService:
         return rows.accesskey(row)
 
     async def authenticate(self, token: str) -> uuid.UUID:
-        """The customer a token belongs to; 401 for an unknown, expired or deleted key.
+        """The customer a token belongs to; 401 for an unknown, expired or deleted key."""
+        return await self.identify(hash_token(token))
 
-        A key that worked is remembered for AUTH_CACHE_SECONDS (never past its expiry), so
-        most requests skip this query; a key deleted in the database stops working within
-        that time."""
-        digest = hash_token(token)
-        now = self.ctx.now_us()
-        cached = self._auth_cache.get(digest)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        stmt = (
+    async def key_valid(self, digest: str) -> bool:
+        """Whether the key with this hash still works, asked of the database (not the cache):
+        open event streams ask it every few seconds to end when their key is revoked."""
+        async with self.ctx.db.query() as conn:
+            found = (await conn.execute(self._key_query(digest, self.ctx.now_us()))).first()
+        if found is None:
+            self._auth_cache.pop(digest, None)
+        return found is not None
+
+    @staticmethod
+    def _key_query(digest: str, now: int) -> sa.Select[Any]:
+        return (
             sa.select(accesskeys.c.customer_id, accesskeys.c.tm_expire)
             .select_from(accesskeys.join(customers, customers.c.id == accesskeys.c.customer_id))
             .where(
@@ -135,8 +140,19 @@ class CustomerService:
                 sa.or_(accesskeys.c.tm_expire.is_(None), accesskeys.c.tm_expire > now),
             )
         )
+
+    async def identify(self, digest: str) -> uuid.UUID:
+        """The customer of the key with this hash (`hash_token`); 401 when it does not work.
+
+        A key that worked is remembered for AUTH_CACHE_SECONDS (never past its expiry), so
+        most requests skip this query; a key deleted in the database stops working within
+        that time."""
+        now = self.ctx.now_us()
+        cached = self._auth_cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
         async with self.ctx.db.read() as conn:
-            found = (await conn.execute(stmt)).first()
+            found = (await conn.execute(self._key_query(digest, now))).first()
         if found is None:
             self._auth_cache.pop(digest, None)
             raise Unauthenticated("the access key is not valid", reason="INVALID_CREDENTIALS")

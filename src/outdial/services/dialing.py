@@ -23,9 +23,9 @@ from outdial.services import campaign_rules, events
 from outdial.services.context import Context
 from outdial.storage import attempt_end as ends
 from outdial.storage import claim as claims
-from outdial.storage import repo, rows
+from outdial.storage import quota, repo, rows
 from outdial.storage.claim import Claim
-from outdial.storage.tables import campaigncalls, campaigns, engines, outdials, outplans
+from outdial.storage.tables import campaigncalls, campaigns, customers, engines, outdials, outplans
 
 log = logging.getLogger("outdial.engine")
 
@@ -36,6 +36,7 @@ class Running:
     outplan: Outplan
     in_flight: int
     pace_next_us: int
+    calling_codes: tuple[str, ...] = ()  # the customer's toll-fraud guard, read each round
 
 
 class DialingService:
@@ -45,11 +46,16 @@ class DialingService:
     async def running(self) -> list[Running]:
         """Campaigns in run, with their outplans; stops those whose list or plan is gone."""
         stmt = (
-            sa.select(campaigns, outplans, outdials.c.tm_delete.label("outdial_deleted"))
+            sa.select(
+                campaigns,
+                outplans,
+                outdials.c.tm_delete.label("outdial_deleted"),
+                customers.c.allowed_calling_codes.label("calling_codes"),
+            )
             .select_from(
-                campaigns.outerjoin(outplans, outplans.c.id == campaigns.c.outplan_id).outerjoin(
-                    outdials, outdials.c.id == campaigns.c.outdial_id
-                )
+                campaigns.outerjoin(outplans, outplans.c.id == campaigns.c.outplan_id)
+                .outerjoin(outdials, outdials.c.id == campaigns.c.outdial_id)
+                .outerjoin(customers, customers.c.id == campaigns.c.customer_id)
             )
             .where(campaigns.c.status == CampaignStatus.RUN.value, campaigns.c.tm_delete.is_(None))
         )
@@ -68,7 +74,11 @@ class DialingService:
             plan = rows.outplan(_Prefixed(mapping, outplans))
             out.append(
                 Running(
-                    campaign, plan, mapping[campaigns.c.in_flight], mapping[campaigns.c.pace_next]
+                    campaign,
+                    plan,
+                    mapping[campaigns.c.in_flight],
+                    mapping[campaigns.c.pace_next],
+                    quota.codes_of(mapping["calling_codes"]),
                 )
             )
         for campaign, why in broken:
@@ -82,8 +92,8 @@ class DialingService:
         async with self.ctx.db.write() as conn:
             row = await repo.get(conn, campaigns, campaign_id)
             if row is not None:
-                after = await campaign_rules.request_stop(conn, row, self.ctx.now_us())
-                await _status_event(conn, row.status, after)
+                change = await campaign_rules.request_stop(conn, row, self.ctx.now_us())
+                await _status_event(conn, change.before, change.row)
 
     async def claim(
         self, run: Running, *, limit: int, pace_step_us: int, lease_us: int, engine_id: str
@@ -100,6 +110,7 @@ class DialingService:
                     pace_step_us=pace_step_us,
                     lease_us=lease_us,
                     engine_id=engine_id,
+                    calling_codes=run.calling_codes,
                 )
                 ids = [a.campaigncall_id for a in claim.attempts]
                 await _call_events(conn, ids, None, events.CAMPAIGNCALL_CREATED)
@@ -172,8 +183,8 @@ class DialingService:
                 async with self.ctx.db.write() as conn:
                     row = await repo.get(conn, campaigns, following)
                     if row is not None and row.customer_id == run.campaign.customer_id:
-                        after = await campaign_rules.start(conn, row, now)
-                        await _status_event(conn, row.status, after)
+                        change = await campaign_rules.start(conn, row, now)
+                        await _status_event(conn, change.before, change.row)
                         log.info("started next campaign %s after %s", following, run.campaign.id)
             except OutdialError as exc:
                 log.warning("next campaign %s not started: %s", following, exc.message)

@@ -23,6 +23,7 @@ from outdial.domain.callwindow import is_open
 from outdial.domain.eligibility import (
     DAY_US,
     NEVER,
+    SKIPS_DESTINATION,
     Blocker,
     Facts,
     Reason,
@@ -37,7 +38,7 @@ from outdial.domain.models import Campaign, Outplan, Target
 from outdial.domain.states import CampaignStatus
 from outdial.services.context import Context
 from outdial.services.lookup import owned
-from outdial.storage import compliance, repo, rows
+from outdial.storage import compliance, quota, repo, rows
 from outdial.storage import targets as target_rows
 from outdial.storage.codec import load_address, load_call_window
 from outdial.storage.pagination import Cursor
@@ -110,6 +111,7 @@ class EligibilityService:
         return Facts(
             listed=listed,
             calls=calls,
+            calling_codes=await quota.calling_codes(conn, campaign.customer_id),
             campaign_running=campaign.status == CampaignStatus.RUN.value,
             pacing_full=in_flight >= campaign.max_concurrent_calls,
         )
@@ -184,7 +186,7 @@ class EligibilityService:
                     chunk = [rows.target(r) for r in found]
                     last = chunk[-1].id
                     facts = await self._facts(conn, campaign, plan, chunk, 0)
-                    facts = Facts(facts.listed, facts.calls)
+                    facts = Facts(facts.listed, facts.calls, calling_codes=facts.calling_codes)
                     for target in chunk:
                         total += 1
                         reasons = explain(target, plan, facts, now)
@@ -252,14 +254,15 @@ def _classify(found: Sequence[Blocker]) -> tuple[str, str]:
     if not reasons:
         return "now", ""
     kinds = {r.reason for r in reasons}
-    if Reason.DNC_LISTED in kinds:  # blocking only when no destination is left
-        return "never", Reason.DNC_LISTED.value
+    for skip in (Reason.DESTINATION_NOT_ALLOWED, Reason.DNC_LISTED):
+        if skip in kinds:  # blocking only when no destination is left
+            return "never", skip.value
     for b in reasons:
         if b.reason in NEVER:
             return "never", b.reason.value
         if b.reason is Reason.WINDOW_CLOSED and b.clears_at is None:
             return "never", b.reason.value
-    first = next((b for b in reasons if b.reason is not Reason.DNC_LISTED), reasons[0])
+    first = next((b for b in reasons if b.reason not in SKIPS_DESTINATION), reasons[0])
     return "later", first.reason.value
 
 

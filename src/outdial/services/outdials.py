@@ -12,7 +12,7 @@ from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.fields import Body, ref, text_fields
 from outdial.services.lookup import owned, referenced
-from outdial.storage import repo, rows
+from outdial.storage import quota, repo, rows
 from outdial.storage.pagination import Cursor
 from outdial.storage.tables import campaigns, outdials
 
@@ -87,6 +87,8 @@ class OutdialService:
             row = await repo.soft_delete(conn, outdials, row, self.ctx.now_us())
             deleted = rows.outdial(row)
             if was_live:
+                gone = await quota.live_targets(conn, outdial_id)
+                await quota.remove_targets(conn, customer_id, gone)
                 await events.emit(
                     conn, customer_id, events.OUTDIAL_DELETED, wire_format.outdial(deleted)
                 )

@@ -6,10 +6,13 @@ import uuid
 from typing import Any
 
 from outdial import wire_format
+from outdial.domain.address import Address, AddressType
 from outdial.domain.callwindow import parse_call_window
-from outdial.domain.errors import NotFound
+from outdial.domain.destinations import DestinationRule
+from outdial.domain.errors import InvalidArgument, NotFound
 from outdial.domain.ids import new_id
 from outdial.domain.models import Outplan, Page
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.domain.sipheaders import parse_sip_headers
 from outdial.services import events
 from outdial.services.context import Context
@@ -28,11 +31,29 @@ MAX_TRIES = 1000
 MAX_NUMBER_GAP = 7 * 86_400_000  # a week between two calls to one number, at most
 
 
-def dial_info(body: Body) -> dict[str, Any]:
+def check_source(source: Address | None, network: NetworkPolicy) -> None:
+    """The caller id must be a telephone number (E.164) or a SIP URI on an allowed host (not
+    an address literal the network policy blocks); other types cannot be presented as a
+    caller id on a call (toll-fraud guard, issue 10)."""
+    if source is None:
+        return
+    if source.type not in (AddressType.TEL, AddressType.SIP):
+        raise InvalidArgument(
+            "source.type must be tel (E.164) or sip for a caller id", reason="INVALID_SOURCE"
+        )
+    if source.type is AddressType.SIP:
+        try:
+            DestinationRule(network).check(source, "source")
+        except InvalidArgument as exc:
+            raise InvalidArgument(exc.message, reason="INVALID_SOURCE") from None
+
+
+def dial_info(body: Body, network: NetworkPolicy | None = None) -> dict[str, Any]:
     """The dial block (source, timeouts, tries) fields present in a body, validated."""
     values: dict[str, Any] = {}
     present, source = address(body, "source")
     if present:
+        check_source(source, network or NetworkPolicy())
         values["source"] = dump_address(source)
     limits = {"dial_timeout": MAX_DIAL_TIMEOUT, "try_interval": MAX_TRY_INTERVAL}
     limits.update({f"max_try_count_{n}": MAX_TRIES for n in range(5)})
@@ -68,7 +89,7 @@ class OutplanService:
         }
         values.update({f"max_try_count_{n}": 0 for n in range(5)})
         values.update(text_fields(body, _TEXT))
-        values.update(dial_info(body))
+        values.update(dial_info(body, self.ctx.network))
         now = self.ctx.now_us()
         values.update(id=new_id(), customer_id=customer_id, tm_create=now, tm_update=now)
         async with self.ctx.db.write() as conn:
@@ -97,7 +118,9 @@ class OutplanService:
         self, customer_id: uuid.UUID, outplan_id: uuid.UUID, body: Body, *, dial: bool
     ) -> Outplan:
         """PUT /outplans/{id} (name, detail) or /dial_info (the dial block)."""
-        values: dict[str, Any] = dial_info(body) if dial else dict(text_fields(body, _TEXT))
+        values: dict[str, Any] = (
+            dial_info(body, self.ctx.network) if dial else dict(text_fields(body, _TEXT))
+        )
         async with self.ctx.db.write() as conn:
             await owned(conn, outplans, customer_id, outplan_id, NOT_FOUND, "outplan")
             values["tm_update"] = self.ctx.now_us()

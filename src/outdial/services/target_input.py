@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from outdial.domain.address import Address, parse_address, parse_short_address
+from outdial.domain.destinations import DestinationRule
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import new_id
 from outdial.domain.models import DESTINATION_SLOTS
@@ -41,8 +42,17 @@ _FRESH: dict[str, Any] = {
 }
 
 
-def target_values(body: Mapping[str, Any], outdial_id: uuid.UUID, now_us: int) -> dict[str, Any]:
+DEFAULT_RULE = DestinationRule()  # nothing private reachable, every calling code
+
+
+def target_values(
+    body: Mapping[str, Any],
+    outdial_id: uuid.UUID,
+    now_us: int,
+    rule: DestinationRule = DEFAULT_RULE,
+) -> dict[str, Any]:
     """Validate one target and build its row (status idle, try counts 0, tm_update = tm_create).
+    `rule`: the customer's checks on destinations (blocked literal hosts, calling codes).
 
     This runs once per row of a bulk load (a million times for a large file), so it is written
     for speed: one dict, no intermediate mappings, the shorthand parsed on its fast path."""
@@ -66,6 +76,7 @@ def target_values(body: Mapping[str, Any], outdial_id: uuid.UUID, now_us: int) -
         )
         if addr is not None:
             any_set = True
+            rule.check(addr, field)
         values[field] = dump_address(addr)
     if not any_set:
         raise InvalidArgument("at least one of destination_0..destination_4 must be set")

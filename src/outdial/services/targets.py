@@ -7,13 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from outdial import wire_format
-from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from outdial.domain.destinations import DestinationRule
+from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from outdial.domain.models import Outdial, Page, Target
 from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.lookup import owned
 from outdial.services.target_input import RowError, target_values
-from outdial.storage import projections, repo, rows
+from outdial.storage import projections, quota, repo, rows
 from outdial.storage import targets as target_rows
 from outdial.storage.pagination import Cursor
 from outdial.storage.tables import outdial_targets, outdials
@@ -23,6 +24,15 @@ from outdial.storage.timeconv import from_us
 NOT_FOUND = "OUTDIAL_TARGET_NOT_FOUND"
 MAX_BULK = 10_000
 Row = Any
+LIMIT_RETRY_S = 60  # the target limit frees up only as targets are deleted
+
+
+def over_limit(limit: int) -> ResourceExhausted:
+    return ResourceExhausted(
+        f"the customer would hold more than {limit} targets (delete some first)",
+        reason="TARGET_LIMIT",
+        retry_after=LIMIT_RETRY_S,
+    )
 
 
 class TargetService:
@@ -40,10 +50,18 @@ class TargetService:
             raise FailedPrecondition(f"outdial {outdial_id} is deleted", reason="OUTDIAL_DELETED")
         return rows.outdial(row)
 
+    async def rule(self, customer_id: uuid.UUID) -> DestinationRule:
+        """The checks on this customer's destinations: the network policy and its calling
+        codes (read apart from the write, so that validation never holds the write lock)."""
+        async with self.ctx.db.query() as conn:
+            codes = await quota.calling_codes(conn, customer_id)
+        return DestinationRule(self.ctx.network, codes)
+
     async def create(
         self, customer_id: uuid.UUID, outdial_id: uuid.UUID, body: Mapping[str, Any]
     ) -> Target:
-        values = target_values(body, outdial_id, self.ctx.now_us())
+        rule = await self.rule(customer_id)
+        values = target_values(body, outdial_id, self.ctx.now_us(), rule)
         async with self.ctx.db.write() as conn:
             await self._writable_outdial(conn, customer_id, outdial_id)
             await repo.insert(conn, outdial_targets, values)
@@ -51,6 +69,8 @@ class TargetService:
             assert row is not None
             created = rows.target(row)
             await events.emit(conn, customer_id, events.TARGET_CREATED, wire_format.target(created))
+            if not await quota.add_targets(conn, customer_id, 1, self.ctx.limits.targets):
+                raise over_limit(self.ctx.limits.targets)
         return created
 
     async def create_many(
@@ -62,12 +82,13 @@ class TargetService:
         if not items:
             raise InvalidArgument("the body must be a non-empty JSON array of targets")
         now = self.ctx.now_us()
+        rule = await self.rule(customer_id)
         values = []
         for index, item in enumerate(items):
             if not isinstance(item, Mapping):
                 raise RowError(index, "must be a JSON object", label="item")
             try:
-                values.append(target_values(item, outdial_id, now))
+                values.append(target_values(item, outdial_id, now, rule))
             except InvalidArgument as exc:
                 raise RowError(index, exc.message, label="item") from None
         async with self.ctx.db.write() as conn:
@@ -77,6 +98,8 @@ class TargetService:
             await events.emit_many(
                 conn, customer_id, events.TARGET_CREATED, (wire_format.target(t) for t in made)
             )
+            if not await quota.add_targets(conn, customer_id, len(values), self.ctx.limits.targets):
+                raise over_limit(self.ctx.limits.targets)
         return made
 
     async def get(
@@ -123,7 +146,7 @@ class TargetService:
         self, customer_id: uuid.UUID, outdial_id: uuid.UUID, target_id: uuid.UUID
     ) -> Target:
         async with self.ctx.db.write() as conn:
-            await self._outdial(conn, customer_id, outdial_id)
+            outdial = await self._outdial(conn, customer_id, outdial_id)
             row = await repo.get(conn, outdial_targets, target_id)
             if row is None or row.outdial_id != outdial_id:
                 raise NotFound(f"target {target_id} not found", reason=NOT_FOUND)
@@ -134,4 +157,6 @@ class TargetService:
                 await events.emit(
                     conn, customer_id, events.TARGET_DELETED, wire_format.target(deleted)
                 )
+                if outdial.tm_delete is None:  # a deleted outdial's targets no longer count
+                    await quota.remove_targets(conn, customer_id, 1)
         return deleted

@@ -25,6 +25,11 @@ class Lease:
     uri: str
     method: str
     secret: str
+    old_secret: str = ""  # the secret a rotation replaced, while it still signs
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return (self.secret, self.old_secret) if self.old_secret else (self.secret,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,8 @@ class WebhookService:
                             customers.c.webhook_uri,
                             customers.c.webhook_method,
                             customers.c.webhook_secret,
+                            customers.c.webhook_secret_old,
+                            customers.c.webhook_secret_old_until,
                         ).where(customers.c.id.in_([t.customer_id for t in taken]))
                     )
                 ).all()
@@ -93,6 +100,7 @@ class WebhookService:
                 who[t.customer_id].webhook_uri,
                 who[t.customer_id].webhook_method or "POST",
                 who[t.customer_id].webhook_secret,
+                _old_secret(who[t.customer_id], now),
             )
             for t in taken
             if t.customer_id in who
@@ -137,6 +145,10 @@ class WebhookService:
             await conn.execute(
                 sa.update(C).where(C.c.lease_owner == owner).values(lease_owner="", lease_until=0)
             )
+
+
+def _old_secret(row: Any, now: int) -> str:
+    return str(row.webhook_secret_old) if row.webhook_secret_old_until > now else ""
 
 
 def _delivery(lease: Lease, a: Attempt, now: int) -> dict[str, Any]:

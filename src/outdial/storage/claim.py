@@ -131,8 +131,11 @@ async def claim(
     pace_step_us: int,
     lease_us: int,
     engine_id: str,
+    calling_codes: tuple[str, ...] = (),
 ) -> Claim:
     """Start up to `limit` attempts for a campaign in the caller's transaction.
+    `calling_codes`: the customer's allowed calling codes (a tel destination outside them is
+    used up with a `destination_not_allowed` skip, never dialed).
 
     The due targets are locked first (skipping any another engine holds) and checked against
     the compliance rules (docs/compliance.md): a destination on a live do-not-call entry is
@@ -158,7 +161,7 @@ async def claim(
     found = (await conn.execute(stmt)).all()
     if not found:
         return Claim([], -1, -1)
-    plan = ClaimPlan(conn, campaign, outplan, now_us)
+    plan = ClaimPlan(conn, campaign, outplan, now_us, calling_codes)
     await plan.prepare(found)
     for row in found:
         plan.decide(row)

@@ -23,6 +23,7 @@ from outdial.domain.eligibility import (
     dial_number,
     local_times,
     no_dialable_destination,
+    not_allowed,
     number_blocks,
     window_block,
 )
@@ -55,9 +56,15 @@ class ClaimPlan:
     """The decisions of one claim over its locked rows, then written set-wise."""
 
     def __init__(
-        self, conn: AsyncConnection, campaign: Campaign, outplan: Outplan, now_us: int
+        self,
+        conn: AsyncConnection,
+        campaign: Campaign,
+        outplan: Outplan,
+        now_us: int,
+        calling_codes: tuple[str, ...] = (),
     ) -> None:
         self.conn, self.campaign, self.outplan, self.now_us = conn, campaign, outplan, now_us
+        self.calling_codes = calling_codes  # the customer's toll-fraud guard (empty: all)
         self.now = from_us(now_us)
         self.limits_on = outplan.max_attempts_per_number_24h > 0 or outplan.min_number_gap > 0
         self.listed: dict[str, str] = {}
@@ -143,6 +150,13 @@ class ClaimPlan:
                 return
             dest = _address(dests[n])
             number = dial_number(dest)
+            why_not = not_allowed(number, self.calling_codes) if self.calling_codes else None
+            if why_not is not None and number is not None:
+                # Allowed when written, outside the customer's calling codes now: never dialed.
+                self._skip(tid, n, number, Reason.DESTINATION_NOT_ALLOWED, why_not, None)
+                burned.append(n)
+                counts[n] = plan.max_try_counts[n]
+                continue
             if number is not None and number in self.listed:
                 self._skip(
                     tid,

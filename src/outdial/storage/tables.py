@@ -33,6 +33,14 @@ customers = sa.Table(
     sa.Column("webhook_method", sa.String(8), nullable=False, server_default=""),
     sa.Column("webhook_uri", sa.Text, nullable=False, server_default=""),
     sa.Column("webhook_secret", sa.String(128), nullable=False, server_default=""),
+    # Issue 10: the secret a rotation replaced keeps signing beside the new one until then.
+    sa.Column("webhook_secret_old", sa.String(128), nullable=False, server_default=""),
+    sa.Column("webhook_secret_old_until", Micros, nullable=False, server_default="0"),
+    # Country calling codes (JSON list of digit strings) tel destinations must start with;
+    # [] allows every number.
+    sa.Column("allowed_calling_codes", sa.Text, nullable=False, server_default="[]"),
+    # Targets stored and not deleted (the per-customer limit reads this, not a COUNT).
+    sa.Column("target_count", sa.BigInteger, nullable=False, server_default="0"),
     *_times(),
 )
 
@@ -289,4 +297,20 @@ dial_skips = sa.Table(
     sa.Column("clears_at", Micros, nullable=True),
     sa.Column("tm_create", Micros, nullable=False),
     sa.Index("ix_dial_skips_campaign", "campaign_id", "tm_create", "id"),
+)
+
+# Issue 10: uploaded audio (WAV), played by `play` actions as `media:<id>`.
+media = sa.Table(
+    "media",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("sample_rate", sa.Integer, nullable=False),
+    sa.Column("channels", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    *_times(),
+    sa.Index("ix_media_list", "customer_id", "tm_create", "id"),
 )

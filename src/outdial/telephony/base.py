@@ -25,6 +25,14 @@ class CallRequest:
     sip_headers: tuple[tuple[str, str], ...] = ()  # the outplan's own headers (validated)
 
 
+class MediaSource(Protocol):
+    """Where `play` actions' `media:<id>` audio comes from (uploaded WAV files)."""
+
+    async def wav(self, media_id: uuid.UUID) -> bytes:
+        """The WAV file; LookupError when there is no such live media."""
+        ...
+
+
 class Telephony(Protocol):
     """A call backend. `place_call` runs one whole call and reports how it ended.
 

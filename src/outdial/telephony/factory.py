@@ -8,6 +8,7 @@ from pathlib import Path
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.netpolicy import NetworkPolicy
 from outdial.settings import SipSettings
+from outdial.telephony.base import MediaSource
 from outdial.telephony.sip import SipConfig, SipConfigError, SipTelephony, parse_hostport
 from outdial.telephony.sip.config import sip_values
 
@@ -41,5 +42,10 @@ def sip_config(settings: SipSettings, network: NetworkPolicy | None = None) -> S
     )
 
 
-def sip_telephony(settings: SipSettings, network: NetworkPolicy | None = None) -> SipTelephony:
-    return SipTelephony(sip_config(settings, network))
+def sip_telephony(
+    settings: SipSettings, network: NetworkPolicy | None = None, media: MediaSource | None = None
+) -> SipTelephony:
+    """`media`: where `play` actions' `media:<id>` audio is read from (uploaded WAV files)."""
+    telephony = SipTelephony(sip_config(settings, network))
+    telephony.library.media = media
+    return telephony

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import Receive, Scope, Send
 
 from outdial.api.deps import CustomerId, ServicesDep
 from outdial.api.wire import ok
@@ -18,14 +19,19 @@ from outdial.domain.ids import parse_id
 from outdial.services.container import Services
 
 router = APIRouter(prefix="/v1.0", tags=["events"])
+T = TypeVar("T")
 POLL_S = 0.25  # how often the stream looks for new events
 KEEPALIVE_S = 15.0
+KEY_CHECK_S = 2.0  # how often an open stream asks whether its key still works
 
 
 class CustomerUpdate(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
     webhook_method: str | None = Field(None, description="POST (default) or PUT")
     webhook_uri: str | None = Field(None, description="http(s) URL; empty turns webhooks off")
+    allowed_calling_codes: list[str] | None = Field(
+        None, description='country calling codes tel destinations must start with ("1", "44")'
+    )
 
 
 class ReplayIn(BaseModel):
@@ -40,7 +46,7 @@ async def campaign_stats(id: str, s: ServicesDep, me: CustomerId) -> JSONRespons
 
 @router.get("/customers/{id}", operation_id="get_customer")
 async def get_customer(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
-    return ok(await s.events.customer(me, parse_id(id)))
+    return ok(await s.accounts.get(me, parse_id(id)))
 
 
 @router.put("/customers/{id}", operation_id="update_customer")
@@ -48,7 +54,13 @@ async def update_customer(
     id: str, s: ServicesDep, me: CustomerId, body: CustomerUpdate | None = None
 ) -> JSONResponse:
     fields = body.model_dump(exclude_unset=True) if body else {}
-    return ok(await s.events.set_webhook(me, parse_id(id), fields))
+    return ok(await s.accounts.update(me, parse_id(id), fields))
+
+
+@router.post("/customers/{id}/webhook_secret", operation_id="rotate_webhook_secret")
+async def rotate_webhook_secret(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    """A new signing secret (shown only in this answer); the old one signs beside it 24 h."""
+    return ok(await s.accounts.rotate_webhook_secret(me, parse_id(id)))
 
 
 @router.post("/events/replay", operation_id="replay_events")
@@ -83,18 +95,53 @@ async def stream_events(
         start = from_id
     else:
         start = await s.events.last_id(me)
-    return StreamingResponse(
-        _stream(request, s, me, start),
+    digest = str(request.scope.get("state", {}).get("key_digest", ""))
+    s.limits.open_stream(me)  # 429 past the customer's limit of open streams
+    return _CountedStream(
+        lambda: s.limits.close_stream(me),
+        _stream(request, s, me, start, digest),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _stream(request: Request, s: Services, me: uuid.UUID, last: int) -> AsyncIterator[str]:
+class _CountedStream(StreamingResponse):
+    """A stream that gives its slot back however it ends (also when the client left before
+    the first event: the generator would then never run its own cleanup)."""
+
+    def __init__(self, release: Callable[[], None], *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+async def _unbroken(work: Awaitable[T]) -> T:
+    """Run a database call to its end even if the stream is cancelled meanwhile (the client
+    left): a query cancelled halfway makes the driver throw its connection away, and on
+    SQLite (one connection per process) every other request would wait for it."""
+    return await asyncio.shield(asyncio.ensure_future(work))
+
+
+async def _stream(
+    request: Request, s: Services, me: uuid.UUID, last: int, digest: str
+) -> AsyncIterator[str]:
+    """Events as they come; ends when the client goes away or its key stops working
+    (revoked, expired: within KEY_CHECK_S plus a poll, in any process)."""
     yield "retry: 2000\n\n"
     quiet = 0.0
+    loop = asyncio.get_running_loop()
+    next_check = loop.time() + KEY_CHECK_S
     while not await request.is_disconnected():
-        found = await s.events.after(me, last, 500)
+        if digest and loop.time() >= next_check:
+            if not await _unbroken(s.customers.key_valid(digest)):
+                return
+            next_check = loop.time() + KEY_CHECK_S
+        found = await _unbroken(s.events.after(me, last, 500))
         for event in found:
             yield f"id: {event.id}\nevent: {event.type}\ndata: {event.body()}\n\n"
             last = event.id

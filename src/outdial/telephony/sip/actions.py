@@ -66,6 +66,13 @@ class ActionPlayer:
                 self.played.append(kind)
                 log.info("call %s: hangup action", self.label)
                 return
+            if kind == "sleep":  # silence made as it is sent, never allocated up front
+                try:
+                    await self.library.play_silence(stream, _option(action).get("duration", 0))
+                    self.played.append(kind)
+                except ValueError as exc:
+                    log.warning("call %s: sleep action skipped: %s", self.label, exc)
+                continue
             try:
                 codec = stream.payload_type  # the stream changes it if a re-INVITE does
                 payload = await self._audio(kind, _option(action), codec)
@@ -98,9 +105,4 @@ class ActionPlayer:
                 except (AudioError, OSError, ValueError) as exc:
                     log.warning("call %s: cannot play %s: %s", self.label, url, exc)
             return b"".join(parts)
-        if kind == "sleep":
-            duration = opt.get("duration", 0)
-            if not isinstance(duration, int | float) or isinstance(duration, bool):
-                raise ValueError("option.duration must be a number of milliseconds")
-            return AudioLibrary.silence(int(duration), payload_type)
         return None

@@ -53,7 +53,7 @@ class SipTelephony:
             os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "outdial", "tts"
         )
         self.synth = SpeechSynth(cache_dir, espeak=None, sox=None)
-        self.library = AudioLibrary(self.synth, sox=None)
+        self.library = AudioLibrary(self.synth, sox=None, network=config.network)
         self.resolver = SipResolver(config.dns_servers)
         self._trunk_hops: list[Hop] = []
         self._proxy_hops: list[Hop] = []

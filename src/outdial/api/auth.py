@@ -1,0 +1,115 @@
+"""Authentication of every `/v1.0` request, before a route reads its body (issue 10).
+
+A request without a working access key is answered 401 here, whatever its body: no JSON is
+parsed (and no 26 MB body read) for a caller we do not know. Then, per key, the request rate
+(429 `RATE_LIMITED` with `Retry-After`), and for keys sent in a cookie, which a browser adds on
+its own to a cross-site request, writes must carry a JSON content type (a cross-site form
+cannot, and a script needs a CORS preflight we never grant). The route reads the customer
+from the scope (`api.deps.CustomerId`).
+"""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from outdial.api.middleware import send_error
+from outdial.domain.errors import OutdialError
+from outdial.services.customers import hash_token
+from outdial.services.limits import RateLimited
+
+PREFIX = "/v1.0/"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Content types a cross-site form cannot send; media uploads carry audio.
+WRITE_TYPES = frozenset(
+    {b"application/json", b"application/octet-stream", b"audio/wav", b"audio/x-wav", b"audio/wave"}
+)
+HTTP_OF = {"UNAUTHENTICATED": 401, "RESOURCE_EXHAUSTED": 429}
+
+
+def credential(scope: Scope) -> tuple[str | None, str]:
+    """(key, where it came from: header, query or cookie): `Authorization: Bearer`, then the
+    `accesskey` or `token` query parameter or cookie."""
+    cookie_header = b""
+    for name, value in scope.get("headers", []):
+        lower = name.lower()
+        if lower == b"authorization":
+            scheme, _, rest = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and rest.strip():
+                return rest.strip(), "header"
+        elif lower == b"cookie":
+            cookie_header = value
+    query = scope.get("query_string", b"")
+    params = dict(parse_qsl(query.decode("latin-1"))) if query else {}
+    cookies: dict[str, str] = {}
+    if cookie_header:
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(cookie_header.decode("latin-1"))
+        except Exception:  # a malformed cookie header carries no key
+            jar = SimpleCookie()
+        cookies = {k: m.value for k, m in jar.items()}
+    for name in ("accesskey", "token"):
+        if params.get(name):
+            return params[name], "query"
+        if cookies.get(name):
+            return cookies[name], "cookie"
+    return None, ""
+
+
+class Authenticate:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path.startswith(PREFIX) or path == PREFIX[:-1]):
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        rid = str(state.get("request_id", ""))
+        token, source = credential(scope)
+        if token is None:
+            await send_error(
+                send,
+                rid,
+                401,
+                "UNAUTHENTICATED",
+                "AUTHENTICATION_REQUIRED",
+                "an access key is required (accesskey, token or Bearer)",
+                [(b"www-authenticate", b"Bearer")],
+            )
+            return
+        services = scope["app"].state.services
+        digest = hash_token(token)
+        try:
+            customer_id = await services.customers.identify(digest)
+            services.limits.take(digest)
+        except RateLimited as exc:
+            retry = [(b"retry-after", str(exc.retry_after).encode())]
+            await send_error(send, rid, 429, exc.status.value, exc.reason, exc.message, retry)
+            return
+        except OutdialError as exc:
+            http = HTTP_OF.get(exc.status.value, 400)
+            extra = [(b"www-authenticate", b"Bearer")] if http == 401 else None
+            await send_error(send, rid, http, exc.status.value, exc.reason, exc.message, extra)
+            return
+        if (
+            source == "cookie"
+            and scope.get("method") not in SAFE_METHODS
+            and state.get("content_type", b"") not in WRITE_TYPES
+        ):
+            await send_error(
+                send,
+                rid,
+                415,
+                "INVALID_ARGUMENT",
+                "JSON_CONTENT_TYPE_REQUIRED",
+                "a write authenticated by a cookie must have Content-Type: application/json",
+            )
+            return
+        state["customer_id"] = customer_id
+        state["key_digest"] = digest
+        await self.app(scope, receive, send)
