@@ -470,7 +470,7 @@ def customers_create(
     _print(_run(runtime.create_customer(database_url, name)))
 
 
-@customers_app.command("update", short_help="Set a customer's webhook.")
+@customers_app.command("update", short_help="Set a customer's webhook and allowed calling codes.")
 def customers_update(
     customer_id: Annotated[str, typer.Option("--id", help="the customer's id")],
     webhook_uri: Annotated[
@@ -502,7 +502,9 @@ def customers_update(
     _print(_run(runtime.update_customer(database_url, cid, body, network)))
 
 
-@customers_app.command("rotate-webhook-secret")
+@customers_app.command(
+    "rotate-webhook-secret", short_help="A new webhook signing secret; the old one signs 24 h."
+)
 def customers_rotate_secret(
     customer_id: Annotated[str, typer.Option("--id", help="the customer's id")],
     database_url: DbUrl = DEFAULT_DB,
