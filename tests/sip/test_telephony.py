@@ -96,7 +96,9 @@ def test_no_response_at_all_fails_after_timer_b(kit: SimpleNamespace, tmp_path: 
                     arrivals.append(loop.time())
 
             loop.add_reader(silent.fileno(), on_datagram)
-            config = SipConfig(None, ("127.0.0.1", 0), "", "", 50, cache_dir=tmp_path)
+            config = SipConfig(
+                None, ("127.0.0.1", 0), "", "", 50, cache_dir=tmp_path, network=kit.loopback
+            )
             tel = SipTelephony(config)
             await tel.start()
             try:
