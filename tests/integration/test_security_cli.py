@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.acceptance.server import Server, free_port
+from tests.acceptance.server import Server
 
 
 def cli(*args: str, private: str | None = None) -> tuple[int, Any]:
@@ -73,18 +74,16 @@ def test_import_refuses_inside_sip_hosts_unless_opened(
     assert rc == 0 and out["imported"] == 2
 
 
+METRICS_AT = re.compile(r"metrics on (http://127\.0\.0\.1:[0-9]+/metrics)")
+
+
 def test_serve_moves_metrics_off_the_api_port(isolated_database_url: str, tmp_path: Path) -> None:
-    metrics_port = free_port()
-    server = Server(
-        isolated_database_url,
-        tmp_path / "serve.log",
-        "--no-engine",
-        "--metrics-bind",
-        f"127.0.0.1:{metrics_port}",
-    )
+    log = tmp_path / "serve.log"
+    server = Server(isolated_database_url, log, "--no-engine", "--metrics-bind", "127.0.0.1:0")
     try:
         assert httpx.get(f"{server.url}/metrics").status_code == 404
-        moved = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
+        [metrics_url] = METRICS_AT.findall(log.read_text())  # port 0: the log names the port
+        moved = httpx.get(metrics_url)
         assert moved.status_code == 200 and "outdial_api_request_seconds" in moved.text
     finally:
         assert server.stop() == 0
