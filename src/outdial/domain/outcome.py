@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from enum import Enum
 
@@ -42,6 +43,21 @@ def reason_for_sip_code(code: int) -> HangupReason:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingFile:
+    """One recording a call made (`recording_start` .. `recording_stop` or hangup)."""
+
+    id: uuid.UUID
+    path: str
+    format: str
+    channels: int
+    duration_ms: int
+    status: str
+    detail: str
+    tm_start: str
+    tm_end: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallOutcome:
     """How one call ended, as the telephony reports it to the engine."""
 
@@ -49,6 +65,11 @@ class CallOutcome:
     answered: bool = False
     sip_code: int | None = None
     detail: str = ""
+    amd_result: str = ""
+    amd_ms: int = 0
+    digits: str = ""
+    opted_out: bool = False
+    recordings: tuple[RecordingFile, ...] = ()
 
     @property
     def result(self) -> CallResult:

@@ -23,6 +23,10 @@ class CallRequest:
     dial_timeout_ms: int
     actions: list[dict[str, Any]] = field(default_factory=list)
     sip_headers: tuple[tuple[str, str], ...] = ()  # the outplan's own headers (validated)
+    opt_out_key: str = ""
+    opt_out_confirmation: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+    recordings_dir: str = ""
 
 
 class MediaSource(Protocol):
