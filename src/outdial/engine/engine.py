@@ -9,10 +9,10 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from outdial.clock import Clock
 from outdial.domain.address import DIALABLE_TYPES, Address, AddressType
+from outdial.domain.models import Campaign
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.pacing import start_interval_us, starts_allowed
 from outdial.domain.states import EndHandle
@@ -26,6 +26,21 @@ from outdial.telephony.base import CallRequest, Telephony
 
 log = logging.getLogger("outdial.engine")
 NO_SOURCE = Address(AddressType.NONE, "")
+
+
+def call_variables(attempt: Claimed, campaign: Campaign) -> dict[str, str]:
+    """The flow variables a call starts with (VoIPBIN's `voipbin.*` names), for `branch`,
+    `condition_variable` and `${...}` in texts."""
+    return {
+        "voipbin.campaign.id": str(campaign.id),
+        "voipbin.campaigncall.id": str(attempt.campaigncall_id),
+        "voipbin.outdial_target.id": str(attempt.target_id),
+        "voipbin.outdial_target.destination_index": str(attempt.destination_index),
+        "voipbin.outdial_target.try_count": str(attempt.try_count),
+        "voipbin.call.id": str(attempt.reference_id),
+        "voipbin.call.destination.target": attempt.destination.target,
+        "voipbin.call.source.target": attempt.source.target if attempt.source else "",
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +192,7 @@ class Engine:
                 return started
             self._rest.pop(campaign.id, None)
             for attempt in claim.attempts:
-                self._spawn(attempt, campaign.actions)
+                self._spawn(attempt, campaign)
             started += len(claim.attempts)
             self.started += len(claim.attempts)
             ATTEMPTS_STARTED.inc(len(claim.attempts))
@@ -206,9 +221,9 @@ class Engine:
         await self.dialing.end_if_done(run)
 
     # ---- attempts --------------------------------------------------------------------------
-    def _spawn(self, attempt: Claimed, actions: list[dict[str, Any]]) -> None:
+    def _spawn(self, attempt: Claimed, campaign: Campaign) -> None:
         task = asyncio.create_task(
-            self._attempt(attempt, actions), name=f"attempt-{attempt.campaigncall_id}"
+            self._attempt(attempt, campaign), name=f"attempt-{attempt.campaigncall_id}"
         )
         self.attempts.add(task)
         CALLS_IN_FLIGHT.inc()
@@ -218,7 +233,8 @@ class Engine:
         self.attempts.discard(task)
         CALLS_IN_FLIGHT.dec()
 
-    async def _attempt(self, attempt: Claimed, actions: list[dict[str, Any]]) -> None:
+    async def _attempt(self, attempt: Claimed, campaign: Campaign) -> None:
+        actions = campaign.actions
         ids = (
             f"campaign={attempt.campaign_id} target={attempt.target_id} "
             f"campaigncall={attempt.campaigncall_id}"
@@ -256,6 +272,10 @@ class Engine:
             dial_timeout_ms=attempt.dial_timeout_ms,
             actions=list(actions),
             sip_headers=attempt.sip_headers,
+            opt_out_key=campaign.opt_out.key if campaign.opt_out else "",
+            opt_out_confirmation=campaign.opt_out.confirmation if campaign.opt_out else "",
+            variables=call_variables(attempt, campaign),
+            recordings_dir=self.dialing.ctx.recordings_dir,
         )
 
         async def on_answer() -> None:

@@ -23,7 +23,7 @@ from outdial.services import campaign_rules, events
 from outdial.services.context import Context
 from outdial.storage import attempt_end as ends
 from outdial.storage import claim as claims
-from outdial.storage import quota, repo, rows
+from outdial.storage import conversations, quota, repo, rows
 from outdial.storage.claim import Claim
 from outdial.storage.tables import campaigncalls, campaigns, customers, engines, outdials, outplans
 
@@ -136,6 +136,8 @@ class DialingService:
         async with self.ctx.db.write() as conn:
             await ends.mark_answered(conn, sorted(answered), now)
             closed = await ends.finish(conn, ended, now) if ended else []
+            # opt-outs join the do-not-call list in the transaction that ends the call
+            await conversations.record_heard(conn, ended, set(closed), now)
             await _changes(conn, [*answered, *closed], now)
             return len(closed)
 

@@ -227,4 +227,9 @@ def _campaigncall_row(
         "tm_delete": None,
         "destination_number": dial_number(c.destination),
         "call_window": window,
+        # issue 12: what the call heard (filled when it ends)
+        "amd_result": "",
+        "amd_ms": 0,
+        "digits": "",
+        "opted_out": False,
     }
