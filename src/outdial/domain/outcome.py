@@ -44,16 +44,16 @@ def reason_for_sip_code(code: int) -> HangupReason:
 
 @dataclass(frozen=True, slots=True)
 class RecordingFile:
-    """One recording a call made (`recording_start` .. `recording_stop` or hangup)."""
+    """One recording a call made (written by the telephony under recordings_dir)."""
 
     id: uuid.UUID
     path: str
-    format: str
+    format: str  # "wav"
     channels: int
     duration_ms: int
-    status: str
+    status: str  # "done" | "failed"
     detail: str
-    tm_start: str
+    tm_start: str  # ISO like other tm_ fields, or ""
     tm_end: str
 
 
@@ -65,9 +65,9 @@ class CallOutcome:
     answered: bool = False
     sip_code: int | None = None
     detail: str = ""
-    amd_result: str = ""
-    amd_ms: int = 0
-    digits: str = ""
+    amd_result: str = ""  # human | machine | notsure; empty when no amd action ran
+    amd_ms: int = 0  # time from answer to the amd decision
+    digits: str = ""  # all digits received, in order
     opted_out: bool = False
     recordings: tuple[RecordingFile, ...] = ()
 
