@@ -169,3 +169,26 @@ async def test_recordings_are_stored_at_attempt_end(services: Services, clock: F
             3200,
         )
         assert row.path == f"/var/rec/{rec_id}.wav"
+
+
+async def test_calls_carry_the_target_data_as_variables(
+    services: Services, clock: FakeClock
+) -> None:
+    async with Harness(services, clock) as h:
+        telephony = ScriptedHearing(clock, {})
+        _use(h, telephony)
+        _, outdial, campaign = await h.setup([], calls_per_second=100)
+        body = {"name": "Ann", "detail": "vip", "data": "acct 7"}
+        await services.targets.create(
+            h.customer_id, outdial.id, {**body, "destination_0": {"type": "tel", "target": PERSON}}
+        )
+        await h.run(campaign.id)
+        await h.tick(0.5, rounds=4)
+        [request] = telephony.requests
+        variables = request.variables
+        assert variables["voipbin.outdial_target.name"] == "Ann"
+        assert variables["voipbin.outdial_target.detail"] == "vip"
+        assert variables["voipbin.outdial_target.data"] == "acct 7"
+        assert variables["voipbin.call.destination.target"] == PERSON
+        [call] = await h.calls(campaign.id)
+        assert variables["voipbin.campaigncall.id"] == str(call.id)

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from outdial.clock import Clock
 from outdial.domain.address import DIALABLE_TYPES, Address, AddressType
@@ -28,10 +29,13 @@ log = logging.getLogger("outdial.engine")
 NO_SOURCE = Address(AddressType.NONE, "")
 
 
-def call_variables(attempt: Claimed, campaign: Campaign) -> dict[str, str]:
+def call_variables(attempt: Claimed, campaign: Campaign, target: Any = None) -> dict[str, str]:
     """The flow variables a call starts with (VoIPBIN's `voipbin.*` names), for `branch`,
-    `condition_variable` and `${...}` in texts."""
+    `condition_variable` and `${...}` in texts; `target`: the target's name, detail, data."""
     return {
+        "voipbin.outdial_target.name": getattr(target, "name", "") or "",
+        "voipbin.outdial_target.detail": getattr(target, "detail", "") or "",
+        "voipbin.outdial_target.data": getattr(target, "data", "") or "",
         "voipbin.campaign.id": str(campaign.id),
         "voipbin.campaigncall.id": str(attempt.campaigncall_id),
         "voipbin.outdial_target.id": str(attempt.target_id),
@@ -191,8 +195,9 @@ class Engine:
                 self._rest_after(campaign.id, time.perf_counter() - began)  # nothing due
                 return started
             self._rest.pop(campaign.id, None)
+            data = await self._target_data(claim.attempts)
             for attempt in claim.attempts:
-                self._spawn(attempt, campaign)
+                self._spawn(attempt, campaign, data.get(attempt.target_id))
             started += len(claim.attempts)
             self.started += len(claim.attempts)
             ATTEMPTS_STARTED.inc(len(claim.attempts))
@@ -201,6 +206,15 @@ class Engine:
             # targets the compliance rules put aside leave room for others in this round
             if len(claim.attempts) + claim.skipped < limit:
                 return started
+
+    async def _target_data(self, attempts: list[Claimed]) -> dict[uuid.UUID, Any]:
+        """The claimed targets' name/detail/data; without them (database away) the calls
+        still go, with those variables empty."""
+        try:
+            return await self.dialing.target_data([a.target_id for a in attempts])
+        except Exception:
+            log.exception("could not read the data of %d claimed targets", len(attempts))
+            return {}
 
     def _resting(self, campaign_id: uuid.UUID) -> bool:
         return self.clock.now().timestamp() < self._rest.get(campaign_id, 0.0)
@@ -221,9 +235,10 @@ class Engine:
         await self.dialing.end_if_done(run)
 
     # ---- attempts --------------------------------------------------------------------------
-    def _spawn(self, attempt: Claimed, campaign: Campaign) -> None:
+    def _spawn(self, attempt: Claimed, campaign: Campaign, target: Any = None) -> None:
         task = asyncio.create_task(
-            self._attempt(attempt, campaign), name=f"attempt-{attempt.campaigncall_id}"
+            self._attempt(attempt, campaign, call_variables(attempt, campaign, target)),
+            name=f"attempt-{attempt.campaigncall_id}",
         )
         self.attempts.add(task)
         CALLS_IN_FLIGHT.inc()
@@ -233,7 +248,9 @@ class Engine:
         self.attempts.discard(task)
         CALLS_IN_FLIGHT.dec()
 
-    async def _attempt(self, attempt: Claimed, campaign: Campaign) -> None:
+    async def _attempt(
+        self, attempt: Claimed, campaign: Campaign, variables: dict[str, str]
+    ) -> None:
         actions = campaign.actions
         ids = (
             f"campaign={attempt.campaign_id} target={attempt.target_id} "
@@ -274,7 +291,7 @@ class Engine:
             sip_headers=attempt.sip_headers,
             opt_out_key=campaign.opt_out.key if campaign.opt_out else "",
             opt_out_confirmation=campaign.opt_out.confirmation if campaign.opt_out else "",
-            variables=call_variables(attempt, campaign),
+            variables=variables,
             recordings_dir=self.dialing.ctx.recordings_dir,
         )
 

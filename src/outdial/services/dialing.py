@@ -25,7 +25,15 @@ from outdial.storage import attempt_end as ends
 from outdial.storage import claim as claims
 from outdial.storage import conversations, quota, repo, rows
 from outdial.storage.claim import Claim
-from outdial.storage.tables import campaigncalls, campaigns, customers, engines, outdials, outplans
+from outdial.storage.tables import (
+    campaigncalls,
+    campaigns,
+    customers,
+    engines,
+    outdial_targets,
+    outdials,
+    outplans,
+)
 
 log = logging.getLogger("outdial.engine")
 
@@ -124,6 +132,20 @@ class DialingService:
                 return claim
         except claims.NotReserved:
             return None
+
+    async def target_data(self, target_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """name, detail and data of the targets just claimed (one read per claim), for the
+        calls' `${voipbin.outdial_target.*}` variables."""
+        if not target_ids:
+            return {}
+        T = outdial_targets
+        async with self.ctx.db.read() as conn:
+            found = await conn.execute(
+                sa.select(T.c.id, T.c.name, T.c.detail, T.c.data).where(
+                    T.c.id.in_(sorted(set(target_ids)))
+                )
+            )
+            return {row.id: row for row in found.all()}
 
     async def record(
         self,

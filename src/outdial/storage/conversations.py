@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from outdial.domain.ids import new_id
 from outdial.domain.optout import load_opt_out
 from outdial.domain.outcome import CallOutcome, RecordingFile
+from outdial.domain.recording import RecordingStatus
 from outdial.storage.compliance import live_entry
 from outdial.storage.tables import campaigncalls, campaigns, dnc_entries, dnclists, recordings
 from outdial.storage.timeconv import to_us
@@ -129,6 +130,11 @@ def _wire_time_us(text: str) -> int | None:
     return to_us(value)
 
 
+def recording_status(reported: str) -> str:
+    """The telephony reports `done` or `failed`; the resource says VoIPBIN's `ended`."""
+    return RecordingStatus.FAILED.value if reported == "failed" else RecordingStatus.ENDED.value
+
+
 def _recording_row(call: Any, rec: RecordingFile, now: int) -> dict[str, Any]:
     return {
         "id": rec.id,
@@ -137,7 +143,7 @@ def _recording_row(call: Any, rec: RecordingFile, now: int) -> dict[str, Any]:
         "campaigncall_id": call.id,
         "reference_type": "call",
         "reference_id": call.reference_id,
-        "status": rec.status or "ended",
+        "status": recording_status(rec.status),
         "format": rec.format or "wav",
         "channels": rec.channels,
         "duration_ms": rec.duration_ms,
