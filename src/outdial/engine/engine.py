@@ -16,7 +16,8 @@ from outdial.domain.address import DIALABLE_TYPES, Address, AddressType
 from outdial.domain.models import Campaign
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.pacing import start_interval_us, starts_allowed
-from outdial.domain.states import EndHandle
+from outdial.domain.states import CampaignType, EndHandle
+from outdial.engine.flowrun import FlowRunner, HttpSender, WebhookSender
 from outdial.engine.ledger import Ledger
 from outdial.engine.outbound import BLOCKED, PlayGuard
 from outdial.metrics import ATTEMPTS_STARTED, CALLS_IN_FLIGHT, CLAIM_SECONDS
@@ -88,6 +89,8 @@ class Engine:
         self._rest: dict[uuid.UUID, float] = {}  # campaign -> rests until (clock seconds)
         self._side: list[asyncio.Task[None]] = []
         self.play_guard = PlayGuard(dialing.ctx.network)
+        self.flow_sender: WebhookSender = HttpSender(dialing.ctx.network)
+        self.flows = FlowRunner(self.flow_sender, clock)
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
@@ -104,7 +107,10 @@ class Engine:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self.flows.drain()
         await self.ledger.flush()
+        if isinstance(self.flow_sender, HttpSender):
+            await self.flow_sender.close()
         for task in self._side:
             task.cancel()
         await asyncio.gather(*self._side, return_exceptions=True)
@@ -261,6 +267,9 @@ class Engine:
             "target_id": attempt.target_id,
             "campaigncall_id": attempt.campaigncall_id,
         }
+        if campaign.type == CampaignType.FLOW.value:
+            await self._flow_attempt(attempt, campaign, variables, ids, extra)
+            return
         if attempt.destination.type not in DIALABLE_TYPES:
             log.info(
                 "attempt failed: %s type %s cannot be dialed",
@@ -318,6 +327,40 @@ class Engine:
             ids,
             outcome.reason.value,
             outcome.sip_code,
+            extra=extra,
+        )
+        self.ledger.ended(attempt.campaigncall_id, outcome)
+
+    async def _flow_attempt(
+        self,
+        attempt: Claimed,
+        campaign: Campaign,
+        variables: dict[str, str],
+        ids: str,
+        extra: dict[str, Any],
+    ) -> None:
+        """A flow campaign's attempt: no call; the actions run with the target's variables
+        (engine/flowrun.py), dialing -> progressing -> done like VoIPBIN's flow calls."""
+        self.ledger.answered(attempt.campaigncall_id)
+        try:
+            async with asyncio.timeout(self.config.max_call_s):
+                outcome = await self.flows.run(campaign.actions, variables)
+        except TimeoutError:
+            outcome = CallOutcome(HangupReason.TIMEOUT, detail="longest call time reached")
+        except asyncio.CancelledError:
+            self.ledger.ended(
+                attempt.campaigncall_id,
+                CallOutcome(HangupReason.CANCEL, detail="engine shutting down"),
+            )
+            raise
+        except Exception as exc:  # a crash in one flow is that attempt's outcome
+            log.exception("flow attempt crashed: %s", ids, extra=extra)
+            outcome = CallOutcome(HangupReason.FAILED, detail=f"{type(exc).__name__}: {exc}")
+        log.info(
+            "flow attempt ended: %s reason=%s %s",
+            ids,
+            outcome.reason.value,
+            outcome.detail,
             extra=extra,
         )
         self.ledger.ended(attempt.campaigncall_id, outcome)
