@@ -32,6 +32,7 @@ def _flow(url: str, sync: bool = True) -> list[dict[str, Any]]:
         {"id": VIP, "type": "variable_set", "option": {"key": "tier", "value": "gold"}},
         {"id": END, "type": "webhook_send", "option": {"uri": url, "sync": sync, "data": body}},
         {"type": "message_send", "option": {"text": "not here"}},
+        {"type": "talk", "option": {"text": "no call to say it on"}},  # skipped
     ]
 
 

@@ -320,14 +320,3 @@ def check_targets(actions: list[dict[str, Any]], field: str = "actions") -> None
                 raise InvalidArgument(
                     f"{field}[{n}].option.{key} {value} is not the id of an action in {field}"
                 )
-
-
-def check_flow_actions(actions: list[dict[str, Any]], field: str = "actions") -> None:
-    """A `flow` campaign has no call leg: each of its actions must be one that needs none."""
-    for n, action in enumerate(actions):
-        kind = action.get("type")
-        if kind not in NON_CALL_TYPES:
-            raise InvalidArgument(
-                f"{field}[{n}].type {kind!r} needs a call; a flow campaign runs only "
-                f"{', '.join(sorted(NON_CALL_TYPES))}"
-            )

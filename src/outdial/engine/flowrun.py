@@ -4,8 +4,9 @@ Each attempt runs the campaign's actions through the pure interpreter (`domain/f
 the target's variables, and ends as VoIPBIN's flow campaigncalls do (reference_type `flow`,
 dialing -> progressing -> done). Control actions (`variable_set`, `branch`, `goto`,
 `condition_*`, `stop`) run inside the interpreter; `webhook_send` is the one action with an
-effect here. Every other non-call type VoIPBIN knows (`message_send`, `email_send`, ...) needs a
-service outdial does not have: it is skipped and named in the attempt's detail.
+effect here. Actions that need a call (`talk`, `play`, `amd`, ...) are skipped, as are the
+other non-call types VoIPBIN knows (`message_send`, `email_send`, ...), which need services
+outdial does not have; the attempt's detail names what was skipped.
 
 `webhook_send` goes out through the network policy (outdial.netguard: the name is resolved,
 every address checked, the connection made to a checked address). With `sync: true` the flow
@@ -106,7 +107,7 @@ class FlowRunner:
             sent += 1
         detail = f"flow: {flow.steps} actions run, {sent} webhooks sent"
         if skipped:
-            detail += f"; skipped (no such service here): {', '.join(sorted(set(skipped)))}"
+            detail += f"; skipped (no call, or no such service): {', '.join(sorted(set(skipped)))}"
         return CallOutcome(HangupReason.NORMAL, answered=True, detail=detail)
 
     async def _send(self, method: str, uri: str, content_type: str, body: bytes) -> str | None:

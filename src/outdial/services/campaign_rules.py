@@ -6,7 +6,6 @@ Every status change is a guarded UPDATE on the campaign row (never read-check-wr
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -14,10 +13,9 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from outdial.domain.action_options import check_flow_actions
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import NIL_UUID
-from outdial.domain.states import CampaignStatus, CampaignType
+from outdial.domain.states import CampaignStatus
 from outdial.storage import repo
 from outdial.storage.tables import campaigns, outdials, outplans
 
@@ -159,8 +157,6 @@ async def start(conn: AsyncConnection, current: Row, now: int) -> StatusChange:
     """stop|stopping -> run, after checking that the campaign can dial."""
     if current.tm_delete is not None:
         raise InvalidArgument("the campaign is deleted", reason="CAMPAIGN_DELETED")
-    if current.type == CampaignType.FLOW.value:  # issue 12: only actions without a call
-        check_flow_actions(json.loads(current.actions or "[]"))
     if current.outplan_id == NIL_UUID:
         raise InvalidArgument("the campaign has no outplan_id", reason="INVALID_REFERENCE")
     if current.outdial_id == NIL_UUID:
