@@ -3,12 +3,14 @@ the recordings resource (`/v1.0/recordings`), with retention."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from outdial.clock import FakeClock
 from outdial.domain.outcome import CallOutcome, HangupReason, RecordingFile
@@ -16,6 +18,7 @@ from outdial.services.container import Services
 from outdial.services.dialing import DialingService
 from outdial.services.recordings import RecordingService
 from outdial.settings import RecordingSettings
+from outdial.storage.tables import events
 from tests.api.helpers import (
     CAMPAIGNCALL_FIELDS,
     NIL,
@@ -202,6 +205,10 @@ async def test_recordings_list_get_stream_delete(
         r = await other_tenant.call(method, f"/v1.0/recordings/{good_id}{suffix}")
         error(r, 404, "NOT_FOUND", "RECORDING_NOT_FOUND")
     error(await tenant.call("GET", "/v1.0/recordings/nope"), 400, "INVALID_ARGUMENT", "INVALID_ID")
+    # the end of the attempt wrote one event per recording
+    assert sorted(await _recording_events(services, "recording_finished")) == sorted(
+        [str(good_id), str(failed_id)]
+    )
     # delete: the row stays readable, the file is gone
     deleted = await tenant.ok("DELETE", f"/v1.0/recordings/{good_id}")
     assert deleted["tm_delete"] != SENTINEL
@@ -212,6 +219,13 @@ async def test_recordings_list_get_stream_delete(
     assert [r["id"] for r in listed["result"]] == [str(failed_id)]
     again = await tenant.ok("DELETE", f"/v1.0/recordings/{good_id}")
     assert again["tm_delete"] == deleted["tm_delete"]
+    assert await _recording_events(services, "recording_deleted") == [str(good_id)]
+
+
+async def _recording_events(services: Services, kind: str) -> list[str]:
+    async with services.ctx.db.read() as conn:
+        found = await conn.execute(sa.select(events.c.data).where(events.c.type == kind))
+        return [json.loads(row.data)["id"] for row in found.all()]
 
 
 async def test_retention_deletes_old_recordings(

@@ -21,6 +21,7 @@ from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.states import CampaignStatus
 from outdial.services import campaign_rules, events
 from outdial.services.context import Context
+from outdial.services.recordings import recording_of
 from outdial.storage import attempt_end as ends
 from outdial.storage import claim as claims
 from outdial.storage import conversations, quota, repo, rows
@@ -159,7 +160,19 @@ class DialingService:
             await ends.mark_answered(conn, sorted(answered), now)
             closed = await ends.finish(conn, ended, now) if ended else []
             # opt-outs join the do-not-call list in the transaction that ends the call
-            await conversations.record_heard(conn, ended, set(closed), now)
+            written = await conversations.record_heard(conn, ended, set(closed), now)
+            if written:
+                await events.emit_rows(
+                    conn,
+                    [
+                        {
+                            "customer_id": r["customer_id"],
+                            "type": events.RECORDING_FINISHED,
+                            "data": wire_format.recording(recording_of(r)),
+                        }
+                        for r in written
+                    ],
+                )
             await _changes(conn, [*answered, *closed], now)
             return len(closed)
 

@@ -9,13 +9,16 @@ import contextlib
 import logging
 import os
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 
+from outdial import wire_format
 from outdial.domain.errors import NotFound
 from outdial.domain.models import Page
 from outdial.domain.recording import Recording, RecordingStatus
+from outdial.services import events
 from outdial.services.context import Context
 from outdial.storage.pagination import Cursor, page_query
 from outdial.storage.tables import recordings
@@ -28,7 +31,10 @@ R = recordings
 DAY_US = 86_400 * 1_000_000
 
 
-def _recording(row: Any) -> Recording:
+def recording_of(row: Any) -> Recording:
+    """A recording from a row (attributes) or the dict written for one."""
+    if isinstance(row, dict):
+        row = SimpleNamespace(**row)
     return Recording(
         id=row.id,
         customer_id=row.customer_id,
@@ -73,7 +79,7 @@ class RecordingService:
         return row
 
     async def get(self, customer_id: uuid.UUID, recording_id: uuid.UUID) -> Recording:
-        return _recording(await self._row(customer_id, recording_id))
+        return recording_of(await self._row(customer_id, recording_id))
 
     async def list(
         self,
@@ -87,7 +93,7 @@ class RecordingService:
             where.append(R.c.campaigncall_id == campaigncall_id)
         async with self.ctx.db.query() as conn:
             found = (await conn.execute(page_query(R, where, cursor, limit))).all()
-        items = [_recording(r) for r in found]
+        items = [recording_of(r) for r in found]
         return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
 
     async def file(self, customer_id: uuid.UUID, recording_id: uuid.UUID) -> str:
@@ -114,9 +120,15 @@ class RecordingService:
                     .returning(*R.c)
                 )
                 row = changed.first() or row
+                await events.emit(
+                    conn,
+                    customer_id,
+                    events.RECORDING_DELETED,
+                    wire_format.recording(recording_of(row)),
+                )
         # after the commit: a rolled-back delete keeps its file
         await asyncio.to_thread(remove_file, row.path)
-        return _recording(row)
+        return recording_of(row)
 
     async def prune(self, older_than_days: float, batch: int = 1_000) -> int:
         """Retention: recordings created more than `older_than_days` ago are deleted (rows
