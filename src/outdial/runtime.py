@@ -90,6 +90,8 @@ def _services(db: Database, settings: Settings | None = None) -> Any:
         network=settings.network,
         limits=settings.limits,
         max_call_ms=int(settings.engine.max_call_s * 1000),
+        recordings_dir=settings.recordings.dir,
+        recordings_retention_days=settings.recordings.retention_days,
     )
 
 
@@ -97,7 +99,15 @@ def _context(db: Database, clock: Clock, settings: Settings) -> Any:
     from outdial.services.context import Context
 
     max_call_ms = int(settings.engine.max_call_s * 1000)
-    return Context(db, clock, settings.network, settings.limits, max_call_ms)
+    return Context(
+        db,
+        clock,
+        settings.network,
+        settings.limits,
+        max_call_ms,
+        recordings_dir=settings.recordings.dir,
+        recordings_retention_days=settings.recordings.retention_days,
+    )
 
 
 @asynccontextmanager
@@ -233,13 +243,23 @@ def build_webhooks(db: Database, clock: Clock, network: NetworkPolicy) -> Webhoo
     )
 
 
-def build_pruner(db: Database, clock: Clock, retention_days: float) -> Pruner:
-    """The retention task of this process (old events and delivery records, hourly)."""
+def build_pruner(
+    db: Database, clock: Clock, retention_days: float, recordings_days: float = 0.0
+) -> Pruner:
+    """The retention task of this process (old events and delivery records, and recordings
+    when OUTDIAL_RECORDINGS_RETENTION_DAYS is set; hourly)."""
     from outdial.engine.retention import Pruner
     from outdial.services.context import Context
+    from outdial.services.recordings import RecordingService
     from outdial.services.retention import RetentionService
 
-    return Pruner(RetentionService(Context(db, clock)), retention_days)
+    ctx = Context(db, clock)
+    return Pruner(
+        RetentionService(ctx),
+        retention_days,
+        recordings=RecordingService(ctx),
+        recordings_days=recordings_days,
+    )
 
 
 async def prune_events(url: str, older_than_days: float) -> dict[str, Any]:
@@ -320,7 +340,9 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
         db = await _ready_db(settings.database_url)
         dialer = build_engine(db, settings, clock) if engine else None
         webhooks = build_webhooks(db, clock, settings.network)
-        pruner = build_pruner(db, clock, settings.event_retention_days)
+        pruner = build_pruner(
+            db, clock, settings.event_retention_days, settings.recordings.retention_days
+        )
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         try:
@@ -415,7 +437,9 @@ async def run_engine(settings: Settings, *, webhooks: bool = True) -> None:
             settings = replace(settings, network=own_policy(settings.network, own))
             dialer = build_engine(db, settings, clock)
             await _open(dialer)
-            pruner = build_pruner(db, clock, settings.event_retention_days)
+            pruner = build_pruner(
+                db, clock, settings.event_retention_days, settings.recordings.retention_days
+            )
             side = [asyncio.create_task(pruner.run(stop), name="retention")]
             if webhooks:
                 worker = build_webhooks(db, clock, settings.network)

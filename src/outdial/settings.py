@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -43,6 +45,33 @@ class EngineSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingSettings:
+    """Call recordings (issue 12): where `recording_start` writes WAV files ("": recording is
+    off and each `recording_start` gives a failed recording) and how many days they are kept
+    (0: kept until deleted). Read from OUTDIAL_RECORDINGS_DIR and
+    OUTDIAL_RECORDINGS_RETENTION_DAYS when the settings are made (start-up)."""
+
+    dir: str = ""
+    retention_days: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.retention_days >= 0:
+            raise ValueError("OUTDIAL_RECORDINGS_RETENTION_DAYS must not be negative")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RecordingSettings:
+        env = os.environ if environ is None else environ
+        days = env.get("OUTDIAL_RECORDINGS_RETENTION_DAYS", "").strip() or "0"
+        try:
+            retention = float(days)
+        except ValueError:
+            raise ValueError(
+                f"OUTDIAL_RECORDINGS_RETENTION_DAYS must be a number ({days!r})"
+            ) from None
+        return cls(env.get("OUTDIAL_RECORDINGS_DIR", "").strip(), retention)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_URL
     telephony: TelephonyKind = TelephonyKind.SIM
@@ -56,6 +85,7 @@ class Settings:
     # Per-customer limits of the API (requests/s per key, event streams, targets held).
     limits: Limits = field(default_factory=Limits)
     api_metrics: bool = True  # GET /metrics on the API port of `serve` (off: only metrics_bind)
+    recordings: RecordingSettings = field(default_factory=RecordingSettings.from_env)
 
     def __post_init__(self) -> None:
         driver_url(self.database_url)  # raises a clear error for an unsupported URL

@@ -12,6 +12,7 @@ from typing import Any
 from outdial.domain.address import Address
 from outdial.domain.media import Media
 from outdial.domain.models import Campaign, Campaigncall, Outdial, Outplan, Target
+from outdial.domain.recording import Recording
 
 SENTINEL = "9999-01-01 00:00:00.000000"
 _WIRE = "%Y-%m-%d %H:%M:%S.%f"
@@ -119,6 +120,7 @@ def campaign(c: Campaign) -> dict[str, Any]:
         "tm_create": ts(c.tm_create),
         "tm_update": ts(c.tm_update),
         "tm_delete": ts(c.tm_delete),
+        "opt_out": None if c.opt_out is None else c.opt_out.to_json(),
     }
 
 
@@ -150,6 +152,10 @@ def campaigncall(c: Campaigncall) -> dict[str, Any]:
         "tm_create": ts(c.tm_create),
         "tm_update": ts(c.tm_update),
         "tm_delete": ts(c.tm_delete),
+        "amd_result": c.amd_result,
+        "amd_ms": c.amd_ms,
+        "digits": c.digits,
+        "opted_out": c.opted_out,
     }
 
 
@@ -167,4 +173,30 @@ def media(m: Media) -> dict[str, Any]:
         "tm_create": ts(m.tm_create),
         "tm_update": ts(m.tm_update),
         "tm_delete": ts(m.tm_delete),
+    }
+
+
+def recording(r: Recording) -> dict[str, Any]:
+    """VoIPBIN's recording (WebhookMessage fields) plus the attempt and the file's shape;
+    the file itself is GET /v1.0/recordings/{id}/file. `tm_start`/`tm_end` are "" when
+    unknown (a recording that failed to start)."""
+    return {
+        "id": str(r.id),
+        "customer_id": str(r.customer_id),
+        "activeflow_id": "00000000-0000-0000-0000-000000000000",
+        "reference_type": r.reference_type,
+        "reference_id": str(r.reference_id),
+        "status": r.status,
+        "format": r.format,
+        "on_end_flow_id": "00000000-0000-0000-0000-000000000000",
+        "tm_start": "" if r.tm_start is None else ts(r.tm_start),
+        "tm_end": "" if r.tm_end is None else ts(r.tm_end),
+        "tm_create": ts(r.tm_create),
+        "tm_update": ts(r.tm_update),
+        "tm_delete": ts(r.tm_delete),
+        "campaign_id": str(r.campaign_id),
+        "campaigncall_id": str(r.campaigncall_id),
+        "channels": r.channels,
+        "duration_ms": r.duration_ms,
+        "detail": r.detail,
     }

@@ -67,6 +67,7 @@ CAMPAIGN_FIELDS = [
     "tm_create",
     "tm_update",
     "tm_delete",
+    "opt_out",
 ]
 CAMPAIGNCALL_FIELDS = [
     "id",
@@ -91,6 +92,10 @@ CAMPAIGNCALL_FIELDS = [
     "tm_create",
     "tm_update",
     "tm_delete",
+    "amd_result",
+    "amd_ms",
+    "digits",
+    "opted_out",
 ]
 
 

@@ -196,8 +196,9 @@ async def test_run_validation(services: Services, clock: FakeClock) -> None:
     async with Harness(services, clock) as h:
         _, outdial, campaign = await h.setup(["+15550000001"])
         me = h.customer_id
+        # a flow campaign (issue 12) needs an outplan and an outdial like a call campaign
         flow = await services.campaigns.create(me, {"type": "flow"})
-        with pytest.raises(InvalidArgument, match="flow"):
+        with pytest.raises(InvalidArgument, match="outplan"):
             await services.campaigns.set_status(me, flow.id, {"status": "run"})
         bare = await services.campaigns.create(me, {"name": "no plan"})
         with pytest.raises(InvalidArgument, match="outplan"):

@@ -22,6 +22,7 @@ from outdial.api.routes import (
     media,
     outdials,
     outplans,
+    recordings,
 )
 from outdial.metrics import exposition
 from outdial.services.container import Services
@@ -65,7 +66,17 @@ def create_app(
     errors.install(app)
     app.add_middleware(Authenticate)  # inside RequestGuard: it sees the request id
     app.add_middleware(RequestGuard)
-    for module in (outdials, outplans, campaigns, dnclists, compliance, live, media, dashboard):
+    for module in (
+        outdials,
+        outplans,
+        campaigns,
+        dnclists,
+        compliance,
+        live,
+        media,
+        recordings,
+        dashboard,
+    ):
         app.include_router(module.router)
 
     if metrics:

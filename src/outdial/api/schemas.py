@@ -135,6 +135,10 @@ class CampaignUpdate(_In):
     end_handle: Literal["stop", "continue"] | None = None
     max_concurrent_calls: int | None = Field(None, ge=1)
     calls_per_second: float | None = Field(None, gt=0)
+    opt_out: dict[str, Any] | None = Field(
+        None,
+        description="opt-out by keypress: {key (0-9 * #), dnclist_id, confirmation}; null: off",
+    )
 
 
 class ResourceInfo(_In):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from outdial.domain import action_options
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.media import PREFIX as MEDIA_PREFIX
@@ -67,28 +68,49 @@ def parse_actions(
         where = f"{field}[{n}]"
         if not isinstance(item, dict):
             raise InvalidArgument(f"{where} must be an object")
-        kind = item.get("type")
-        if not isinstance(kind, str) or not kind.strip() or len(kind) > 64:
-            raise InvalidArgument(f"{where}.type must be a non-empty string")
-        check_name(kind, f"{where}.type")
-        option = item.get("option", {})
-        if option is None:
-            option = {}
-        if not isinstance(option, dict):
-            raise InvalidArgument(f"{where}.option must be an object")
-        _check_json(option, f"{where}.option", 1)
-        if len(json.dumps(option, ensure_ascii=False).encode("utf-8")) > MAX_OPTION_BYTES:
-            raise InvalidArgument(f"{where}.option is larger than {MAX_OPTION_BYTES} bytes")
-        _check_option(kind, option, where, rules)
-        out.append(
-            {
-                "id": _uuid_field(item, "id", where, new_id()),
-                "next_id": _uuid_field(item, "next_id", where, NIL_UUID),
-                "type": kind,
-                "option": option,
-            }
-        )
+        try:
+            out.append(_parse_one(item, where, rules))
+        except InvalidArgument as exc:
+            named = _given_id(item)
+            if named is None:
+                raise
+            raise InvalidArgument(f"{exc.message} (action id {named})", reason=exc.reason) from None
+    action_options.check_targets(out, field)
     return out
+
+
+def _given_id(item: dict[str, Any]) -> str | None:
+    """The action's own id, when the caller gave a valid one (to name it in errors)."""
+    given = item.get("id")
+    if not isinstance(given, str):
+        return None
+    try:
+        return str(uuid.UUID(given))
+    except ValueError:
+        return None
+
+
+def _parse_one(item: dict[str, Any], where: str, rules: ActionRules) -> dict[str, Any]:
+    kind = item.get("type")
+    if not isinstance(kind, str) or not kind.strip() or len(kind) > 64:
+        raise InvalidArgument(f"{where}.type must be a non-empty string")
+    check_name(kind, f"{where}.type")
+    action_options.check_type(kind, where)
+    option = item.get("option", {})
+    if option is None:
+        option = {}
+    if not isinstance(option, dict):
+        raise InvalidArgument(f"{where}.option must be an object")
+    _check_json(option, f"{where}.option", 1)
+    if len(json.dumps(option, ensure_ascii=False).encode("utf-8")) > MAX_OPTION_BYTES:
+        raise InvalidArgument(f"{where}.option is larger than {MAX_OPTION_BYTES} bytes")
+    _check_option(kind, option, where, rules)
+    return {
+        "id": _uuid_field(item, "id", where, new_id()),
+        "next_id": _uuid_field(item, "next_id", where, NIL_UUID),
+        "type": kind,
+        "option": option,
+    }
 
 
 def _check_json(value: Any, where: str, depth: int) -> None:
@@ -110,12 +132,7 @@ def _check_json(value: Any, where: str, depth: int) -> None:
 
 
 def _check_option(kind: str, option: dict[str, Any], where: str, rules: ActionRules) -> None:
-    if kind == "talk" and not isinstance(option.get("text", ""), str):
-        raise InvalidArgument(f"{where}.option.text must be a string")
-    if kind == "sleep":
-        duration = option.get("duration", 0)
-        if isinstance(duration, bool) or not isinstance(duration, int) or duration < 0:
-            raise InvalidArgument(f"{where}.option.duration must be a non-negative integer (ms)")
+    action_options.check_option(kind, option, where, rules.network)
     for key, value in option.items():
         if (key in _TIME_KEYS or key.endswith(_TIME_SUFFIXES)) and _is_number(value):
             if value < 0 or value > rules.max_time_ms:

@@ -10,6 +10,7 @@ from typing import Any
 from outdial.domain.address import Address
 from outdial.domain.callwindow import CallWindow
 from outdial.domain.ids import NIL_UUID
+from outdial.domain.optout import OptOut
 
 DESTINATION_SLOTS = 5
 
@@ -103,6 +104,7 @@ class Campaign:
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None = None
+    opt_out: OptOut | None = None  # opt-out by keypress (issue 12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,11 @@ class Campaigncall:
     tm_delete: datetime | None = None
     lease_expires: datetime | None = None
     engine_id: str = ""
+    # Issue 12: what the call heard.
+    amd_result: str = ""
+    amd_ms: int = 0
+    digits: str = ""
+    opted_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from enum import Enum
 
@@ -42,6 +43,21 @@ def reason_for_sip_code(code: int) -> HangupReason:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingFile:
+    """One recording a call made (written by the telephony under recordings_dir)."""
+
+    id: uuid.UUID
+    path: str
+    format: str  # "wav"
+    channels: int
+    duration_ms: int
+    status: str  # "done" | "failed"
+    detail: str
+    tm_start: str  # ISO like other tm_ fields, or ""
+    tm_end: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallOutcome:
     """How one call ended, as the telephony reports it to the engine."""
 
@@ -49,6 +65,11 @@ class CallOutcome:
     answered: bool = False
     sip_code: int | None = None
     detail: str = ""
+    amd_result: str = ""  # human | machine | notsure; empty when no amd action ran
+    amd_ms: int = 0  # time from answer to the amd decision
+    digits: str = ""  # all digits received, in order
+    opted_out: bool = False
+    recordings: tuple[RecordingFile, ...] = ()
 
     @property
     def result(self) -> CallResult:

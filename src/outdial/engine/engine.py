@@ -13,9 +13,11 @@ from typing import Any
 
 from outdial.clock import Clock
 from outdial.domain.address import DIALABLE_TYPES, Address, AddressType
+from outdial.domain.models import Campaign
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.pacing import start_interval_us, starts_allowed
-from outdial.domain.states import EndHandle
+from outdial.domain.states import CampaignType, EndHandle
+from outdial.engine.flowrun import FlowRunner, HttpSender, WebhookSender
 from outdial.engine.ledger import Ledger
 from outdial.engine.outbound import BLOCKED, PlayGuard
 from outdial.metrics import ATTEMPTS_STARTED, CALLS_IN_FLIGHT, CLAIM_SECONDS
@@ -26,6 +28,24 @@ from outdial.telephony.base import CallRequest, Telephony
 
 log = logging.getLogger("outdial.engine")
 NO_SOURCE = Address(AddressType.NONE, "")
+
+
+def call_variables(attempt: Claimed, campaign: Campaign, target: Any = None) -> dict[str, str]:
+    """The flow variables a call starts with (VoIPBIN's `voipbin.*` names), for `branch`,
+    `condition_variable` and `${...}` in texts; `target`: the target's name, detail, data."""
+    return {
+        "voipbin.outdial_target.name": getattr(target, "name", "") or "",
+        "voipbin.outdial_target.detail": getattr(target, "detail", "") or "",
+        "voipbin.outdial_target.data": getattr(target, "data", "") or "",
+        "voipbin.campaign.id": str(campaign.id),
+        "voipbin.campaigncall.id": str(attempt.campaigncall_id),
+        "voipbin.outdial_target.id": str(attempt.target_id),
+        "voipbin.outdial_target.destination_index": str(attempt.destination_index),
+        "voipbin.outdial_target.try_count": str(attempt.try_count),
+        "voipbin.call.id": str(attempt.reference_id),
+        "voipbin.call.destination.target": attempt.destination.target,
+        "voipbin.call.source.target": attempt.source.target if attempt.source else "",
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +89,8 @@ class Engine:
         self._rest: dict[uuid.UUID, float] = {}  # campaign -> rests until (clock seconds)
         self._side: list[asyncio.Task[None]] = []
         self.play_guard = PlayGuard(dialing.ctx.network)
+        self.flow_sender: WebhookSender = HttpSender(dialing.ctx.network)
+        self.flows = FlowRunner(self.flow_sender, clock)
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
@@ -85,7 +107,10 @@ class Engine:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self.flows.drain()
         await self.ledger.flush()
+        if isinstance(self.flow_sender, HttpSender):
+            await self.flow_sender.close()
         for task in self._side:
             task.cancel()
         await asyncio.gather(*self._side, return_exceptions=True)
@@ -176,8 +201,9 @@ class Engine:
                 self._rest_after(campaign.id, time.perf_counter() - began)  # nothing due
                 return started
             self._rest.pop(campaign.id, None)
+            data = await self._target_data(claim.attempts)
             for attempt in claim.attempts:
-                self._spawn(attempt, campaign.actions)
+                self._spawn(attempt, campaign, data.get(attempt.target_id))
             started += len(claim.attempts)
             self.started += len(claim.attempts)
             ATTEMPTS_STARTED.inc(len(claim.attempts))
@@ -186,6 +212,15 @@ class Engine:
             # targets the compliance rules put aside leave room for others in this round
             if len(claim.attempts) + claim.skipped < limit:
                 return started
+
+    async def _target_data(self, attempts: list[Claimed]) -> dict[uuid.UUID, Any]:
+        """The claimed targets' name/detail/data; without them (database away) the calls
+        still go, with those variables empty."""
+        try:
+            return await self.dialing.target_data([a.target_id for a in attempts])
+        except Exception:
+            log.exception("could not read the data of %d claimed targets", len(attempts))
+            return {}
 
     def _resting(self, campaign_id: uuid.UUID) -> bool:
         return self.clock.now().timestamp() < self._rest.get(campaign_id, 0.0)
@@ -206,9 +241,10 @@ class Engine:
         await self.dialing.end_if_done(run)
 
     # ---- attempts --------------------------------------------------------------------------
-    def _spawn(self, attempt: Claimed, actions: list[dict[str, Any]]) -> None:
+    def _spawn(self, attempt: Claimed, campaign: Campaign, target: Any = None) -> None:
         task = asyncio.create_task(
-            self._attempt(attempt, actions), name=f"attempt-{attempt.campaigncall_id}"
+            self._attempt(attempt, campaign, call_variables(attempt, campaign, target)),
+            name=f"attempt-{attempt.campaigncall_id}",
         )
         self.attempts.add(task)
         CALLS_IN_FLIGHT.inc()
@@ -218,7 +254,10 @@ class Engine:
         self.attempts.discard(task)
         CALLS_IN_FLIGHT.dec()
 
-    async def _attempt(self, attempt: Claimed, actions: list[dict[str, Any]]) -> None:
+    async def _attempt(
+        self, attempt: Claimed, campaign: Campaign, variables: dict[str, str]
+    ) -> None:
+        actions = campaign.actions
         ids = (
             f"campaign={attempt.campaign_id} target={attempt.target_id} "
             f"campaigncall={attempt.campaigncall_id}"
@@ -228,6 +267,9 @@ class Engine:
             "target_id": attempt.target_id,
             "campaigncall_id": attempt.campaigncall_id,
         }
+        if campaign.type == CampaignType.FLOW.value:
+            await self._flow_attempt(attempt, campaign, variables, ids, extra)
+            return
         if attempt.destination.type not in DIALABLE_TYPES:
             log.info(
                 "attempt failed: %s type %s cannot be dialed",
@@ -256,6 +298,10 @@ class Engine:
             dial_timeout_ms=attempt.dial_timeout_ms,
             actions=list(actions),
             sip_headers=attempt.sip_headers,
+            opt_out_key=campaign.opt_out.key if campaign.opt_out else "",
+            opt_out_confirmation=campaign.opt_out.confirmation if campaign.opt_out else "",
+            variables=variables,
+            recordings_dir=self.dialing.ctx.recordings_dir,
         )
 
         async def on_answer() -> None:
@@ -281,6 +327,40 @@ class Engine:
             ids,
             outcome.reason.value,
             outcome.sip_code,
+            extra=extra,
+        )
+        self.ledger.ended(attempt.campaigncall_id, outcome)
+
+    async def _flow_attempt(
+        self,
+        attempt: Claimed,
+        campaign: Campaign,
+        variables: dict[str, str],
+        ids: str,
+        extra: dict[str, Any],
+    ) -> None:
+        """A flow campaign's attempt: no call; the actions run with the target's variables
+        (engine/flowrun.py), dialing -> progressing -> done like VoIPBIN's flow calls."""
+        self.ledger.answered(attempt.campaigncall_id)
+        try:
+            async with asyncio.timeout(self.config.max_call_s):
+                outcome = await self.flows.run(campaign.actions, variables)
+        except TimeoutError:
+            outcome = CallOutcome(HangupReason.TIMEOUT, detail="longest call time reached")
+        except asyncio.CancelledError:
+            self.ledger.ended(
+                attempt.campaigncall_id,
+                CallOutcome(HangupReason.CANCEL, detail="engine shutting down"),
+            )
+            raise
+        except Exception as exc:  # a crash in one flow is that attempt's outcome
+            log.exception("flow attempt crashed: %s", ids, extra=extra)
+            outcome = CallOutcome(HangupReason.FAILED, detail=f"{type(exc).__name__}: {exc}")
+        log.info(
+            "flow attempt ended: %s reason=%s %s",
+            ids,
+            outcome.reason.value,
+            outcome.detail,
             extra=extra,
         )
         self.ledger.ended(attempt.campaigncall_id, outcome)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import NIL_UUID
-from outdial.domain.states import CampaignStatus, CampaignType
+from outdial.domain.states import CampaignStatus
 from outdial.storage import repo
 from outdial.storage.tables import campaigns, outdials, outplans
 
@@ -157,11 +157,6 @@ async def start(conn: AsyncConnection, current: Row, now: int) -> StatusChange:
     """stop|stopping -> run, after checking that the campaign can dial."""
     if current.tm_delete is not None:
         raise InvalidArgument("the campaign is deleted", reason="CAMPAIGN_DELETED")
-    if current.type == CampaignType.FLOW.value:
-        raise InvalidArgument(
-            "campaigns of type flow have no call leg and cannot run yet; use type call",
-            reason="FLOW_CAMPAIGN_NOT_SUPPORTED",
-        )
     if current.outplan_id == NIL_UUID:
         raise InvalidArgument("the campaign has no outplan_id", reason="INVALID_REFERENCE")
     if current.outdial_id == NIL_UUID:

@@ -13,6 +13,7 @@ from outdial.domain.actions import ActionRules, media_refs, parse_actions
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.models import Campaign, Page
+from outdial.domain.optout import dump_opt_out, load_opt_out, parse_opt_out
 from outdial.domain.states import CampaignStatus, CampaignType, EndHandle, parse_enum
 from outdial.services import campaign_rules, events
 from outdial.services.context import Context
@@ -22,7 +23,7 @@ from outdial.services.media import missing_media
 from outdial.storage import repo, rows
 from outdial.storage.codec import dump_json
 from outdial.storage.pagination import Cursor
-from outdial.storage.tables import campaigns, outdials
+from outdial.storage.tables import campaigns, dnclists, outdials
 
 NOT_FOUND = "CAMPAIGN_NOT_FOUND"
 _TEXT = {"name": "name", "detail": "text"}
@@ -59,6 +60,13 @@ def basic_fields(body: Body) -> dict[str, Any]:
     return values
 
 
+def opt_out_field(body: Body) -> dict[str, Any]:
+    """`opt_out` when the body carries it (null or {} turns it off)."""
+    if "opt_out" not in body:
+        return {}
+    return {"opt_out": dump_opt_out(parse_opt_out(body["opt_out"]))}
+
+
 def ref_fields(body: Body, names: tuple[str, ...] = REFS) -> dict[str, uuid.UUID]:
     out = {}
     for name in names:
@@ -79,6 +87,7 @@ class CampaignService:
     async def create(self, customer_id: uuid.UUID, body: Body) -> Campaign:
         values = dict(DEFAULTS)
         values.update(basic_fields(body))
+        values.update(opt_out_field(body))
         actions = self._actions(body.get("actions"))
         values["actions"] = dump_json(actions)
         values.update(ref_fields(body))
@@ -93,6 +102,7 @@ class CampaignService:
         async with self.ctx.db.write() as conn:
             await campaign_rules.validate_refs(conn, customer_id, values["id"], values)
             await _check_media(conn, customer_id, actions)
+            await _check_opt_out(conn, customer_id, values)
             await repo.insert(conn, campaigns, values)
             await campaign_rules.attach_outdial(
                 conn, values["id"], NIL_UUID, values["outdial_id"], now
@@ -123,6 +133,7 @@ class CampaignService:
         """PUT /campaigns/{id} (part "basic") and its sub-resources."""
         if part == "basic":
             values: dict[str, Any] = basic_fields(body)
+            values.update(opt_out_field(body))
         elif part == "service_level":
             values = basic_fields({"service_level": body.get("service_level")})
         elif part == "actions":
@@ -141,6 +152,7 @@ class CampaignService:
                 raise FailedPrecondition("the type of a running campaign cannot change")
             if part == "actions":
                 await _check_media(conn, customer_id, actions)
+            await _check_opt_out(conn, customer_id, values)
             if set(values) & set(REFS):
                 merged = {r: values.get(r, getattr(current, r)) for r in REFS}
                 await campaign_rules.validate_refs(conn, customer_id, campaign_id, merged)
@@ -217,6 +229,26 @@ async def _check_media(
     if missing:
         raise InvalidArgument(
             f"actions: media {missing[0]} does not exist", reason="INVALID_REFERENCE"
+        )
+
+
+async def _check_opt_out(
+    conn: AsyncConnection, customer_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    """The do-not-call list an opt-out adds to must be the customer's own live list."""
+    setting = load_opt_out(values.get("opt_out"))
+    if setting is None:
+        return
+    found = await conn.execute(
+        sa.select(dnclists.c.id).where(
+            dnclists.c.id == setting.dnclist_id,
+            dnclists.c.customer_id == customer_id,
+            dnclists.c.tm_delete.is_(None),
+        )
+    )
+    if found.first() is None:
+        raise InvalidArgument(
+            f"opt_out.dnclist_id {setting.dnclist_id} is not one of your do-not-call lists"
         )
 
 

@@ -19,6 +19,7 @@ from outdial.services.limits import RequestLimits
 from outdial.services.media import MediaService
 from outdial.services.outdials import OutdialService
 from outdial.services.outplans import OutplanService
+from outdial.services.recordings import RecordingService
 from outdial.services.stats import StatsService
 from outdial.services.targets import TargetService
 from outdial.storage.db import Database
@@ -40,6 +41,7 @@ class Services:
     media: MediaService
     limits: RequestLimits
     accounts: AccountService
+    recordings: RecordingService
 
     @classmethod
     def build(
@@ -50,10 +52,20 @@ class Services:
         network: NetworkPolicy | None = None,
         limits: Limits | None = None,
         max_call_ms: int = 3_600_000,
+        recordings_dir: str = "",
+        recordings_retention_days: float = 0.0,
     ) -> Services:
         """`network`: what customers' outbound requests may reach (closed by default);
         `limits`: the per-customer limits; `max_call_ms`: the longest call (and action)."""
-        ctx = Context(db, clock, network or NetworkPolicy(), limits or Limits(), max_call_ms)
+        ctx = Context(
+            db,
+            clock,
+            network or NetworkPolicy(),
+            limits or Limits(),
+            max_call_ms,
+            recordings_dir=recordings_dir,
+            recordings_retention_days=recordings_retention_days,
+        )
         return cls(
             ctx=ctx,
             customers=CustomerService(ctx),
@@ -69,4 +81,5 @@ class Services:
             media=MediaService(ctx),
             limits=RequestLimits(ctx.limits, lambda: clock.now().timestamp()),
             accounts=AccountService(ctx),
+            recordings=RecordingService(ctx),
         )

@@ -21,6 +21,8 @@ class Context:
     network: NetworkPolicy = field(default_factory=NetworkPolicy)
     limits: Limits = field(default_factory=Limits)
     max_call_ms: int = 3_600_000  # the longest call: no action may last longer
+    recordings_dir: str = ""  # where calls write recordings ("": recording is off)
+    recordings_retention_days: float = 0.0  # 0: recordings are kept until deleted
 
     def now_us(self) -> int:
         return to_us(self.clock.now())

@@ -21,11 +21,20 @@ from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.states import CampaignStatus
 from outdial.services import campaign_rules, events
 from outdial.services.context import Context
+from outdial.services.recordings import recording_of
 from outdial.storage import attempt_end as ends
 from outdial.storage import claim as claims
-from outdial.storage import quota, repo, rows
+from outdial.storage import conversations, quota, repo, rows
 from outdial.storage.claim import Claim
-from outdial.storage.tables import campaigncalls, campaigns, customers, engines, outdials, outplans
+from outdial.storage.tables import (
+    campaigncalls,
+    campaigns,
+    customers,
+    engines,
+    outdial_targets,
+    outdials,
+    outplans,
+)
 
 log = logging.getLogger("outdial.engine")
 
@@ -125,6 +134,20 @@ class DialingService:
         except claims.NotReserved:
             return None
 
+    async def target_data(self, target_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """name, detail and data of the targets just claimed (one read per claim), for the
+        calls' `${voipbin.outdial_target.*}` variables."""
+        if not target_ids:
+            return {}
+        T = outdial_targets
+        async with self.ctx.db.read() as conn:
+            found = await conn.execute(
+                sa.select(T.c.id, T.c.name, T.c.detail, T.c.data).where(
+                    T.c.id.in_(sorted(set(target_ids)))
+                )
+            )
+            return {row.id: row for row in found.all()}
+
     async def record(
         self,
         answered: Sequence[uuid.UUID],
@@ -136,6 +159,20 @@ class DialingService:
         async with self.ctx.db.write() as conn:
             await ends.mark_answered(conn, sorted(answered), now)
             closed = await ends.finish(conn, ended, now) if ended else []
+            # opt-outs join the do-not-call list in the transaction that ends the call
+            written = await conversations.record_heard(conn, ended, set(closed), now)
+            if written:
+                await events.emit_rows(
+                    conn,
+                    [
+                        {
+                            "customer_id": r["customer_id"],
+                            "type": events.RECORDING_FINISHED,
+                            "data": wire_format.recording(recording_of(r)),
+                        }
+                        for r in written
+                    ],
+                )
             await _changes(conn, [*answered, *closed], now)
             return len(closed)
 

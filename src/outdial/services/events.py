@@ -35,6 +35,8 @@ CAMPAIGN_DELETED = "campaign_deleted"
 CAMPAIGNCALL_CREATED = "campaigncall_created"
 CAMPAIGNCALL_UPDATED = "campaigncall_updated"
 CAMPAIGNCALL_DELETED = "campaigncall_deleted"
+RECORDING_FINISHED = "recording_finished"  # call-manager's name (issue 12)
+RECORDING_DELETED = "recording_deleted"
 STATUS_EVENTS = {
     "run": "campaign_status_run",
     "stopping": "campaign_status_stopping",
@@ -57,6 +59,8 @@ ALL = (
     CAMPAIGNCALL_CREATED,
     CAMPAIGNCALL_UPDATED,
     CAMPAIGNCALL_DELETED,
+    RECORDING_FINISHED,
+    RECORDING_DELETED,
 )
 
 

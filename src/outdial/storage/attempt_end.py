@@ -96,6 +96,10 @@ async def finish(
                 result=outcome.result.value,
                 hangup_reason=outcome.reason.value,
                 sip_code=outcome.sip_code,
+                amd_result=outcome.amd_result,
+                amd_ms=outcome.amd_ms,
+                digits=outcome.digits,
+                opted_out=outcome.opted_out,
                 tm_update=now_us,
                 lease_expires=None,
             )

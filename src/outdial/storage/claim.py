@@ -210,7 +210,9 @@ def _campaigncall_row(
         "queue_id": campaign.queue_id,
         "activeflow_id": new_id(),
         "flow_id": NIL_UUID,
-        "reference_type": ReferenceType.CALL.value,
+        "reference_type": (  # issue 12: a flow campaign's attempt has no call
+            ReferenceType.FLOW.value if campaign.type == "flow" else ReferenceType.CALL.value
+        ),
         "reference_id": c.reference_id,
         "status": CampaigncallStatus.DIALING.value,
         "result": CallResult.NONE.value,
@@ -227,4 +229,9 @@ def _campaigncall_row(
         "tm_delete": None,
         "destination_number": dial_number(c.destination),
         "call_window": window,
+        # issue 12: what the call heard (filled when it ends)
+        "amd_result": "",
+        "amd_ms": 0,
+        "digits": "",
+        "opted_out": False,
     }

@@ -15,6 +15,7 @@ from outdial.domain.models import (
     Outplan,
     Target,
 )
+from outdial.domain.optout import load_opt_out
 from outdial.storage.codec import load_address, load_call_window, load_json, load_sip_headers
 from outdial.storage.timeconv import from_us as _from_us
 
@@ -35,6 +36,9 @@ class _ByAttr:
 
     def __getitem__(self, key: str) -> Any:
         return getattr(self.obj, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self.obj, key, default)
 
 
 def _values(row: Row) -> Any:
@@ -166,6 +170,7 @@ def campaign(row: Row) -> Campaign:
         tm_create=from_us(v["tm_create"]),
         tm_update=from_us(v["tm_update"]),
         tm_delete=opt_from_us(v["tm_delete"]),
+        opt_out=load_opt_out(v.get("opt_out")),
     )
 
 
@@ -196,4 +201,8 @@ def campaigncall(row: Row) -> Campaigncall:
         tm_delete=opt_from_us(v["tm_delete"]),
         lease_expires=opt_from_us(v["lease_expires"]),
         engine_id=v["engine_id"],
+        amd_result=v.get("amd_result") or "",
+        amd_ms=v.get("amd_ms") or 0,
+        digits=v.get("digits") or "",
+        opted_out=bool(v.get("opted_out")),
     )

@@ -154,6 +154,8 @@ campaigns = sa.Table(
     sa.Column("in_flight", sa.Integer, nullable=False, server_default="0"),
     sa.Column("pace_next", Micros, nullable=False, server_default="0"),
     *_times(),
+    # Issue 12: opt-out by keypress, JSON {key, dnclist_id, confirmation}; NULL: none.
+    sa.Column("opt_out", sa.Text, nullable=True),
     sa.Index("ix_campaigns_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_campaigns_status", "status"),
 )
@@ -188,6 +190,11 @@ campaigncalls = sa.Table(
     # ("null": none); NULL on attempts from before it was kept. The compliance log proves
     # each attempt against this, not against whatever the window is now.
     sa.Column("call_window", sa.Text, nullable=True),
+    # Issue 12: what the call heard.
+    sa.Column("amd_result", sa.String(16), nullable=False, server_default=""),
+    sa.Column("amd_ms", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("digits", sa.Text, nullable=False, server_default=""),
+    sa.Column("opted_out", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_campaigncalls_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_campaign", "campaign_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_target", "outdial_target_id"),
@@ -313,4 +320,28 @@ media = sa.Table(
     sa.Column("data", sa.LargeBinary, nullable=False),
     *_times(),
     sa.Index("ix_media_list", "customer_id", "tm_create", "id"),
+)
+
+# Issue 12: call recordings (WAV files under OUTDIAL_RECORDINGS_DIR; `path` never leaves the
+# server). VoIPBIN's recording resource plus the campaign, the attempt and the file's shape.
+recordings = sa.Table(
+    "recordings",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("campaign_id", Id, nullable=False),
+    sa.Column("campaigncall_id", Id, nullable=False),
+    sa.Column("reference_type", sa.String(16), nullable=False),
+    sa.Column("reference_id", Id, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("format", sa.String(8), nullable=False),
+    sa.Column("channels", sa.Integer, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("tm_start", Micros, nullable=True),
+    sa.Column("tm_end", Micros, nullable=True),
+    *_times(),
+    sa.Index("ix_recordings_list", "customer_id", "tm_create", "id"),
+    sa.Index("ix_recordings_campaigncall", "campaigncall_id"),
 )

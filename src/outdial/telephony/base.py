@@ -23,6 +23,10 @@ class CallRequest:
     dial_timeout_ms: int
     actions: list[dict[str, Any]] = field(default_factory=list)
     sip_headers: tuple[tuple[str, str], ...] = ()  # the outplan's own headers (validated)
+    opt_out_key: str = ""  # the campaign's opt-out key; empty = none
+    opt_out_confirmation: str = ""  # text to speak before hanging up on an opt-out
+    variables: dict[str, str] = field(default_factory=dict)  # target data for ${...}
+    recordings_dir: str = ""  # empty = recording disabled
 
 
 class MediaSource(Protocol):
