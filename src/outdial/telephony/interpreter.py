@@ -346,8 +346,6 @@ class CallScript:
         if fmt != "wav":
             self.result.recordings.append(failed(rec_id, f"format {fmt!r} not supported", start))
             return
-        if opt.get("beep_start") is True:
-            await self.media.beep()
         recorder = Recorder(rec_id, self.recordings_dir, self.call_id, self.media.now())
         self._recorder = recorder
         self.flow.variables["voipbin.recording.id"] = str(rec_id)
@@ -361,6 +359,8 @@ class CallScript:
         if silence_s > 0:
             recorder.end_of_silence_ms = silence_s * 1000
             recorder.on_silence = self.on_silence_limit
+        if opt.get("beep_start") is True:  # the beep opens the recording
+            await self.media.beep()
 
     async def _recording_limit(self, recorder: Recorder, seconds: int) -> None:
         await self.media.wait(seconds * 1000)

@@ -27,7 +27,7 @@ from outdial.telephony.sip.rtp import RtpPacket
 
 log = logging.getLogger("outdial.telephony.sip.listening")
 FRAME_S = 0.02
-_STARVED_TICKS = 3  # ticks with nothing due before silence is counted (the buffer's delay)
+_STARVED_TICKS = 3  # ticks without a packet before silence is counted (the buffer's delay)
 _MAX_FRAMES_PER_TICK = 3  # catching up after a burst
 
 
@@ -46,6 +46,8 @@ class CallEar:
         self.listener = CallListener(amd=amd or AmdSettings())
         self.frames = 0  # 20 ms frames analysed since the answer
         self._starved = 0
+        self.packets = 0  # RTP packets received
+        self._seen = 0  # `packets` at the last tick
         loop = asyncio.get_running_loop()
         self.amd: asyncio.Future[tuple[str, int]] = loop.create_future()
         self.drop: asyncio.Future[str] | None = None
@@ -68,6 +70,7 @@ class CallEar:
         if packet.version != 2:
             self.malformed += 1
             return
+        self.packets += 1
         self._digits(self.receiver.push(packet))
 
     def on_info(self, content_type: str, body: bytes) -> None:
@@ -107,13 +110,14 @@ class CallEar:
             if coded is None:
                 break
             frames.append(coded)
-        if frames:
+        arrived, self._seen = self.packets != self._seen, self.packets
+        if frames or arrived:  # audio is coming: wait for it rather than invent silence
             self._starved = 0
             return frames
         self._starved += 1
         if not receiver.jitter.started:
             return [(b"\xff" * 160, 0)]  # nothing heard yet: μ-law silence, time counts
-        if self._starved >= _STARVED_TICKS:
+        if self._starved >= _STARVED_TICKS:  # the far end stopped sending: silence counts
             coded = receiver.pop_coded(force=True)
             return [coded] if coded is not None else []
         return []
