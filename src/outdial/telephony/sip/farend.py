@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from outdial.domain.numberplan import BEEP_HZ, FarEnd, behaviour_for, listening_for
+from outdial.telephony.sip import g711
 from outdial.telephony.sip.tts import SpeechError, SpeechSynth
 
 log = logging.getLogger("outdial.telephony.sip.farend")
@@ -71,6 +72,7 @@ class FarEndVoice:
         cache = cache_dir or Path(tempfile.gettempdir()) / "outdial-peer-speech"
         self.synth = SpeechSynth(cache, espeak=espeak_path, sox=sox)
         self._speech: dict[str, np.ndarray] = {}
+        self._encoded: dict[tuple[bool, int, int, int], bytes] = {}
 
     async def prepare(self) -> None:
         for text in (HUMAN_TEXT, MACHINE_TEXT):
@@ -94,6 +96,20 @@ class FarEndVoice:
                 pcm = np.zeros(0, dtype=np.int16)
         self._speech[text] = pcm
         return pcm
+
+    async def encoded(self, number: str, payload_type: int) -> bytes | None:
+        """`timeline` in G.711, made once per distinct far end (many calls share one)."""
+        far_end = behaviour_for(number).far_end
+        if far_end not in (FarEnd.MACHINE, FarEnd.HUMAN, FarEnd.KEYPRESS):
+            return None
+        plan = listening_for(number)
+        key = (far_end is FarEnd.MACHINE, plan.greeting_ms, plan.beep_start_ms, payload_type)
+        if key not in self._encoded:
+            pcm = await self.timeline(number)
+            if pcm is None:
+                return None
+            self._encoded[key] = g711.encode(pcm, payload_type)
+        return self._encoded[key]
 
     async def timeline(self, number: str) -> bytes | None:
         """The far end's audio from the answer on (16-bit LE PCM), None for a silent one."""

@@ -27,8 +27,10 @@ from outdial.telephony.sip.rtp import RtpPacket
 
 log = logging.getLogger("outdial.telephony.sip.listening")
 FRAME_S = 0.02
-_STARVED_TICKS = 3  # ticks without a packet before silence is counted (the buffer's delay)
-_MAX_FRAMES_PER_TICK = 3  # catching up after a burst
+_QUIET_S = 0.06  # no packet for this long: the far end stopped sending, silence counts
+_MAX_FRAMES_PER_TICK = 25  # catching up after a late tick (0.5 s)
+_SILENCE = (b"\xff" * 160, 0)  # 20 ms of μ-law silence
+_CHUNK = 20  # calls analysed at once; the media clock may send between chunks
 
 
 class CallEar:
@@ -45,10 +47,10 @@ class CallEar:
         self.receiver = RtpReceiver(event_payload_type=event_payload_type or DEFAULT_PAYLOAD_TYPE)
         self.listener = CallListener(amd=amd or AmdSettings())
         self.frames = 0  # 20 ms frames analysed since the answer
-        self._starved = 0
         self.packets = 0  # RTP packets received
-        self._seen = 0  # `packets` at the last tick
         loop = asyncio.get_running_loop()
+        self.started_at = loop.time()  # the answer: frame 0
+        self.last_packet_at = float("-inf")
         self.amd: asyncio.Future[tuple[str, int]] = loop.create_future()
         self.drop: asyncio.Future[str] | None = None
         self.recorder: Recorder | None = None
@@ -71,6 +73,7 @@ class CallEar:
             self.malformed += 1
             return
         self.packets += 1
+        self.last_packet_at = asyncio.get_running_loop().time()
         self._digits(self.receiver.push(packet))
 
     def on_info(self, content_type: str, body: bytes) -> None:
@@ -101,8 +104,10 @@ class CallEar:
             except Exception:  # the interpreter's bug must not stop the audio path
                 log.exception("call %s: key %s not handled", self.label, event.digit)
 
-    def take(self) -> list[tuple[bytes, int]]:
-        """The frames to analyse this tick (G.711 with their payload type)."""
+    def take(self, now: float) -> list[tuple[bytes, int]]:
+        """The frames to analyse this tick (G.711 with their payload type): the ones due, or,
+        while the far end sends nothing, silence up to the present (so time keeps counting
+        even when ticks come late on a busy machine)."""
         receiver = self.receiver
         frames: list[tuple[bytes, int]] = []
         while len(frames) < _MAX_FRAMES_PER_TICK:
@@ -110,17 +115,18 @@ class CallEar:
             if coded is None:
                 break
             frames.append(coded)
-        arrived, self._seen = self.packets != self._seen, self.packets
-        if frames or arrived:  # audio is coming: wait for it rather than invent silence
-            self._starved = 0
-            return frames
-        self._starved += 1
-        if not receiver.jitter.started:
-            return [(b"\xff" * 160, 0)]  # nothing heard yet: μ-law silence, time counts
-        if self._starved >= _STARVED_TICKS:  # the far end stopped sending: silence counts
+        if frames or now - self.last_packet_at < _QUIET_S:
+            return frames  # audio is coming: wait for it rather than invent silence
+        behind = min(_MAX_FRAMES_PER_TICK, int((now - self.started_at) / FRAME_S) - self.frames)
+        for _ in range(behind):
+            if not receiver.jitter.started:
+                frames.append(_SILENCE)  # nothing heard yet: time counts from the answer
+                continue
             coded = receiver.pop_coded(force=True)
-            return [coded] if coded is not None else []
-        return []
+            if coded is None:
+                break
+            frames.append(coded)
+        return frames
 
     def close(self) -> None:
         self.closed = True
@@ -152,19 +158,24 @@ class Ears:
         loop = asyncio.get_running_loop()
         next_tick = loop.time()
         while self._ears:
-            try:
-                self.tick()
-            except Exception:  # never let one bad frame stop every call's listening
-                log.exception("listening tick failed")
+            ears = [ear for ear in self._ears if not ear.closed]
+            self.ticks += 1
+            for start in range(0, len(ears), _CHUNK):
+                if start:
+                    await asyncio.sleep(0)  # let the media clock send between chunks
+                try:
+                    self.tick(ears[start : start + _CHUNK], loop.time())
+                except Exception:  # never let one bad frame stop every call's listening
+                    log.exception("listening tick failed")
             next_tick += FRAME_S
             now = loop.time()
             if next_tick < now - 5 * FRAME_S:
                 next_tick = now  # stalled: resume instead of racing to catch up
             await asyncio.sleep(max(0.0, next_tick - now))
 
-    def tick(self) -> None:
-        self.ticks += 1
-        taken = [(ear, ear.take()) for ear in list(self._ears) if not ear.closed]
+    def tick(self, ears: list[CallEar], now: float) -> None:
+        """One 20 ms frame (or a few, catching up) of each of these calls."""
+        taken = [(ear, ear.take(now)) for ear in ears if not ear.closed]
         rounds = max((len(frames) for _, frames in taken), default=0)
         for n in range(rounds):
             batch = [(ear, frames[n]) for ear, frames in taken if len(frames) > n]

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from outdial.domain.numberplan import FarEnd, behaviour_for, listening_for
 from outdial.telephony.listen import DigitEvent, RtpReceiver
 from outdial.telephony.listen.rfc4733_send import digits_packets
-from outdial.telephony.sip import g711
 from outdial.telephony.sip.dialog import new_branch, new_tag
 from outdial.telephony.sip.farend import FarEndVoice
 from outdial.telephony.sip.hop import Hop
@@ -240,14 +239,15 @@ class SipAnsweringPeer:
         self._respond(call, 200, sdp)
 
     def _heard(self, call: PeerCall, data: bytes) -> None:
+        if len(data) < 12 or (data[1] & 0x7F) != TELEPHONE_EVENT:  # audio: only its time
+            if call.first_rtp_at is None:
+                call.first_rtp_at = asyncio.get_running_loop().time()
+            return
         try:
             packet = RtpPacket.parse(data)
         except ValueError:
             return
-        if packet.payload_type == TELEPHONE_EVENT:
-            call.event_packets.append(packet)
-        elif call.first_rtp_at is None:
-            call.first_rtp_at = asyncio.get_running_loop().time()
+        call.event_packets.append(packet)
         if call.receiver is not None:
             call.keys_heard.extend(call.receiver.push(packet))
 
@@ -264,9 +264,9 @@ class SipAnsweringPeer:
         plan = listening_for(call.user)
         if plan.key:
             self._spawn(self._press(call, plan.key, plan.key_after_ms))
-        pcm = await self.voice.timeline(call.user)
-        if pcm is not None and call.stream is stream:
-            await stream.play(g711.encode(pcm, call.codec), call.codec)
+        audio = await self.voice.encoded(call.user, call.codec)
+        if audio is not None and call.stream is stream:
+            await stream.play(audio, call.codec)
 
     async def _press(self, call: PeerCall, key: str, after_ms: int) -> None:
         await asyncio.sleep(after_ms / 1000)
