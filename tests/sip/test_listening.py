@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pytest
 
 from outdial.domain.numberplan import listening_for
 from outdial.domain.outcome import CallOutcome, CallResult, HangupReason
@@ -159,3 +160,38 @@ async def test_recording_has_both_directions(
 def _id(outcome: CallOutcome, rec: Any) -> str:
     """The call id directory a recording was written under."""
     return Path(rec.path).parent.name
+
+
+@pytest.mark.sipp
+async def test_sipp_info_dtmf(sipp_uas: Any, telephony: Any, kit: SimpleNamespace) -> None:
+    """A SIPp far end presses keys by SIP INFO (dtmf-relay, then dtmf): digits_receive ends on
+    the `#` key, the outcome has both keys."""
+    uas = await sipp_uas("uas_info_dtmf.xml")
+    tel = await telephony()
+    nope = act("hangup")
+    actions = [
+        act("digits_receive", duration=5000, key="#"),
+        act("condition_call_digits", length=1, false_target_id=nope["id"]),
+        act("sleep", duration=100),
+        nope,
+    ]
+    request = kit.call_request(kit.sip(f"info@127.0.0.1:{uas.port}"), actions=actions)
+    outcome = await asyncio.wait_for(tel.place_call(request, kit.no_op), 20)
+    assert outcome.reason is HangupReason.NORMAL and outcome.digits == "4#"
+    assert await uas.wait() == 0, uas.text()
+    assert uas.messages() == ["<INVITE", ">200", "<ACK", ">INFO", "<200", ">INFO", "<200",
+                              "<BYE", ">200"]  # fmt: skip
+
+
+async def test_recording_end_of_silence(
+    peer: SipAnsweringPeer, telephony: Any, kit: SimpleNamespace, tmp_path: Path
+) -> None:
+    """778 says "Hello?" (400-1,100 ms) and listens: a recording with end_of_silence 1 s
+    ends about 1 s after the greeting, while the call goes on."""
+    tel = await telephony(("127.0.0.1", peer.port))
+    actions = [act("recording_start", end_of_silence=1), act("sleep", duration=4000)]
+    _, outcome = await place(tel, kit, "+77812345", actions, recordings_dir=str(tmp_path))
+    (rec,) = outcome.recordings
+    assert rec.status == "done"
+    assert 900 <= rec.duration_ms <= 3000, rec  # (silence counts from the start too)
+    assert outcome.reason is HangupReason.NORMAL
