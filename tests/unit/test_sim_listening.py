@@ -223,3 +223,12 @@ def test_variables_reach_talk_and_flow_actions() -> None:
     ]
     outcome = call("+15551234567", actions, variables={"name": "Ann"})
     assert outcome.reason is HangupReason.NORMAL
+
+
+def test_recording_end_of_key_and_opt_out_during_digits_receive(tmp_path: Path) -> None:
+    actions = [act("recording_start", end_of_key="9"), act("sleep", duration=5000)]
+    (rec,) = call("+7769123", actions, recordings_dir=str(tmp_path)).recordings
+    assert rec.duration_ms == 2000  # the key came 2 s after the first action started
+    waiting = [act("digits_receive", duration=10_000, length=4), act("talk", text="after")]
+    outcome = call("+7763123", waiting, opt_out_key="3")
+    assert outcome.opted_out and outcome.digits == "3"
