@@ -49,6 +49,7 @@ class CallEar:
         self.frames = 0  # 20 ms frames analysed since the answer
         self.packets = 0  # RTP packets received
         loop = asyncio.get_running_loop()
+        self._time = loop.time
         self.started_at = loop.time()  # the answer: frame 0
         self.last_packet_at = float("-inf")
         self.amd: asyncio.Future[tuple[str, int]] = loop.create_future()
@@ -73,7 +74,7 @@ class CallEar:
             self.malformed += 1
             return
         self.packets += 1
-        self.last_packet_at = asyncio.get_running_loop().time()
+        self.last_packet_at = self._time()
         self._digits(self.receiver.push(packet))
 
     def on_info(self, content_type: str, body: bytes) -> None:
