@@ -124,6 +124,7 @@ class CallScript:
         self._rec_end_key = ""
         self._rec_timer: asyncio.Task[None] | None = None
         self._started = False
+        self._over = False  # the actions are done: a late AMD decision hangs nothing up
 
     # -- input from the backend ------------------------------------------------------------
 
@@ -153,6 +154,8 @@ class CallScript:
     async def run(self) -> ScriptResult:
         loop = asyncio.get_running_loop()
         self._stop = loop.create_future()
+        if self.result.opted_out:  # the key came before the first action
+            self._stop.set_result(HangupReason.NORMAL)
         try:
             while (action := self.flow.next(self.media.now())) is not None:
                 kind = str(action.get("type") or "")
@@ -168,6 +171,7 @@ class CallScript:
         finally:
             if self._amd is not None and not self._amd.done():
                 self._amd.cancel()
+        self._over = True
         if self.result.opted_out:
             await self._confirm_opt_out()
         self._stop_recording()
@@ -303,7 +307,7 @@ class CallScript:
         if not self.result.amd_result:
             self.result.amd_result, self.result.amd_ms = result, ms
             log.info("call %s: amd %s after %d ms", self.label, result, ms)
-        if result == "machine" and hangup:
+        if result == "machine" and hangup and not self._over:
             self._halt(HangupReason.AMD)
 
     async def _receive(self, opt: dict[str, Any]) -> None:
