@@ -54,6 +54,10 @@ RUNS = {
         "bench_compliance --targets 200 --dnc 1000 --claims 5",
         [rf"window\+dnc: claim of 200 median {NUMBER} ms"],
     ),
+    "listen-calls": (
+        "bench_listen_calls --calls 3 --hold-ms 3000",
+        [rf'"phase": "listen", "calls": 3, "answered": 3, .*"sent_within_5ms_pct": {NUMBER}'],
+    ),
     "sip": (
         "sip_bench --duration 1 --rate 10 --hold-ms 200 --concurrent 5 "
         "--concurrent-hold-ms 500 --ramp-rate 20",

@@ -2,15 +2,93 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import datetime
+
 from outdial.clock import Clock
-from outdial.domain.numberplan import FarEnd, behaviour_for
+from outdial.domain.numberplan import FarEnd, Listening, behaviour_for, listening_for
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.telephony.base import CallRequest, OnAnswer
+from outdial.telephony.interpreter import CallScript
+from outdial.telephony.recording import Recorder
+
+log = logging.getLogger("outdial.telephony.sim")
+BEEP_MS = 250
+
+
+class SimMedia:
+    """A call's media without audio: the far end behaves as `listening_for` its number says
+    (AMD decision and time, the voicemail-drop cue, the 776 key press); every talk or play
+    takes `action_ms`."""
+
+    def __init__(self, clock: Clock, far: Listening, action_ms: int) -> None:
+        self.clock = clock
+        self.far = far
+        self.action_ms = action_ms
+        self.answered = clock.now()
+        self.script: CallScript | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def elapsed_ms(self) -> int:
+        return int((self.clock.now() - self.answered).total_seconds() * 1000)
+
+    async def wait(self, ms: int) -> None:
+        if ms > 0:
+            await self.clock.sleep(ms / 1000)
+
+    async def _until(self, at_ms: int) -> None:
+        await self.wait(at_ms - self.elapsed_ms())
+
+    async def talk(self, text: str, language: str) -> None:
+        await self.wait(self.action_ms)
+
+    async def play(self, urls: list[str]) -> None:
+        await self.wait(self.action_ms)
+
+    async def silence(self, ms: int) -> None:
+        await self.wait(ms)
+
+    async def beep(self) -> None:
+        await self.wait(BEEP_MS)
+
+    async def send_digits(self, digits: str, duration_ms: int, interval_ms: int) -> None:
+        await self.wait(len(digits) * duration_ms + (len(digits) - 1) * interval_ms)
+
+    async def amd(self) -> tuple[str, int]:
+        await self._until(self.far.amd_ms)
+        return self.far.amd, max(self.far.amd_ms, 0)
+
+    async def drop_cue(self) -> str:
+        await self._until(self.far.drop_ms)
+        return self.far.drop_cue
+
+    def started(self) -> None:
+        if self.far.key and self.script is not None:
+            task = asyncio.get_running_loop().create_task(self._press(self.far.key))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _press(self, key: str) -> None:
+        await self.wait(self.far.key_after_ms)
+        if self.script is not None:
+            self.script.on_digit(key)
+
+    def record(self, recorder: Recorder | None) -> None:
+        return None  # no audio: a recording is silence of the right length
+
+    def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
 
 
 class SimTelephony:
     """Rings for `ring_ms`, then does what the number plan says; an answered call lasts as long
-    as its actions (`sleep` durations, `action_ms` for each talk or play)."""
+    as its actions (`sleep` durations, `action_ms` for each talk or play, the far end's timing
+    for `amd`, `wait_for_beep` and `digits_receive`)."""
 
     def __init__(self, clock: Clock, *, ring_ms: int = 200, action_ms: int = 100) -> None:
         self.clock = clock
@@ -35,15 +113,36 @@ class SimTelephony:
             code = behaviour.sip_code
             return CallOutcome(reason_for_sip_code(code), sip_code=code)
         await on_answer()
-        for action in request.actions:
-            kind = action.get("type")
-            if kind == "hangup":
-                break
-            if kind == "sleep":
-                await self._wait(int(action.get("option", {}).get("duration", 0)))
-            elif kind in ("talk", "play"):
-                await self._wait(self.action_ms)
-        return CallOutcome(HangupReason.NORMAL, answered=True, sip_code=200)
+        media = SimMedia(self.clock, listening_for(request.destination.sip_user), self.action_ms)
+        script = CallScript(
+            request.actions,
+            media,
+            call_id=request.call_id,
+            variables=request.variables,
+            opt_out_key=request.opt_out_key,
+            opt_out_confirmation=request.opt_out_confirmation,
+            recordings_dir=request.recordings_dir,
+        )
+        media.script = script
+        try:
+            result = await script.run()
+        finally:
+            media.close()
+            script.finish()
+        detail = "opted out" if result.opted_out else ""
+        if result.reason is HangupReason.AMD:
+            detail = "answering machine"
+        return CallOutcome(
+            result.reason,
+            answered=True,
+            sip_code=200,
+            detail=detail,
+            amd_result=result.amd_result,
+            amd_ms=result.amd_ms,
+            digits=result.digits,
+            opted_out=result.opted_out,
+            recordings=tuple(result.recordings),
+        )
 
     async def _wait(self, ms: int) -> None:
         if ms > 0:

@@ -13,7 +13,6 @@ from functools import cache
 import numpy as np
 
 from outdial.telephony.listen.frames import Samples
-from outdial.telephony.sip.g711 import alaw_decode_sample, ulaw_decode_sample
 
 PCMU = 0
 PCMA = 8
@@ -25,10 +24,19 @@ def table(payload_type: int) -> Samples:
     """The 16-bit sample of every code of `payload_type` (0 μ-law, 8 A-law)."""
     if payload_type not in AUDIO_PAYLOAD_TYPES:
         raise ValueError(f"not a G.711 payload type: {payload_type}")
+    # Imported here, not at the top: `outdial.telephony.sip` imports this package (the calls
+    # listen), so a module-level import would make the two packages import each other.
+    from outdial.telephony.sip.g711 import alaw_decode_sample, ulaw_decode_sample
+
     fn = alaw_decode_sample if payload_type == PCMA else ulaw_decode_sample
     out = np.array([fn(code) for code in range(256)], dtype=np.int16)
     out.flags.writeable = False
     return out
+
+
+def silence(payload_type: int, samples: int) -> bytes:
+    """G.711 silence (the code of 0): 0xFF in μ-law, 0xD5 in A-law."""
+    return bytes([0xD5 if payload_type == PCMA else 0xFF]) * samples
 
 
 def decode(payload: bytes, payload_type: int) -> Samples:

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from outdial.telephony.listen import g711
 from outdial.telephony.listen.frames import FRAME_SAMPLES, Samples
-from outdial.telephony.sip.g711 import silence
+from outdial.telephony.listen.g711 import silence
 
 _REMEMBERED = 128  # sequence numbers kept to recognise duplicates
 

@@ -1,6 +1,9 @@
 """Plays a campaign's actions (VoIPBIN flow actions `{id, next_id, type, option}`) on a call.
 
-`talk` speaks `option.text` in `option.language`, `play` streams `option.stream_urls`, `sleep`
+`SipMedia` is what the action interpreter (`telephony/interpreter.py`) runs the actions on in
+a SIP call; `ActionPlayer` renders the speech ahead of the answer and is the older player of
+talk/play/sleep/hangup only. `talk` speaks `option.text` in `option.language`, `play` streams
+`option.stream_urls`, `sleep`
 sends silence for `option.duration` ms, `hangup` ends the call. Unknown types are skipped with a
 log line. Actions run in list order; a `next_id` naming another action's `id` jumps there.
 An action whose audio cannot be produced is logged and skipped: the call goes on.
@@ -11,10 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
+from outdial.telephony.listen.rfc4733_send import digits_packets
+from outdial.telephony.recording import Recorder
+from outdial.telephony.sip import g711
 from outdial.telephony.sip.audio import AudioError
 from outdial.telephony.sip.library import AudioLibrary
+from outdial.telephony.sip.listening import CallEar
 from outdial.telephony.sip.media import RtpStream
 from outdial.telephony.sip.tts import SpeechError
 
@@ -106,3 +116,123 @@ class ActionPlayer:
                     log.warning("call %s: cannot play %s: %s", self.label, url, exc)
             return b"".join(parts)
         return None
+
+
+def tone(frequencies: tuple[float, ...], ms: int, payload_type: int, level: float = 0.25) -> bytes:
+    """A steady tone (one frequency: a beep; two: an in-band DTMF key), G.711 encoded."""
+    n = ms * 8
+    t = np.arange(n) / 8000.0
+    wave = sum(np.sin(2 * np.pi * f * t) for f in frequencies) / len(frequencies)
+    pcm = (np.asarray(wave) * level * 32767).astype("<i2").tobytes()
+    return g711.encode(pcm, payload_type)
+
+
+class SipMedia:
+    """The `CallMedia` of an answered SIP call: audio out through the call's `RtpStream`, the
+    far end heard through its `CallEar` (AMD, the voicemail-drop cue, keys)."""
+
+    def __init__(
+        self,
+        library: AudioLibrary,
+        stream: RtpStream,
+        ear: CallEar,
+        *,
+        label: str,
+        event_payload_type: int | None,
+    ) -> None:
+        self.library = library
+        self.stream = stream
+        self.ear = ear
+        self.label = label
+        self.event_payload_type = event_payload_type
+        self.loop = asyncio.get_running_loop()
+        self.answered = self.loop.time()
+        self._recording_since = 0.0
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def elapsed_ms(self) -> int:
+        return int((self.loop.time() - self.answered) * 1000)
+
+    async def wait(self, ms: int) -> None:
+        if ms > 0:
+            await asyncio.sleep(ms / 1000)
+
+    async def talk(self, text: str, language: str) -> None:
+        codec = self.stream.payload_type
+        try:
+            payload = await self.library.speech(text, language, codec)
+        except (AudioError, SpeechError, OSError, ValueError) as exc:
+            log.warning("call %s: talk skipped: %s", self.label, exc)
+            return
+        await self.stream.play(payload, codec)
+
+    async def play(self, urls: list[str]) -> None:
+        codec = self.stream.payload_type
+        parts: list[bytes] = []
+        for url in urls:
+            try:
+                parts.append(await self.library.file(url, codec))
+            except (AudioError, OSError, ValueError) as exc:
+                log.warning("call %s: cannot play %s: %s", self.label, url, exc)
+        if parts:
+            await self.stream.play(b"".join(parts), codec)
+
+    async def silence(self, ms: int) -> None:
+        try:
+            await self.library.play_silence(self.stream, ms)
+        except ValueError as exc:
+            log.warning("call %s: sleep skipped: %s", self.label, exc)
+
+    async def beep(self) -> None:
+        codec = self.stream.payload_type
+        await self.stream.play(tone((1000.0,), 250, codec), codec)
+
+    async def send_digits(self, digits: str, duration_ms: int, interval_ms: int) -> None:
+        if self.event_payload_type is None:  # no telephone-event in the answer: in-band tones
+            codec = self.stream.payload_type
+            gap = silence_bytes(codec, interval_ms)
+            audio = b"".join(tone(DTMF_FREQUENCIES[d], duration_ms, codec) + gap for d in digits)
+            await self.stream.play(audio, codec)
+            return
+        packets = digits_packets(
+            digits,
+            timestamp=self.stream.media_timestamp(),
+            duration_ms=duration_ms,
+            gap_ms=interval_ms,
+        )
+        await self.stream.send_events(packets, self.event_payload_type)
+
+    async def amd(self) -> tuple[str, int]:
+        return await asyncio.shield(self.ear.amd)
+
+    async def drop_cue(self) -> str:
+        return await asyncio.shield(self.ear.wait_for_beep())
+
+    def started(self) -> None:
+        return None
+
+    def record(self, recorder: Recorder | None) -> None:
+        self.ear.record(recorder)
+        if recorder is None:
+            self.stream.on_sent = None
+            return
+        since = self.loop.time()
+
+        def sent(chunk: bytes, payload_type: int) -> None:
+            at = int((self.loop.time() - since) * 1000)
+            recorder.add_out(g711.decode(chunk, payload_type), at)
+
+        self.stream.on_sent = sent
+
+
+DTMF_FREQUENCIES: dict[str, tuple[float, ...]] = {
+    key: (low, high)
+    for row, low in zip(("123A", "456B", "789C", "*0#D"), (697.0, 770.0, 852.0, 941.0), strict=True)
+    for key, high in zip(row, (1209.0, 1336.0, 1477.0, 1633.0), strict=True)
+}
+
+
+def silence_bytes(payload_type: int, ms: int) -> bytes:
+    return g711.silence(payload_type, ms * 8)

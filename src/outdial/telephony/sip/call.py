@@ -10,6 +10,7 @@ end's in-dialog requests (see `InDialog`), then BYE. Cancelling the task hangs u
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections import deque
@@ -18,13 +19,15 @@ from typing import Any
 
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.telephony.base import CallRequest, OnAnswer
-from outdial.telephony.sip.actions import ActionPlayer
+from outdial.telephony.interpreter import CallScript, ScriptResult
+from outdial.telephony.sip.actions import ActionPlayer, SipMedia
 from outdial.telephony.sip.auth import CallCredentials
 from outdial.telephony.sip.dialog import Dialog, new_branch, new_tag
 from outdial.telephony.sip.early import EarlyDialogs
 from outdial.telephony.sip.env import CallEnv, DialTarget, MediaStats
 from outdial.telephony.sip.incoming import ALLOW, SUPPORTED
 from outdial.telephony.sip.indialog import InDialog
+from outdial.telephony.sip.listening import CallEar
 from outdial.telephony.sip.media import RtpStream
 from outdial.telephony.sip.message import SipMessage
 from outdial.telephony.sip.retries import InviteRetries
@@ -84,6 +87,8 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
         self.session_expires = env.session_expires  # asked in the INVITE (a 422 raises it)
         self.session_end: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.timer = SessionTimer(self.refresh_session, self._session_over)
+        self.ear: CallEar | None = None
+        self.script: CallScript | None = None
 
     async def run(self) -> CallOutcome:
         try:
@@ -117,6 +122,9 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
                 task.cancel()
             self._stop_incoming()
             self.timer.cancel()
+            if self.ear is not None:
+                self.env.ears.discard(self.ear)
+                self.ear.close()
             self.stream.close()
             stream = self.stream
             stats = MediaStats(
@@ -317,29 +325,84 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
         self.use_media(media)
         self._start_session_timer(response)
         await self.on_answer()
-        play = asyncio.get_running_loop().create_task(
-            self.player.run(self.request.actions, self.stream)
-        )
+        script = self._listen(media)
+        play = asyncio.get_running_loop().create_task(script.run())
         waiters: set[asyncio.Future[Any]] = {play, self.remote_bye, self.session_end}
-        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        if self.session_end in done and play not in done and not self.remote_bye.done():
+        try:
+            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
             play.cancel()
+            script.finish()
+            raise
+        if self.session_end in done and play not in done and not self.remote_bye.done():
+            await self._stop_script(play)
             reason = self.session_end.result()
             log.warning("call %s: %s: hanging up", self.label, reason)
             await self.hang_up()
-            return CallOutcome(HangupReason.NORMAL, True, code, reason)
+            return self._outcome(HangupReason.NORMAL, code, reason)
         if play not in done:
-            play.cancel()
-            return CallOutcome(HangupReason.NORMAL, True, code, "the far end hung up")
+            await self._stop_script(play)
+            return self._outcome(HangupReason.NORMAL, code, "the far end hung up")
         try:
-            play.result()
+            result = play.result()
         except Exception as exc:  # a bug in the media path fails this call, not the engine
             log.exception("call %s: playing the actions failed", self.label)
             await self.hang_up()
-            return CallOutcome(HangupReason.FAILED, True, code, f"media error: {exc}")
+            return self._outcome(HangupReason.FAILED, code, f"media error: {exc}")
         reply = await self.hang_up()
-        detail = "hung up after the actions" + ("" if reply else " (BYE not answered)")
-        return CallOutcome(HangupReason.NORMAL, True, code, detail)
+        if result.reason is HangupReason.AMD:
+            detail = "answering machine, hung up"
+        elif result.opted_out:
+            detail = "opted out, hung up"
+        else:
+            detail = "hung up after the actions"
+        detail += "" if reply else " (BYE not answered)"
+        return self._outcome(result.reason, code, detail)
+
+    def _listen(self, media: MediaDescription) -> CallScript:
+        """Start hearing the far end and make the script that runs the actions."""
+        request = self.request
+        script: CallScript | None = None
+
+        def on_digit(digit: str) -> None:
+            if script is not None:
+                script.on_digit(digit)
+
+        ear = CallEar(on_digit, event_payload_type=media.telephone_event, label=self.label)
+        self.ear = ear
+        self.stream.on_packet = ear.on_packet
+        self.env.ears.add(ear)
+        sip_media = SipMedia(
+            self.env.library, self.stream, ear, label=self.label,
+            event_payload_type=media.telephone_event,
+        )  # fmt: skip
+        script = CallScript(
+            request.actions, sip_media, call_id=request.call_id, variables=request.variables,
+            opt_out_key=request.opt_out_key, opt_out_confirmation=request.opt_out_confirmation,
+            recordings_dir=request.recordings_dir, label=self.label,
+        )  # fmt: skip
+        self.script = script
+        return script
+
+    async def _stop_script(self, play: asyncio.Task[ScriptResult]) -> None:
+        play.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await play
+
+    def on_info(self, msg: SipMessage) -> None:
+        if self.ear is not None:
+            self.ear.on_info(msg.get("Content-Type") or "", msg.body)
+
+    def _outcome(self, reason: HangupReason, code: int, detail: str) -> CallOutcome:
+        """An answered call's outcome, with what the actions heard (amd, digits, recordings)."""
+        if self.script is None:
+            return CallOutcome(reason, True, code, detail)
+        result = self.script.finish()
+        return CallOutcome(
+            reason, True, code, detail, amd_result=result.amd_result, amd_ms=result.amd_ms,
+            digits=result.digits, opted_out=result.opted_out,
+            recordings=tuple(result.recordings),
+        )  # fmt: skip
 
     def _start_session_timer(self, response: SipMessage) -> None:
         granted = parse_session_expires(response.get("Session-Expires"))

@@ -14,6 +14,7 @@ from outdial.netguard import resolve_checked
 from outdial.telephony.sip.auth import RealmGuard
 from outdial.telephony.sip.hop import Hop
 from outdial.telephony.sip.library import AudioLibrary
+from outdial.telephony.sip.listening import Ears
 from outdial.telephony.sip.media import MediaClock
 from outdial.telephony.sip.resolver import Breaker, SipResolver
 from outdial.telephony.sip.transaction import Timers
@@ -75,6 +76,7 @@ class CallEnv:
     session_expires: int = 1800  # RFC 4028 interval asked for (0: none)
     media_stats: OrderedDict[str, MediaStats] = field(default_factory=OrderedDict)
     max_media_stats: int = 10_000
+    ears: Ears = field(default_factory=Ears)  # the far end's audio of every call, analysed
 
     def is_trunk(self, host: str, port: int) -> bool:
         return (host.lower(), port) in self.trunk

@@ -74,6 +74,9 @@ class IncomingRequests:
 
     def on_late_2xx(self, msg: SipMessage) -> None: ...
 
+    def on_info(self, msg: SipMessage) -> None:
+        """An INFO in the dialog (a key press in application/dtmf-relay, application/dtmf)."""
+
     def on_session_refresh(self, request: SipMessage, response: SipMessage) -> None:
         """A re-INVITE or UPDATE was answered (session timers hook in here)."""
 
@@ -126,6 +129,8 @@ class IncomingRequests:
             resp = self._offer(msg, dialog)
             self.on_session_refresh(msg, resp)
             return resp
+        if method == "INFO":
+            self.on_info(msg)
         if method in ("OPTIONS", "INFO", "CANCEL"):  # CANCEL: the re-INVITE is answered already
             resp = response_to(msg, 200, "OK")
             return capabilities(resp) if method == "OPTIONS" else resp

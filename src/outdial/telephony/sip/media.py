@@ -21,6 +21,8 @@ import logging
 import math
 import socket
 from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from outdial.telephony.sip.g711 import silence, transcode_table
 from outdial.telephony.sip.rtp import RtpPacketizer
@@ -58,6 +60,19 @@ def bind_pair(family: socket.AddressFamily, host: str) -> tuple[socket.socket, s
     finally:
         for sock in spare:
             sock.close()
+
+
+class EventLike(Protocol):
+    """An RFC 4733 packet to send (`listen.rfc4733_send.EventPacket`)."""
+
+    @property
+    def offset_ms(self) -> int: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def marker(self) -> bool: ...
+    @property
+    def payload(self) -> bytes: ...
 
 
 class MediaClock:
@@ -148,6 +163,9 @@ class RtpStream:
         self._loop.add_reader(self._sock.fileno(), self._read)
         self._loop.add_reader(self._rtcp.fileno(), self._read_rtcp)
         self.rtcp_packets = 0
+        self.on_packet: Callable[[bytes], None] | None = None  # each RTP datagram received
+        self.on_sent: Callable[[bytes, int], None] | None = None  # each payload sent, its law
+        self.event_packets = 0
 
     def set_remote(
         self, remote: tuple[str, int] | None, payload_type: int, ptime_ms: int | None = None
@@ -255,6 +273,8 @@ class RtpStream:
             self._held = False
             self.packetizer.mark()
         timestamp = self._ts0 + slot * self.samples
+        if self.on_sent is not None:
+            self.on_sent(chunk, self.packetizer.payload_type)
         try:
             self._sock.sendto(self.packetizer.packet(chunk, timestamp), self.remote)
             self.sent_packets += 1
@@ -262,6 +282,42 @@ class RtpStream:
             self.send_errors += 1
             if self.send_errors == 1:
                 log.debug("call %s: RTP send to %s failed: %s", self.label, self.remote, exc)
+
+    def media_timestamp(self) -> int:
+        """The RTP timestamp of the present moment on this stream's sampling clock."""
+        if self._t0 is None:
+            return self._ts0 if self.packetizer is None else self.packetizer.timestamp
+        elapsed = max(0.0, self._loop.time() - self._t0)
+        return (self._ts0 + int(elapsed * 8000)) & 0xFFFFFFFF
+
+    async def send_events(self, packets: Sequence[EventLike], payload_type: int) -> None:
+        """RFC 4733 telephone-events, each at its `offset_ms` from now (no audio meanwhile:
+        the caller sends them between actions). Sequence numbers and SSRC are the stream's;
+        the audio that follows starts a new talkspurt."""
+        packetizer = self.packetizer
+        if packetizer is None or self.remote is None or self._closed:
+            return
+        start = self._loop.time()
+        for packet in packets:
+            delay = start + packet.offset_ms / 1000 - self._loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._closed or self.remote is None:
+                return
+            saved = packetizer.payload_type
+            packetizer.payload_type = payload_type
+            if packet.marker:
+                packetizer.mark()
+            data = packetizer.packet(packet.payload, packet.timestamp)
+            packetizer.payload_type = saved
+            try:
+                self._sock.sendto(data, self.remote)
+                self.event_packets += 1
+            except OSError:
+                self.send_errors += 1
+        packetizer.mark()
+        if self._t0 is not None:  # the next audio goes on from now, after a pause
+            self._slot = max(self._slot, math.ceil((self._loop.time() - self._t0) / self.ptime))
 
     def _read(self) -> None:
         for _ in range(64):
@@ -273,6 +329,8 @@ class RtpStream:
                 return
             self.received_packets += 1
             self.received_bytes += len(data)
+            if self.on_packet is not None:
+                self.on_packet(data)
 
     def _read_rtcp(self) -> None:
         for _ in range(16):

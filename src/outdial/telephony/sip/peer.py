@@ -3,6 +3,10 @@
 By the request-URI user: 486/480/603/503 numbers get 100 Trying then that final response;
 408 numbers ring (180) until CANCEL (200 to the CANCEL, 487 to the INVITE); anything else rings
 for `ring_ms`, answers 200 OK with SDP and counts the RTP it receives until the caller's BYE.
+Answered, the listening numbers talk back with real audio (`farend.FarEndVoice`): 777 an
+answering machine (greeting 4-8 s, 1 kHz beep 0.5 s, silence), 778 a person ("Hello?"), 779
+silence, 776 a person who presses the number's 4th digit as RFC 4733 events 2 s after the
+answer. The keys the caller sends (RFC 4733) are collected per call.
 Final responses are retransmitted (timer G) until the ACK arrives. Usable as the trunk and as a
 `sip` host at once.
 """
@@ -12,14 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 
-from outdial.domain.numberplan import FarEnd, behaviour_for
+from outdial.domain.numberplan import FarEnd, behaviour_for, listening_for
+from outdial.telephony.listen import DigitEvent, RtpReceiver
+from outdial.telephony.listen.rfc4733_send import digits_packets
 from outdial.telephony.sip.dialog import new_branch, new_tag
+from outdial.telephony.sip.farend import FarEndVoice
 from outdial.telephony.sip.hop import Hop
 from outdial.telephony.sip.media import MediaClock, RtpStream
 from outdial.telephony.sip.message import SipMessage, response_to
-from outdial.telephony.sip.sdp import PCMA, PCMU
+from outdial.telephony.sip.rtp import RtpPacket
+from outdial.telephony.sip.sdp import PCMA, PCMU, TELEPHONE_EVENT, SdpError, parse_sdp
 from outdial.telephony.sip.transaction import NonInviteClientTransaction, Timers
 from outdial.telephony.sip.transport import Addr, SipTransport
 from outdial.telephony.sip.uri import NameAddr, SipUri, format_host
@@ -47,12 +56,21 @@ class PeerCall:
     last_response: SipMessage | None = None
     stream: RtpStream | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    codec: int = PCMU
+    keys_heard: list[DigitEvent] = field(default_factory=list)  # the caller's RFC 4733 keys
+    event_packets: list[RtpPacket] = field(default_factory=list)  # as received
+    receiver: RtpReceiver | None = None
+    talking: bool = False  # the far end's audio was started
+    cseq: int = 0  # of the requests the peer sends in the dialog
+    acked_at: float | None = None  # loop time of the ACK to the 200
+    first_rtp_at: float | None = None  # loop time of the caller's first audio packet
 
 
 class SipAnsweringPeer:
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, *, ring_ms: int = 200,
         t1_ms: int = 500, hangup_after_ms: int | None = None, tls: ssl.SSLContext | None = None,
+        voice: FarEndVoice | None = None,
     ) -> None:  # fmt: skip
         self.host = host
         self.bind_port = port
@@ -66,6 +84,7 @@ class SipAnsweringPeer:
         self.tls_port = 0  # with `tls`: where it accepts TLS
         self._handles: set[asyncio.TimerHandle] = set()
         self._tasks: set[asyncio.Task[object]] = set()
+        self.voice = voice or FarEndVoice()
 
     @property
     def port(self) -> int:
@@ -84,6 +103,7 @@ class SipAnsweringPeer:
         if self.tls is not None:
             self.tls_port = await self.transport.pool.listen_tls(self.host, 0, self.tls)
         self.transport.request_handler = self._on_request
+        await self.voice.prepare()
         log.info("answering peer on %s", self.address)
 
     async def stop(self) -> None:
@@ -163,6 +183,11 @@ class SipAnsweringPeer:
             call.acked = True
             if call.final_code == 200 and self.hangup_after_ms is not None:
                 self._later(self.hangup_after_ms / 1000, self._hang_up, call)
+            if call.final_code == 200 and call.acked_at is None:
+                call.acked_at = asyncio.get_running_loop().time()
+            if call.final_code == 200 and not call.talking:
+                call.talking = True
+                self._spawn(self._talk(call))
             if call.final_code != 200:
                 call.done.set()
         elif msg.method == "CANCEL":
@@ -199,8 +224,62 @@ class SipAnsweringPeer:
     def _answer(self, call: PeerCall) -> None:
         if call.final_code is not None or not self.transport.is_open or call.invite is None:
             return
-        call.stream = RtpStream(self.clock, self.host, label=f"peer {call.call_id}")
-        self._respond(call, 200, self._sdp(call, call.invite))
+        stream = RtpStream(self.clock, self.host, label=f"peer {call.call_id}")
+        call.stream = stream
+        call.receiver = RtpReceiver()
+        stream.on_packet = lambda data: self._heard(call, data)
+        sdp = self._sdp(call, call.invite)
+        try:
+            offer = parse_sdp(call.invite.body)
+            audio = next(line for line in offer.lines if line.media == "audio")
+            if audio.port and audio.host:
+                stream.set_remote((audio.host, audio.port), call.codec)
+        except (SdpError, StopIteration, ValueError):
+            log.debug("peer: no usable audio in the offer of %s", call.call_id)
+        self._respond(call, 200, sdp)
+
+    def _heard(self, call: PeerCall, data: bytes) -> None:
+        if len(data) < 12 or (data[1] & 0x7F) != TELEPHONE_EVENT:  # audio: only its time
+            if call.first_rtp_at is None:
+                call.first_rtp_at = asyncio.get_running_loop().time()
+            return
+        try:
+            packet = RtpPacket.parse(data)
+        except ValueError:
+            return
+        call.event_packets.append(packet)
+        if call.receiver is not None:
+            call.keys_heard.extend(call.receiver.push(packet))
+
+    def _spawn(self, coro: Coroutine[object, object, object]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _talk(self, call: PeerCall) -> None:
+        """The far end's side of a listening number: its audio, and 776's key press."""
+        stream = call.stream
+        if stream is None:
+            return
+        plan = listening_for(call.user)
+        if plan.key:
+            self._spawn(self._press(call, plan.key, plan.key_after_ms))
+        audio = await self.voice.encoded(call.user, call.codec)
+        if audio is not None and call.stream is stream:
+            await stream.play(audio, call.codec)
+
+    async def _press(self, call: PeerCall, key: str, after_ms: int) -> None:
+        await asyncio.sleep(after_ms / 1000)
+        stream = call.stream
+        if stream is None:
+            return
+        packets = digits_packets(key, timestamp=stream.media_timestamp(), duration_ms=120)
+        await stream.send_events(packets, TELEPHONE_EVENT)
+
+    def send_info(self, call_id: str, content_type: str, body: bytes) -> None:
+        """An INFO to the caller in the call's dialog (a key press by SIP INFO)."""
+        call = self.calls[call_id]
+        self._in_dialog(call, "INFO", content_type, body)
 
     def _sdp(self, call: PeerCall, offer: SipMessage) -> bytes:
         text = offer.body.decode(errors="replace")
@@ -208,28 +287,42 @@ class SipAnsweringPeer:
         port = call.stream.port if call.stream else 0
         family = "IP6" if ":" in self.host else "IP4"
         name = "PCMA" if codec == PCMA else "PCMU"
+        call.codec = codec
+        event = f"a=rtpmap:{TELEPHONE_EVENT} telephone-event/8000" in text
+        formats = f"{codec} {TELEPHONE_EVENT}" if event else f"{codec}"
+        extra = (f"a=rtpmap:{TELEPHONE_EVENT} telephone-event/8000\r\n"
+                 f"a=fmtp:{TELEPHONE_EVENT} 0-15\r\n") if event else ""  # fmt: skip
         return (f"v=0\r\no=peer 1 1 IN {family} {self.host}\r\ns=peer\r\n"
-                f"c=IN {family} {self.host}\r\nt=0 0\r\nm=audio {port} RTP/AVP {codec}\r\n"
-                f"a=rtpmap:{codec} {name}/8000\r\na=sendrecv\r\n").encode()  # fmt: skip
+                f"c=IN {family} {self.host}\r\nt=0 0\r\nm=audio {port} RTP/AVP {formats}\r\n"
+                f"a=rtpmap:{codec} {name}/8000\r\n{extra}a=sendrecv\r\n").encode()  # fmt: skip
 
     def _hang_up(self, call: PeerCall) -> None:
         """Send BYE as the far end (used to test a far-end hang-up)."""
         if call.bye_received or call.invite is None or not self.transport.is_open:
             return
-        inv = call.invite
-        contact = NameAddr.parse((inv.get_all("Contact") or [inv.get("From") or ""])[0]).uri
-        bye = SipMessage(method="BYE", uri=contact)
-        bye.add("Via", f"SIP/2.0/{call.source.transport} {self.address};branch={new_branch()}")
-        for route in inv.get_all("Record-Route"):
-            bye.add("Route", route)
-        bye.add("Max-Forwards", "70")
-        bye.add("From", (call.last_response and call.last_response.get("To")) or "")
-        bye.add("To", inv.get("From") or "")
-        bye.add("Call-ID", call.call_id)
-        bye.add("CSeq", "1 BYE")
         self._close_media(call)
-        tx = NonInviteClientTransaction(self.transport, bye, call.source, self.timers)
-        task = asyncio.get_running_loop().create_task(tx.run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._in_dialog(call, "BYE")
         call.done.set()
+
+    def _in_dialog(
+        self, call: PeerCall, method: str, content_type: str = "", body: bytes = b""
+    ) -> None:
+        inv = call.invite
+        if inv is None or not self.transport.is_open:
+            return
+        contact = NameAddr.parse((inv.get_all("Contact") or [inv.get("From") or ""])[0]).uri
+        msg = SipMessage(method=method, uri=contact)
+        msg.add("Via", f"SIP/2.0/{call.source.transport} {self.address};branch={new_branch()}")
+        for route in inv.get_all("Record-Route"):
+            msg.add("Route", route)
+        msg.add("Max-Forwards", "70")
+        msg.add("From", (call.last_response and call.last_response.get("To")) or "")
+        msg.add("To", inv.get("From") or "")
+        msg.add("Call-ID", call.call_id)
+        call.cseq += 1
+        msg.add("CSeq", f"{call.cseq} {method}")
+        if content_type:
+            msg.add("Content-Type", content_type)
+            msg.body = body
+        tx = NonInviteClientTransaction(self.transport, msg, call.source, self.timers)
+        self._spawn(tx.run())

@@ -147,6 +147,8 @@ class SipTelephony:
             await self.registration.stop()
         await self.transport.aclose()
         await self.clock.close()
+        if self.env is not None:
+            await self.env.ears.close()
 
     def local_ip_for(self, remote_ip: str) -> str:
         """Our address as seen by `remote_ip`: the bind address unless it is a wildcard."""
