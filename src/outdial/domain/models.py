@@ -131,6 +131,7 @@ class Campaigncall:
     tm_delete: datetime | None = None
     lease_expires: datetime | None = None
     engine_id: str = ""
+    hangup_detail: str = ""  # `trunk_down`, `destination_blocked` or ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from outdial.domain.pacing import start_interval_us, starts_allowed
 from outdial.domain.states import EndHandle
 from outdial.engine.ledger import Ledger
 from outdial.engine.outbound import BLOCKED, PlayGuard
-from outdial.metrics import ATTEMPTS_STARTED, CALLS_IN_FLIGHT, CLAIM_SECONDS
+from outdial.metrics import ATTEMPTS_STARTED, CALLS_IN_FLIGHT, CLAIM_SECONDS, TRUNK_PAUSED
 from outdial.services.dialing import DialingService, Running
 from outdial.storage.claim import Claimed
 from outdial.storage.timeconv import to_us
@@ -69,6 +69,7 @@ class Engine:
         self._rest: dict[uuid.UUID, float] = {}  # campaign -> rests until (clock seconds)
         self._side: list[asyncio.Task[None]] = []
         self.play_guard = PlayGuard(dialing.ctx.network)
+        self.trunk_paused = False  # the trunk is down and that has been announced
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
@@ -136,6 +137,8 @@ class Engine:
     # ---- one round -------------------------------------------------------------------------
     async def step(self) -> int:
         """Look at every running campaign once; start what may start. Returns attempts started."""
+        if await self._trunk_is_down():
+            return 0
         started = 0
         for run in await self.dialing.running():
             count = 0 if self._resting(run.campaign.id) else await self._dial(run)
@@ -143,6 +146,22 @@ class Engine:
             if count == 0 and run.campaign.end_handle == EndHandle.STOP.value:
                 await self._maybe_end(run)
         return started
+
+    async def _trunk_is_down(self) -> bool:
+        """While the telephony's trunk is down no attempt starts (they would fail and burn
+        tries); the change is logged, counted and announced (`trunk_down`, `trunk_up`)."""
+        why = self.telephony.trunk_down()
+        down = why is not None
+        if down != self.trunk_paused:
+            told = await self.dialing.trunk_event(self.id, down, why or "")
+            self.trunk_paused = down
+            TRUNK_PAUSED.set(int(down))
+            if down:
+                log.warning("trunk down (%s): no new attempts until it answers", why)
+            else:
+                log.warning("trunk up: attempts resume")
+            log.info("trunk event sent to %d customers", told)
+        return down
 
     async def _dial(self, run: Running) -> int:
         campaign, plan = run.campaign, run.outplan

@@ -190,6 +190,32 @@ class DialingService:
                 log.warning("next campaign %s not started: %s", following, exc.message)
         return True
 
+    async def trunk_event(self, engine_id: str, down: bool, why: str) -> int:
+        """`trunk_down` / `trunk_up` for every customer with a campaign in run (their attempts
+        pause or resume); returns how many customers were told."""
+        data = {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"outdial:trunk:{engine_id}")),
+            "engine_id": engine_id,
+            "status": "down" if down else "up",
+            "detail": why,
+            "tm_create": wire_format.ts(self.ctx.clock.now()),
+        }
+        kind = events.TRUNK_DOWN if down else events.TRUNK_UP
+        async with self.ctx.db.write() as conn:
+            found = await conn.execute(
+                sa.select(campaigns.c.customer_id)
+                .where(
+                    campaigns.c.status == CampaignStatus.RUN.value,
+                    campaigns.c.tm_delete.is_(None),
+                )
+                .distinct()
+            )
+            customers_ = sorted({row.customer_id for row in found})
+            await events.emit_rows(
+                conn, [{"customer_id": c, "type": kind, "data": data} for c in customers_]
+            )
+        return len(customers_)
+
     async def register(self, engine_id: str) -> None:
         now = self.ctx.now_us()
         async with self.ctx.db.write() as conn:

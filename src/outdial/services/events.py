@@ -40,6 +40,9 @@ STATUS_EVENTS = {
     "stopping": "campaign_status_stopping",
     "stop": "campaign_status_stop",
 }
+# Process-wide: an engine's SIP trunk went down or came back (docs/operations.md).
+TRUNK_DOWN = "trunk_down"
+TRUNK_UP = "trunk_up"
 ALL = (
     OUTDIAL_CREATED,
     OUTDIAL_UPDATED,
@@ -57,6 +60,8 @@ ALL = (
     CAMPAIGNCALL_CREATED,
     CAMPAIGNCALL_UPDATED,
     CAMPAIGNCALL_DELETED,
+    TRUNK_DOWN,
+    TRUNK_UP,
 )
 
 

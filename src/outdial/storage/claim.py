@@ -227,4 +227,5 @@ def _campaigncall_row(
         "tm_delete": None,
         "destination_number": dial_number(c.destination),
         "call_window": window,
+        "hangup_detail": "",
     }

@@ -196,4 +196,5 @@ def campaigncall(row: Row) -> Campaigncall:
         tm_delete=opt_from_us(v["tm_delete"]),
         lease_expires=opt_from_us(v["lease_expires"]),
         engine_id=v["engine_id"],
+        hangup_detail=v["hangup_detail"] or "",
     )

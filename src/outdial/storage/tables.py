@@ -188,6 +188,8 @@ campaigncalls = sa.Table(
     # ("null": none); NULL on attempts from before it was kept. The compliance log proves
     # each attempt against this, not against whatever the window is now.
     sa.Column("call_window", sa.Text, nullable=True),
+    # A short public detail of the end (domain/outcome.py PUBLIC_DETAILS), "" otherwise.
+    sa.Column("hangup_detail", sa.String(32), nullable=False, server_default=""),
     sa.Index("ix_campaigncalls_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_campaign", "campaign_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_target", "outdial_target_id"),
