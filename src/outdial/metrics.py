@@ -57,6 +57,13 @@ SIP_TRUNK_PROBES = Counter(
     "OPTIONS probes of a down trunk, by response class (none: no answer)",
     ["response"],
 )
+LEDGER_HELD = Gauge(
+    "outdial_engine_results_held",
+    "Attempt updates (answers, ends) waiting to be written; grows while the database is away",
+)
+DATABASE_UP = Gauge(
+    "outdial_engine_database_up", "0 while this engine cannot reach the database, else 1"
+)
 TRUNK_PAUSED = Gauge(
     "outdial_engine_trunk_paused", "1 while this engine starts no attempts: its trunk is down"
 )

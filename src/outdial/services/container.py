@@ -70,3 +70,7 @@ class Services:
             limits=RequestLimits(ctx.limits, lambda: clock.now().timestamp()),
             accounts=AccountService(ctx),
         )
+
+    async def database_reachable(self) -> bool:
+        """For `GET /health`: whether the database answers now (a one-row query)."""
+        return await self.ctx.db.ping()

@@ -18,7 +18,7 @@ from outdial.domain.errors import OutdialError
 from outdial.domain.ids import NIL_UUID
 from outdial.domain.models import Campaign, Outplan
 from outdial.domain.outcome import CallOutcome, HangupReason
-from outdial.domain.states import CampaignStatus
+from outdial.domain.states import CampaigncallStatus, CampaignStatus
 from outdial.services import campaign_rules, events
 from outdial.services.context import Context
 from outdial.storage import attempt_end as ends
@@ -161,6 +161,30 @@ class DialingService:
                         "engine_id": row.engine_id,
                     },
                 )
+        return len(closed)
+
+    async def close_orphans(self, engine_id: str, running: set[uuid.UUID]) -> int:
+        """After the database was away: this engine's open attempts that none of its tasks
+        runs (the claim's COMMIT went through but its answer was lost, so they were never
+        placed) are closed as `lost` at once, rather than when their lease runs out."""
+        now = self.ctx.now_us()
+        lost = CallOutcome(HangupReason.LOST, detail="not placed: the database went away")
+        async with self.ctx.db.write() as conn:
+            found = (
+                await conn.execute(
+                    sa.select(campaigncalls.c.id).where(
+                        campaigncalls.c.engine_id == engine_id,
+                        campaigncalls.c.status != CampaigncallStatus.DONE.value,
+                    )
+                )
+            ).all()
+            orphans = sorted(row.id for row in found if row.id not in running)
+            closed = await ends.finish(conn, [(cid, lost) for cid in orphans], now)
+            await _changes(conn, closed, now)
+        for cid in closed:
+            log.warning(
+                "closed unplaced attempt campaigncall=%s", cid, extra={"campaigncall_id": cid}
+            )
         return len(closed)
 
     async def end_if_done(self, run: Running) -> bool:
