@@ -39,31 +39,54 @@ _GONE_STATES = ("08", "57P")
 RETRY_AFTER_S = 5
 
 
-def is_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` says the database cannot be reached (restart, failover, network), as
-    opposed to a fault of the statement or of our code."""
+# SQLite result codes (the low byte of an extended code) of a database that cannot take the
+# change just now: SQLITE_BUSY, SQLITE_LOCKED (after the 60 s busy timeout), SQLITE_IOERR,
+# SQLITE_FULL.
+_SQLITE_REASONS = {5: "DATABASE_BUSY", 6: "DATABASE_BUSY", 10: "STORAGE_FULL", 13: "STORAGE_FULL"}
+_MESSAGES = {
+    "DATABASE_UNAVAILABLE": "the database cannot be reached",
+    "DATABASE_BUSY": "the database is busy",
+    "STORAGE_FULL": "the database's disk is full or failing",
+}
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why `exc` says the database cannot serve just now (`DATABASE_UNAVAILABLE`: restart,
+    failover, network; `DATABASE_BUSY`; `STORAGE_FULL`: disk full or an I/O error), or None
+    for a fault of the statement or of our code."""
     if isinstance(exc, sa.exc.DBAPIError):
         if exc.connection_invalidated:
-            return True
+            return "DATABASE_UNAVAILABLE"
         exc = exc.orig if exc.orig is not None else exc
     for err in (exc, exc.__cause__):
         if err is None:
             continue
         state = getattr(err, "sqlstate", None)
         if isinstance(state, str) and state.startswith(_GONE_STATES):
-            return True
+            return "DATABASE_UNAVAILABLE"
+        if state == "53100":  # PostgreSQL disk_full
+            return "STORAGE_FULL"
+        code = getattr(err, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _SQLITE_REASONS:
+            return _SQLITE_REASONS[code & 0xFF]
         if isinstance(err, OSError | sa.exc.TimeoutError):  # refused, reset, pool timeout
-            return True
+            return "DATABASE_UNAVAILABLE"
         if type(err).__name__ == "ConnectionDoesNotExistError" or "connection is closed" in str(
             err
         ):
-            return True
-    return False
+            return "DATABASE_UNAVAILABLE"
+    return None
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    return unavailable_reason(exc) is not None
 
 
 def unavailable(exc: BaseException) -> Unavailable:
+    reason = unavailable_reason(exc) or "DATABASE_UNAVAILABLE"
     return Unavailable(
-        f"the database cannot be reached ({type(exc).__name__}); try again shortly",
+        f"{_MESSAGES[reason]} ({type(exc).__name__}); try again shortly",
+        reason=reason,
         retry_after=RETRY_AFTER_S,
     )
 
