@@ -64,6 +64,9 @@ LEDGER_HELD = Gauge(
 DATABASE_UP = Gauge(
     "outdial_engine_database_up", "0 while this engine cannot reach the database, else 1"
 )
+ASYNCIO_TASKS = Gauge(
+    "outdial_engine_asyncio_tasks", "asyncio tasks alive in the engine's process (each heartbeat)"
+)
 TRUNK_PAUSED = Gauge(
     "outdial_engine_trunk_paused", "1 while this engine starts no attempts: its trunk is down"
 )

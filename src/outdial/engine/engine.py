@@ -20,6 +20,7 @@ from outdial.domain.states import EndHandle
 from outdial.engine.ledger import Ledger
 from outdial.engine.outbound import BLOCKED, PlayGuard
 from outdial.metrics import (
+    ASYNCIO_TASKS,
     ATTEMPTS_STARTED,
     CALLS_IN_FLIGHT,
     CLAIM_SECONDS,
@@ -158,6 +159,7 @@ class Engine:
             log.exception("engine round failed: %s", getattr(action, "__name__", action))
 
     async def _heartbeat(self) -> None:
+        ASYNCIO_TASKS.set(len(asyncio.all_tasks()))
         if self.db_down_since is None:  # while it is away, step() probes with the heartbeat
             await self.dialing.heartbeat(self.id)
 
@@ -198,7 +200,9 @@ class Engine:
         down_for = self._now() - self.db_down_since
         self.ledger.wake()
         await self.ledger.flush()
-        orphans = await self.dialing.close_orphans(self.id, set(self._calls.values()))
+        # a call may end between the flush and this: its end, still queued, is not an orphan
+        live = set(self._calls.values()) | self.ledger.ending
+        orphans = await self.dialing.close_orphans(self.id, live)
         self.db_down_since = None
         self._recover_after = self._now() + self.config.stale_after_s
         DATABASE_UP.set(1)

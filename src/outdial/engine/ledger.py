@@ -36,6 +36,7 @@ class Ledger:
         self.max_retry_s = max_retry_s
         self.held = 0  # records queued or being written, not yet committed
         self.failing = False  # the last write failed (the database is away)
+        self.ending: set[uuid.UUID] = set()  # attempts whose end is queued, not yet written
         self._queue: asyncio.Queue[_Entry] = asyncio.Queue()
         self._wake = asyncio.Event()
 
@@ -44,6 +45,7 @@ class Ledger:
 
     def ended(self, campaigncall_id: uuid.UUID, outcome: CallOutcome) -> None:
         ATTEMPTS_FINISHED.labels(outcome.result.value, outcome.reason.value).inc()
+        self.ending.add(campaigncall_id)
         self._put(_Entry(campaigncall_id, outcome))
 
     def _put(self, entry: _Entry) -> None:
@@ -69,6 +71,9 @@ class Ledger:
             finally:
                 self.held -= len(batch)
                 LEDGER_HELD.dec(len(batch))
+                self.ending.difference_update(
+                    e.campaigncall_id for e in batch if e.outcome is not None
+                )
                 for _ in batch:
                     self._queue.task_done()
 
