@@ -54,6 +54,15 @@ RUNS = {
         "bench_compliance --targets 200 --dnc 1000 --claims 5",
         [rf"window\+dnc: claim of 200 median {NUMBER} ms"],
     ),
+    "soak": (
+        "bench_soak --seconds 6 --rate 20 --sample 0.5 --warmup 1",
+        [
+            rf"soak 6 s at 20/s .*: {NUMBER} attempts/s",
+            rf"rss slope [-+]{NUMBER} MiB/min",
+            rf"fds slope [-+]{NUMBER} /min",
+            rf"tasks slope [-+]{NUMBER} /min",
+        ],
+    ),
     "sip": (
         "sip_bench --duration 1 --rate 10 --hold-ms 200 --concurrent 5 "
         "--concurrent-hold-ms 500 --ramp-rate 20",
