@@ -79,7 +79,8 @@ def create_app(
     async def health() -> Any:
         if not app.state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
-        if not await services.database_reachable():
+        current: Services | None = app.state.services  # (tests may set it after creation)
+        if current is not None and not await current.database_reachable():
             # not ready: requests would be answered 503 UNAVAILABLE; recovers by itself
             return JSONResponse(
                 {"status": "unavailable", "database": "unreachable", "version": __version__},
