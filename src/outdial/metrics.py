@@ -48,6 +48,28 @@ SIP_REGISTERED = Gauge(
 SIP_REGISTER_FAILURES = Counter(
     "outdial_sip_register_failures", "REGISTER attempts with the trunk that failed"
 )
+SIP_TRUNK_UP = Gauge(
+    "outdial_sip_trunk_up",
+    "1 while this process counts its SIP trunk as up, 0 while it is down (docs/operations.md)",
+)
+SIP_TRUNK_PROBES = Counter(
+    "outdial_sip_trunk_probes",
+    "OPTIONS probes of a down trunk, by response class (none: no answer)",
+    ["response"],
+)
+LEDGER_HELD = Gauge(
+    "outdial_engine_results_held",
+    "Attempt updates (answers, ends) waiting to be written; grows while the database is away",
+)
+DATABASE_UP = Gauge(
+    "outdial_engine_database_up", "0 while this engine cannot reach the database, else 1"
+)
+ASYNCIO_TASKS = Gauge(
+    "outdial_engine_asyncio_tasks", "asyncio tasks alive in the engine's process (each heartbeat)"
+)
+TRUNK_PAUSED = Gauge(
+    "outdial_engine_trunk_paused", "1 while this engine starts no attempts: its trunk is down"
+)
 
 
 def exposition() -> tuple[bytes, str]:

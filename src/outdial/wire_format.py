@@ -149,6 +149,7 @@ def campaigncall(c: Campaigncall) -> dict[str, Any]:
         "try_count": c.try_count,
         "hangup_reason": c.hangup_reason,
         "sip_code": c.sip_code,
+        "hangup_detail": c.hangup_detail,
         "tm_create": ts(c.tm_create),
         "tm_update": ts(c.tm_update),
         "tm_delete": ts(c.tm_delete),

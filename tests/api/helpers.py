@@ -89,6 +89,7 @@ CAMPAIGNCALL_FIELDS = [
     "try_count",
     "hangup_reason",
     "sip_code",
+    "hangup_detail",
     "tm_create",
     "tm_update",
     "tm_delete",

@@ -58,6 +58,15 @@ RUNS = {
         "bench_listen_calls --calls 3 --hold-ms 3000",
         [rf'"phase": "listen", "calls": 3, "answered": 3, .*"sent_within_5ms_pct": {NUMBER}'],
     ),
+    "soak": (
+        "bench_soak --seconds 6 --rate 20 --sample 0.5 --warmup 1",
+        [
+            rf"soak 6 s at 20/s .*: {NUMBER} attempts/s",
+            rf"rss slope [-+]{NUMBER} MiB/min",
+            rf"fds slope [-+]{NUMBER} /min",
+            rf"tasks slope [-+]{NUMBER} /min",
+        ],
+    ),
     "sip": (
         "sip_bench --duration 1 --rate 10 --hold-ms 200 --concurrent 5 "
         "--concurrent-hold-ms 500 --ramp-rate 20",

@@ -90,7 +90,15 @@ def create_app(
     async def health() -> Any:
         if not app.state.ready:
             return JSONResponse({"status": "starting"}, status_code=503)
-        body: dict[str, Any] = {"status": "ok", "version": __version__}
+        current: Services | None = app.state.services  # (tests may set it after creation)
+        if current is not None and not await current.database_reachable():
+            # not ready: requests would be answered 503 UNAVAILABLE; recovers by itself
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable", "version": __version__},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        body: dict[str, Any] = {"status": "ok", "version": __version__, "database": "ok"}
         if health_detail is not None:  # e.g. the SIP registration with the trunk
             body.update(health_detail())
         return body

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from outdial.api.middleware import send_error
-from outdial.domain.errors import OutdialError
+from outdial.domain.errors import OutdialError, Unavailable
 from outdial.services.customers import hash_token
 from outdial.services.limits import RateLimited
 
@@ -26,7 +26,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITE_TYPES = frozenset(
     {b"application/json", b"application/octet-stream", b"audio/wav", b"audio/x-wav", b"audio/wave"}
 )
-HTTP_OF = {"UNAUTHENTICATED": 401, "RESOURCE_EXHAUSTED": 429}
+HTTP_OF = {"UNAUTHENTICATED": 401, "RESOURCE_EXHAUSTED": 429, "UNAVAILABLE": 503}
 
 
 def credential(scope: Scope) -> tuple[str | None, str]:
@@ -94,6 +94,8 @@ class Authenticate:
         except OutdialError as exc:
             http = HTTP_OF.get(exc.status.value, 400)
             extra = [(b"www-authenticate", b"Bearer")] if http == 401 else None
+            if isinstance(exc, Unavailable):  # the database is away: try again shortly
+                extra = [(b"retry-after", str(exc.retry_after).encode())]
             await send_error(send, rid, http, exc.status.value, exc.reason, exc.message, extra)
             return
         if (

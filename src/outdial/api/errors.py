@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from outdial.api.middleware import MAX_BODY, BodyTooLarge
-from outdial.domain.errors import ErrorStatus, OutdialError, ResourceExhausted
+from outdial.domain.errors import ErrorStatus, OutdialError, ResourceExhausted, Unavailable
 
 log = logging.getLogger("outdial.api")
 
@@ -26,6 +26,7 @@ HTTP_CODES = {
     ErrorStatus.FAILED_PRECONDITION: 409,
     ErrorStatus.RESOURCE_EXHAUSTED: 429,
     ErrorStatus.INTERNAL: 500,
+    ErrorStatus.UNAVAILABLE: 503,
 }
 
 
@@ -123,7 +124,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OutdialError)
     async def _domain(request: Request, exc: OutdialError) -> JSONResponse:
         headers = None
-        if isinstance(exc, ResourceExhausted):
+        if isinstance(exc, ResourceExhausted | Unavailable):
             headers = {"Retry-After": str(exc.retry_after)}
         return envelope(
             request, HTTP_CODES[exc.status], exc.status.value, exc.reason, exc.message, headers
@@ -174,5 +175,25 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        gone = _unavailable_cause(exc)
+        if gone is not None:  # raised inside an exception group (a task group, say)
+            return await _domain(request, gone)
         log.exception("unhandled error", extra={"request_id": request_id(request)})
         return envelope(request, 500, "INTERNAL", "INTERNAL", "internal error")
+
+
+def _unavailable_cause(exc: BaseException) -> Unavailable | None:
+    """The `Unavailable` that `exc` is, wraps or groups, if any."""
+    seen = 0
+    stack: list[BaseException | None] = [exc]
+    while stack and seen < 20:
+        err = stack.pop()
+        seen += 1
+        if err is None:
+            continue
+        if isinstance(err, Unavailable):
+            return err
+        stack.extend([err.__cause__, err.__context__])
+        if isinstance(err, BaseExceptionGroup):
+            stack.extend(err.exceptions)
+    return None

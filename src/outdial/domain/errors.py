@@ -13,6 +13,7 @@ class ErrorStatus(str, Enum):
     FAILED_PRECONDITION = "FAILED_PRECONDITION"
     RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
     INTERNAL = "INTERNAL"
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 class OutdialError(Exception):
@@ -66,5 +67,17 @@ class ResourceExhausted(OutdialError):
     reason = "RESOURCE_EXHAUSTED"
 
     def __init__(self, message: str, *, reason: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after = max(1, retry_after)
+
+
+class Unavailable(OutdialError):
+    """A dependency (the database) cannot be reached just now; try again after `retry_after`
+    seconds. Nothing was changed, or the change rolled back whole."""
+
+    status = ErrorStatus.UNAVAILABLE
+    reason = "DATABASE_UNAVAILABLE"
+
+    def __init__(self, message: str, *, reason: str | None = None, retry_after: int = 5) -> None:
         super().__init__(message, reason=reason)
         self.retry_after = max(1, retry_after)

@@ -138,6 +138,7 @@ class Campaigncall:
     amd_ms: int = 0
     digits: str = ""
     opted_out: bool = False
+    hangup_detail: str = ""  # `trunk_down`, `destination_blocked` or ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,13 @@ def reason_for_sip_code(code: int) -> HangupReason:
     return HangupReason.FAILED
 
 
+# Details of an end that a campaigncall shows (`hangup_detail`); any other detail is only
+# logged (it may name internal hosts).
+TRUNK_DOWN = "trunk_down"  # the trunk was down: the attempt does not count as a try
+DESTINATION_BLOCKED = "destination_blocked"
+PUBLIC_DETAILS = frozenset({TRUNK_DOWN, DESTINATION_BLOCKED})
+
+
 @dataclass(frozen=True, slots=True)
 class RecordingFile:
     """One recording a call made (written by the telephony under recordings_dir)."""
@@ -74,3 +81,12 @@ class CallOutcome:
     @property
     def result(self) -> CallResult:
         return result_for(self.reason)
+
+    @property
+    def public_detail(self) -> str:
+        return self.detail if self.detail in PUBLIC_DETAILS else ""
+
+    @property
+    def counts_as_try(self) -> bool:
+        """An attempt that failed because the trunk was down is given back its try."""
+        return self.detail != TRUNK_DOWN

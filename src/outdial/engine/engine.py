@@ -13,6 +13,7 @@ from typing import Any
 
 from outdial.clock import Clock
 from outdial.domain.address import DIALABLE_TYPES, Address, AddressType
+from outdial.domain.errors import Unavailable
 from outdial.domain.models import Campaign
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.pacing import start_interval_us, starts_allowed
@@ -20,7 +21,14 @@ from outdial.domain.states import CampaignType, EndHandle
 from outdial.engine.flowrun import FlowRunner, HttpSender, WebhookSender
 from outdial.engine.ledger import Ledger
 from outdial.engine.outbound import BLOCKED, PlayGuard
-from outdial.metrics import ATTEMPTS_STARTED, CALLS_IN_FLIGHT, CLAIM_SECONDS
+from outdial.metrics import (
+    ASYNCIO_TASKS,
+    ATTEMPTS_STARTED,
+    CALLS_IN_FLIGHT,
+    CLAIM_SECONDS,
+    DATABASE_UP,
+    TRUNK_PAUSED,
+)
 from outdial.services.dialing import DialingService, Running
 from outdial.storage.claim import Claimed
 from outdial.storage.timeconv import to_us
@@ -66,6 +74,12 @@ class EngineConfig:
     # the time), at most rest_max_s; cheap empty claims (small lists) bring no rest at all.
     rest_factor: float = 20.0
     rest_max_s: float = 2.0
+    # The database away: reconnect attempts back off from reconnect_min_s, doubling, up to
+    # reconnect_max_s (kept under stale_after_s, so other engines see us beat again in time).
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 5.0
+    # No claims while this many attempt updates wait to be written (a slow or absent database).
+    max_held: int = 20_000
 
 
 class Engine:
@@ -91,11 +105,20 @@ class Engine:
         self.play_guard = PlayGuard(dialing.ctx.network)
         self.flow_sender: WebhookSender = HttpSender(dialing.ctx.network)
         self.flows = FlowRunner(self.flow_sender, clock)
+        self.trunk_paused = False  # the trunk is down and that has been announced
+        # The database away (docs/operations.md): when it went (clock seconds), the next
+        # reconnect attempt and its back-off, and no lost-attempt sweep before recover_after.
+        self.db_down_since: float | None = None
+        self._reconnect_at = 0.0
+        self._reconnect_delay = 0.0
+        self._recover_after = 0.0
+        self._calls: dict[asyncio.Task[None], uuid.UUID] = {}  # attempt task -> campaigncall
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
         await self.telephony.start()
         await self.dialing.register(self.id)
+        DATABASE_UP.set(1)
         self._side = [asyncio.create_task(self.ledger.run(), name="ledger")]
         log.info("engine %s started", self.id)
 
@@ -142,25 +165,87 @@ class Engine:
         self, seconds: float, action: Callable[[], Awaitable[object]], stop: asyncio.Event
     ) -> None:
         while not stop.is_set():
-            try:
-                await action()
-            except Exception:  # one failed round (database away) must not end the engine
-                log.exception("engine round failed: %s", getattr(action, "__name__", action))
+            await self.run_round(action)
             sleeper = asyncio.create_task(self.clock.sleep(seconds))
             stopper = asyncio.create_task(stop.wait())
             await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
             for task in (sleeper, stopper):
                 task.cancel()
 
+    async def run_round(self, action: Callable[[], Awaitable[object]] | None = None) -> None:
+        """One round of `action` (default: `step`) as the loops run it: a failure is logged
+        and the next round tries again; the database away pauses claiming (see `step`)."""
+        action = action or self.step
+        try:
+            await action()
+        except Unavailable as exc:  # the database is away: stop claiming, keep calls going
+            self._database_lost(exc)
+        except Exception:  # one failed round must not end the engine
+            log.exception("engine round failed: %s", getattr(action, "__name__", action))
+
     async def _heartbeat(self) -> None:
-        await self.dialing.heartbeat(self.id)
+        ASYNCIO_TASKS.set(len(asyncio.all_tasks()))
+        if self.db_down_since is None:  # while it is away, step() probes with the heartbeat
+            await self.dialing.heartbeat(self.id)
 
     async def recover(self) -> int:
+        if self.db_down_since is not None or self._now() < self._recover_after:
+            return 0  # just back: give every engine time to beat before judging them dead
         return await self.dialing.recover(int(self.config.stale_after_s * 1_000_000))
+
+    # ---- the database away -----------------------------------------------------------------
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def _database_lost(self, exc: Unavailable) -> None:
+        now = self._now()
+        if self.db_down_since is None:
+            self.db_down_since = now
+            self._reconnect_delay = self.config.reconnect_min_s
+            DATABASE_UP.set(0)
+            log.warning(
+                "database unavailable (%s): no new attempts; %d calls go on, their results are "
+                "held until it is back",
+                exc.message,
+                len(self.attempts),
+            )
+        else:
+            self._reconnect_delay = min(self.config.reconnect_max_s, self._reconnect_delay * 2)
+        self._reconnect_at = now + self._reconnect_delay
+
+    async def _reconnected(self) -> bool:
+        """While the database is away: whether it is back. Tries (the heartbeat) when the
+        back-off allows; once back, writes the held results first, closes this engine's
+        attempts that no task runs (a claim whose COMMIT went through unseen) and resumes."""
+        if self.db_down_since is None:
+            return True
+        if self._now() < self._reconnect_at:
+            return False
+        await self.dialing.heartbeat(self.id)  # raises Unavailable while it is still away
+        down_for = self._now() - self.db_down_since
+        self.ledger.wake()
+        await self.ledger.flush()
+        # a call may end between the flush and this: its end, still queued, is not an orphan
+        live = set(self._calls.values()) | self.ledger.ending
+        orphans = await self.dialing.close_orphans(self.id, live)
+        self.db_down_since = None
+        self._recover_after = self._now() + self.config.stale_after_s
+        DATABASE_UP.set(1)
+        log.warning(
+            "database back after %.1f s: held results written, %d unplaced attempts closed; "
+            "attempts resume",
+            down_for,
+            orphans,
+        )
+        return True
 
     # ---- one round -------------------------------------------------------------------------
     async def step(self) -> int:
         """Look at every running campaign once; start what may start. Returns attempts started."""
+        if not await self._reconnected() or self.ledger.held > self.config.max_held:
+            return 0
+        if await self._trunk_is_down():
+            return 0
         started = 0
         for run in await self.dialing.running():
             count = 0 if self._resting(run.campaign.id) else await self._dial(run)
@@ -168,6 +253,22 @@ class Engine:
             if count == 0 and run.campaign.end_handle == EndHandle.STOP.value:
                 await self._maybe_end(run)
         return started
+
+    async def _trunk_is_down(self) -> bool:
+        """While the telephony's trunk is down no attempt starts (they would fail and burn
+        tries); the change is logged, counted and announced (`trunk_down`, `trunk_up`)."""
+        why = self.telephony.trunk_down()
+        down = why is not None
+        if down != self.trunk_paused:
+            told = await self.dialing.trunk_event(self.id, down, why or "")
+            self.trunk_paused = down
+            TRUNK_PAUSED.set(int(down))
+            if down:
+                log.warning("trunk down (%s): no new attempts until it answers", why)
+            else:
+                log.warning("trunk up: attempts resume")
+            log.info("trunk event sent to %d customers", told)
+        return down
 
     async def _dial(self, run: Running) -> int:
         campaign, plan = run.campaign, run.outplan
@@ -247,11 +348,13 @@ class Engine:
             name=f"attempt-{attempt.campaigncall_id}",
         )
         self.attempts.add(task)
+        self._calls[task] = attempt.campaigncall_id
         CALLS_IN_FLIGHT.inc()
         task.add_done_callback(self._attempt_done)
 
     def _attempt_done(self, task: asyncio.Task[None]) -> None:
         self.attempts.discard(task)
+        self._calls.pop(task, None)
         CALLS_IN_FLIGHT.dec()
 
     async def _attempt(

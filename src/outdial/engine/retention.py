@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 
+from outdial.domain.errors import Unavailable
 from outdial.services.recordings import RecordingService
 from outdial.services.retention import RetentionService
 
@@ -47,7 +48,9 @@ class Pruner:
                 continue
             try:
                 pruned = await self.service.prune(self.retention_days)
-            except Exception:  # the database is away: the next hour tries again
+            except Unavailable:  # the database is away: the next hour tries again
+                log.warning("pruning old events skipped: the database is unavailable")
+            except Exception:
                 log.exception("pruning old events failed")
                 continue
             if pruned.events or pruned.deliveries or pruned.kept_undelivered:

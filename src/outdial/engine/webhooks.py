@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from outdial.clock import Clock
+from outdial.domain.errors import Unavailable
 from outdial.domain.netpolicy import BlockedAddress, NetworkPolicy
 from outdial.metrics import WEBHOOK_DELIVERIES, WEBHOOK_FAILURES
 from outdial.netguard import check_http_url, guarded_connector
@@ -128,12 +129,21 @@ class WebhookWorker:
     async def run(self, stop: asyncio.Event) -> None:
         try:
             async with self.connected():
+                away = False
                 while not stop.is_set():
                     try:
                         busy = await self.round()
-                    except Exception:  # the database is away: try again next round
+                    except Unavailable:  # the database is away: try again next round
+                        if not away:
+                            log.warning("webhook delivery paused: the database is unavailable")
+                        away, busy = True, 0
+                    except Exception:
                         log.exception("webhook round failed")
                         busy = 0
+                    else:
+                        if away:
+                            log.warning("webhook delivery resumes: the database is back")
+                        away = False
                     if busy:
                         continue
                     with contextlib.suppress(TimeoutError):

@@ -83,3 +83,7 @@ class Services:
             accounts=AccountService(ctx),
             recordings=RecordingService(ctx),
         )
+
+    async def database_reachable(self) -> bool:
+        """For `GET /health`: whether the database answers now (a one-row query)."""
+        return await self.ctx.db.ping()

@@ -18,7 +18,7 @@ from outdial.domain.errors import OutdialError
 from outdial.domain.ids import NIL_UUID
 from outdial.domain.models import Campaign, Outplan
 from outdial.domain.outcome import CallOutcome, HangupReason
-from outdial.domain.states import CampaignStatus
+from outdial.domain.states import CampaigncallStatus, CampaignStatus
 from outdial.services import campaign_rules, events
 from outdial.services.context import Context
 from outdial.services.recordings import recording_of
@@ -200,6 +200,30 @@ class DialingService:
                 )
         return len(closed)
 
+    async def close_orphans(self, engine_id: str, running: set[uuid.UUID]) -> int:
+        """After the database was away: this engine's open attempts that none of its tasks
+        runs (the claim's COMMIT went through but its answer was lost, so they were never
+        placed) are closed as `lost` at once, rather than when their lease runs out."""
+        now = self.ctx.now_us()
+        lost = CallOutcome(HangupReason.LOST, detail="not placed: the database went away")
+        async with self.ctx.db.write() as conn:
+            found = (
+                await conn.execute(
+                    sa.select(campaigncalls.c.id).where(
+                        campaigncalls.c.engine_id == engine_id,
+                        campaigncalls.c.status != CampaigncallStatus.DONE.value,
+                    )
+                )
+            ).all()
+            orphans = sorted(row.id for row in found if row.id not in running)
+            closed = await ends.finish(conn, [(cid, lost) for cid in orphans], now)
+            await _changes(conn, closed, now)
+        for cid in closed:
+            log.warning(
+                "closed unplaced attempt campaigncall=%s", cid, extra={"campaigncall_id": cid}
+            )
+        return len(closed)
+
     async def end_if_done(self, run: Running) -> bool:
         """end_handle stop: stop when every live target is done, then start the next campaign."""
         now = self.ctx.now_us()
@@ -226,6 +250,32 @@ class DialingService:
             except OutdialError as exc:
                 log.warning("next campaign %s not started: %s", following, exc.message)
         return True
+
+    async def trunk_event(self, engine_id: str, down: bool, why: str) -> int:
+        """`trunk_down` / `trunk_up` for every customer with a campaign in run (their attempts
+        pause or resume); returns how many customers were told."""
+        data = {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"outdial:trunk:{engine_id}")),
+            "engine_id": engine_id,
+            "status": "down" if down else "up",
+            "detail": why,
+            "tm_create": wire_format.ts(self.ctx.clock.now()),
+        }
+        kind = events.TRUNK_DOWN if down else events.TRUNK_UP
+        async with self.ctx.db.write() as conn:
+            found = await conn.execute(
+                sa.select(campaigns.c.customer_id)
+                .where(
+                    campaigns.c.status == CampaignStatus.RUN.value,
+                    campaigns.c.tm_delete.is_(None),
+                )
+                .distinct()
+            )
+            customers_ = sorted({row.customer_id for row in found})
+            await events.emit_rows(
+                conn, [{"customer_id": c, "type": kind, "data": data} for c in customers_]
+            )
+        return len(customers_)
 
     async def register(self, engine_id: str) -> None:
         now = self.ctx.now_us()

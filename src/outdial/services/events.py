@@ -42,6 +42,9 @@ STATUS_EVENTS = {
     "stopping": "campaign_status_stopping",
     "stop": "campaign_status_stop",
 }
+# Process-wide: an engine's SIP trunk went down or came back (docs/operations.md).
+TRUNK_DOWN = "trunk_down"
+TRUNK_UP = "trunk_up"
 ALL = (
     OUTDIAL_CREATED,
     OUTDIAL_UPDATED,
@@ -61,6 +64,8 @@ ALL = (
     CAMPAIGNCALL_DELETED,
     RECORDING_FINISHED,
     RECORDING_DELETED,
+    TRUNK_DOWN,
+    TRUNK_UP,
 )
 
 

@@ -87,6 +87,7 @@ async def finish(
         by_outcome[outcome].append(cid)
     closed: list[Any] = []
     results: dict[uuid.UUID, CallResult] = {}
+    given_back: dict[int, list[uuid.UUID]] = defaultdict(list)
     for outcome, ids in by_outcome.items():
         done = await conn.execute(
             sa.update(CC)
@@ -100,16 +101,32 @@ async def finish(
                 amd_ms=outcome.amd_ms,
                 digits=outcome.digits,
                 opted_out=outcome.opted_out,
+                hangup_detail=outcome.public_detail,
                 tm_update=now_us,
                 lease_expires=None,
             )
-            .returning(CC.c.id, CC.c.outdial_target_id, CC.c.campaign_id, CC.c.outplan_id)
+            .returning(
+                CC.c.id,
+                CC.c.outdial_target_id,
+                CC.c.campaign_id,
+                CC.c.outplan_id,
+                CC.c.destination_index,
+            )
         )
         for row in done.all():
             closed.append(row)
             results[row.outdial_target_id] = outcome.result
+            if not outcome.counts_as_try:
+                given_back[row.destination_index].append(row.outdial_target_id)
     if not closed:
         return []
+    for index in sorted(given_back):  # the trunk was down: these tries do not count
+        column = TRY_COLS[index]
+        await conn.execute(
+            sa.update(T)
+            .where(T.c.id.in_(sorted(given_back[index])), column > 0)
+            .values({column.name: column - 1})
+        )
     plan_ids = sorted({row.outplan_id for row in closed})
     plans = {
         p.id: tuple(p._mapping[f"max_try_count_{n}"] for n in range(5))

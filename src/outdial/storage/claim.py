@@ -234,4 +234,5 @@ def _campaigncall_row(
         "amd_ms": 0,
         "digits": "",
         "opted_out": False,
+        "hangup_detail": "",
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from outdial.domain.errors import InvalidArgument
+from outdial.domain.errors import InvalidArgument, Unavailable
 
 DEFAULT_URL = "sqlite:///./outdial.db"
 # SQLite's page cache per connection (one connection per process). The default 2 MiB makes a
@@ -29,6 +30,64 @@ def driver_url(url: str) -> str:
             return "postgresql+asyncpg://" + url.removeprefix(prefix)
     raise InvalidArgument(
         f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+    )
+
+
+# SQLSTATE classes of a database that went away: connection exceptions (08...), an operator or
+# crash shutdown and "cannot connect now" while it starts (57P01-57P03).
+_GONE_STATES = ("08", "57P")
+RETRY_AFTER_S = 5
+
+
+# SQLite result codes (the low byte of an extended code) of a database that cannot take the
+# change just now: SQLITE_BUSY, SQLITE_LOCKED (after the 60 s busy timeout), SQLITE_IOERR,
+# SQLITE_FULL.
+_SQLITE_REASONS = {5: "DATABASE_BUSY", 6: "DATABASE_BUSY", 10: "STORAGE_FULL", 13: "STORAGE_FULL"}
+_MESSAGES = {
+    "DATABASE_UNAVAILABLE": "the database cannot be reached",
+    "DATABASE_BUSY": "the database is busy",
+    "STORAGE_FULL": "the database's disk is full or failing",
+}
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why `exc` says the database cannot serve just now (`DATABASE_UNAVAILABLE`: restart,
+    failover, network; `DATABASE_BUSY`; `STORAGE_FULL`: disk full or an I/O error), or None
+    for a fault of the statement or of our code."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return "DATABASE_UNAVAILABLE"
+        exc = exc.orig if exc.orig is not None else exc
+    for err in (exc, exc.__cause__):
+        if err is None:
+            continue
+        state = getattr(err, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_GONE_STATES):
+            return "DATABASE_UNAVAILABLE"
+        if state == "53100":  # PostgreSQL disk_full
+            return "STORAGE_FULL"
+        code = getattr(err, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _SQLITE_REASONS:
+            return _SQLITE_REASONS[code & 0xFF]
+        if isinstance(err, OSError | sa.exc.TimeoutError):  # refused, reset, pool timeout
+            return "DATABASE_UNAVAILABLE"
+        if type(err).__name__ == "ConnectionDoesNotExistError" or "connection is closed" in str(
+            err
+        ):
+            return "DATABASE_UNAVAILABLE"
+    return None
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    return unavailable_reason(exc) is not None
+
+
+def unavailable(exc: BaseException) -> Unavailable:
+    reason = unavailable_reason(exc) or "DATABASE_UNAVAILABLE"
+    return Unavailable(
+        f"{_MESSAGES[reason]} ({type(exc).__name__}); try again shortly",
+        reason=reason,
+        retry_after=RETRY_AFTER_S,
     )
 
 
@@ -59,38 +118,70 @@ class Database:
                 connect_args={"server_settings": settings},
             )
 
+    # Each block below raises the domain's `Unavailable` (API: 503 with Retry-After) when
+    # the database cannot be reached, whether on connecting, in a statement or on COMMIT; the
+    # transaction is then rolled back (or never began). Other errors pass unchanged.
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A read-write transaction, committed when the block ends without error."""
-        async with self.engine.connect() as conn:
-            if self.is_sqlite:
-                await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
-            async with conn.begin():
-                yield conn
+        try:
+            async with self.engine.connect() as conn:
+                if self.is_sqlite:
+                    await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+                async with conn.begin():
+                    yield conn
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise unavailable(exc) from exc
+            raise
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction (rolled back at the end)."""
-        async with self.engine.connect() as conn:
-            if self.is_sqlite:
-                await conn.execution_options(sqlite_begin="BEGIN")
-            async with conn.begin() as tx:
-                yield conn
-                await tx.rollback()
+        try:
+            async with self.engine.connect() as conn:
+                if self.is_sqlite:
+                    await conn.execution_options(sqlite_begin="BEGIN")
+                async with conn.begin() as tx:
+                    yield conn
+                    await tx.rollback()
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise unavailable(exc) from exc
+            raise
 
     @asynccontextmanager
     async def query(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads that need no common snapshot (one statement, usually):
         autocommit, which saves the BEGIN and ROLLBACK round trips of `read()`. Hot read
         paths (GET of a target, a page of a list) use it. Never write through it."""
-        async with self.engine.connect() as conn:
-            if self.is_sqlite:
-                # pysqlite's own AUTOCOMMIT would change the connection's isolation_level
-                # (we emit BEGIN ourselves), so only the BEGIN is left out here.
-                await conn.execution_options(sqlite_begin="")
-                yield conn
-            else:
-                yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            async with self.engine.connect() as conn:
+                if self.is_sqlite:
+                    # pysqlite's own AUTOCOMMIT would change the connection's isolation_level
+                    # (we emit BEGIN ourselves), so only the BEGIN is left out here.
+                    await conn.execution_options(sqlite_begin="")
+                    yield conn
+                else:
+                    yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise unavailable(exc) from exc
+            raise
+
+    async def ping(self, timeout_s: float = 2.0) -> bool:
+        """Whether the database answers `SELECT 1` within `timeout_s` (for `/health`). SQLite
+        is a local file on the process's one connection: not probed (a busy engine holding
+        that connection would make a healthy process look down)."""
+        if self.is_sqlite:
+            return True
+        try:
+            async with asyncio.timeout(timeout_s), self.query() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except (Unavailable, TimeoutError):
+            return False
+        return True
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -205,4 +205,5 @@ def campaigncall(row: Row) -> Campaigncall:
         amd_ms=v.get("amd_ms") or 0,
         digits=v.get("digits") or "",
         opted_out=bool(v.get("opted_out")),
+        hangup_detail=v["hangup_detail"] or "",
     )

@@ -195,6 +195,8 @@ campaigncalls = sa.Table(
     sa.Column("amd_ms", sa.Integer, nullable=False, server_default="0"),
     sa.Column("digits", sa.Text, nullable=False, server_default=""),
     sa.Column("opted_out", sa.Boolean, nullable=False, server_default=sa.false()),
+    # A short public detail of the end (domain/outcome.py PUBLIC_DETAILS), "" otherwise.
+    sa.Column("hangup_detail", sa.String(32), nullable=False, server_default=""),
     sa.Index("ix_campaigncalls_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_campaign", "campaign_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_target", "outdial_target_id"),

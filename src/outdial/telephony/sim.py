@@ -102,6 +102,9 @@ class SimTelephony:
     async def stop(self) -> None:
         return None
 
+    def trunk_down(self) -> str | None:
+        return None  # no trunk
+
     async def place_call(self, request: CallRequest, on_answer: OnAnswer) -> CallOutcome:
         self.placed += 1
         behaviour = behaviour_for(request.destination.sip_user)

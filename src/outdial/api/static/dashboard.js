@@ -117,6 +117,17 @@ function connect() {
     if (state.current && (d.campaign_id === state.current || d.id === state.current ||
         ev.type.startsWith("outdialtarget_"))) schedule();
   };
+  // The SIP trunk (docs/operations.md): an engine's trunk_down / trunk_up, and /health at start.
+  const trunk = (down, detail) => {
+    $("trunk").classList.toggle("hidden", !down);
+    $("trunk").title = down ? (detail || "") : "";
+  };
+  src.addEventListener("trunk_down", (msg) => trunk(true, (JSON.parse(msg.data).data || {}).detail));
+  src.addEventListener("trunk_up", () => trunk(false));
+  fetch("/health").then((r) => r.json()).then((h) => {
+    const t = ((h.sip || {}).trunk_state || {});
+    trunk(t.state === "down", t.reason);
+  }).catch(() => {});
   for (const type of ["outdial_created", "outdial_updated", "outdial_deleted", "outdialtarget_created",
       "outdialtarget_updated", "outdialtarget_deleted", "campaign_created", "campaign_updated",
       "campaign_deleted", "campaign_status_run", "campaign_status_stopping", "campaign_status_stop",

@@ -18,6 +18,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
+from outdial.domain.trunk import Verdict, verdict_for
 from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.interpreter import CallScript, ScriptResult
 from outdial.telephony.sip.actions import ActionPlayer, SipMedia
@@ -81,6 +82,10 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
         self.cancel_deadline = 0.0
         self.credentials = CallCredentials(env.username, env.password, env.realms)
         self.failover_due = False  # no answer at all from this server within env.failover
+        # What this call says about the server it was sent to (domain/trunk.py).
+        self.responded = False  # any response at all to an INVITE of this call
+        self.progressed = False  # a provisional response (100 Trying included)
+        self.final_code: int | None = None
         self._tasks: set[asyncio.Task[object]] = set()
         self._init_early()
         self.far_allow: set[str] = set()
@@ -181,6 +186,14 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
             return CallOutcome(
                 reason_for_sip_code(code), sip_code=code, detail=f"{code} {final.reason}"
             )
+
+    def trunk_verdict(self) -> Verdict:
+        """What this finished call says about the health of the server it went to."""
+        if self.cseq == 0:  # nothing was sent (no RTP socket, say)
+            return Verdict.NONE
+        return verdict_for(
+            responded=self.responded, final_code=self.final_code, progressed=self.progressed
+        )
 
     def _start_invite(self) -> None:
         self.cseq += 1
@@ -283,8 +296,11 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
             msg = event
             if top_branch(msg.get_all("Via")) != branch:
                 continue  # left over from the transaction before a 401/407
+            self.responded = True
             if msg.status >= 200:
+                self.final_code = msg.status
                 return msg
+            self.progressed = True
             self.provisional = True
             self.on_provisional(msg)
             self._cancel_if_ringing()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from outdial.domain.netpolicy import NetworkPolicy
+from outdial.domain.trunk import TrunkRule
 from outdial.telephony.sip.errors import SipConfigError
 from outdial.telephony.sip.hop import TRANSPORTS
 
@@ -114,6 +115,7 @@ class SipConfig:
     keepalive_s: float = 30.0  # CRLF keep-alive on TCP/TLS connections
     dns_servers: tuple[tuple[str, int], ...] = ()  # else the system's resolvers
     failover_ms: int = 2000  # no answer at all from a server this long: try the next one
+    trunk_rule: TrunkRule = field(default_factory=TrunkRule)  # when the trunk counts as down
 
     @property
     def trunk_endpoint(self) -> Endpoint | None:
@@ -137,14 +139,38 @@ class SipConfig:
             bind = parse_hostport(env.get("OUTDIAL_SIP_BIND", "") or "0.0.0.0:0", 0)
         except ValueError as exc:
             raise SipConfigError(f"OUTDIAL_SIP_BIND: {exc}") from None
+        rule = trunk_rule(
+            env.get("OUTDIAL_SIP_TRUNK_DOWN_AFTER", ""),
+            env.get("OUTDIAL_SIP_TRUNK_DOWN_WINDOW", ""),
+            env.get("OUTDIAL_SIP_TRUNK_PROBE", ""),
+        )
         cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "/tmp"), ".cache"))
         return cls(
             bind=bind,
             username=env.get("OUTDIAL_SIP_USERNAME", ""),
             password=env.get("OUTDIAL_SIP_PASSWORD", ""),
             cache_dir=Path(cache, "outdial", "tts"),
+            trunk_rule=rule,
             **values,  # type: ignore[arg-type]
         )
+
+
+def trunk_rule(faults: str, window_s: str, probe_s: str) -> TrunkRule:
+    """OUTDIAL_SIP_TRUNK_DOWN_AFTER (faults in a row, default 5), _DOWN_WINDOW (seconds they
+    must fall within, 30) and _PROBE (seconds between OPTIONS probes of a down trunk, 5)."""
+    default = TrunkRule()
+    try:
+        return TrunkRule(
+            int(faults) if faults.strip() else default.faults,
+            float(window_s) if window_s.strip() else default.window_s,
+            float(probe_s) if probe_s.strip() else default.probe_s,
+        )
+    except ValueError:
+        raise SipConfigError(
+            "OUTDIAL_SIP_TRUNK_DOWN_AFTER (a count), OUTDIAL_SIP_TRUNK_DOWN_WINDOW and "
+            f"OUTDIAL_SIP_TRUNK_PROBE (seconds) must be positive, got {faults!r}, "
+            f"{window_s!r}, {probe_s!r}"
+        ) from None
 
 
 def parse_flag(text: str, name: str) -> bool:

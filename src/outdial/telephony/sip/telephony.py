@@ -13,6 +13,7 @@ from typing import Any
 from outdial.domain.address import Address, AddressType
 from outdial.domain.netpolicy import BlockedAddress
 from outdial.domain.outcome import CallOutcome, HangupReason
+from outdial.domain.trunk import TRUNK_DOWN
 from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.sip.auth import RealmGuard
 from outdial.telephony.sip.call import OutboundCall
@@ -34,6 +35,7 @@ from outdial.telephony.sip.resolver import SipResolver
 from outdial.telephony.sip.stream import TlsSettings
 from outdial.telephony.sip.transaction import Timers
 from outdial.telephony.sip.transport import SipTransport
+from outdial.telephony.sip.trunk import TrunkMonitor
 from outdial.telephony.sip.tts import SpeechSynth
 from outdial.telephony.sip.uri import SipUri, format_host
 
@@ -60,6 +62,7 @@ class SipTelephony:
         self._local_ips: dict[str, str] = {}
         self.env: CallEnv | None = None
         self.registration: Registration | None = None
+        self.trunk: TrunkMonitor | None = None  # the health of the trunk (or outbound proxy)
         self.calls_placed = 0
         self.calls_active = 0
 
@@ -117,6 +120,15 @@ class SipTelephony:
             trunk_hops=tuple(self._trunk_hops), resolver=self.resolver,
             failover=cfg.failover_ms / 1000, session_expires=cfg.session_expires,
         )  # fmt: skip
+        first = cfg.outbound_proxy or trunk
+        if first is not None:
+            breaker = self.env.breaker
+            hops = self._proxy_hops if cfg.outbound_proxy is not None else self._trunk_hops
+            self.trunk = TrunkMonitor(
+                self.transport, timers, lambda: breaker.order(list(hops)), self.via_for,
+                f"{first.scheme}:{hostport(*first.hostport)}{first.uri_params}",
+                cfg.trunk_rule, cfg.user_agent,
+            )  # fmt: skip
         if cfg.register and trunk is not None:
             self.registration = Registration(self.env, self, trunk, cfg.register_expires)
             self.registration.start()
@@ -134,6 +146,7 @@ class SipTelephony:
                 "listening": f"{format_host(self.local_address[0])}:{self.local_address[1]}",
                 "trunk": [str(h) for h in self._trunk_hops],
                 "registration": registration,
+                "trunk_state": self.trunk.status() if self.trunk else {"state": "none"},
                 "calls_active": self.calls_active,
             }
         }
@@ -142,7 +155,15 @@ class SipTelephony:
         """RTP counters of a finished call (the last 10 000 calls are kept)."""
         return self.env.media_stats.get(call_id) if self.env else None
 
+    def trunk_down(self) -> str | None:
+        """Why the trunk counts as down (docs/operations.md), or None while it is up."""
+        if self.trunk is None or not self.trunk.down:
+            return None
+        return self.trunk.health.why or "down"
+
     async def stop(self) -> None:
+        if self.trunk is not None:
+            await self.trunk.stop()
         if self.registration is not None:
             await self.registration.stop()
         await self.transport.aclose()
@@ -161,6 +182,20 @@ class SipTelephony:
                 probe.connect((remote_ip, 9))  # no packet is sent; it picks the route
                 self._local_ips[remote_ip] = str(probe.getsockname()[0])
         return self._local_ips[remote_ip]
+
+    def _via_trunk(self, request: CallRequest) -> bool:
+        """Whether this call's INVITE goes to the watched trunk (or outbound proxy)."""
+        if self.config.outbound_proxy is not None or request.destination.type is AddressType.TEL:
+            return True
+        trunk = self.config.trunk_endpoint
+        if trunk is None or request.destination.type is not AddressType.SIP:
+            return False
+        rest = request.destination.target.removeprefix("sip:").rpartition("@")[2]
+        try:
+            parsed = SipUri.parse(f"sip:x@{rest}")
+        except SipParseError:
+            return False
+        return self.env is not None and self.env.is_trunk(parsed.host, parsed.port or 0)
 
     def via_for(self, hop: Hop) -> str:
         return f"{format_host(self.local_ip_for(hop.host))}:{self.transport.local[1]}"
@@ -213,6 +248,8 @@ class SipTelephony:
     async def place_call(self, request: CallRequest, on_answer: OnAnswer) -> CallOutcome:
         if self.env is None or not self.transport.is_open:
             return CallOutcome(HangupReason.FAILED, detail="SIP telephony is not started")
+        if self.trunk is not None and self.trunk.down and self._via_trunk(request):
+            return CallOutcome(HangupReason.FAILED, detail=TRUNK_DOWN)  # nothing is sent
         if self.registration is not None:
             problem = await self.registration.wait_registered(request.dial_timeout_ms / 1000)
             if problem is not None:
@@ -223,10 +260,13 @@ class SipTelephony:
             return CallOutcome(HangupReason.FAILED, detail=target)
         self.calls_placed += 1
         self.calls_active += 1
+        call = OutboundCall(self.env, request, target, on_answer)
         try:
-            outcome = await OutboundCall(self.env, request, target, on_answer).run()
+            outcome = await call.run()
         finally:
             self.calls_active -= 1
+        if target.to_trunk and self.trunk is not None:
+            outcome = self.trunk.judge(call.trunk_verdict(), outcome)
         log.info(
             "call %s: ended %s (%s) %s",
             request.call_id,
