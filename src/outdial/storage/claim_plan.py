@@ -20,12 +20,13 @@ from outdial.domain.decision import Candidate, Decision, Facts, Skip, Verdict, d
 from outdial.domain.eligibility import DAY_US, dial_number
 from outdial.domain.ids import new_id
 from outdial.domain.models import Campaign, Outplan, Target
-from outdial.domain.states import TargetStatus
+from outdial.domain.states import TARGET_TRANSITIONS, TargetStatus
 from outdial.storage import compliance, rows
 from outdial.storage.bulk import insert_rows
 from outdial.storage.codec import load_address
 from outdial.storage.tables import TARGET_TRY_COUNTS, dial_skips, outdial_targets
 from outdial.storage.timeconv import from_us, opt_from_us
+from outdial.storage.transitions import moves_to
 
 T = outdial_targets
 TRY_COLS = TARGET_TRY_COUNTS
@@ -155,13 +156,17 @@ class ClaimPlan:
         return {f"try_count_{k}": self.outplan.max_try_counts[k] for k in burned}
 
     async def write(self) -> None:
-        idle = T.c.status == TargetStatus.IDLE.value
+        idle = T.c.status == TargetStatus.IDLE.value  # asleep: still idle
+        starts = moves_to(T.c.status, TARGET_TRANSITIONS, TargetStatus.PROGRESSING)
+        ends = moves_to(
+            T.c.status, TARGET_TRANSITIONS, TargetStatus.DONE, from_=[TargetStatus.IDLE]
+        )
         now = self.now_us
         for (n, burned), ids in sorted(self.start_groups.items()):
             col = TRY_COLS[n]
             await self.conn.execute(
                 sa.update(T)
-                .where(T.c.id.in_(ids), idle)
+                .where(T.c.id.in_(ids), starts)
                 .values(
                     status=TargetStatus.PROGRESSING.value,
                     tm_update=now,
@@ -172,7 +177,7 @@ class ClaimPlan:
         for burned, ids in sorted(self.done_groups.items()):
             done = await self.conn.execute(
                 sa.update(T)
-                .where(T.c.id.in_(ids), idle)
+                .where(T.c.id.in_(ids), ends)
                 .values(status=TargetStatus.DONE.value, tm_update=now, **self._burn(burned))
                 .returning(*T.c)
             )
