@@ -31,8 +31,7 @@ def plan(*limits: int, **kw: object) -> Outplan:
 def target(*dests: Address | None, counts: tuple[int, ...] = (), **kw: object) -> Candidate:
     padded = (*dests, None, None, None, None, None)[:5]
     tries = (*counts, 0, 0, 0, 0, 0)[:5]
-    base = Candidate(uuid.uuid4(), "idle", padded, tries)
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return Candidate(uuid.uuid4(), "idle", padded, tries)._replace(**kw)
 
 
 def reasons(decision: object) -> list[tuple[Reason, int | None]]:

@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from outdial.domain.address import Address
 from outdial.domain.eligibility import (
@@ -79,9 +79,9 @@ class DialTarget(Protocol):
     def not_before(self) -> datetime | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """A target as the claim reads it from its locked row (the fields `DialTarget` names)."""
+class Candidate(NamedTuple):
+    """A target as the claim reads it from its locked row (the fields `DialTarget` names; a
+    NamedTuple: the claim builds up to 200 of them per transaction)."""
 
     id: uuid.UUID
     status: str
@@ -127,15 +127,17 @@ class Skip:
     clears_us: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
+    """What to do with a target now, and every reason said about it (immutable; a NamedTuple
+    because the claim makes up to 200 per transaction)."""
+
     verdict: Verdict
     destination_index: int | None = None  # DIAL: the destination dialed
     address: Address | None = None  # DIAL: its address
     burned: tuple[int, ...] = ()  # destinations used up (DNC, calling codes)
     wake_us: int | None = None  # SLEEP: the target's new `not_before`
     skips: tuple[Skip, ...] = ()  # what the claim logs (DIAL, SLEEP, DONE)
-    reasons: tuple[Blocker, ...] = field(default=())  # what the eligibility endpoint says
+    reasons: tuple[Blocker, ...] = ()  # what the eligibility endpoint says
 
     @property
     def dialable_now(self) -> bool:
@@ -194,7 +196,7 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
     skipped: list[Blocker] = []  # every destination passed over, as the endpoint says it
     skips: list[Skip] = []  # those the claim logs and uses up
     burned: list[int] = []
-    chosen: tuple[int, Address] | None = None
+    chosen: tuple[int, Address, str | None] | None = None
     for n, dest in enumerate(dests):
         if dest is None:
             continue
@@ -216,7 +218,7 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
             skips.append(Skip(n, number, Reason.DNC_LISTED, f"on do-not-call list {listed}"))
             burned.append(n)
             continue
-        chosen = (n, dest)
+        chosen = (n, dest, number)
         break
     until = cooling_until(target.last_attempt_end, plan.try_interval)
     cooling = until is not None and until > now
@@ -237,7 +239,7 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
                 Verdict.DONE, burned=tuple(burned), skips=tuple(skips), reasons=(*held, *skipped)
             )
         return Decision(Verdict.WAIT, reasons=(*held, *skipped))
-    n, dest = chosen
+    n, dest, number = chosen
     out = held + [
         Blocker(b.reason, b.destination_index, b.detail + "; skipped", None, blocking=False)
         for b in skipped
@@ -247,7 +249,6 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
     if cooling:
         out.append(Blocker(Reason.COOLING_DOWN, n, _COOLING, until))
         blocked = True
-    now_us = us(now)
     wake: int | None = None
     sleep_skips: list[Skip] = []
     if plan.call_window is not None:
@@ -258,14 +259,14 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
             out.append(Blocker(Reason.WINDOW_CLOSED, n, said, opens))
             clears = None if opens is None else us(opens)
             # A window that does not open within the horizon is looked at again in a day.
-            wake = now_us + DAY_US if clears is None else clears
+            wake = us(now) + DAY_US if clears is None else clears
             sleep_skips.append(Skip(n, label(dest), Reason.WINDOW_CLOSED, detail, clears))
             blocked = True
-    number = dial_number(dest)
-    if number is not None:
+    limited = plan.max_attempts_per_number_24h > 0 or plan.min_number_gap > 0
+    if number is not None and limited:
         blocks = number_blocks(
             facts.calls.get(number, ()),
-            now_us,
+            us(now),
             plan.max_attempts_per_number_24h,
             plan.min_number_gap,
         )
