@@ -15,6 +15,7 @@ from outdial.clock import Clock
 from outdial.domain.address import DIALABLE_TYPES, Address, AddressType
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.pacing import start_interval_us, starts_allowed
+from outdial.domain.rules import ring_limit_ms
 from outdial.domain.states import EndHandle
 from outdial.engine.ledger import Ledger
 from outdial.engine.outbound import BLOCKED, PlayGuard
@@ -148,7 +149,11 @@ class Engine:
         campaign, plan = run.campaign, run.outplan
         step = start_interval_us(campaign.calls_per_second)
         lease_us = int(
-            (plan.dial_timeout / 1000 + self.config.max_call_s + self.config.lease_grace_s)
+            (
+                ring_limit_ms(plan.dial_timeout) / 1000
+                + self.config.max_call_s
+                + self.config.lease_grace_s
+            )
             * 1_000_000
         )
         started = 0
@@ -253,7 +258,7 @@ class Engine:
             call_id=attempt.reference_id,
             source=attempt.source or NO_SOURCE,
             destination=attempt.destination,
-            dial_timeout_ms=attempt.dial_timeout_ms,
+            dial_timeout_ms=ring_limit_ms(attempt.dial_timeout_ms),  # 0: the system default
             actions=list(actions),
             sip_headers=attempt.sip_headers,
         )
@@ -261,7 +266,7 @@ class Engine:
         async def on_answer() -> None:
             self.ledger.answered(attempt.campaigncall_id)
 
-        limit = attempt.dial_timeout_ms / 1000 + self.config.max_call_s
+        limit = request.dial_timeout_ms / 1000 + self.config.max_call_s
         try:
             async with asyncio.timeout(limit):
                 outcome = await self.telephony.place_call(request, on_answer)
