@@ -33,7 +33,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, TypeVar
 
 from outdial.domain.address import Address
 from outdial.domain.eligibility import (
@@ -55,6 +55,7 @@ from outdial.domain.rules import cooling_until
 from outdial.domain.states import TargetStatus
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
 
 WindowMemo = MutableMapping[tuple[str, ...], tuple[bool, datetime | None]]
 
@@ -177,46 +178,57 @@ def _window(
     return zones, verdict[0], verdict[1]
 
 
+def _add(items: list[T] | None, item: T) -> list[T]:
+    """Append to a list made only when needed (most targets add nothing: no list at all)."""
+    if items is None:
+        return [item]
+    items.append(item)
+    return items
+
+
 def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> Decision:
-    """The decision for `target` under `plan` at `now` (the module's docstring has the rules)."""
+    """The decision for `target` under `plan` at `now` (the module's docstring has the rules).
+
+    The claim calls it for up to 200 targets per transaction, so the common case (dial the
+    first destination, nothing to say) allocates no list."""
     if target.tm_delete is not None:
         return Decision(Verdict.NEVER, reasons=(Blocker(Reason.DELETED, None, _DELETED),))
     if target.status == TargetStatus.DONE:
         return Decision(Verdict.NEVER, reasons=(Blocker(Reason.DONE, None, _DONE),))
-    held: list[Blocker] = []
+    held: list[Blocker] | None = None  # reported first, whatever the verdict
     idle = target.status == TargetStatus.IDLE
     if not idle:
-        held.append(Blocker(Reason.IN_PROGRESS, None, "an attempt is in flight"))
+        held = _add(held, Blocker(Reason.IN_PROGRESS, None, "an attempt is in flight"))
     if not facts.campaign_running:
-        held.append(Blocker(Reason.CAMPAIGN_NOT_RUNNING, None, "the campaign is not in run"))
+        held = _add(held, Blocker(Reason.CAMPAIGN_NOT_RUNNING, None, _NOT_RUNNING))
     elif facts.pacing_full:
-        held.append(Blocker(Reason.PACING_FULL, None, "the campaign has max_concurrent_calls"))
+        held = _add(held, Blocker(Reason.PACING_FULL, None, _PACING_FULL))
     limits = plan.max_try_counts
     dests, counts = target.destinations, target.try_counts
-    skipped: list[Blocker] = []  # every destination passed over, as the endpoint says it
-    skips: list[Skip] = []  # those the claim logs and uses up
-    burned: list[int] = []
+    skipped: list[Blocker] | None = None  # every destination passed over, as said
+    skips: list[Skip] | None = None  # those the claim logs and uses up
+    burned: list[int] | None = None
     chosen: tuple[int, Address, str | None] | None = None
     for n, dest in enumerate(dests):
         if dest is None:
             continue
         if counts[n] >= limits[n]:
-            skipped.append(Blocker(Reason.DESTINATION_EXHAUSTED, n, exhausted_detail(n, limits[n])))
+            why = exhausted_detail(n, limits[n])
+            skipped = _add(skipped, Blocker(Reason.DESTINATION_EXHAUSTED, n, why))
             continue
         number = dial_number(dest)
         why_not = not_allowed(number, facts.calling_codes) if facts.calling_codes else None
         if why_not is not None and number is not None:
-            skipped.append(Blocker(Reason.DESTINATION_NOT_ALLOWED, n, why_not))
-            skips.append(Skip(n, number, Reason.DESTINATION_NOT_ALLOWED, why_not))
-            burned.append(n)
+            skipped = _add(skipped, Blocker(Reason.DESTINATION_NOT_ALLOWED, n, why_not))
+            skips = _add(skips, Skip(n, number, Reason.DESTINATION_NOT_ALLOWED, why_not))
+            burned = _add(burned, n)
             continue
         if number is not None and number in facts.listed:
             listed = facts.listed[number]
-            skipped.append(
-                Blocker(Reason.DNC_LISTED, n, f"{number} is on do-not-call list {listed}")
-            )
-            skips.append(Skip(n, number, Reason.DNC_LISTED, f"on do-not-call list {listed}"))
-            burned.append(n)
+            said = f"{number} is on do-not-call list {listed}"
+            skipped = _add(skipped, Blocker(Reason.DNC_LISTED, n, said))
+            skips = _add(skips, Skip(n, number, Reason.DNC_LISTED, f"on do-not-call list {listed}"))
+            burned = _add(burned, n)
             continue
         chosen = (n, dest, number)
         break
@@ -224,6 +236,7 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
     cooling = until is not None and until > now
     asleep = target.not_before is not None and target.not_before > now
     due = idle and not cooling and not asleep
+    passed = (*(held or ()), *(skipped or ()))
     if chosen is None:
         if idle:
             none_left = no_dialable_destination(dests, counts, limits)
@@ -232,38 +245,37 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
                 dest0 = dests[first]
                 name = "" if dest0 is None else label(dest0)
                 skip = Skip(first, name, none_left.reason, none_left.detail)
-                reasons = (*held, none_left, *skipped)
+                reasons = (*(held or ()), none_left, *(skipped or ()))
                 return Decision(Verdict.DONE, skips=(skip,), reasons=reasons)
         if due:
             return Decision(
-                Verdict.DONE, burned=tuple(burned), skips=tuple(skips), reasons=(*held, *skipped)
+                Verdict.DONE, burned=tuple(burned or ()), skips=tuple(skips or ()), reasons=passed
             )
-        return Decision(Verdict.WAIT, reasons=(*held, *skipped))
+        return Decision(Verdict.WAIT, reasons=passed)
     n, dest, number = chosen
-    out = held + [
-        Blocker(b.reason, b.destination_index, b.detail + "; skipped", None, blocking=False)
-        for b in skipped
-        if b.reason in SKIPS_DESTINATION
-    ]
+    out = held
+    for b in skipped or ():
+        if b.reason in SKIPS_DESTINATION:  # said for information: a later one is dialed
+            info = Blocker(b.reason, b.destination_index, b.detail + "; skipped", None, False)
+            out = _add(out, info)
     blocked = False
     if cooling:
-        out.append(Blocker(Reason.COOLING_DOWN, n, _COOLING, until))
+        out = _add(out, Blocker(Reason.COOLING_DOWN, n, _COOLING, until))
         blocked = True
     wake: int | None = None
-    sleep_skips: list[Skip] = []
+    sleep_skips: list[Skip] | None = None
     if plan.call_window is not None:
         zones, closed, opens = _window(dest, target, plan, facts, now)
         if closed:
             detail = f"outside the calling window in {local_times(now, zones)}"
             said = detail if opens is not None else detail + _NEVER_OPENS
-            out.append(Blocker(Reason.WINDOW_CLOSED, n, said, opens))
+            out = _add(out, Blocker(Reason.WINDOW_CLOSED, n, said, opens))
             clears = None if opens is None else us(opens)
             # A window that does not open within the horizon is looked at again in a day.
             wake = us(now) + DAY_US if clears is None else clears
-            sleep_skips.append(Skip(n, label(dest), Reason.WINDOW_CLOSED, detail, clears))
+            sleep_skips = [Skip(n, label(dest), Reason.WINDOW_CLOSED, detail, clears)]
             blocked = True
-    limited = plan.max_attempts_per_number_24h > 0 or plan.min_number_gap > 0
-    if number is not None and limited:
+    if number is not None and (plan.max_attempts_per_number_24h > 0 or plan.min_number_gap > 0):
         blocks = number_blocks(
             facts.calls.get(number, ()),
             us(now),
@@ -271,37 +283,35 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
             plan.min_number_gap,
         )
         for reason, clears_us, detail in blocks:
-            out.append(Blocker(reason, n, f"{number}: {detail}", from_us(clears_us)))
+            out = _add(out, Blocker(reason, n, f"{number}: {detail}", from_us(clears_us)))
         if blocks and wake is None:  # a closed window is the one logged and slept on
             wake = max(clears_us for _, clears_us, _ in blocks)
-            sleep_skips += [Skip(n, number, r, d, c) for r, c, d in blocks]
+            sleep_skips = [Skip(n, number, r, d, c) for r, c, d in blocks]
         blocked = blocked or bool(blocks)
     if asleep and not blocked:
         # Put to sleep by an earlier decision under rules changed since (a window edited
         # open, a limit raised): the claim looks again at `not_before`.
         assert target.not_before is not None
-        out.append(Blocker(Reason.SLEEPING, n, _SLEEPING, target.not_before))
+        out = _add(out, Blocker(Reason.SLEEPING, n, _SLEEPING, target.not_before))
+    reasons = () if out is None else tuple(out)
     if not due:
-        return Decision(Verdict.WAIT, destination_index=n, reasons=tuple(out))
+        return Decision(Verdict.WAIT, destination_index=n, reasons=reasons)
     if wake is not None:
         return Decision(
             Verdict.SLEEP,
             destination_index=n,
-            burned=tuple(burned),
+            burned=tuple(burned or ()),
             wake_us=wake,
-            skips=(*skips, *sleep_skips),
-            reasons=tuple(out),
+            skips=(*(skips or ()), *(sleep_skips or ())),
+            reasons=reasons,
         )
-    return Decision(
-        Verdict.DIAL,
-        destination_index=n,
-        address=dest,
-        burned=tuple(burned),
-        skips=tuple(skips),
-        reasons=tuple(out),
-    )
+    if burned is None:  # the common case
+        return Decision(Verdict.DIAL, n, dest, (), None, (), reasons)
+    return Decision(Verdict.DIAL, n, dest, tuple(burned), None, tuple(skips or ()), reasons)
 
 
+_NOT_RUNNING = "the campaign is not in run"
+_PACING_FULL = "the campaign has max_concurrent_calls"
 _DELETED = "the target is deleted"
 _DONE = "the target is done (answered or tries used up)"
 _COOLING = "waiting try_interval after the last try"
