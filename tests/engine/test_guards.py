@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from outdial.domain.errors import FailedPrecondition, InvalidArgument
+from outdial.domain.states import CampaignStatus
 from outdial.metrics import IN_FLIGHT_DRIFT
 from outdial.services import campaign_rules
 from outdial.services import campaigns as campaign_service
@@ -47,7 +48,8 @@ async def _row(services: Services, campaign_id: uuid.UUID) -> Any:
 
 async def test_the_type_changes_only_while_stopped(services: Services) -> None:
     me, cid = await _campaign(services)
-    await services.campaigns.set_status(me, cid, {"status": "run"})
+    running = await services.campaigns.set_status(me, cid, {"status": "run"})
+    assert running.status is CampaignStatus.RUN  # domain values hold the enum, not a string
     with pytest.raises(FailedPrecondition, match="type of a running campaign"):
         await services.campaigns.update(me, cid, {"type": "flow"}, part="basic")
     same = await services.campaigns.update(me, cid, {"type": "call", "name": "x"}, part="basic")

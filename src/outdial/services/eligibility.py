@@ -111,7 +111,7 @@ class EligibilityService:
             listed=listed,
             calls=calls,
             calling_codes=await quota.calling_codes(conn, campaign.customer_id),
-            campaign_running=campaign.status == CampaignStatus.RUN.value,
+            campaign_running=campaign.status is CampaignStatus.RUN,
             pacing_full=in_flight >= campaign.max_concurrent_calls,
         )
 
