@@ -166,7 +166,8 @@ def label(dest: Address) -> str:
 
 def _window(
     dest: Address, target: DialTarget, plan: Outplan, facts: Facts, now: datetime
-) -> tuple[tuple[str, ...], bool, datetime | None]:
+) -> tuple[tuple[str, ...], tuple[bool, datetime | None]]:
+    """The zones of the destination and the window's (closed, next opening) in them."""
     assert plan.call_window is not None
     zones = destination_zones(dest, target.timezone, plan.call_window)
     memo = facts.windows
@@ -175,7 +176,7 @@ def _window(
         verdict = window_block(plan.call_window, now, zones)
         if memo is not None:
             memo[zones] = verdict
-    return zones, verdict[0], verdict[1]
+    return zones, verdict
 
 
 def _add(items: list[T] | None, item: T) -> list[T]:
@@ -208,8 +209,11 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
     skipped: list[Blocker] | None = None  # every destination passed over, as said
     skips: list[Skip] | None = None  # those the claim logs and uses up
     burned: list[int] | None = None
-    chosen: tuple[int, Address, str | None] | None = None
-    for n, dest in enumerate(dests):
+    chosen = -1  # the destination dialed: its index, address and number
+    dest: Address | None = None
+    number: str | None = None
+    for n in range(len(dests)):
+        dest = dests[n]
         if dest is None:
             continue
         if counts[n] >= limits[n]:
@@ -230,14 +234,14 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
             skips = _add(skips, Skip(n, number, Reason.DNC_LISTED, f"on do-not-call list {listed}"))
             burned = _add(burned, n)
             continue
-        chosen = (n, dest, number)
+        chosen = n
         break
     until = cooling_until(target.last_attempt_end, plan.try_interval)
     cooling = until is not None and until > now
     asleep = target.not_before is not None and target.not_before > now
     due = idle and not cooling and not asleep
-    passed = (*(held or ()), *(skipped or ()))
-    if chosen is None:
+    if chosen < 0 or dest is None:
+        passed = (*(held or ()), *(skipped or ()))
         if idle:
             none_left = no_dialable_destination(dests, counts, limits)
             if none_left is not None:  # never dialable again: done whether due or not
@@ -252,7 +256,7 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
                 Verdict.DONE, burned=tuple(burned or ()), skips=tuple(skips or ()), reasons=passed
             )
         return Decision(Verdict.WAIT, reasons=passed)
-    n, dest, number = chosen
+    n = chosen
     out = held
     for b in skipped or ():
         if b.reason in SKIPS_DESTINATION:  # said for information: a later one is dialed
@@ -265,7 +269,7 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
     wake: int | None = None
     sleep_skips: list[Skip] | None = None
     if plan.call_window is not None:
-        zones, closed, opens = _window(dest, target, plan, facts, now)
+        zones, (closed, opens) = _window(dest, target, plan, facts, now)
         if closed:
             detail = f"outside the calling window in {local_times(now, zones)}"
             said = detail if opens is not None else detail + _NEVER_OPENS
