@@ -105,7 +105,7 @@ async def run_demo(db: Database, clock: Clock, settings: Settings, count: int) -
         **audio,
         "campaign_id": str(campaign.id),
         "outdial_id": str(outdial.id),
-        "targets": dict(Counter(t.status for t in targets)),
+        "targets": dict(Counter(str(t.status) for t in targets)),
         "attempts": len(calls),
         "results": dict(Counter(f"{c.result}/{c.hangup_reason}" for c in calls)),
         "telephony": settings.telephony.value,
@@ -142,7 +142,7 @@ async def _state(
 
 
 def _progress(status: str, targets: list[Target], calls: list[Campaigncall]) -> Group:
-    by_status = Counter(t.status for t in targets)
+    by_status = Counter(str(t.status) for t in targets)
     results = Counter(c.hangup_reason or "in flight" for c in calls)
     table = Table(title=f"campaign: {status}")
     table.add_column("targets")

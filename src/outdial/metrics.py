@@ -22,6 +22,10 @@ ATTEMPTS_FINISHED = Counter(
     ["result", "hangup_reason"],
 )
 CALLS_IN_FLIGHT = Gauge("outdial_calls_in_flight", "Attempts in flight in this process")
+IN_FLIGHT_DRIFT = Counter(
+    "outdial_in_flight_drift",
+    "Attempts ended that the campaign's in_flight no longer counted (a drift; never expected)",
+)
 CLAIM_SECONDS = Histogram(
     "outdial_claim_seconds",
     "Time of one claim transaction (start up to max_batch attempts)",

@@ -50,6 +50,13 @@ RUNS = {
         "bench_compliance --targets 200 --seconds 1 --warmup 0.5 --dnc 1000 --rounds 1",
         [rf"off: {NUMBER} attempts/s", rf"window\+dnc: {NUMBER} attempts/s"],
     ),
+    "decision": (
+        "bench_decision --rounds 3",
+        [
+            rf"off: decisions of 200 targets: min {NUMBER} ms",
+            rf"window: decisions of 200 targets: min {NUMBER} ms",
+        ],
+    ),
     "compliance-claims": (
         "bench_compliance --targets 200 --dnc 1000 --claims 5",
         [rf"window\+dnc: claim of 200 median {NUMBER} ms"],

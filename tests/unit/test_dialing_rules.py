@@ -8,13 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from outdial.domain.address import Address, AddressType
-from outdial.domain.eligibility import (
-    Facts,
-    Reason,
-    dialable_now,
-    explain,
-    no_dialable_destination,
-)
+from outdial.domain.decision import Facts, decide
+from outdial.domain.eligibility import Reason, no_dialable_destination
 from outdial.domain.models import Outplan, Target
 from outdial.domain.numberplan import FarEnd, behaviour_for
 from outdial.domain.outcome import CallResult, HangupReason, reason_for_sip_code, result_for
@@ -135,15 +130,15 @@ def test_explain_matches_the_claim_for_targets_without_a_destination() -> None:
     at = datetime(2026, 1, 5, 12, tzinfo=UTC)
     plan = Outplan(uuid.uuid4(), uuid.uuid4(), "", "", None, 1000, 0, (1, 0, 0, 0, 0), at, at)
     facts = Facts(listed={}, calls={})
-    idle = explain(_target("idle", (1, 0, 0, 0, 0)), plan, facts, at)
-    assert [(b.reason, b.destination_index) for b in idle] == [
+    idle = decide(_target("idle", (1, 0, 0, 0, 0)), plan, facts, at)
+    assert [(b.reason, b.destination_index) for b in idle.reasons] == [
         (Reason.NO_DIALABLE_DESTINATION, None),
         (Reason.DESTINATION_EXHAUSTED, 0),
     ]
-    assert not dialable_now(idle)
-    busy = explain(_target("progressing", (1, 0, 0, 0, 0)), plan, facts, at)
-    assert [b.reason for b in busy] == [Reason.IN_PROGRESS, Reason.DESTINATION_EXHAUSTED]
-    assert explain(_target("idle", (0, 0, 0, 0, 0)), plan, facts, at) == []
+    assert not idle.dialable_now
+    busy = decide(_target("progressing", (1, 0, 0, 0, 0)), plan, facts, at)
+    assert [b.reason for b in busy.reasons] == [Reason.IN_PROGRESS, Reason.DESTINATION_EXHAUSTED]
+    assert decide(_target("idle", (0, 0, 0, 0, 0)), plan, facts, at).reasons == ()
     listed = Facts(listed={A.target: "opt-outs"}, calls={})
-    only_listed = explain(_target("idle", (0, 0, 0, 0, 0)), plan, listed, at)
-    assert [b.reason for b in only_listed] == [Reason.DNC_LISTED]  # as the claim logs it
+    only_listed = decide(_target("idle", (0, 0, 0, 0, 0)), plan, listed, at)
+    assert [b.reason for b in only_listed.reasons] == [Reason.DNC_LISTED]  # as the claim logs it

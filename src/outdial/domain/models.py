@@ -11,6 +11,7 @@ from outdial.domain.address import Address
 from outdial.domain.callwindow import CallWindow
 from outdial.domain.ids import NIL_UUID
 from outdial.domain.optout import OptOut
+from outdial.domain.states import CampaigncallStatus, CampaignStatus, TargetStatus
 
 DESTINATION_SLOTS = 5
 
@@ -54,7 +55,7 @@ class Target:
     name: str
     detail: str
     data: str
-    status: str
+    status: TargetStatus
     destinations: tuple[Address | None, ...]
     try_counts: tuple[int, ...]
     tm_create: datetime
@@ -91,7 +92,7 @@ class Campaign:
     type: str
     name: str
     detail: str
-    status: str
+    status: CampaignStatus
     service_level: int
     end_handle: str
     actions: list[dict[str, Any]]
@@ -120,7 +121,7 @@ class Campaigncall:
     flow_id: uuid.UUID
     reference_type: str
     reference_id: uuid.UUID
-    status: str
+    status: CampaigncallStatus
     result: str
     source: Address | None
     destination: Address | None

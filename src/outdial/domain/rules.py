@@ -36,6 +36,16 @@ def status_after_attempt(
     return TargetStatus.IDLE
 
 
+# `dial_timeout: 0` means "none given: use the system default" (VoIPBIN's meaning), on every
+# backend: the engine, the simulated telephony and SIP all ring this long for it.
+DEFAULT_DIAL_TIMEOUT_MS = 60_000
+
+
+def ring_limit_ms(dial_timeout_ms: int) -> int:
+    """How long an attempt rings: the outplan's `dial_timeout`, or the system default for 0."""
+    return dial_timeout_ms if dial_timeout_ms > 0 else DEFAULT_DIAL_TIMEOUT_MS
+
+
 def cooling_until(last_attempt_end: datetime | None, try_interval_ms: int) -> datetime | None:
     """When a target that has been tried becomes dialable again (None: never tried)."""
     if last_attempt_end is None:

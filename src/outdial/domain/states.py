@@ -1,20 +1,23 @@
-"""State enums and their allowed transitions (SPEC 1 and 3)."""
+"""State enums and their allowed transitions (SPEC 1 and 3).
+
+The statuses are `StrEnum`s: the domain models hold members (never bare strings), which still
+compare equal to the stored text and format as their value (`f"{status}"` is `done`)."""
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import TypeVar
 
 from outdial.domain.errors import InvalidArgument
 
 
-class TargetStatus(str, Enum):
+class TargetStatus(StrEnum):
     IDLE = "idle"
     PROGRESSING = "progressing"
     DONE = "done"
 
 
-class CampaignStatus(str, Enum):
+class CampaignStatus(StrEnum):
     STOP = "stop"
     STOPPING = "stopping"
     RUN = "run"
@@ -30,7 +33,7 @@ class EndHandle(str, Enum):
     CONTINUE = "continue"
 
 
-class CampaigncallStatus(str, Enum):
+class CampaigncallStatus(StrEnum):
     DIALING = "dialing"
     PROGRESSING = "progressing"
     DONE = "done"

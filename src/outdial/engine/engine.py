@@ -17,6 +17,7 @@ from outdial.domain.errors import Unavailable
 from outdial.domain.models import Campaign
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.pacing import start_interval_us, starts_allowed
+from outdial.domain.rules import ring_limit_ms
 from outdial.domain.states import CampaignType, EndHandle
 from outdial.engine.flowrun import FlowRunner, HttpSender, WebhookSender
 from outdial.engine.ledger import Ledger
@@ -274,7 +275,11 @@ class Engine:
         campaign, plan = run.campaign, run.outplan
         step = start_interval_us(campaign.calls_per_second)
         lease_us = int(
-            (plan.dial_timeout / 1000 + self.config.max_call_s + self.config.lease_grace_s)
+            (
+                ring_limit_ms(plan.dial_timeout) / 1000
+                + self.config.max_call_s
+                + self.config.lease_grace_s
+            )
             * 1_000_000
         )
         started = 0
@@ -398,7 +403,7 @@ class Engine:
             call_id=attempt.reference_id,
             source=attempt.source or NO_SOURCE,
             destination=attempt.destination,
-            dial_timeout_ms=attempt.dial_timeout_ms,
+            dial_timeout_ms=ring_limit_ms(attempt.dial_timeout_ms),  # 0: the system default
             actions=list(actions),
             sip_headers=attempt.sip_headers,
             opt_out_key=campaign.opt_out.key if campaign.opt_out else "",
@@ -410,7 +415,7 @@ class Engine:
         async def on_answer() -> None:
             self.ledger.answered(attempt.campaigncall_id)
 
-        limit = attempt.dial_timeout_ms / 1000 + self.config.max_call_s
+        limit = request.dial_timeout_ms / 1000 + self.config.max_call_s
         try:
             async with asyncio.timeout(limit):
                 outcome = await self.telephony.place_call(request, on_answer)

@@ -1,6 +1,7 @@
 """Campaign rules that need the database: reference checks, outdial attachment, run and stop.
 
-Every status change is a guarded UPDATE on the campaign row (never read-check-write).
+Every status change is a guarded UPDATE on the campaign row (never read-check-write), its WHERE
+taken from the transition table (`domain/states.py`, through `storage/transitions.py`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import NIL_UUID
-from outdial.domain.states import CampaignStatus
+from outdial.domain.states import CAMPAIGN_TRANSITIONS, CampaignStatus
 from outdial.storage import repo
 from outdial.storage.tables import campaigns, outdials, outplans
+from outdial.storage.transitions import moves_to
 
 Row = sa.Row[Any]
 
@@ -153,24 +155,49 @@ async def _write_status(
     return StatusChange(fresh, str(fresh.status))
 
 
-async def start(conn: AsyncConnection, current: Row, now: int) -> StatusChange:
-    """stop|stopping -> run, after checking that the campaign can dial."""
-    if current.tm_delete is not None:
+def _startable() -> list[sa.ColumnElement[bool]]:
+    """What a campaign needs to run, as the WHERE of the start (checked by the write itself)."""
+    C = campaigns.c
+    return [
+        C.tm_delete.is_(None),
+        C.outplan_id != NIL_UUID,
+        C.outdial_id != NIL_UUID,
+    ]
+
+
+def _check_startable(row: Row) -> None:
+    """The error of a campaign that cannot run (the same conditions as `_startable`)."""
+    if row.tm_delete is not None:
         raise InvalidArgument("the campaign is deleted", reason="CAMPAIGN_DELETED")
-    if current.outplan_id == NIL_UUID:
+    if row.outplan_id == NIL_UUID:
         raise InvalidArgument("the campaign has no outplan_id", reason="INVALID_REFERENCE")
-    if current.outdial_id == NIL_UUID:
+    if row.outdial_id == NIL_UUID:
         raise InvalidArgument("the campaign has no outdial_id", reason="INVALID_REFERENCE")
+
+
+async def start(conn: AsyncConnection, current: Row, now: int) -> StatusChange:
+    """stop|stopping -> run, in one guarded UPDATE whose WHERE holds both the move (from the
+    transition table) and what the campaign needs to run, so a concurrent change (a PUT that
+    drops its outplan, a delete) cannot slip between a check and
+    the write. The referenced rows are checked first; the campaign's own columns by the write,
+    and when it changes nothing the row as it is now says why (or that it already runs)."""
+    _check_startable(current)  # the common failures, before reading the references
     refs = {
         name: getattr(current, name) for name in ("outplan_id", "outdial_id", "next_campaign_id")
     }
     await validate_refs(conn, current.customer_id, current.id, refs)
-    return await _write_status(
+    change = await _write_status(
         conn,
         current,
         {"status": CampaignStatus.RUN.value, "tm_update": now},
-        campaigns.c.status.in_([CampaignStatus.STOP.value, CampaignStatus.STOPPING.value]),
+        moves_to(campaigns.c.status, CAMPAIGN_TRANSITIONS, CampaignStatus.RUN),
+        *_startable(),
     )
+    _check_startable(change.row)
+    return change
+
+
+STOPPED = (CampaignStatus.STOPPING, CampaignStatus.STOP)  # where a stop request may lead
 
 
 def stop_status() -> sa.ColumnElement[str]:
@@ -187,5 +214,5 @@ async def request_stop(conn: AsyncConnection, current: Row, now: int) -> StatusC
         conn,
         current,
         {"status": stop_status(), "tm_update": now},
-        campaigns.c.status == CampaignStatus.RUN.value,
+        moves_to(campaigns.c.status, CAMPAIGN_TRANSITIONS, *STOPPED),
     )

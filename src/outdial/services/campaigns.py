@@ -148,8 +148,14 @@ class CampaignService:
         now = self.ctx.now_us()
         async with self.ctx.db.write() as conn:
             current = await owned(conn, campaigns, customer_id, campaign_id, NOT_FOUND, "campaign")
-            if "type" in values and values["type"] != current.type and current.status != "stop":
-                raise FailedPrecondition("the type of a running campaign cannot change")
+            guards: list[sa.ColumnElement[bool]] = []
+            if "type" in values:  # the type changes only while stopped: checked by the write
+                guards.append(
+                    sa.or_(
+                        campaigns.c.type == values["type"],
+                        campaigns.c.status == CampaignStatus.STOP.value,
+                    )
+                )
             if part == "actions":
                 await _check_media(conn, customer_id, actions)
             await _check_opt_out(conn, customer_id, values)
@@ -161,8 +167,10 @@ class CampaignService:
                         conn, campaign_id, current.outdial_id, values["outdial_id"], now
                     )
             values["tm_update"] = now
-            row = await repo.update(conn, campaigns, campaign_id, values)
+            row = await repo.update(conn, campaigns, campaign_id, values, *guards)
             if row is None:
+                if guards and await repo.get(conn, campaigns, campaign_id) is not None:
+                    raise FailedPrecondition("the type of a running campaign cannot change")
                 raise NotFound(f"campaign {campaign_id} not found", reason=NOT_FOUND)
             updated = rows.campaign(row)
             await events.emit(
@@ -204,7 +212,7 @@ class CampaignService:
                     campaign_id,
                     {"tm_delete": now, "tm_update": now},
                     campaigns.c.tm_delete.is_(None),
-                    campaigns.c.status == "stop",
+                    campaigns.c.status == CampaignStatus.STOP.value,
                 )
                 if guarded is None:
                     raise FailedPrecondition(

@@ -1,8 +1,8 @@
 """Why is a target (not) dialed: eligibility, campaign preview and the compliance log (issue 6).
 
 Computed without dialing: the service reads what the claim would read (the target, the outplan,
-DNC entries and the calls made to the numbers) and feeds the pure rules of
-`outdial.domain.eligibility`, which the claim also uses.
+DNC entries and the calls made to the numbers) and asks the one dial decision,
+`outdial.domain.decision.decide`, which the claim applies (issue 15).
 """
 
 from __future__ import annotations
@@ -20,17 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.address import Address
 from outdial.domain.callwindow import is_open
+from outdial.domain.decision import Decision, Facts, decide
 from outdial.domain.eligibility import (
     DAY_US,
     NEVER,
     SKIPS_DESTINATION,
     Blocker,
-    Facts,
     Reason,
     destination_zones,
     dial_number,
-    dialable_now,
-    explain,
 )
 from outdial.domain.errors import InvalidArgument, NotFound
 from outdial.domain.ids import NIL_UUID
@@ -63,6 +61,7 @@ class Eligibility:
     dialable_now: bool
     reasons: list[Blocker]
     campaign_id: uuid.UUID | None
+    decision: Decision | None = None  # None: no campaign or outplan to decide under
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +111,7 @@ class EligibilityService:
             listed=listed,
             calls=calls,
             calling_codes=await quota.calling_codes(conn, campaign.customer_id),
-            campaign_running=campaign.status == CampaignStatus.RUN.value,
+            campaign_running=campaign.status is CampaignStatus.RUN,
             pacing_full=in_flight >= campaign.max_concurrent_calls,
         )
 
@@ -160,8 +159,8 @@ class EligibilityService:
                 blocker = Blocker(Reason.CAMPAIGN_NOT_RUNNING, None, why)
                 return Eligibility(False, [blocker], campaign.id)
             facts = await self._facts(conn, campaign, plan, [target], in_flight)
-        reasons = explain(target, plan, facts, self.ctx.now())
-        return Eligibility(dialable_now(reasons), reasons, campaign.id)
+        decision = decide(target, plan, facts, self.ctx.now())
+        return Eligibility(decision.dialable_now, list(decision.reasons), campaign.id, decision)
 
     async def preview(self, customer_id: uuid.UUID, campaign_id: uuid.UUID) -> Preview:
         """Counts over the live targets of the campaign's outdial: dialable now, later (by the
@@ -186,11 +185,12 @@ class EligibilityService:
                     chunk = [rows.target(r) for r in found]
                     last = chunk[-1].id
                     facts = await self._facts(conn, campaign, plan, chunk, 0)
-                    facts = Facts(facts.listed, facts.calls, calling_codes=facts.calling_codes)
+                    facts = Facts(
+                        facts.listed, facts.calls, calling_codes=facts.calling_codes, windows={}
+                    )
                     for target in chunk:
                         total += 1
-                        reasons = explain(target, plan, facts, now)
-                        kind, reason = _classify(reasons)
+                        kind, reason = _classify(decide(target, plan, facts, now).reasons)
                         if kind == "now":
                             dialable += 1
                         elif kind == "never":

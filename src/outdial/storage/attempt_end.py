@@ -4,6 +4,7 @@ lost ones found, and a finished campaign stopped. Every change is a guarded UPDA
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from outdial.domain.models import Campaign
 from outdial.domain.outcome import CallOutcome, CallResult
 from outdial.domain.rules import status_after_attempt
-from outdial.domain.states import CampaigncallStatus, CampaignStatus, TargetStatus
+from outdial.domain.states import (
+    CAMPAIGN_TRANSITIONS,
+    CAMPAIGNCALL_TRANSITIONS,
+    TARGET_TRANSITIONS,
+    CampaigncallStatus,
+    CampaignStatus,
+    TargetStatus,
+)
+from outdial.metrics import IN_FLIGHT_DRIFT
 from outdial.storage.tables import (
     TARGET_DESTINATIONS,
     TARGET_TRY_COUNTS,
@@ -25,39 +34,72 @@ from outdial.storage.tables import (
     outdial_targets,
     outplans,
 )
+from outdial.storage.transitions import moves_to
 
 T = outdial_targets
 CC = campaigncalls
 DEST_COLS = TARGET_DESTINATIONS
 TRY_COLS = TARGET_TRY_COUNTS
+CC_MOVES = CAMPAIGNCALL_TRANSITIONS
+CC_PROGRESSING, CC_DONE = CampaigncallStatus.PROGRESSING, CampaigncallStatus.DONE
+STOP = CampaignStatus.STOP
+IN_FLIGHT = [TargetStatus.PROGRESSING]
+log = logging.getLogger("outdial.engine")
+C_STATUS = campaigns.c.status
 
 
-async def release(conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int) -> None:
-    """Give back slots; a stopping campaign with nothing left in flight becomes stop."""
+async def release(conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int) -> int:
+    """Give back slots; a stopping campaign with nothing left in flight becomes stop.
+
+    Returns the drift: how many of the `count` slots were not counted in `in_flight` (0 unless
+    the counter went wrong, say a row edited by hand). It is never hidden: `in_flight` stops at
+    0, and the drift is logged and counted (`outdial_in_flight_drift`). The common case is one
+    guarded UPDATE (`in_flight >= count`); only a drift takes the row's lock and a second one."""
     if count <= 0:
-        return
-    left = campaigns.c.in_flight - count
-    await conn.execute(
-        sa.update(campaigns)
-        .where(campaigns.c.id == campaign_id)
-        .values(
-            in_flight=sa.case((left < 0, 0), else_=left),
-            status=sa.case(
-                (
-                    sa.and_(campaigns.c.status == CampaignStatus.STOPPING.value, left <= 0),
-                    CampaignStatus.STOP.value,
-                ),
-                else_=campaigns.c.status,
-            ),
-            tm_update=sa.case(
-                (
-                    sa.and_(campaigns.c.status == CampaignStatus.STOPPING.value, left <= 0),
-                    now_us,
-                ),
-                else_=campaigns.c.tm_update,
-            ),
-        )
+        return 0
+    C = campaigns
+    done = await conn.execute(
+        sa.update(C)
+        .where(C.c.id == campaign_id, C.c.in_flight >= count)
+        .values(in_flight=C.c.in_flight - count, **_stop_when_empty(C.c.in_flight - count, now_us))
+        .returning(C.c.id)
     )
+    if done.first() is not None:
+        return 0
+    row = (
+        await conn.execute(sa.select(C.c.in_flight).where(C.c.id == campaign_id).with_for_update())
+    ).first()
+    if row is None:
+        return 0
+    had = int(row.in_flight)
+    left = max(had - count, 0)
+    await conn.execute(
+        sa.update(C)
+        .where(C.c.id == campaign_id)
+        .values(in_flight=left, **_stop_when_empty(sa.literal(left), now_us))
+    )
+    drift = max(count - had, 0)
+    if drift:
+        IN_FLIGHT_DRIFT.inc(drift)
+        log.warning(
+            "in_flight drift: %d attempts ended but %d counted in flight; set to %d",
+            count,
+            had,
+            left,
+            extra={"action": "in_flight_drift", "campaign_id": str(campaign_id)},
+        )
+    return drift
+
+
+def _stop_when_empty(left: sa.ColumnElement[Any], now_us: int) -> dict[str, Any]:
+    """stopping -> stop once nothing is left in flight (the table's move, in the statement)."""
+    empty = sa.and_(
+        moves_to(C_STATUS, CAMPAIGN_TRANSITIONS, STOP, from_=[CampaignStatus.STOPPING]), left <= 0
+    )
+    return {
+        "status": sa.case((empty, STOP.value), else_=C_STATUS),
+        "tm_update": sa.case((empty, now_us), else_=campaigns.c.tm_update),
+    }
 
 
 async def mark_answered(
@@ -68,7 +110,7 @@ async def mark_answered(
         return 0
     result = await conn.execute(
         sa.update(CC)
-        .where(CC.c.id.in_(campaigncall_ids), CC.c.status == CampaigncallStatus.DIALING.value)
+        .where(CC.c.id.in_(campaigncall_ids), moves_to(CC.c.status, CC_MOVES, CC_PROGRESSING))
         .values(status=CampaigncallStatus.PROGRESSING.value, tm_update=now_us)
     )
     return int(result.rowcount)
@@ -91,7 +133,7 @@ async def finish(
     for outcome, ids in by_outcome.items():
         done = await conn.execute(
             sa.update(CC)
-            .where(CC.c.id.in_(sorted(ids)), CC.c.status != CampaigncallStatus.DONE.value)
+            .where(CC.c.id.in_(sorted(ids)), moves_to(CC.c.status, CC_MOVES, CC_DONE))
             .values(
                 status=CampaigncallStatus.DONE.value,
                 result=outcome.result.value,
@@ -151,7 +193,9 @@ async def finish(
     for status, ids in next_status.items():
         await conn.execute(
             sa.update(T)
-            .where(T.c.id.in_(ids), T.c.status == TargetStatus.PROGRESSING.value)
+            .where(
+                T.c.id.in_(ids), moves_to(T.c.status, TARGET_TRANSITIONS, status, from_=IN_FLIGHT)
+            )
             .values(status=status.value, last_attempt_end=now_us, tm_update=now_us)
         )
     per_campaign: dict[uuid.UUID, int] = defaultdict(int)
@@ -200,7 +244,7 @@ async def stop_when_done(conn: AsyncConnection, campaign_id: uuid.UUID, now_us: 
         sa.update(campaigns)
         .where(
             campaigns.c.id == campaign_id,
-            campaigns.c.status == CampaignStatus.RUN.value,
+            moves_to(campaigns.c.status, CAMPAIGN_TRANSITIONS, STOP, from_=[CampaignStatus.RUN]),
             campaigns.c.in_flight <= 0,
         )
         .values(status=CampaignStatus.STOP.value, tm_update=now_us)

@@ -3,9 +3,9 @@ campaign's slots and pacing taken, in the caller's transaction.
 
 Every state change here is a guarded UPDATE. On PostgreSQL the due targets are locked with
 `FOR UPDATE SKIP LOCKED`, so any number of engines can claim at once and never share a target;
-on SQLite the one writer at a time gives the same guarantee. The per-target decisions (which
-destination, and the compliance rules) are `storage/claim_plan.py`; the end of attempts is
-`storage/attempt_end.py`.
+on SQLite the one writer at a time gives the same guarantee. The SQL pre-filters the targets a
+claim meets (`eligible`, for speed); what happens to each is `outdial.domain.decision.decide`,
+applied by `storage/claim_plan.py`; the end of attempts is `storage/attempt_end.py`.
 """
 
 from __future__ import annotations
@@ -24,11 +24,9 @@ from outdial.domain.models import Campaign, Outplan, Target
 from outdial.domain.outcome import CallResult
 from outdial.domain.states import CampaigncallStatus, CampaignStatus, ReferenceType, TargetStatus
 from outdial.storage.bulk import insert_rows
-from outdial.storage.claim_plan import ClaimPlan
+from outdial.storage.claim_plan import CANDIDATE_COLUMNS, ClaimPlan
 from outdial.storage.codec import dump_address, dump_window
 from outdial.storage.tables import (
-    TARGET_DESTINATIONS,
-    TARGET_TRY_COUNTS,
     campaigncalls,
     campaigns,
     outdial_targets,
@@ -152,7 +150,7 @@ async def claim(
         return Claim([], -1, -1)
     cutoff = now_us - outplan.try_interval * 1000
     stmt = (
-        sa.select(T.c.id, *TARGET_DESTINATIONS, *TARGET_TRY_COUNTS, T.c.timezone)
+        sa.select(*CANDIDATE_COLUMNS)
         .where(*eligible(campaign, outplan, cutoff, now_us))
         .order_by(T.c.tm_update, T.c.id)
         .limit(limit)
@@ -163,8 +161,7 @@ async def claim(
         return Claim([], -1, -1)
     plan = ClaimPlan(conn, campaign, outplan, now_us, calling_codes)
     await plan.prepare(found)
-    for row in found:
-        plan.decide(row)
+    plan.decide_all()
     await plan.write()
     picked = plan.started
     if not picked:

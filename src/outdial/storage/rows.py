@@ -16,6 +16,7 @@ from outdial.domain.models import (
     Target,
 )
 from outdial.domain.optout import load_opt_out
+from outdial.domain.states import CampaigncallStatus, CampaignStatus, TargetStatus
 from outdial.storage.codec import load_address, load_call_window, load_json, load_sip_headers
 from outdial.storage.timeconv import from_us as _from_us
 
@@ -98,7 +99,7 @@ def target(row: Row) -> Target:
         name=v["name"],
         detail=v["detail"],
         data=v["data"],
-        status=v["status"],
+        status=TargetStatus(v["status"]),
         destinations=(
             load_address(v["destination_0"]),
             load_address(v["destination_1"]),
@@ -157,7 +158,7 @@ def campaign(row: Row) -> Campaign:
         type=v["type"],
         name=v["name"],
         detail=v["detail"],
-        status=v["status"],
+        status=CampaignStatus(v["status"]),
         service_level=v["service_level"],
         end_handle=v["end_handle"],
         actions=load_json(v["actions"]),
@@ -188,7 +189,7 @@ def campaigncall(row: Row) -> Campaigncall:
         flow_id=v["flow_id"],
         reference_type=v["reference_type"],
         reference_id=v["reference_id"],
-        status=v["status"],
+        status=CampaigncallStatus(v["status"]),
         result=v["result"],
         source=load_address(v["source"]),
         destination=load_address(v["destination"]),

@@ -20,7 +20,7 @@ class CallRequest:
     call_id: uuid.UUID
     source: Address
     destination: Address
-    dial_timeout_ms: int
+    dial_timeout_ms: int  # how long to ring; 0 (none given): the system default, 60 s
     actions: list[dict[str, Any]] = field(default_factory=list)
     sip_headers: tuple[tuple[str, str], ...] = ()  # the outplan's own headers (validated)
     opt_out_key: str = ""  # the campaign's opt-out key; empty = none

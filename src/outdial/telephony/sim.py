@@ -9,6 +9,7 @@ from datetime import datetime
 from outdial.clock import Clock
 from outdial.domain.numberplan import FarEnd, Listening, behaviour_for, listening_for
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
+from outdial.domain.rules import ring_limit_ms
 from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.interpreter import CallScript
 from outdial.telephony.recording import Recorder
@@ -108,8 +109,9 @@ class SimTelephony:
     async def place_call(self, request: CallRequest, on_answer: OnAnswer) -> CallOutcome:
         self.placed += 1
         behaviour = behaviour_for(request.destination.sip_user)
-        if behaviour.far_end is FarEnd.NEVER_ANSWER or self.ring_ms > request.dial_timeout_ms:
-            await self._wait(request.dial_timeout_ms)
+        ring_limit = ring_limit_ms(request.dial_timeout_ms)  # 0: the system default
+        if behaviour.far_end is FarEnd.NEVER_ANSWER or self.ring_ms > ring_limit:
+            await self._wait(ring_limit)
             return CallOutcome(HangupReason.DIALOUT, sip_code=487, detail="dial timeout")
         await self._wait(self.ring_ms)
         if behaviour.sip_code is not None:

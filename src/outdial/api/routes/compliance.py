@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from outdial.api import dnc_wire
 from outdial.api.deps import CustomerId, PagingDep, ServicesDep
 from outdial.api.wire import ok, page_token, ts
 from outdial.domain.ids import parse_id
 from outdial.domain.models import Page
+from outdial.wire import eligibility as wire_eligibility
 
 router = APIRouter(prefix="/v1.0", tags=["compliance"])
 
@@ -30,13 +30,7 @@ async def get_eligibility(
     found = await s.eligibility.target(
         me, parse_id(id), parse_id(target_id, field="target_id"), campaign
     )
-    return ok(
-        {
-            "dialable_now": found.dialable_now,
-            "campaign_id": "" if found.campaign_id is None else str(found.campaign_id),
-            "reasons": [dnc_wire.blocker(b) for b in found.reasons],
-        }
-    )
+    return ok(wire_eligibility.eligibility(found.dialable_now, found.campaign_id, found.reasons))
 
 
 @router.get("/campaigns/{id}/preview", operation_id="get_campaign_preview")

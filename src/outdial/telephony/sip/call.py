@@ -18,6 +18,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
+from outdial.domain.rules import ring_limit_ms
 from outdial.domain.trunk import Verdict, verdict_for
 from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.interpreter import CallScript, ScriptResult
@@ -47,7 +48,6 @@ from outdial.telephony.sip.transaction import (
 from outdial.telephony.sip.uri import top_branch
 
 log = logging.getLogger("outdial.telephony.sip.call")
-DEFAULT_DIAL_TIMEOUT_MS = 60_000
 _TIMEOUT = object()  # `_next_event` found nothing in time
 
 
@@ -140,7 +140,7 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
 
     async def _run(self) -> CallOutcome:
         loop = asyncio.get_running_loop()
-        dial_ms = self.request.dial_timeout_ms or DEFAULT_DIAL_TIMEOUT_MS
+        dial_ms = ring_limit_ms(self.request.dial_timeout_ms)
         deadline = loop.time() + dial_ms / 1000
         redirects = 0
         self._start_invite()

@@ -13,6 +13,7 @@ from typing import Any
 from outdial.domain.address import Address, AddressType
 from outdial.domain.netpolicy import BlockedAddress
 from outdial.domain.outcome import CallOutcome, HangupReason
+from outdial.domain.rules import ring_limit_ms
 from outdial.domain.trunk import TRUNK_DOWN
 from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.sip.auth import RealmGuard
@@ -251,7 +252,8 @@ class SipTelephony:
         if self.trunk is not None and self.trunk.down and self._via_trunk(request):
             return CallOutcome(HangupReason.FAILED, detail=TRUNK_DOWN)  # nothing is sent
         if self.registration is not None:
-            problem = await self.registration.wait_registered(request.dial_timeout_ms / 1000)
+            ring_s = ring_limit_ms(request.dial_timeout_ms) / 1000
+            problem = await self.registration.wait_registered(ring_s)
             if problem is not None:
                 return CallOutcome(HangupReason.FAILED, detail=problem)
         target = await self._target(self.env, request)
