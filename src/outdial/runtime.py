@@ -24,6 +24,7 @@ from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKin
 from outdial.storage.db import Database
 from outdial.storage.migrate import upgrade
 from outdial.telephony.base import Telephony
+from outdial.wire.customer import accesskey as accesskey_json
 
 if TYPE_CHECKING:
     from outdial.engine.engine import Engine
@@ -117,28 +118,15 @@ async def create_customer(url: str, name: str) -> dict[str, Any]:
         return {"id": str(customer.id), "name": customer.name}
 
 
-def _accesskey_json(key: Any) -> dict[str, Any]:
-    from outdial.wire_format import ts
-
-    return {
-        "id": str(key.id),
-        "customer_id": str(key.customer_id),
-        "name": key.name,
-        "tm_create": ts(key.tm_create),
-        "tm_expire": None if key.tm_expire is None else ts(key.tm_expire),
-        "tm_delete": ts(key.tm_delete),
-    }
-
-
 async def list_accesskeys(url: str, customer_id: uuid.UUID) -> dict[str, Any]:
     async with _one_shot(url) as s:
         keys = await s.customers.list_accesskeys(customer_id)
-        return {"result": [_accesskey_json(k) for k in keys]}
+        return {"result": [accesskey_json(k) for k in keys]}
 
 
 async def delete_accesskey(url: str, key_id: uuid.UUID) -> dict[str, Any]:
     async with _one_shot(url) as s:
-        return _accesskey_json(await s.customers.delete_accesskey(key_id))
+        return accesskey_json(await s.customers.delete_accesskey(key_id))
 
 
 async def create_accesskey(url: str, customer_id: uuid.UUID, name: str) -> dict[str, Any]:

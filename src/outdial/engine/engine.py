@@ -62,7 +62,7 @@ class Engine:
         self.clock = clock
         self.config = config or EngineConfig()
         self.id = engine_id or f"engine-{uuid.uuid4()}"
-        self.ledger = Ledger(dialing)
+        self.ledger = Ledger(dialing.attempts)
         self.attempts: set[asyncio.Task[None]] = set()
         self.started = 0
         self._last_end_check: dict[uuid.UUID, float] = {}
@@ -73,7 +73,7 @@ class Engine:
     # ---- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
         await self.telephony.start()
-        await self.dialing.register(self.id)
+        await self.dialing.registry.register(self.id)
         self._side = [asyncio.create_task(self.ledger.run(), name="ledger")]
         log.info("engine %s started", self.id)
 
@@ -90,7 +90,7 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._side, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await self.dialing.unregister(self.id)
+            await self.dialing.registry.unregister(self.id)
         await self.telephony.stop()
         log.info("engine %s stopped", self.id)
 
@@ -128,16 +128,19 @@ class Engine:
                 task.cancel()
 
     async def _heartbeat(self) -> None:
-        await self.dialing.heartbeat(self.id)
+        await self.dialing.registry.heartbeat(self.id)
 
     async def recover(self) -> int:
-        return await self.dialing.recover(int(self.config.stale_after_s * 1_000_000))
+        return await self.dialing.attempts.recover(int(self.config.stale_after_s * 1_000_000))
 
     # ---- one round -------------------------------------------------------------------------
     async def step(self) -> int:
         """Look at every running campaign once; start what may start. Returns attempts started."""
         started = 0
-        for run in await self.dialing.running():
+        roster = await self.dialing.campaigns.running()
+        if roster.broken:
+            await self.dialing.campaigns.stop_broken(roster.broken)
+        for run in roster.runnable:
             count = 0 if self._resting(run.campaign.id) else await self._dial(run)
             started += count
             if count == 0 and run.campaign.end_handle == EndHandle.STOP.value:
@@ -166,7 +169,7 @@ class Engine:
             if limit <= 0:
                 return started
             began = time.perf_counter()
-            claim = await self.dialing.claim(
+            claim = await self.dialing.attempts.claim(
                 run, limit=limit, pace_step_us=step, lease_us=lease_us, engine_id=self.id
             )
             CLAIM_SECONDS.observe(time.perf_counter() - began)
@@ -203,7 +206,7 @@ class Engine:
         if now - last < self.config.end_check_s:
             return
         self._last_end_check[run.campaign.id] = now
-        await self.dialing.end_if_done(run)
+        await self.dialing.campaigns.end_if_done(run)
 
     # ---- attempts --------------------------------------------------------------------------
     def _spawn(self, attempt: Claimed, actions: list[dict[str, Any]]) -> None:

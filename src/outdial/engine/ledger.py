@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from outdial.domain.outcome import CallOutcome
 from outdial.metrics import ATTEMPTS_FINISHED
-from outdial.services.dialing import DialingService
+from outdial.services.attempts import AttemptService
 
 log = logging.getLogger("outdial.engine.ledger")
 MAX_BATCH = 500
@@ -22,8 +22,8 @@ class _Entry:
 
 
 class Ledger:
-    def __init__(self, dialing: DialingService, retry_s: float = 0.5) -> None:
-        self.dialing = dialing
+    def __init__(self, attempts: AttemptService, retry_s: float = 0.5) -> None:
+        self.attempts = attempts
         self.retry_s = retry_s
         self._queue: asyncio.Queue[_Entry] = asyncio.Queue()
 
@@ -54,7 +54,7 @@ class Ledger:
         ended = [(e.campaigncall_id, e.outcome) for e in batch if e.outcome is not None]
         while True:
             try:
-                await self.dialing.record(answered, ended)
+                await self.attempts.record(answered, ended)
                 return
             except Exception:  # the database is away: keep the records and try again
                 log.exception("could not record %d attempt updates; retrying", len(batch))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,64 +29,81 @@ from outdial.storage.tables import (
 
 T = outdial_targets
 CC = campaigncalls
+Row = sa.Row[Any]
 DEST_COLS = TARGET_DESTINATIONS
 TRY_COLS = TARGET_TRY_COUNTS
 
 
-async def release(conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int) -> None:
-    """Give back slots; a stopping campaign with nothing left in flight becomes stop."""
+async def release(
+    conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int
+) -> Row | None:
+    """Give back slots; a stopping campaign with nothing left in flight becomes stop. Returns
+    the campaign row when this release made it stop (so the caller says so), else None."""
     if count <= 0:
-        return
+        return None
     left = campaigns.c.in_flight - count
-    await conn.execute(
-        sa.update(campaigns)
-        .where(campaigns.c.id == campaign_id)
-        .values(
-            in_flight=sa.case((left < 0, 0), else_=left),
-            status=sa.case(
-                (
-                    sa.and_(campaigns.c.status == CampaignStatus.STOPPING.value, left <= 0),
-                    CampaignStatus.STOP.value,
-                ),
-                else_=campaigns.c.status,
-            ),
-            tm_update=sa.case(
-                (
-                    sa.and_(campaigns.c.status == CampaignStatus.STOPPING.value, left <= 0),
-                    now_us,
-                ),
-                else_=campaigns.c.tm_update,
-            ),
+    given_back = (
+        await conn.execute(
+            sa.update(campaigns)
+            .where(campaigns.c.id == campaign_id)
+            .values(in_flight=sa.case((left < 0, 0), else_=left))
+            .returning(campaigns.c.status, campaigns.c.in_flight)
         )
+    ).first()
+    if given_back is None or given_back.status != CampaignStatus.STOPPING.value:
+        return None
+    if given_back.in_flight > 0:
+        return None
+    stopped = await conn.execute(
+        sa.update(campaigns)
+        .where(
+            campaigns.c.id == campaign_id,
+            campaigns.c.status == CampaignStatus.STOPPING.value,
+            campaigns.c.in_flight <= 0,
+        )
+        .values(status=CampaignStatus.STOP.value, tm_update=now_us)
+        .returning(*campaigns.c)
     )
+    return stopped.first()
 
 
 async def mark_answered(
     conn: AsyncConnection, campaigncall_ids: Sequence[uuid.UUID], now_us: int
-) -> int:
-    """dialing -> progressing for answered calls (guarded; already ended ones stay)."""
+) -> list[Row]:
+    """dialing -> progressing for answered calls (guarded; already ended ones stay). Returns
+    the campaigncall rows it changed, as they now are."""
     if not campaigncall_ids:
-        return 0
+        return []
     result = await conn.execute(
         sa.update(CC)
         .where(CC.c.id.in_(campaigncall_ids), CC.c.status == CampaigncallStatus.DIALING.value)
         .values(status=CampaigncallStatus.PROGRESSING.value, tm_update=now_us)
+        .returning(*CC.c)
     )
-    return int(result.rowcount)
+    return list(result.all())
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """What `finish` changed: the campaigncalls it closed and the campaigns it stopped (a
+    stopping campaign whose last call ended), each row as it now is."""
+
+    calls: list[Row]
+    stopped: list[Row]
 
 
 async def finish(
     conn: AsyncConnection,
     ended: Sequence[tuple[uuid.UUID, CallOutcome]],
     now_us: int,
-) -> list[uuid.UUID]:
+) -> Ended:
     """End attempts exactly once, set-wise: campaigncalls done, targets idle or done, campaign
     slots given back. Returns the campaigncalls that were still open (the rest were already
-    ended, by recovery say, and are left alone)."""
+    ended, by recovery say, and are left alone) and the campaigns that stopped."""
     by_outcome: dict[CallOutcome, list[uuid.UUID]] = defaultdict(list)
     for cid, outcome in ended:
         by_outcome[outcome].append(cid)
-    closed: list[Any] = []
+    closed: list[Row] = []
     results: dict[uuid.UUID, CallResult] = {}
     for outcome, ids in by_outcome.items():
         done = await conn.execute(
@@ -99,13 +117,13 @@ async def finish(
                 tm_update=now_us,
                 lease_expires=None,
             )
-            .returning(CC.c.id, CC.c.outdial_target_id, CC.c.campaign_id, CC.c.outplan_id)
+            .returning(*CC.c)
         )
         for row in done.all():
             closed.append(row)
             results[row.outdial_target_id] = outcome.result
     if not closed:
-        return []
+        return Ended([], [])
     plan_ids = sorted({row.outplan_id for row in closed})
     plans = {
         p.id: tuple(p._mapping[f"max_try_count_{n}"] for n in range(5))
@@ -136,9 +154,12 @@ async def finish(
     per_campaign: dict[uuid.UUID, int] = defaultdict(int)
     for row in closed:
         per_campaign[row.campaign_id] += 1
+    stopped = []
     for campaign_id in sorted(per_campaign):
-        await release(conn, campaign_id, per_campaign[campaign_id], now_us)
-    return [row.id for row in closed]
+        went_stop = await release(conn, campaign_id, per_campaign[campaign_id], now_us)
+        if went_stop is not None:
+            stopped.append(went_stop)
+    return Ended(closed, stopped)
 
 
 def lost_attempts(now_us: int, stale_before_us: int, limit: int) -> sa.Select[Any]:
@@ -173,8 +194,9 @@ async def unfinished_targets_left(conn: AsyncConnection, campaign: Campaign) -> 
     return (await conn.execute(stmt)).first() is not None
 
 
-async def stop_when_done(conn: AsyncConnection, campaign_id: uuid.UUID, now_us: int) -> bool:
-    """run -> stop for a campaign whose targets are all done and that has nothing in flight."""
+async def stop_when_done(conn: AsyncConnection, campaign_id: uuid.UUID, now_us: int) -> Row | None:
+    """run -> stop for a campaign whose targets are all done and that has nothing in flight.
+    Returns the stopped campaign row, or None when the guard did not hold."""
     result = await conn.execute(
         sa.update(campaigns)
         .where(
@@ -183,5 +205,6 @@ async def stop_when_done(conn: AsyncConnection, campaign_id: uuid.UUID, now_us: 
             campaigns.c.in_flight <= 0,
         )
         .values(status=CampaignStatus.STOP.value, tm_update=now_us)
+        .returning(*campaigns.c)
     )
-    return result.rowcount == 1
+    return result.first()

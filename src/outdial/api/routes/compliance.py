@@ -7,11 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from outdial.api import dnc_wire
 from outdial.api.deps import CustomerId, PagingDep, ServicesDep
-from outdial.api.wire import ok, page_token, ts
+from outdial.api.responses import ok
 from outdial.domain.ids import parse_id
 from outdial.domain.models import Page
+from outdial.wire import dnc as wire_dnc
+from outdial.wire.common import ts
+from outdial.wire.paging import page_token
 
 router = APIRouter(prefix="/v1.0", tags=["compliance"])
 
@@ -34,7 +36,7 @@ async def get_eligibility(
         {
             "dialable_now": found.dialable_now,
             "campaign_id": "" if found.campaign_id is None else str(found.campaign_id),
-            "reasons": [dnc_wire.blocker(b) for b in found.reasons],
+            "reasons": [wire_dnc.blocker(b) for b in found.reasons],
         }
     )
 

@@ -1,0 +1,1 @@
+"""The wire format: resource JSON rendered from domain values, one module per resource."""
