@@ -18,7 +18,7 @@ from outdial import runtime
 from outdial.domain.errors import OutdialError
 from outdial.domain.limits import Limits
 from outdial.domain.netpolicy import NetworkPolicy
-from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKind
+from outdial.settings import DEFAULT_SIP_BIND, EngineSettings, Settings, SipSettings, TelephonyKind
 
 
 def _group(help_text: str) -> typer.Typer:
@@ -336,7 +336,7 @@ def serve(
     telephony: Telephony = TelephonyKind.SIM,
     no_engine: Annotated[bool, typer.Option("--no-engine", help="API only, no dialer")] = False,
     sip_trunk: SipTrunk = "",
-    sip_bind: SipBind = "127.0.0.1:0",
+    sip_bind: SipBind = DEFAULT_SIP_BIND,
     sip_username: SipUser = "",
     sip_password: SipPass = "",
     sip_realm: SipRealm = "",
@@ -389,7 +389,7 @@ def engine(
     database_url: DbUrl = DEFAULT_DB,
     telephony: Telephony = TelephonyKind.SIM,
     sip_trunk: SipTrunk = "",
-    sip_bind: SipBind = "127.0.0.1:0",
+    sip_bind: SipBind = DEFAULT_SIP_BIND,
     sip_username: SipUser = "",
     sip_password: SipPass = "",
     sip_realm: SipRealm = "",

@@ -15,10 +15,13 @@ class TelephonyKind(str, Enum):
     SIP = "sip"
 
 
+DEFAULT_SIP_BIND = "127.0.0.1:0"  # the documented default of OUTDIAL_SIP_BIND (docs/telephony.md)
+
+
 @dataclass(frozen=True, slots=True)
 class SipSettings:
     trunk: str = ""
-    bind: str = "127.0.0.1:0"
+    bind: str = DEFAULT_SIP_BIND
     username: str = ""
     password: str = ""
     realm: str = ""  # digest realm(s) the credentials answer; "" = the trunk's first
