@@ -54,6 +54,12 @@ class Services:
         """`network`: what customers' outbound requests may reach (closed by default);
         `limits`: the per-customer limits; `max_call_ms`: the longest call (and action)."""
         ctx = Context(db, clock, network or NetworkPolicy(), limits or Limits(), max_call_ms)
+        return cls.over(ctx)
+
+    @classmethod
+    def over(cls, ctx: Context) -> Services:
+        """The services over one context (the composition root builds the context once)."""
+        clock = ctx.clock
         return cls(
             ctx=ctx,
             customers=CustomerService(ctx),

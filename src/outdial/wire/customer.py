@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from outdial.domain.models import AccessKey
+from outdial.domain.models import AccessKey, Customer
 from outdial.storage.codec import load_json
 from outdial.storage.timeconv import from_us, opt_from_us
 from outdial.wire.common import opt_ts, ts
@@ -38,4 +38,19 @@ def accesskey(key: AccessKey) -> dict[str, Any]:
         "tm_create": ts(key.tm_create),
         "tm_expire": opt_ts(key.tm_expire),
         "tm_delete": ts(key.tm_delete),
+    }
+
+
+def created(customer: Customer) -> dict[str, Any]:
+    """`outdial customers create`'s answer."""
+    return {"id": str(customer.id), "name": customer.name}
+
+
+def created_accesskey(key: AccessKey, token: str) -> dict[str, Any]:
+    """`outdial accesskeys create`'s answer: the only time the token is shown."""
+    return {
+        "id": str(key.id),
+        "customer_id": str(key.customer_id),
+        "name": key.name,
+        "token": token,
     }
