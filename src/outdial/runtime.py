@@ -29,6 +29,8 @@ from outdial.telephony.base import Telephony
 from outdial.wire import customer as wire_customer
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from outdial.engine.engine import Engine
     from outdial.engine.retention import Pruner
     from outdial.engine.webhooks import WebhookWorker
@@ -342,7 +344,7 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
         sock.close()
 
 
-async def _exit_when(stop: asyncio.Event, server: Any) -> None:
+async def _exit_when(stop: asyncio.Event, server: uvicorn.Server) -> None:
     await stop.wait()
     server.should_exit = True
 
