@@ -199,7 +199,7 @@ async def claim_times(targets: int, dnc: int, rounds: int) -> None:
             services, campaign = await _setup(db, targets, window, entries, label)
             run = next(
                 r
-                for r in await DialingService(services.ctx).running()
+                for r in (await DialingService(services.ctx).campaigns.running()).runnable
                 if r.campaign.id == campaign.id
             )
             times = await timed_claims(db, services, run, limit=200, rounds=rounds)

@@ -198,7 +198,7 @@ async def _disable(db: Database, plan_id: object) -> None:
 async def _running(services: Services) -> list:
     from outdial.services.dialing import DialingService
 
-    return await DialingService(services.ctx).running()
+    return (await DialingService(services.ctx).campaigns.running()).runnable
 
 
 def main() -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 import logging
 import os
 import sys
+import typing
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -18,7 +22,8 @@ from outdial import runtime
 from outdial.domain.errors import OutdialError
 from outdial.domain.limits import Limits
 from outdial.domain.netpolicy import NetworkPolicy
-from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKind
+from outdial.settings import DEFAULT_SIP_BIND, EngineSettings, Settings, SipSettings, TelephonyKind
+from outdial.wire.errors import error_body
 
 
 def _group(help_text: str) -> typer.Typer:
@@ -125,22 +130,21 @@ DEFAULT_DB = "sqlite:///./outdial.db"
 
 
 def _print(obj: Any) -> None:
+    """The one printer: one JSON object on a line of standard output."""
     sys.stdout.write(json.dumps(obj) + "\n")
     sys.stdout.flush()
 
 
-def _fail(exc: OutdialError) -> None:
-    _print(
-        {
-            "error": {
-                "status": exc.status.value,
-                "reason": exc.reason,
-                "message": exc.message,
-                **({"errors": exc.errors} if hasattr(exc, "errors") else {}),
-            }
-        }
-    )
-    raise typer.Exit(code=2)
+def _error(
+    status: str, reason: str, message: str, errors: Any = None, *, code: int = 2
+) -> NoReturn:
+    """Print the error envelope (the API's, without a request id) and exit non-zero."""
+    _print(error_body(status, reason, message, errors=errors))
+    raise typer.Exit(code=code)
+
+
+def _fail(exc: OutdialError) -> NoReturn:
+    _error(exc.status.value, exc.reason, exc.message, getattr(exc, "errors", None))
 
 
 def _run(coro: Any) -> Any:
@@ -174,16 +178,7 @@ def _logging(level: int = logging.INFO, fmt: str = "text") -> None:
 
 
 def _settings_error(exc: Exception) -> NoReturn:
-    _print(
-        {
-            "error": {
-                "status": "INVALID_ARGUMENT",
-                "reason": "INVALID_SETTINGS",
-                "message": str(exc),
-            }
-        }
-    )
-    raise typer.Exit(code=2) from None
+    _error("INVALID_ARGUMENT", "INVALID_SETTINGS", str(exc))
 
 
 LogFormat = Annotated[
@@ -299,11 +294,89 @@ SimRing = Annotated[
 ]
 
 
+def _option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=annotation)  # fmt: skip
+
+
+# Option groups shared by commands: each is written once, and a command takes the group as
+# one parameter of the group's type (`sip: SipSettings`, `tuning: EngineSettings`), which
+# `_expand` turns into the options (in this order) and back into that value.
+SIP_OPTIONS = [
+    _option("sip_trunk", SipTrunk, ""),
+    _option("sip_bind", SipBind, DEFAULT_SIP_BIND),
+    _option("sip_username", SipUser, ""),
+    _option("sip_password", SipPass, ""),
+    _option("sip_realm", SipRealm, ""),
+    _option("sip_register", SipRegister, False),
+    _option("sip_outbound_proxy", SipProxy, ""),
+    _option("sip_tls_ca_file", SipTlsCa, ""),
+    _option("sip_tls_no_verify", SipTlsNoVerify, ""),
+]
+
+
+def _sip_settings(v: dict[str, Any]) -> SipSettings:
+    return SipSettings(
+        v["sip_trunk"],
+        v["sip_bind"],
+        v["sip_username"],
+        v["sip_password"],
+        realm=v["sip_realm"],
+        register=v["sip_register"],
+        outbound_proxy=v["sip_outbound_proxy"],
+        tls_ca_file=v["sip_tls_ca_file"],
+        tls_no_verify=v["sip_tls_no_verify"],
+    )
+
+
+def _tuning(v: dict[str, Any]) -> Tuning:
+    return (v["stale_after"], v["heartbeat"], v["max_call"], v["sim_ring_ms"])
+
+
+TUNING_OPTIONS = [
+    _option("stale_after", StaleAfter, 10.0),
+    _option("heartbeat", Heartbeat, 2.0),
+    _option("max_call", MaxCall, 3600.0),
+    _option("sim_ring_ms", SimRing, 200),
+]
+Tuning = tuple[float, float, float, int]  # EngineSettings' fields, checked by _settings
+DEFAULT_TUNING: Tuning = (10.0, 2.0, 3600.0, 200)
+
+GROUPS: dict[str, tuple[list[inspect.Parameter], Callable[[dict[str, Any]], Any]]] = {
+    "sip": (SIP_OPTIONS, _sip_settings),
+    "tuning": (TUNING_OPTIONS, _tuning),
+}
+
+
+def _expand(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` the options of each group it takes (see GROUPS) in the group's place."""
+    hints = typing.get_type_hints(command, include_extras=True)
+    params: list[inspect.Parameter] = []
+    for p in inspect.signature(command).parameters.values():
+        if p.name in GROUPS:
+            params += GROUPS[p.name][0]
+        else:
+            kind = inspect.Parameter.KEYWORD_ONLY
+            params.append(p.replace(kind=kind, annotation=hints.get(p.name, p.annotation)))
+
+    @functools.wraps(command)
+    def wrapper(**values: Any) -> None:
+        for name, (options, build) in GROUPS.items():
+            if options[0].name in values:
+                group = {o.name: values.pop(o.name) for o in options}
+                values[name] = build(group)
+        command(**values)
+
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
 def _settings(
     url: str,
     telephony: TelephonyKind,
     sip: SipSettings,
-    tuning: tuple[float, float, float, int],
+    tuning: Tuning,
     event_retention_days: float = 30.0,
     metrics_bind: str = "",
     allow_private_networks: str = "",
@@ -327,6 +400,7 @@ def _settings(
 
 
 @app.command(short_help="Serve the REST API (and the dialer, unless --no-engine).")
+@_expand
 def serve(
     host: Annotated[
         str, typer.Option(envvar="OUTDIAL_HOST", help="address the API listens on")
@@ -335,19 +409,8 @@ def serve(
     database_url: DbUrl = DEFAULT_DB,
     telephony: Telephony = TelephonyKind.SIM,
     no_engine: Annotated[bool, typer.Option("--no-engine", help="API only, no dialer")] = False,
-    sip_trunk: SipTrunk = "",
-    sip_bind: SipBind = "127.0.0.1:0",
-    sip_username: SipUser = "",
-    sip_password: SipPass = "",
-    sip_realm: SipRealm = "",
-    sip_register: SipRegister = False,
-    sip_outbound_proxy: SipProxy = "",
-    sip_tls_ca_file: SipTlsCa = "",
-    sip_tls_no_verify: SipTlsNoVerify = "",
-    stale_after: StaleAfter = 10.0,
-    heartbeat: Heartbeat = 2.0,
-    max_call: MaxCall = 3600.0,
-    sim_ring_ms: SimRing = 200,
+    sip: SipSettings = SipSettings(),
+    tuning: Tuning = DEFAULT_TUNING,
     event_retention_days: EventRetention = 30.0,
     allow_private_networks: AllowPrivate = "",
     rate_limit_rps: RateLimitRps = 50.0,
@@ -363,18 +426,8 @@ def serve(
     settings = _settings(
         database_url,
         telephony,
-        SipSettings(
-            sip_trunk,
-            sip_bind,
-            sip_username,
-            sip_password,
-            realm=sip_realm,
-            register=sip_register,
-            outbound_proxy=sip_outbound_proxy,
-            tls_ca_file=sip_tls_ca_file,
-            tls_no_verify=sip_tls_no_verify,
-        ),
-        (stale_after, heartbeat, max_call, sim_ring_ms),
+        sip,
+        tuning,
         event_retention_days,
         metrics_bind,
         allow_private_networks,
@@ -385,22 +438,12 @@ def serve(
 
 
 @app.command(short_help="Run a dialer process alone.")
+@_expand
 def engine(
     database_url: DbUrl = DEFAULT_DB,
     telephony: Telephony = TelephonyKind.SIM,
-    sip_trunk: SipTrunk = "",
-    sip_bind: SipBind = "127.0.0.1:0",
-    sip_username: SipUser = "",
-    sip_password: SipPass = "",
-    sip_realm: SipRealm = "",
-    sip_register: SipRegister = False,
-    sip_outbound_proxy: SipProxy = "",
-    sip_tls_ca_file: SipTlsCa = "",
-    sip_tls_no_verify: SipTlsNoVerify = "",
-    stale_after: StaleAfter = 10.0,
-    heartbeat: Heartbeat = 2.0,
-    max_call: MaxCall = 3600.0,
-    sim_ring_ms: SimRing = 200,
+    sip: SipSettings = SipSettings(),
+    tuning: Tuning = DEFAULT_TUNING,
     event_retention_days: EventRetention = 30.0,
     metrics_bind: MetricsBind = "",
     allow_private_networks: AllowPrivate = "",
@@ -419,18 +462,8 @@ def engine(
     settings = _settings(
         database_url,
         telephony,
-        SipSettings(
-            sip_trunk,
-            sip_bind,
-            sip_username,
-            sip_password,
-            realm=sip_realm,
-            register=sip_register,
-            outbound_proxy=sip_outbound_proxy,
-            tls_ca_file=sip_tls_ca_file,
-            tls_no_verify=sip_tls_no_verify,
-        ),
-        (stale_after, heartbeat, max_call, sim_ring_ms),
+        sip,
+        tuning,
         event_retention_days,
         metrics_bind,
         allow_private_networks,
@@ -448,8 +481,16 @@ def webhooks(
 ) -> None:
     """Deliver webhooks alone (any number of these may share one PostgreSQL database)."""
     _logging(fmt=log_format)
-    network = _network(allow_private_networks)
-    _run(runtime.run_webhooks(database_url, event_retention_days, metrics_bind, network))
+    try:
+        settings = Settings(
+            database_url=database_url,
+            event_retention_days=event_retention_days,
+            metrics_bind=metrics_bind,
+            network=NetworkPolicy.from_text(allow_private_networks),
+        )
+    except ValueError as exc:
+        _settings_error(exc)
+    _run(runtime.run_webhooks(settings))
 
 
 @app.command()
@@ -555,16 +596,7 @@ def _uuid(text: str, option: str) -> uuid.UUID:
     try:
         return uuid.UUID(text)
     except ValueError:
-        _print(
-            {
-                "error": {
-                    "status": "INVALID_ARGUMENT",
-                    "reason": "INVALID_ID",
-                    "message": f"{option} is not a valid UUID: {text!r}",
-                }
-            }
-        )
-        raise typer.Exit(code=2) from None
+        _error("INVALID_ARGUMENT", "INVALID_ID", f"{option} is not a valid UUID: {text!r}")
 
 
 @accesskeys_app.command("create", short_help="Create an access key; prints its token once.")
@@ -575,19 +607,7 @@ def accesskeys_create(
 ) -> None:
     """Create an access key; prints JSON with the key in `token` (shown only once)."""
     _logging(logging.WARNING)
-    try:
-        cid = uuid.UUID(customer_id)
-    except ValueError:
-        _print(
-            {
-                "error": {
-                    "status": "INVALID_ARGUMENT",
-                    "reason": "INVALID_ID",
-                    "message": f"--customer-id is not a valid UUID: {customer_id!r}",
-                }
-            }
-        )
-        raise typer.Exit(code=2) from None
+    cid = _uuid(customer_id, "--customer-id")
     _print(_run(runtime.create_accesskey(database_url, cid, name)))
 
 
@@ -641,20 +661,32 @@ def targets_import(
         )
     except ValueError as exc:
         _settings_error(exc)
-    try:
-        oid = uuid.UUID(outdial_id)
-    except ValueError:
-        _print(
-            {
-                "error": {
-                    "status": "INVALID_ARGUMENT",
-                    "reason": "INVALID_ID",
-                    "message": f"--outdial-id is not a valid UUID: {outdial_id!r}",
-                }
-            }
-        )
-        raise typer.Exit(code=2) from None
-    _print(_run(runtime.import_targets(database_url, oid, file, fmt, progress, settings)))
+    oid = _uuid(outdial_id, "--outdial-id")
+    with _progress_bar(file, progress) as report:
+        _print(_run(runtime.import_targets(settings, oid, file, fmt, report)))
+
+
+@contextmanager
+def _progress_bar(path: Path, show: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar of an import on standard error (bytes of the file read, rows read)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        TextColumn("{task.fields[rows]} rows"),
+        TimeRemainingColumn(),
+        console=Console(file=sys.stderr),
+        disable=not show,
+    )
+    with bar:
+        task = bar.add_task("import", total=path.stat().st_size or 1, rows=0)
+
+        def report(done: int, rows: int) -> None:
+            bar.update(task, completed=done, rows=rows)
+
+        yield report
 
 
 @app.command(short_help="Run a whole campaign on an embedded database, live.")
@@ -668,7 +700,9 @@ def demo(
 ) -> None:
     """Run a whole campaign on the embedded database and show its progress live."""
     _logging(logging.WARNING)
-    _print(_run(runtime.demo(database_url, telephony, targets)))
+    from outdial.demo import demo as run
+
+    _print(_run(run(database_url, telephony, targets)))
 
 
 def main() -> None:

@@ -13,11 +13,11 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from outdial.clock import Clock
 from outdial.domain.models import Campaigncall, Target
+from outdial.domain.netpolicy import NetworkPolicy
+from outdial.runtime import Container, build_engine, open_container
 from outdial.services.container import Services
 from outdial.settings import Settings, SipSettings, TelephonyKind
-from outdial.storage.db import Database
 from outdial.telephony.sip import SipAnsweringPeer
 
 # One number per far-end behaviour of the test number plan, cycled over the targets.
@@ -35,10 +35,21 @@ def _numbers(count: int) -> list[list[dict[str, str]]]:
     return out
 
 
-async def run_demo(db: Database, clock: Clock, settings: Settings, count: int) -> dict[str, Any]:
-    from outdial.runtime import build_engine
+DEMO_NETWORKS = "127.0.0.0/8,::1/128"  # the demo's peers and receivers are all on loopback
 
-    services = Services.build(db, clock, network=settings.network)
+
+async def demo(url: str, telephony: TelephonyKind, targets: int) -> dict[str, Any]:
+    """`outdial demo`: the demo dials its own answering peer on loopback, so it opens
+    loopback on purpose."""
+    settings = Settings(
+        database_url=url, telephony=telephony, network=NetworkPolicy.from_text(DEMO_NETWORKS)
+    )
+    async with open_container(settings) as c:
+        return await run_demo(c, targets)
+
+
+async def run_demo(c: Container, count: int) -> dict[str, Any]:
+    services, settings = c.services, c.settings
     me = (await services.customers.create("demo")).id
     outplan = await services.outplans.create(
         me,
@@ -80,7 +91,7 @@ async def run_demo(db: Database, clock: Clock, settings: Settings, count: int) -
         await peer.start()
         trunk = SipSettings(trunk=f"127.0.0.1:{peer.port}", bind="127.0.0.1:0")
         settings = replace(settings, sip=trunk)
-    engine = build_engine(db, settings, clock)
+    engine = build_engine(replace(c, settings=settings))
     stop = asyncio.Event()
     runner = asyncio.create_task(engine.run(stop))
     console = Console(file=sys.stderr)

@@ -1,4 +1,6 @@
-"""The composition root: builds the database, services, telephony and engine of a process."""
+"""The composition root: builds the database, services, telephony and engine of a process,
+and runs the three long-running processes (serve, engine, webhooks) in one supervised shape
+(`supervisor.py`)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,10 @@ import logging
 import re
 import signal
 import socket
-import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import replace
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,16 +24,22 @@ from outdial.metrics import serve_metrics
 from outdial.settings import EngineSettings, Settings, SipSettings, TelephonyKind, parse_bind
 from outdial.storage.db import Database
 from outdial.storage.migrate import upgrade
+from outdial.supervisor import Supervisor
 from outdial.telephony.base import Telephony
+from outdial.wire import customer as wire_customer
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from outdial.engine.engine import Engine
     from outdial.engine.retention import Pruner
     from outdial.engine.webhooks import WebhookWorker
+    from outdial.services.container import Services
+    from outdial.services.context import Context
 
 log = logging.getLogger("outdial")
 
-DEMO_NETWORKS = "127.0.0.0/8,::1/128"  # the demo's peers and receivers are all on loopback
+Progress = Callable[[int, int], None]  # bytes read, rows read (of an import)
 
 
 def make_settings(
@@ -66,6 +73,100 @@ def redact(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", url)
 
 
+# ---- the container ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """Everything a process is made of, built once (`open_container`) and passed down."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    ctx: Context
+    services: Services
+
+
+@asynccontextmanager
+async def open_container(
+    settings: Settings, clock: Clock | None = None
+) -> AsyncIterator[Container]:
+    """The process's container: the schema brought up to date, the database closed when the
+    block ends."""
+    from outdial.services.container import Services
+    from outdial.services.context import Context
+
+    db = Database(settings.database_url)
+    try:
+        await upgrade(db)
+        clock = clock or SystemClock()
+        max_call_ms = int(settings.engine.max_call_s * 1000)
+        ctx = Context(
+            db,
+            clock,
+            settings.network,
+            settings.limits,
+            max_call_ms,
+            recordings_dir=settings.recordings.dir,
+            recordings_retention_days=settings.recordings.retention_days,
+        )
+        yield Container(settings, db, clock, ctx, Services.over(ctx))
+    finally:
+        await db.dispose()
+
+
+def build_telephony(c: Container) -> Telephony:
+    if c.settings.telephony is TelephonyKind.SIM:
+        from outdial.telephony.sim import SimTelephony
+
+        return SimTelephony(c.clock, ring_ms=c.settings.engine.sim_ring_ms)
+    from outdial.services.media import MediaLoader
+    from outdial.telephony.factory import sip_telephony
+
+    return sip_telephony(c.settings.sip, c.settings.network, MediaLoader(c.ctx))
+
+
+def build_engine(c: Container) -> Engine:
+    from outdial.engine.engine import Engine, EngineConfig
+    from outdial.services.dialing import DialingService
+
+    tuning = c.settings.engine
+    config = EngineConfig(
+        stale_after_s=tuning.stale_after_s,
+        heartbeat_s=tuning.heartbeat_s,
+        recover_every_s=tuning.heartbeat_s,
+        max_call_s=tuning.max_call_s,
+    )
+    return Engine(DialingService(c.ctx), build_telephony(c), c.clock, config)
+
+
+def build_webhooks(c: Container) -> WebhookWorker:
+    """The webhook delivery worker of this process (one per process, beside the dialer)."""
+    from outdial.engine.webhooks import WebhookConfig, WebhookWorker
+    from outdial.services.webhooks import WebhookService
+
+    network = c.settings.network
+    return WebhookWorker(WebhookService(c.ctx), c.clock, WebhookConfig(network=network))
+
+
+def build_pruner(c: Container) -> Pruner:
+    """The retention task of this process (old events and delivery records, and recordings
+    when OUTDIAL_RECORDINGS_RETENTION_DAYS is set; hourly)."""
+    from outdial.engine.retention import Pruner
+    from outdial.services.recordings import RecordingService
+    from outdial.services.retention import RetentionService
+
+    return Pruner(
+        RetentionService(c.ctx),
+        c.settings.event_retention_days,
+        recordings=RecordingService(c.ctx),
+        recordings_days=c.settings.recordings.retention_days,
+    )
+
+
+# ---- one-shot commands -----------------------------------------------------------------
+
+
 async def migrate(url: str) -> str:
     db = Database(url)
     try:
@@ -74,226 +175,76 @@ async def migrate(url: str) -> str:
         await db.dispose()
 
 
-async def _ready_db(url: str) -> Database:
-    db = Database(url)
-    await upgrade(db)
-    return db
-
-
-def _services(db: Database, settings: Settings | None = None) -> Any:
-    from outdial.services.container import Services
-
-    settings = settings or Settings(database_url=db.url)
-    return Services.build(
-        db,
-        SystemClock(),
-        network=settings.network,
-        limits=settings.limits,
-        max_call_ms=int(settings.engine.max_call_s * 1000),
-        recordings_dir=settings.recordings.dir,
-        recordings_retention_days=settings.recordings.retention_days,
-    )
-
-
-def _context(db: Database, clock: Clock, settings: Settings) -> Any:
-    from outdial.services.context import Context
-
-    max_call_ms = int(settings.engine.max_call_s * 1000)
-    return Context(
-        db,
-        clock,
-        settings.network,
-        settings.limits,
-        max_call_ms,
-        recordings_dir=settings.recordings.dir,
-        recordings_retention_days=settings.recordings.retention_days,
-    )
-
-
-@asynccontextmanager
-async def _one_shot(url: str, network: NetworkPolicy | None = None) -> AsyncIterator[Any]:
-    """The services of a one-shot CLI command: the schema brought up to date, the database
-    closed when the block ends. `network`: what its writes may point at (webhook URIs)."""
-    db = await _ready_db(url)
-    try:
-        yield _services(db, Settings(database_url=url, network=network or NetworkPolicy()))
-    finally:
-        await db.dispose()
+def _one_shot(
+    url: str, network: NetworkPolicy | None = None
+) -> AbstractAsyncContextManager[Container]:
+    """The container of a one-shot CLI command. `network`: what its writes may point at
+    (webhook URIs)."""
+    return open_container(Settings(database_url=url, network=network or NetworkPolicy()))
 
 
 async def create_customer(url: str, name: str) -> dict[str, Any]:
-    async with _one_shot(url) as s:
-        customer = await s.customers.create(name)
-        return {"id": str(customer.id), "name": customer.name}
-
-
-def _accesskey_json(key: Any) -> dict[str, Any]:
-    from outdial.wire_format import ts
-
-    return {
-        "id": str(key.id),
-        "customer_id": str(key.customer_id),
-        "name": key.name,
-        "tm_create": ts(key.tm_create),
-        "tm_expire": None if key.tm_expire is None else ts(key.tm_expire),
-        "tm_delete": ts(key.tm_delete),
-    }
+    async with _one_shot(url) as c:
+        return wire_customer.created(await c.services.customers.create(name))
 
 
 async def list_accesskeys(url: str, customer_id: uuid.UUID) -> dict[str, Any]:
-    async with _one_shot(url) as s:
-        keys = await s.customers.list_accesskeys(customer_id)
-        return {"result": [_accesskey_json(k) for k in keys]}
+    async with _one_shot(url) as c:
+        keys = await c.services.customers.list_accesskeys(customer_id)
+        return {"result": [wire_customer.accesskey(k) for k in keys]}
 
 
 async def delete_accesskey(url: str, key_id: uuid.UUID) -> dict[str, Any]:
-    async with _one_shot(url) as s:
-        return _accesskey_json(await s.customers.delete_accesskey(key_id))
+    async with _one_shot(url) as c:
+        return wire_customer.accesskey(await c.services.customers.delete_accesskey(key_id))
 
 
 async def create_accesskey(url: str, customer_id: uuid.UUID, name: str) -> dict[str, Any]:
-    async with _one_shot(url) as s:
-        key, token = await s.customers.create_accesskey(customer_id, name)
-        return {
-            "id": str(key.id),
-            "customer_id": str(key.customer_id),
-            "name": key.name,
-            "token": token,
-        }
+    async with _one_shot(url) as c:
+        key, token = await c.services.customers.create_accesskey(customer_id, name)
+        return wire_customer.created_accesskey(key, token)
 
 
 async def import_targets(
-    url: str,
-    outdial_id: uuid.UUID,
-    path: Path,
-    fmt: str | None,
-    show: bool,
-    settings: Settings | None = None,
+    settings: Settings, outdial_id: uuid.UUID, path: Path, fmt: str | None, progress: Progress
 ) -> dict[str, Any]:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
+    """Import a file of targets; `progress(bytes_read, rows_read)` is called as it goes."""
     from outdial.services.importer import import_file
 
-    db = await _ready_db(url)
-    size = path.stat().st_size  # noqa: ASYNC240 (one stat before any I/O starts)
-    bar = Progress(
-        TextColumn("importing"),
-        BarColumn(),
-        TextColumn("{task.fields[rows]} rows"),
-        TimeRemainingColumn(),
-        console=_stderr_console(),
-        disable=not show,
-    )
-    try:
-        with bar:
-            task = bar.add_task("import", total=size or 1, rows=0)
-
-            def progress(done: int, rows: int) -> None:
-                bar.update(task, completed=done, rows=rows)
-
-            report = await import_file(
-                _services(db, settings).ctx, outdial_id, path, fmt=fmt, progress=progress
-            )
+    async with open_container(settings) as c:
+        report = await import_file(c.ctx, outdial_id, path, fmt=fmt, progress=progress)
         return {"outdial_id": str(outdial_id), "imported": report.imported}
-    finally:
-        await db.dispose()
-
-
-def _stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(file=sys.stderr)
-
-
-def build_telephony(settings: Settings, clock: Clock, db: Database | None = None) -> Telephony:
-    if settings.telephony is TelephonyKind.SIM:
-        from outdial.telephony.sim import SimTelephony
-
-        return SimTelephony(clock, ring_ms=settings.engine.sim_ring_ms)
-    from outdial.services.media import MediaLoader
-    from outdial.telephony.factory import sip_telephony
-
-    media = None if db is None else MediaLoader(_context(db, clock, settings))
-    return sip_telephony(settings.sip, settings.network, media)
-
-
-def build_engine(db: Database, settings: Settings, clock: Clock) -> Engine:
-    from outdial.engine.engine import Engine, EngineConfig
-    from outdial.services.dialing import DialingService
-
-    tuning = settings.engine
-    config = EngineConfig(
-        stale_after_s=tuning.stale_after_s,
-        heartbeat_s=tuning.heartbeat_s,
-        recover_every_s=tuning.heartbeat_s,
-        max_call_s=tuning.max_call_s,
-    )
-    telephony = build_telephony(settings, clock, db)
-    return Engine(DialingService(_context(db, clock, settings)), telephony, clock, config)
-
-
-def build_webhooks(db: Database, clock: Clock, network: NetworkPolicy) -> WebhookWorker:
-    """The webhook delivery worker of this process (one per process, beside the dialer)."""
-    from outdial.engine.webhooks import WebhookConfig, WebhookWorker
-    from outdial.services.context import Context
-    from outdial.services.webhooks import WebhookService
-
-    return WebhookWorker(
-        WebhookService(Context(db, clock, network)), clock, WebhookConfig(network=network)
-    )
-
-
-def build_pruner(
-    db: Database, clock: Clock, retention_days: float, recordings_days: float = 0.0
-) -> Pruner:
-    """The retention task of this process (old events and delivery records, and recordings
-    when OUTDIAL_RECORDINGS_RETENTION_DAYS is set; hourly)."""
-    from outdial.engine.retention import Pruner
-    from outdial.services.context import Context
-    from outdial.services.recordings import RecordingService
-    from outdial.services.retention import RetentionService
-
-    ctx = Context(db, clock)
-    return Pruner(
-        RetentionService(ctx),
-        retention_days,
-        recordings=RecordingService(ctx),
-        recordings_days=recordings_days,
-    )
 
 
 async def prune_events(url: str, older_than_days: float) -> dict[str, Any]:
     from outdial.services.retention import RetentionService
 
-    async with _one_shot(url) as s:
-        pruned = await RetentionService(s.ctx).prune(older_than_days)
+    async with _one_shot(url) as c:
+        pruned = await RetentionService(c.ctx).prune(older_than_days)
         return {**pruned.to_json(), "older_than_days": older_than_days}
 
 
 async def update_customer(
     url: str, customer_id: uuid.UUID, body: dict[str, Any], network: NetworkPolicy | None = None
-) -> Any:
-    async with _one_shot(url, network) as s:
-        return await s.accounts.update(None, customer_id, body)
+) -> dict[str, Any]:
+    async with _one_shot(url, network) as c:
+        return await c.services.accounts.update(None, customer_id, body)
 
 
-async def rotate_webhook_secret(url: str, customer_id: uuid.UUID) -> Any:
-    async with _one_shot(url) as s:
-        return await s.accounts.rotate_webhook_secret(None, customer_id)
+async def rotate_webhook_secret(url: str, customer_id: uuid.UUID) -> dict[str, Any]:
+    async with _one_shot(url) as c:
+        return await c.services.accounts.rotate_webhook_secret(None, customer_id)
 
 
-async def replay_events(url: str, customer_id: uuid.UUID, from_event_id: int) -> Any:
-    async with _one_shot(url) as s:
-        return await s.events.replay(customer_id, from_event_id)
+async def replay_events(url: str, customer_id: uuid.UUID, from_event_id: int) -> dict[str, Any]:
+    async with _one_shot(url) as c:
+        return await c.services.events.replay(customer_id, from_event_id)
 
 
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+# ---- long-running processes ------------------------------------------------------------
 
 
-async def _open(dialer: Engine) -> None:
+async def open_engine(dialer: Engine) -> None:
     """Start the engine's telephony and register it; an unusable setup is a clear error."""
     try:
         await dialer.open()
@@ -325,67 +276,92 @@ def own_policy(network: NetworkPolicy, endpoints: list[tuple[str, int]]) -> Netw
     return policy
 
 
+@asynccontextmanager
+async def _process(
+    settings: Settings, listening: list[tuple[str, int]], *, signals: bool = True
+) -> AsyncIterator[tuple[Container, Supervisor]]:
+    """The shape of every long-running process: metrics served (when bound), the network
+    policy closed over this process's own sockets, the container built once, and a
+    supervisor whose stop event SIGTERM and SIGINT set (`signals`; the API server handles
+    them itself and then sets it). On leaving the block every task is stopped and waited
+    for; a task that died makes the block raise `TaskDied`."""
+    supervisor = Supervisor()
+    if signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, supervisor.stop.set)
+    with _metrics(settings.metrics_bind) as metrics_at:
+        own = [*listening, *([metrics_at] if metrics_at else [])]
+        settings = replace(settings, network=own_policy(settings.network, own))
+        async with open_container(settings) as c:
+            try:
+                yield c, supervisor
+            finally:
+                await supervisor.close()
+
+
 async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> None:
     import uvicorn
 
     from outdial.api.app import create_app
 
-    clock = SystemClock()
     # Bound first, so that port 0 (any free one) works, the log names the real port, and the
     # network policy keeps customers' requests off the port we really listen on.
     sock = _listen(host, port)
-    with _metrics(settings.metrics_bind) as metrics_at:
-        own = [(host, int(sock.getsockname()[1])), *([metrics_at] if metrics_at else [])]
-        settings = replace(settings, network=own_policy(settings.network, own))
-        db = await _ready_db(settings.database_url)
-        dialer = build_engine(db, settings, clock) if engine else None
-        webhooks = build_webhooks(db, clock, settings.network)
-        pruner = build_pruner(
-            db, clock, settings.event_retention_days, settings.recordings.retention_days
-        )
-        stop = asyncio.Event()
-        tasks: list[asyncio.Task[None]] = []
-        try:
+    try:
+        bound = [(host, int(sock.getsockname()[1]))]
+        async with _process(settings, bound, signals=False) as (c, supervisor):
+            dialer = build_engine(c) if engine else None
+            webhooks = build_webhooks(c)
+            pruner = build_pruner(c)
             if dialer is not None:
-                await _open(dialer)
+                await open_engine(dialer)
 
             async def started() -> None:
-                tasks.append(asyncio.create_task(webhooks.run(stop), name="webhooks"))
-                tasks.append(asyncio.create_task(pruner.run(stop), name="retention"))
+                supervisor.start("webhooks", webhooks.run)
+                supervisor.start("retention", pruner.run)
                 if dialer is not None:
-                    tasks.append(asyncio.create_task(dialer.serve(stop), name="engine"))
-
-            async def stopping() -> None:
-                stop.set()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                    supervisor.start("engine", dialer.serve)
 
             health = getattr(dialer.telephony, "health", None) if dialer is not None else None
             app = create_app(
-                _services(db, settings),
+                c.services,
                 on_startup=started,
-                on_shutdown=stopping,
+                on_shutdown=supervisor.wind_down,
                 health_detail=health,
-                metrics=settings.api_metrics and not settings.metrics_bind,
+                metrics=c.settings.api_metrics and not c.settings.metrics_bind,
             )
             config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
             server = uvicorn.Server(config)
+
+            async def api(stop: asyncio.Event) -> None:
+                # A stop from elsewhere (a task that died) ends the server too.
+                watcher = asyncio.create_task(_exit_when(stop, server))
+                try:
+                    await server.serve(sockets=[sock])
+                finally:
+                    stop.set()
+                    watcher.cancel()
+
             # uvicorn re-raises the signal that stopped it once it has shut down gracefully;
             # with our own handlers in place that re-raise only sets the stop event: exit 0.
             for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda *_: stop.set())
+                signal.signal(sig, lambda *_: supervisor.stop.set())
             log.info(
                 "outdial serving on http://%s:%d (engine %s, telephony %s)",
                 host,
                 sock.getsockname()[1],
                 "on" if engine else "off",
-                settings.telephony.value,
+                c.settings.telephony.value,
             )
-            await server.serve(sockets=[sock])
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await db.dispose()
-            sock.close()
+            await supervisor.run("api", api)
+    finally:
+        sock.close()
+
+
+async def _exit_when(stop: asyncio.Event, server: uvicorn.Server) -> None:
+    await stop.wait()
+    server.should_exit = True
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -427,64 +403,19 @@ def _metrics(bind: str) -> Iterator[tuple[str, int] | None]:
 
 
 async def run_engine(settings: Settings, *, webhooks: bool = True) -> None:
-    clock = SystemClock()
-    db = await _ready_db(settings.database_url)
-    stop = asyncio.Event()
-    _stop_on_signals(stop)
-    try:
-        with _metrics(settings.metrics_bind) as metrics_at:
-            own = [metrics_at] if metrics_at else []
-            settings = replace(settings, network=own_policy(settings.network, own))
-            dialer = build_engine(db, settings, clock)
-            await _open(dialer)
-            pruner = build_pruner(
-                db, clock, settings.event_retention_days, settings.recordings.retention_days
-            )
-            side = [asyncio.create_task(pruner.run(stop), name="retention")]
-            if webhooks:
-                worker = build_webhooks(db, clock, settings.network)
-                side.append(asyncio.create_task(worker.run(stop), name="webhooks"))
-            try:
-                await dialer.serve(stop)
-            finally:
-                stop.set()
-                await asyncio.gather(*side, return_exceptions=True)
-    finally:
-        await db.dispose()
+    """A dialer process (any number may share one PostgreSQL database)."""
+    async with _process(settings, []) as (c, supervisor):
+        dialer = build_engine(c)
+        await open_engine(dialer)
+        supervisor.start("retention", build_pruner(c).run)
+        if webhooks:
+            supervisor.start("webhooks", build_webhooks(c).run)
+        await supervisor.run("engine", dialer.serve)
 
 
-async def run_webhooks(
-    url: str,
-    event_retention_days: float = 30.0,
-    metrics_bind: str = "",
-    network: NetworkPolicy | None = None,
-) -> None:
+async def run_webhooks(settings: Settings) -> None:
     """A webhook delivery process alone (keeps delivery's CPU off the dialers)."""
-    clock = SystemClock()
-    db = await _ready_db(url)
-    stop = asyncio.Event()
-    _stop_on_signals(stop)
-    try:
+    async with _process(settings, []) as (c, supervisor):
         log.info("outdial delivering webhooks")
-        pruner = build_pruner(db, clock, event_retention_days)
-        with _metrics(metrics_bind) as metrics_at:
-            own = [metrics_at] if metrics_at else []
-            worker = build_webhooks(db, clock, own_policy(network or NetworkPolicy(), own))
-            await asyncio.gather(worker.run(stop), pruner.run(stop))
-    finally:
-        await db.dispose()
-
-
-async def demo(url: str, telephony: TelephonyKind, targets: int) -> dict[str, Any]:
-    from outdial.demo import run_demo
-
-    db = await _ready_db(url)
-    clock = SystemClock()
-    try:
-        # The demo dials its own answering peer on loopback: it opens loopback on purpose.
-        settings = Settings(
-            database_url=url, telephony=telephony, network=NetworkPolicy.from_text(DEMO_NETWORKS)
-        )
-        return await run_demo(db, clock, settings, targets)
-    finally:
-        await db.dispose()
+        supervisor.start("retention", build_pruner(c).run)
+        await supervisor.run("webhooks", build_webhooks(c).run)

@@ -17,10 +17,17 @@ class TelephonyKind(str, Enum):
     SIP = "sip"
 
 
+DEFAULT_SIP_BIND = "127.0.0.1:0"  # the documented default of OUTDIAL_SIP_BIND (docs/telephony.md)
+
+
+def _env(name: str) -> str:
+    return os.environ.get(name, "")
+
+
 @dataclass(frozen=True, slots=True)
 class SipSettings:
     trunk: str = ""
-    bind: str = "127.0.0.1:0"
+    bind: str = DEFAULT_SIP_BIND
     username: str = ""
     password: str = ""
     realm: str = ""  # digest realm(s) the credentials answer; "" = the trunk's first
@@ -28,6 +35,11 @@ class SipSettings:
     outbound_proxy: str = ""  # every request goes there first
     tls_ca_file: str = ""  # CA bundle for TLS trunks; "" = the system's
     tls_no_verify: str = ""  # comma-separated hosts whose TLS certificate is not checked
+    # When the trunk counts as down (docs/operations.md): read from OUTDIAL_SIP_TRUNK_DOWN_AFTER,
+    # _DOWN_WINDOW and _PROBE when the settings are made ("" = the defaults 5, 30 s, 5 s).
+    trunk_down_after: str = field(default_factory=lambda: _env("OUTDIAL_SIP_TRUNK_DOWN_AFTER"))
+    trunk_down_window: str = field(default_factory=lambda: _env("OUTDIAL_SIP_TRUNK_DOWN_WINDOW"))
+    trunk_probe: str = field(default_factory=lambda: _env("OUTDIAL_SIP_TRUNK_PROBE"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,7 +123,7 @@ async def _ended_call(
     call_id = await insert_campaigncall(
         services, tenant.customer_id, campaign, status="progressing"
     )
-    await DialingService(services.ctx).record([], [(uuid.UUID(call_id), outcome)])
+    await DialingService(services.ctx).attempts.record([], [(uuid.UUID(call_id), outcome)])
     return campaign, call_id
 
 

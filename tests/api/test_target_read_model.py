@@ -1,5 +1,5 @@
-"""The target list renders straight from rows (storage/projections.py); every shape of row
-must come out exactly as the domain path renders it (GET of one target, wire_format)."""
+"""The target list renders straight from rows (wire/target_read_model.py); every shape of row
+must come out exactly as the domain path renders it (GET of one target, wire/target.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from outdial import wire_format
-from outdial.api.wire import WireJSON
+from outdial.api.responses import WireJSON
 from outdial.services.container import Services
-from outdial.storage import projections
+from outdial.wire import target as wire_target
+from outdial.wire import target_read_model as projections
 from tests.api.helpers import TEL, make_outdial
 from tests.conftest import Tenant
 
@@ -74,7 +74,7 @@ async def test_projection_equals_domain_rendering(tenant: Tenant, services: Serv
     wire = await services.targets.list_wire(tenant.customer_id, outdial_id, None, 100)
     assert wire.cursor == domain.cursor
     rendered = [json.loads(orjson.dumps(item)) for item in wire.items]
-    assert rendered == [wire_format.target(t) for t in domain.items]
+    assert rendered == [wire_target.render(t) for t in domain.items]
 
 
 async def test_pages_chain_through_the_read_model(tenant: Tenant) -> None:

@@ -59,7 +59,7 @@ async def test_a_slow_empty_claim_rests_the_campaign(services: Services, clock: 
         # the rest is on from here: every claim below takes at least 0.05 s of real time
         h.engine.config = replace(h.engine.config, rest_factor=20.0, rest_max_s=2.0)
         claims = 0
-        real_claim = h.engine.dialing.claim
+        real_claim = h.engine.dialing.attempts.claim
 
         async def slow_claim(run: Any, **kw: Any) -> Any:
             nonlocal claims
@@ -68,7 +68,7 @@ async def test_a_slow_empty_claim_rests_the_campaign(services: Services, clock: 
                 await asyncio.sleep(0.05)  # as an empty claim over a large list would take
             return await real_claim(run, **kw)
 
-        h.engine.dialing.claim = slow_claim  # type: ignore[method-assign]
+        h.engine.dialing.attempts.claim = slow_claim  # type: ignore[method-assign]
         await h.tick(0.1)
         assert claims == 1  # empty, and slow: rests 20 x (0.05 s or more), 1 to 2 s
         late = await services.targets.create(
@@ -235,7 +235,7 @@ async def test_lost_attempts_of_a_dead_engine_are_recovered(
             engine_id="engine-dead",
         )
         await services.campaigns.set_status(h.customer_id, campaign.id, {"status": "run"})
-        await dead.dialing.register(dead.id)
+        await dead.dialing.registry.register(dead.id)
         await dead.step()  # it starts the attempt, then "dies" (never records an end)
         for task in list(dead.attempts):
             task.cancel()

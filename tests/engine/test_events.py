@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from outdial import wire_format
 from outdial.clock import FakeClock
 from outdial.domain.errors import FailedPrecondition
 from outdial.services import events
 from outdial.services.container import Services
+from outdial.wire import campaigncall as wire_campaigncall
 from tests.engine.harness import Harness
 
 
@@ -53,7 +53,7 @@ async def test_a_campaign_run_writes_every_event_in_order(
             if e["type"].startswith("campaigncall_"):
                 last[e["data"]["id"]] = e["data"]
         for call in await h.calls(campaign.id):
-            assert last[str(call.id)] == wire_format.campaigncall(call)
+            assert last[str(call.id)] == wire_campaigncall.render(call)
         results = {d["hangup_reason"] for d in last.values()}
         assert results == {"normal", "busy"}
         target_events = [e for e in seen if e["type"] == "outdialtarget_created"]

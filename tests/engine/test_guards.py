@@ -104,14 +104,15 @@ async def test_release_logs_and_counts_a_drift(
     _, cid = await _campaign(services)
     async with services.ctx.db.write() as conn:
         await conn.execute(sa.update(C).where(C.c.id == cid).values(in_flight=3, status="run"))
-        assert await release(conn, cid, 2, 10) == 0  # the common case: no drift
+        assert await release(conn, cid, 2, 10) is None  # the common case: no drift, no stop
     row = await _row(services, cid)
     assert (row.in_flight, row.status) == (1, "run")
     before = IN_FLIGHT_DRIFT._value.get()
     with caplog.at_level(logging.WARNING, logger="outdial.engine"):
         async with services.ctx.db.write() as conn:
             await conn.execute(sa.update(C).where(C.c.id == cid).values(status="stopping"))
-            assert await release(conn, cid, 3, 20) == 2  # 3 ended, 1 counted
+            stopped = await release(conn, cid, 3, 20)  # 3 ended, 1 counted: a drift of 2
+            assert stopped is not None and stopped.status == "stop"
     row = await _row(services, cid)
     assert (row.in_flight, row.status, row.tm_update) == (0, "stop", 20)
     assert IN_FLIGHT_DRIFT._value.get() == before + 2

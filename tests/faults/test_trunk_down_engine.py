@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from outdial import wire_format
 from outdial.clock import FakeClock
 from outdial.domain.outcome import TRUNK_DOWN, CallOutcome, HangupReason
 from outdial.metrics import TRUNK_PAUSED
 from outdial.services.container import Services
 from outdial.storage.tables import events
 from outdial.telephony.base import CallRequest, OnAnswer
+from outdial.wire import campaigncall as wire_campaigncall
 from tests.engine.harness import Harness
 
 
@@ -51,7 +51,7 @@ async def test_trunk_down_attempts_give_their_try_back(
         assert {(c.result, c.hangup_reason, c.hangup_detail) for c in calls} == {
             ("fail", "failed", TRUNK_DOWN)
         }
-        assert wire_format.campaigncall(calls[0])["hangup_detail"] == TRUNK_DOWN
+        assert wire_campaigncall.render(calls[0])["hangup_detail"] == TRUNK_DOWN
         # no try was used: both targets are still idle with their only try left
         targets = await h.targets(outdial.id)
         assert {(t.status, t.try_counts[0]) for t in targets} == {("idle", 0)}

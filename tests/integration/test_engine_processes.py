@@ -268,7 +268,7 @@ async def test_racing_claimers_never_share_a_target(pg_database_url: str) -> Non
         # together: the race is certain, whatever the scheduling on a loaded machine.
         barrier = asyncio.Barrier(len(engines))
         for e in engines:
-            e.dialing.claim = _after_barrier(e.dialing.claim, barrier)  # type: ignore[method-assign]
+            e.dialing.attempts.claim = _after_barrier(e.dialing.attempts.claim, barrier)  # type: ignore[method-assign]
         for _ in range(15):
             await asyncio.gather(*(e.step() for e in engines))
         async with dbs[0].read() as conn:

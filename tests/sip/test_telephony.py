@@ -391,6 +391,10 @@ def test_config_from_env() -> None:
         "p",
     )
     assert SipConfig.from_env({}).trunk is None
+    # one parser: the documented default bind, as the CLI's --sip-bind has it
+    assert SipConfig.from_env({}).bind == ("127.0.0.1", 0)
+    with pytest.raises(SipConfigError, match="go together"):
+        SipConfig.from_env({"OUTDIAL_SIP_USERNAME": "u"})
     with pytest.raises(SipConfigError, match="OUTDIAL_SIP_TRUNK"):
         SipConfig.from_env({"OUTDIAL_SIP_TRUNK": "host:port"})
     with pytest.raises(SipConfigError, match="OUTDIAL_SIP_BIND"):

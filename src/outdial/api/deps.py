@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from outdial.api.wire import parse_page_token
 from outdial.domain.errors import Unauthenticated
 from outdial.services.container import Services
 from outdial.storage.pagination import Cursor
+from outdial.wire.paging import parse_page_token
 
 # Dependencies are `async def` even where they do not await: FastAPI runs a plain `def`
 # dependency in a worker thread, a hop that cost a list request about 0.2 ms each.

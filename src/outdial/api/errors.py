@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from outdial.api.middleware import MAX_BODY, BodyTooLarge
 from outdial.domain.errors import ErrorStatus, OutdialError, ResourceExhausted, Unavailable
+from outdial.wire.errors import error_body
 
 log = logging.getLogger("outdial.api")
 
@@ -42,14 +43,7 @@ def envelope(
     message: str,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = {
-        "error": {
-            "status": status,
-            "reason": reason,
-            "message": message,
-            "request_id": request_id(request),
-        }
-    }
+    body = error_body(status, reason, message, request_id=request_id(request))
     if http == 401:
         headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return ErrorResponse(body, status_code=http, headers=headers)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outdial.metrics import API_SECONDS
+from outdial.wire.errors import error_body
 
 MAX_BODY = 32 * 1024 * 1024
 
@@ -103,9 +103,7 @@ async def send_error(
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """The error envelope answered straight from a middleware (before any route runs)."""
-    body: dict[str, Any] = {
-        "error": {"status": status, "reason": reason, "message": message, "request_id": rid}
-    }
+    body = error_body(status, reason, message, request_id=rid)
     data = json.dumps(body, ensure_ascii=True).encode()
     await send(
         {

@@ -97,7 +97,7 @@ class Engine:
         self.clock = clock
         self.config = config or EngineConfig()
         self.id = engine_id or f"engine-{uuid.uuid4()}"
-        self.ledger = Ledger(dialing)
+        self.ledger = Ledger(dialing.attempts)
         self.attempts: set[asyncio.Task[None]] = set()
         self.started = 0
         self._last_end_check: dict[uuid.UUID, float] = {}
@@ -118,7 +118,7 @@ class Engine:
     # ---- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
         await self.telephony.start()
-        await self.dialing.register(self.id)
+        await self.dialing.registry.register(self.id)
         DATABASE_UP.set(1)
         self._side = [asyncio.create_task(self.ledger.run(), name="ledger")]
         log.info("engine %s started", self.id)
@@ -139,7 +139,7 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._side, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await self.dialing.unregister(self.id)
+            await self.dialing.registry.unregister(self.id)
         await self.telephony.stop()
         log.info("engine %s stopped", self.id)
 
@@ -187,12 +187,12 @@ class Engine:
     async def _heartbeat(self) -> None:
         ASYNCIO_TASKS.set(len(asyncio.all_tasks()))
         if self.db_down_since is None:  # while it is away, step() probes with the heartbeat
-            await self.dialing.heartbeat(self.id)
+            await self.dialing.registry.heartbeat(self.id)
 
     async def recover(self) -> int:
         if self.db_down_since is not None or self._now() < self._recover_after:
             return 0  # just back: give every engine time to beat before judging them dead
-        return await self.dialing.recover(int(self.config.stale_after_s * 1_000_000))
+        return await self.dialing.attempts.recover(int(self.config.stale_after_s * 1_000_000))
 
     # ---- the database away -----------------------------------------------------------------
     def _now(self) -> float:
@@ -222,13 +222,13 @@ class Engine:
             return True
         if self._now() < self._reconnect_at:
             return False
-        await self.dialing.heartbeat(self.id)  # raises Unavailable while it is still away
+        await self.dialing.registry.heartbeat(self.id)  # raises Unavailable while it is still away
         down_for = self._now() - self.db_down_since
         self.ledger.wake()
         await self.ledger.flush()
         # a call may end between the flush and this: its end, still queued, is not an orphan
         live = set(self._calls.values()) | self.ledger.ending
-        orphans = await self.dialing.close_orphans(self.id, live)
+        orphans = await self.dialing.attempts.close_orphans(self.id, live)
         self.db_down_since = None
         self._recover_after = self._now() + self.config.stale_after_s
         DATABASE_UP.set(1)
@@ -248,7 +248,10 @@ class Engine:
         if await self._trunk_is_down():
             return 0
         started = 0
-        for run in await self.dialing.running():
+        roster = await self.dialing.campaigns.running()
+        if roster.broken:
+            await self.dialing.campaigns.stop_broken(roster.broken)
+        for run in roster.runnable:
             count = 0 if self._resting(run.campaign.id) else await self._dial(run)
             started += count
             if count == 0 and run.campaign.end_handle == EndHandle.STOP.value:
@@ -261,7 +264,7 @@ class Engine:
         why = self.telephony.trunk_down()
         down = why is not None
         if down != self.trunk_paused:
-            told = await self.dialing.trunk_event(self.id, down, why or "")
+            told = await self.dialing.campaigns.trunk_event(self.id, down, why or "")
             self.trunk_paused = down
             TRUNK_PAUSED.set(int(down))
             if down:
@@ -297,7 +300,7 @@ class Engine:
             if limit <= 0:
                 return started
             began = time.perf_counter()
-            claim = await self.dialing.claim(
+            claim = await self.dialing.attempts.claim(
                 run, limit=limit, pace_step_us=step, lease_us=lease_us, engine_id=self.id
             )
             CLAIM_SECONDS.observe(time.perf_counter() - began)
@@ -323,7 +326,7 @@ class Engine:
         """The claimed targets' name/detail/data; without them (database away) the calls
         still go, with those variables empty."""
         try:
-            return await self.dialing.target_data([a.target_id for a in attempts])
+            return await self.dialing.attempts.target_data([a.target_id for a in attempts])
         except Exception:
             log.exception("could not read the data of %d claimed targets", len(attempts))
             return {}
@@ -344,7 +347,7 @@ class Engine:
         if now - last < self.config.end_check_s:
             return
         self._last_end_check[run.campaign.id] = now
-        await self.dialing.end_if_done(run)
+        await self.dialing.campaigns.end_if_done(run)
 
     # ---- attempts --------------------------------------------------------------------------
     def _spawn(self, attempt: Claimed, campaign: Campaign, target: Any = None) -> None:

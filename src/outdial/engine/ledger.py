@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from outdial.domain.errors import Unavailable
 from outdial.domain.outcome import CallOutcome
 from outdial.metrics import ATTEMPTS_FINISHED, LEDGER_HELD
-from outdial.services.dialing import DialingService
+from outdial.services.attempts import AttemptService
 
 log = logging.getLogger("outdial.engine.ledger")
 MAX_BATCH = 500
@@ -29,9 +29,9 @@ class _Entry:
 
 class Ledger:
     def __init__(
-        self, dialing: DialingService, retry_s: float = 0.5, max_retry_s: float = 5.0
+        self, attempts: AttemptService, retry_s: float = 0.5, max_retry_s: float = 5.0
     ) -> None:
-        self.dialing = dialing
+        self.attempts = attempts
         self.retry_s = retry_s
         self.max_retry_s = max_retry_s
         self.held = 0  # records queued or being written, not yet committed
@@ -83,7 +83,7 @@ class Ledger:
         delay = self.retry_s
         while True:
             try:
-                await self.dialing.record(answered, ended)
+                await self.attempts.record(answered, ended)
             except Unavailable:
                 if not self.failing:
                     log.warning(

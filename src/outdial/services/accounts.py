@@ -18,34 +18,17 @@ from outdial.domain.netpolicy import BlockedAddress, NetworkPolicy
 from outdial.netguard import check_http_url, resolve_checked
 from outdial.services.context import Context
 from outdial.storage import repo
-from outdial.storage.codec import dump_json, load_json
+from outdial.storage.codec import dump_json
 from outdial.storage.tables import customers, webhook_cursors
 from outdial.storage.tables import events as events_table
-from outdial.storage.timeconv import from_us, opt_from_us
-from outdial.wire_format import ts
+from outdial.storage.timeconv import from_us
+from outdial.wire import customer as wire_customer
+from outdial.wire.common import ts
 
 METHODS = ("POST", "PUT")
 MAX_URI = 2000
 RESOLVE_S = 5.0  # how long a PUT waits for the webhook host's name to resolve
 SECRET_OVERLAP_US = 24 * 3600 * 1_000_000  # a replaced secret keeps signing this long
-
-
-def customer_json(row: Any) -> dict[str, Any]:
-    return {
-        "id": str(row.id),
-        "name": row.name,
-        "webhook_method": row.webhook_method,
-        "webhook_uri": row.webhook_uri,
-        "allowed_calling_codes": calling_codes(row),
-        "tm_create": ts(from_us(row.tm_create)),
-        "tm_update": ts(from_us(row.tm_update)),
-        "tm_delete": ts(opt_from_us(row.tm_delete)),
-    }
-
-
-def calling_codes(row: Any) -> list[str]:
-    codes = load_json(row.allowed_calling_codes or "[]")
-    return [str(c) for c in codes] if isinstance(codes, list) else []
 
 
 def _bad_uri(message: str) -> InvalidArgument:
@@ -99,7 +82,7 @@ class AccountService:
 
     async def get(self, caller: uuid.UUID, customer_id: uuid.UUID) -> dict[str, Any]:
         """A customer sees only itself: any other id is 404, as if it did not exist."""
-        return customer_json(await self._own(caller, customer_id))
+        return wire_customer.render_row(await self._own(caller, customer_id))
 
     async def update(
         self, caller: uuid.UUID | None, customer_id: uuid.UUID, body: dict[str, Any]
@@ -147,7 +130,7 @@ class AccountService:
                     )
                 ).scalar()
                 await upsert_cursor(conn, customer_id, int(last or 0) + 1, keep=True)
-        out = customer_json(row)
+        out = wire_customer.render_row(row)
         if created:
             out["webhook_secret"] = created
         return out
@@ -170,7 +153,7 @@ class AccountService:
                 values["webhook_secret_old_until"] = now + SECRET_OVERLAP_US
             row = await repo.update(conn, customers, customer_id, values)
             assert row is not None
-        out = customer_json(row)
+        out = wire_customer.render_row(row)
         out["webhook_secret"] = new
         out["webhook_secret_previous_until"] = (
             ts(from_us(row.webhook_secret_old_until)) if row.webhook_secret_old else ""

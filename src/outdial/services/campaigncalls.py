@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from outdial import wire_format
 from outdial.domain.errors import FailedPrecondition
 from outdial.domain.models import Campaigncall, Page
 from outdial.domain.states import CampaigncallStatus
@@ -12,8 +11,9 @@ from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.lookup import owned
 from outdial.storage import repo, rows
-from outdial.storage.pagination import Cursor
+from outdial.storage.pagination import Cursor, page_of
 from outdial.storage.tables import campaigncalls, campaigns
+from outdial.wire import campaigncall as wire_campaigncall
 
 NOT_FOUND = "CAMPAIGNCALL_NOT_FOUND"
 
@@ -43,7 +43,7 @@ class CampaigncallService:
                 where.append(campaigncalls.c.campaign_id == campaign_id)
             found = await repo.page(conn, campaigncalls, where, cursor, limit)
         items = [rows.campaigncall(r) for r in found]
-        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+        return page_of(items)
 
     async def delete(self, customer_id: uuid.UUID, call_id: uuid.UUID) -> Campaigncall:
         async with self.ctx.db.write() as conn:
@@ -59,6 +59,6 @@ class CampaigncallService:
                     conn,
                     customer_id,
                     events.CAMPAIGNCALL_DELETED,
-                    wire_format.campaigncall(rows.campaigncall(row)),
+                    wire_campaigncall.render(rows.campaigncall(row)),
                 )
         return rows.campaigncall(row)

@@ -8,7 +8,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from outdial import wire_format
 from outdial.domain.actions import ActionRules, media_refs, parse_actions
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from outdial.domain.ids import NIL_UUID, new_id
@@ -22,8 +21,9 @@ from outdial.services.lookup import owned
 from outdial.services.media import missing_media
 from outdial.storage import repo, rows
 from outdial.storage.codec import dump_json
-from outdial.storage.pagination import Cursor
+from outdial.storage.pagination import Cursor, page_of
 from outdial.storage.tables import campaigns, dnclists, outdials
+from outdial.wire import campaign as wire_campaign
 
 NOT_FOUND = "CAMPAIGN_NOT_FOUND"
 _TEXT = {"name": "name", "detail": "text"}
@@ -111,7 +111,7 @@ class CampaignService:
             assert row is not None
             created = rows.campaign(row)
             await events.emit(
-                conn, customer_id, events.CAMPAIGN_CREATED, wire_format.campaign(created)
+                conn, customer_id, events.CAMPAIGN_CREATED, wire_campaign.render(created)
             )
         return created
 
@@ -125,7 +125,7 @@ class CampaignService:
         async with self.ctx.db.read() as conn:
             found = await repo.page(conn, campaigns, where, cursor, limit)
         items = [rows.campaign(r) for r in found]
-        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+        return page_of(items)
 
     async def update(
         self, customer_id: uuid.UUID, campaign_id: uuid.UUID, body: Body, *, part: str
@@ -174,7 +174,7 @@ class CampaignService:
                 raise NotFound(f"campaign {campaign_id} not found", reason=NOT_FOUND)
             updated = rows.campaign(row)
             await events.emit(
-                conn, customer_id, events.CAMPAIGN_UPDATED, wire_format.campaign(updated)
+                conn, customer_id, events.CAMPAIGN_UPDATED, wire_campaign.render(updated)
             )
         return updated
 
@@ -192,7 +192,7 @@ class CampaignService:
                 change = await campaign_rules.request_stop(conn, current, self.ctx.now_us())
             changed = rows.campaign(change.row)
             await events.emit_status(
-                conn, change.before, customer_id, wire_format.campaign(changed)
+                conn, change.before, customer_id, wire_campaign.render(changed)
             )
         return changed
 
@@ -224,7 +224,7 @@ class CampaignService:
                     conn,
                     customer_id,
                     events.CAMPAIGN_DELETED,
-                    wire_format.campaign(rows.campaign(row)),
+                    wire_campaign.render(rows.campaign(row)),
                 )
         return rows.campaign(row)
 

@@ -66,6 +66,12 @@ class Services:
             recordings_dir=recordings_dir,
             recordings_retention_days=recordings_retention_days,
         )
+        return cls.over(ctx)
+
+    @classmethod
+    def over(cls, ctx: Context) -> Services:
+        """The services over one context (the composition root builds the context once)."""
+        clock = ctx.clock
         return cls(
             ctx=ctx,
             customers=CustomerService(ctx),

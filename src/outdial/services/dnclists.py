@@ -20,7 +20,7 @@ from outdial.services.fields import Body, text_fields
 from outdial.services.lookup import owned
 from outdial.storage import repo
 from outdial.storage.bulk import insert_rows
-from outdial.storage.pagination import Cursor
+from outdial.storage.pagination import Cursor, page_of
 from outdial.storage.tables import dnc_entries, dnclists
 from outdial.storage.timeconv import from_us, opt_from_us, to_us
 
@@ -119,7 +119,7 @@ class DncListService:
         async with self.ctx.db.read() as conn:
             found = await repo.page(conn, dnclists, where, cursor, limit)
         items = [dnclist(r) for r in found]
-        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+        return page_of(items)
 
     async def update(self, customer_id: uuid.UUID, list_id: uuid.UUID, body: Body) -> DncList:
         values: dict[str, Any] = dict(text_fields(body, _TEXT))
@@ -188,7 +188,7 @@ class DncListService:
             await owned(conn, dnclists, customer_id, list_id, NOT_FOUND, "dnclist")
             found = await repo.page(conn, dnc_entries, where, cursor, limit)
         items = [entry(r) for r in found]
-        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+        return page_of(items)
 
     async def _entry(
         self, conn: Any, customer_id: uuid.UUID, list_id: uuid.UUID, entry_id: uuid.UUID

@@ -50,7 +50,7 @@ from outdial.storage.tables import (
     outplans,
 )
 from outdial.storage.timeconv import from_us, to_us
-from outdial.wire_format import ts
+from outdial.wire.common import ts
 
 PREVIEW_CHUNK = 2000
 T = outdial_targets

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from outdial.domain.errors import InvalidArgument
+from outdial.domain.reports import WebhookDelivery
 from outdial.services import events
 from outdial.services.accounts import AccountService, upsert_cursor
 from outdial.services.context import Context
@@ -15,7 +16,6 @@ from outdial.storage import repo
 from outdial.storage.tables import customers, webhook_deliveries
 from outdial.storage.tables import events as events_table
 from outdial.storage.timeconv import from_us
-from outdial.wire_format import ts
 
 
 class EventService:
@@ -59,7 +59,7 @@ class EventService:
             await upsert_cursor(conn, caller, from_event_id, keep=False)
         return {"customer_id": str(caller), "from_event_id": from_event_id}
 
-    async def deliveries(self, caller: uuid.UUID, limit: int = 100) -> list[dict[str, Any]]:
+    async def deliveries(self, caller: uuid.UUID, limit: int = 100) -> list[WebhookDelivery]:
         D = webhook_deliveries
         async with self.ctx.db.query() as conn:
             found = (
@@ -71,15 +71,15 @@ class EventService:
                 )
             ).all()
         return [
-            {
-                "id": r.id,
-                "event_id": r.event_id,
-                "attempt": r.attempt,
-                "uri": r.uri,
-                "status_code": r.status_code,
-                "error": r.error,
-                "ok": bool(r.ok),
-                "tm_create": ts(from_us(r.tm_create)),
-            }
+            WebhookDelivery(
+                id=r.id,
+                event_id=r.event_id,
+                attempt=r.attempt,
+                uri=r.uri,
+                status_code=r.status_code,
+                error=r.error,
+                ok=bool(r.ok),
+                tm_create=from_us(r.tm_create),
+            )
             for r in found
         ]

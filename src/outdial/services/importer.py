@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from outdial import wire_format
 from outdial.domain.destinations import DestinationRule
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from outdial.services import events
@@ -28,6 +27,7 @@ from outdial.storage import quota, repo
 from outdial.storage import rows as row_models
 from outdial.storage.tables import outdials
 from outdial.storage.target_load import ChunkWriter
+from outdial.wire import outdial as wire_outdial
 
 CHUNK = 5_000
 YIELD_EVERY = 256
@@ -169,7 +169,7 @@ async def import_file(
                 conn,
                 owner.customer_id,
                 events.OUTDIAL_UPDATED,
-                wire_format.outdial(row_models.outdial(owner)),
+                wire_outdial.render(row_models.outdial(owner)),
             )
             if progress is not None:
                 progress(raw.tell(), read)

@@ -15,7 +15,7 @@ from outdial.domain.media import Media, inspect_wav
 from outdial.domain.models import Page
 from outdial.domain.text import check_name
 from outdial.services.context import Context
-from outdial.storage.pagination import Cursor, page_query
+from outdial.storage.pagination import Cursor, page_of, page_query
 from outdial.storage.tables import media
 from outdial.storage.timeconv import from_us, opt_from_us
 
@@ -103,7 +103,7 @@ class MediaService:
         async with self.ctx.db.query() as conn:
             found = (await conn.execute(page_query(M, where, cursor, limit, COLUMNS))).all()
         items = [_media(r) for r in found]
-        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+        return page_of(items)
 
     async def content(self, customer_id: uuid.UUID, media_id: uuid.UUID) -> bytes:
         async with self.ctx.db.query() as conn:

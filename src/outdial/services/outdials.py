@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from outdial import wire_format
 from outdial.domain.errors import NotFound
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.models import Outdial, Page
@@ -13,8 +12,9 @@ from outdial.services.context import Context
 from outdial.services.fields import Body, ref, text_fields
 from outdial.services.lookup import owned, referenced
 from outdial.storage import quota, repo, rows
-from outdial.storage.pagination import Cursor
+from outdial.storage.pagination import Cursor, page_of
 from outdial.storage.tables import campaigns, outdials
+from outdial.wire import outdial as wire_outdial
 
 _TEXT = {"name": "name", "detail": "text", "data": "text"}
 NOT_FOUND = "OUTDIAL_NOT_FOUND"
@@ -44,7 +44,7 @@ class OutdialService:
             assert row is not None
             created = rows.outdial(row)
             await events.emit(
-                conn, customer_id, events.OUTDIAL_CREATED, wire_format.outdial(created)
+                conn, customer_id, events.OUTDIAL_CREATED, wire_outdial.render(created)
             )
         return created
 
@@ -58,7 +58,7 @@ class OutdialService:
         async with self.ctx.db.read() as conn:
             found = await repo.page(conn, outdials, where, cursor, limit)
         items = [rows.outdial(r) for r in found]
-        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+        return page_of(items)
 
     async def update(self, customer_id: uuid.UUID, outdial_id: uuid.UUID, body: Body) -> Outdial:
         """PUT /outdials/{id}, /campaign_id and /data: only the fields present change."""
@@ -76,7 +76,7 @@ class OutdialService:
                 raise NotFound(f"outdial {outdial_id} not found", reason=NOT_FOUND)
             updated = rows.outdial(row)
             await events.emit(
-                conn, customer_id, events.OUTDIAL_UPDATED, wire_format.outdial(updated)
+                conn, customer_id, events.OUTDIAL_UPDATED, wire_outdial.render(updated)
             )
         return updated
 
@@ -90,6 +90,6 @@ class OutdialService:
                 gone = await quota.live_targets(conn, outdial_id)
                 await quota.remove_targets(conn, customer_id, gone)
                 await events.emit(
-                    conn, customer_id, events.OUTDIAL_DELETED, wire_format.outdial(deleted)
+                    conn, customer_id, events.OUTDIAL_DELETED, wire_outdial.render(deleted)
                 )
         return deleted

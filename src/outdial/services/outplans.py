@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from outdial import wire_format
 from outdial.domain.address import Address, AddressType
 from outdial.domain.callwindow import parse_call_window
 from outdial.domain.destinations import DestinationRule
@@ -20,8 +19,9 @@ from outdial.services.fields import Body, address, integer, text_fields
 from outdial.services.lookup import owned
 from outdial.storage import repo, rows
 from outdial.storage.codec import dump_address, dump_json
-from outdial.storage.pagination import Cursor
+from outdial.storage.pagination import Cursor, page_of
 from outdial.storage.tables import outplans
+from outdial.wire import outplan as wire_outplan
 
 NOT_FOUND = "OUTPLAN_NOT_FOUND"
 _TEXT = {"name": "name", "detail": "text"}
@@ -98,7 +98,7 @@ class OutplanService:
             assert row is not None
             created = rows.outplan(row)
             await events.emit(
-                conn, customer_id, events.OUTPLAN_CREATED, wire_format.outplan(created)
+                conn, customer_id, events.OUTPLAN_CREATED, wire_outplan.render(created)
             )
         return created
 
@@ -112,7 +112,7 @@ class OutplanService:
         async with self.ctx.db.read() as conn:
             found = await repo.page(conn, outplans, where, cursor, limit)
         items = [rows.outplan(r) for r in found]
-        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+        return page_of(items)
 
     async def update(
         self, customer_id: uuid.UUID, outplan_id: uuid.UUID, body: Body, *, dial: bool
@@ -129,7 +129,7 @@ class OutplanService:
                 raise NotFound(f"outplan {outplan_id} not found", reason=NOT_FOUND)
             updated = rows.outplan(row)
             await events.emit(
-                conn, customer_id, events.OUTPLAN_UPDATED, wire_format.outplan(updated)
+                conn, customer_id, events.OUTPLAN_UPDATED, wire_outplan.render(updated)
             )
         return updated
 
@@ -141,6 +141,6 @@ class OutplanService:
             deleted = rows.outplan(row)
             if was_live:
                 await events.emit(
-                    conn, customer_id, events.OUTPLAN_DELETED, wire_format.outplan(deleted)
+                    conn, customer_id, events.OUTPLAN_DELETED, wire_outplan.render(deleted)
                 )
         return deleted

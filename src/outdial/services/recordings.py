@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from outdial import wire_format
 from outdial.domain.errors import NotFound
 from outdial.domain.models import Page
 from outdial.domain.recording import Recording, RecordingStatus
@@ -23,6 +22,7 @@ from outdial.services.context import Context
 from outdial.storage.pagination import Cursor, page_query
 from outdial.storage.tables import recordings
 from outdial.storage.timeconv import from_us, opt_from_us
+from outdial.wire import recording as wire_recording
 
 log = logging.getLogger("outdial.recordings")
 NOT_FOUND = "RECORDING_NOT_FOUND"
@@ -124,7 +124,7 @@ class RecordingService:
                     conn,
                     customer_id,
                     events.RECORDING_DELETED,
-                    wire_format.recording(recording_of(row)),
+                    wire_recording.render(recording_of(row)),
                 )
         # after the commit: a rolled-back delete keeps its file
         await asyncio.to_thread(remove_file, row.path)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 
+from outdial.domain.reports import CampaignStats
 from outdial.services.context import Context
 from outdial.services.lookup import owned
 from outdial.storage.tables import campaigncalls, campaigns, outdial_targets
-from outdial.wire_format import ts
 
 MINUTE_US = 60_000_000
 WINDOW_MINUTES = 60
@@ -22,7 +21,7 @@ class StatsService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def campaign(self, customer_id: uuid.UUID, campaign_id: uuid.UUID) -> dict[str, Any]:
+    async def campaign(self, customer_id: uuid.UUID, campaign_id: uuid.UUID) -> CampaignStats:
         T, CC = outdial_targets, campaigncalls
         now = self.ctx.now_us()
         first_minute = (now // MINUTE_US - (WINDOW_MINUTES - 1)) * MINUTE_US
@@ -66,24 +65,17 @@ class StatsService:
             if reason:
                 reasons[reason] = reasons.get(reason, 0) + n
         counts = {int(m): int(n) for m, n in per_minute}
-        minutes = [
-            {
-                "minute": ts(datetime.fromtimestamp(start * 60, UTC)),
-                "count": counts.get(start, 0),
-            }
-            for start in range(first_minute // MINUTE_US, now // MINUTE_US + 1)
-        ]
-        return {
-            "campaign_id": str(campaign_id),
-            "status": row.status,
-            "targets_total": sum(targets.values()),
-            "targets_by_status": targets,
-            "attempts_total": attempts,
-            "attempts_finished": finished,
-            "attempts_by_result": results,
-            "attempts_by_hangup_reason": reasons,
-            "calls_in_flight": attempts - finished,
-            "calls_per_minute": minutes,
-            "answer_rate": round(results["success"] / finished, 4) if finished else 0.0,
-            "tm_update": ts(datetime.fromtimestamp(now / 1_000_000, UTC)),
-        }
+        return CampaignStats(
+            campaign_id=campaign_id,
+            status=row.status,
+            targets_by_status=targets,
+            attempts_total=attempts,
+            attempts_finished=finished,
+            attempts_by_result=results,
+            attempts_by_hangup_reason=reasons,
+            calls_per_minute=[
+                (datetime.fromtimestamp(start * 60, UTC), counts.get(start, 0))
+                for start in range(first_minute // MINUTE_US, now // MINUTE_US + 1)
+            ],
+            at=datetime.fromtimestamp(now / 1_000_000, UTC),
+        )

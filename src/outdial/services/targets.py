@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from outdial import wire_format
 from outdial.domain.destinations import DestinationRule
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from outdial.domain.models import Outdial, Page, Target
@@ -14,12 +13,14 @@ from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.lookup import owned
 from outdial.services.target_input import RowError, target_values
-from outdial.storage import projections, quota, repo, rows
+from outdial.storage import quota, repo, rows
 from outdial.storage import targets as target_rows
-from outdial.storage.pagination import Cursor
+from outdial.storage.pagination import Cursor, page_of
 from outdial.storage.tables import outdial_targets, outdials
 from outdial.storage.target_load import bulk_insert
 from outdial.storage.timeconv import from_us
+from outdial.wire import target as wire_target
+from outdial.wire import target_read_model as wire_target_read_model
 
 NOT_FOUND = "OUTDIAL_TARGET_NOT_FOUND"
 MAX_BULK = 10_000
@@ -68,7 +69,7 @@ class TargetService:
             row = await repo.get(conn, outdial_targets, values["id"])
             assert row is not None
             created = rows.target(row)
-            await events.emit(conn, customer_id, events.TARGET_CREATED, wire_format.target(created))
+            await events.emit(conn, customer_id, events.TARGET_CREATED, wire_target.render(created))
             if not await quota.add_targets(conn, customer_id, 1, self.ctx.limits.targets):
                 raise over_limit(self.ctx.limits.targets)
         return created
@@ -96,7 +97,7 @@ class TargetService:
             await bulk_insert(conn, values)
             made = [rows.target(v) for v in values]
             await events.emit_many(
-                conn, customer_id, events.TARGET_CREATED, (wire_format.target(t) for t in made)
+                conn, customer_id, events.TARGET_CREATED, (wire_target.render(t) for t in made)
             )
             if not await quota.add_targets(conn, customer_id, len(values), self.ctx.limits.targets):
                 raise over_limit(self.ctx.limits.targets)
@@ -121,16 +122,16 @@ class TargetService:
             if not found:
                 await self._outdial(conn, customer_id, outdial_id)
         items = [rows.target(r) for r in found]
-        return Page(items, (items[-1].tm_create, items[-1].id) if items else None)
+        return page_of(items)
 
     async def list_wire(
         self, customer_id: uuid.UUID, outdial_id: uuid.UUID, cursor: Cursor | None, limit: int
     ) -> Page:
         """The page `list` returns, its items already wire JSON objects rendered straight
-        from the rows (the API's read model; see storage/projections.py)."""
+        from the rows (the API's read model; see wire/target_read_model.py)."""
         async with self.ctx.db.query() as conn:
             found = await target_rows.page_owned(
-                conn, customer_id, outdial_id, cursor, limit, projections.TARGET_COLUMNS
+                conn, customer_id, outdial_id, cursor, limit, target_rows.WIRE_COLUMNS
             )
             if not found:
                 await self._outdial(conn, customer_id, outdial_id)
@@ -138,8 +139,8 @@ class TargetService:
             return Page([], None)
         last = found[-1]
         return Page(
-            [projections.target(r) for r in found],
-            (from_us(last.tm_create), projections.id_value(last.id)),
+            [wire_target_read_model.render(r) for r in found],
+            (from_us(last.tm_create), wire_target_read_model.id_value(last.id)),
         )
 
     async def delete(
@@ -155,7 +156,7 @@ class TargetService:
             deleted = rows.target(row)
             if was_live:
                 await events.emit(
-                    conn, customer_id, events.TARGET_DELETED, wire_format.target(deleted)
+                    conn, customer_id, events.TARGET_DELETED, wire_target.render(deleted)
                 )
                 if outdial.tm_delete is None:  # a deleted outdial's targets no longer count
                     await quota.remove_targets(conn, customer_id, 1)

@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,6 +39,7 @@ from outdial.storage.transitions import moves_to
 
 T = outdial_targets
 CC = campaigncalls
+Row = sa.Row[Any]
 DEST_COLS = TARGET_DESTINATIONS
 TRY_COLS = TARGET_TRY_COUNTS
 CC_MOVES = CAMPAIGNCALL_TRANSITIONS
@@ -48,86 +50,100 @@ log = logging.getLogger("outdial.engine")
 C_STATUS = campaigns.c.status
 
 
-async def release(conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int) -> int:
-    """Give back slots; a stopping campaign with nothing left in flight becomes stop.
+async def release(
+    conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int
+) -> Row | None:
+    """Give back slots; a stopping campaign with nothing left in flight becomes stop. Returns
+    the campaign row when this release made it stop (so the caller says so), else None.
 
-    Returns the drift: how many of the `count` slots were not counted in `in_flight` (0 unless
-    the counter went wrong, say a row edited by hand). It is never hidden: `in_flight` stops at
-    0, and the drift is logged and counted (`outdial_in_flight_drift`). The common case is one
-    guarded UPDATE (`in_flight >= count`); only a drift takes the row's lock and a second one."""
+    A drift (more attempts ended than `in_flight` counted, say a row edited by hand) is never
+    hidden: `in_flight` stops at 0, and the drift is logged and counted
+    (`outdial_in_flight_drift`). The common case is one guarded UPDATE (`in_flight >= count`);
+    only a drift takes the row's lock, and only a stopping campaign pays a second statement."""
     if count <= 0:
-        return 0
+        return None
     C = campaigns
-    done = await conn.execute(
-        sa.update(C)
-        .where(C.c.id == campaign_id, C.c.in_flight >= count)
-        .values(in_flight=C.c.in_flight - count, **_stop_when_empty(C.c.in_flight - count, now_us))
-        .returning(C.c.id)
-    )
-    if done.first() is not None:
-        return 0
-    row = (
-        await conn.execute(sa.select(C.c.in_flight).where(C.c.id == campaign_id).with_for_update())
-    ).first()
-    if row is None:
-        return 0
-    had = int(row.in_flight)
-    left = max(had - count, 0)
-    await conn.execute(
-        sa.update(C)
-        .where(C.c.id == campaign_id)
-        .values(in_flight=left, **_stop_when_empty(sa.literal(left), now_us))
-    )
-    drift = max(count - had, 0)
-    if drift:
-        IN_FLIGHT_DRIFT.inc(drift)
-        log.warning(
-            "in_flight drift: %d attempts ended but %d counted in flight; set to %d",
-            count,
-            had,
-            left,
-            extra={"action": "in_flight_drift", "campaign_id": str(campaign_id)},
+    given_back = (
+        await conn.execute(
+            sa.update(C)
+            .where(C.c.id == campaign_id, C.c.in_flight >= count)
+            .values(in_flight=C.c.in_flight - count)
+            .returning(C.c.status, C.c.in_flight)
         )
-    return drift
-
-
-def _stop_when_empty(left: sa.ColumnElement[Any], now_us: int) -> dict[str, Any]:
-    """stopping -> stop once nothing is left in flight (the table's move, in the statement)."""
-    empty = sa.and_(
-        moves_to(C_STATUS, CAMPAIGN_TRANSITIONS, STOP, from_=[CampaignStatus.STOPPING]), left <= 0
+    ).first()
+    if given_back is None:
+        row = (
+            await conn.execute(
+                sa.select(C.c.in_flight).where(C.c.id == campaign_id).with_for_update()
+            )
+        ).first()
+        if row is None:
+            return None
+        had = int(row.in_flight)
+        left = max(had - count, 0)
+        await conn.execute(sa.update(C).where(C.c.id == campaign_id).values(in_flight=left))
+        drift = max(count - had, 0)
+        if drift:
+            IN_FLIGHT_DRIFT.inc(drift)
+            log.warning(
+                "in_flight drift: %d attempts ended but %d counted in flight; set to %d",
+                count,
+                had,
+                left,
+                extra={"action": "in_flight_drift", "campaign_id": str(campaign_id)},
+            )
+    elif given_back.status != CampaignStatus.STOPPING.value or given_back.in_flight > 0:
+        return None
+    stopped = await conn.execute(
+        sa.update(C)
+        .where(
+            C.c.id == campaign_id,
+            moves_to(C_STATUS, CAMPAIGN_TRANSITIONS, STOP, from_=[CampaignStatus.STOPPING]),
+            C.c.in_flight <= 0,
+        )
+        .values(status=STOP.value, tm_update=now_us)
+        .returning(*C.c)
     )
-    return {
-        "status": sa.case((empty, STOP.value), else_=C_STATUS),
-        "tm_update": sa.case((empty, now_us), else_=campaigns.c.tm_update),
-    }
+    return stopped.first()
 
 
 async def mark_answered(
     conn: AsyncConnection, campaigncall_ids: Sequence[uuid.UUID], now_us: int
-) -> int:
-    """dialing -> progressing for answered calls (guarded; already ended ones stay)."""
+) -> list[Row]:
+    """dialing -> progressing for answered calls (guarded; already ended ones stay). Returns
+    the campaigncall rows it changed, as they now are."""
     if not campaigncall_ids:
-        return 0
+        return []
     result = await conn.execute(
         sa.update(CC)
         .where(CC.c.id.in_(campaigncall_ids), moves_to(CC.c.status, CC_MOVES, CC_PROGRESSING))
         .values(status=CampaigncallStatus.PROGRESSING.value, tm_update=now_us)
+        .returning(*CC.c)
     )
-    return int(result.rowcount)
+    return list(result.all())
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """What `finish` changed: the campaigncalls it closed and the campaigns it stopped (a
+    stopping campaign whose last call ended), each row as it now is."""
+
+    calls: list[Row]
+    stopped: list[Row]
 
 
 async def finish(
     conn: AsyncConnection,
     ended: Sequence[tuple[uuid.UUID, CallOutcome]],
     now_us: int,
-) -> list[uuid.UUID]:
+) -> Ended:
     """End attempts exactly once, set-wise: campaigncalls done, targets idle or done, campaign
     slots given back. Returns the campaigncalls that were still open (the rest were already
-    ended, by recovery say, and are left alone)."""
+    ended, by recovery say, and are left alone) and the campaigns that stopped."""
     by_outcome: dict[CallOutcome, list[uuid.UUID]] = defaultdict(list)
     for cid, outcome in ended:
         by_outcome[outcome].append(cid)
-    closed: list[Any] = []
+    closed: list[Row] = []
     results: dict[uuid.UUID, CallResult] = {}
     given_back: dict[int, list[uuid.UUID]] = defaultdict(list)
     for outcome, ids in by_outcome.items():
@@ -147,13 +163,7 @@ async def finish(
                 tm_update=now_us,
                 lease_expires=None,
             )
-            .returning(
-                CC.c.id,
-                CC.c.outdial_target_id,
-                CC.c.campaign_id,
-                CC.c.outplan_id,
-                CC.c.destination_index,
-            )
+            .returning(*CC.c)
         )
         for row in done.all():
             closed.append(row)
@@ -161,7 +171,7 @@ async def finish(
             if not outcome.counts_as_try:
                 given_back[row.destination_index].append(row.outdial_target_id)
     if not closed:
-        return []
+        return Ended([], [])
     for index in sorted(given_back):  # the trunk was down: these tries do not count
         column = TRY_COLS[index]
         await conn.execute(
@@ -201,9 +211,12 @@ async def finish(
     per_campaign: dict[uuid.UUID, int] = defaultdict(int)
     for row in closed:
         per_campaign[row.campaign_id] += 1
+    stopped = []
     for campaign_id in sorted(per_campaign):
-        await release(conn, campaign_id, per_campaign[campaign_id], now_us)
-    return [row.id for row in closed]
+        went_stop = await release(conn, campaign_id, per_campaign[campaign_id], now_us)
+        if went_stop is not None:
+            stopped.append(went_stop)
+    return Ended(closed, stopped)
 
 
 def lost_attempts(now_us: int, stale_before_us: int, limit: int) -> sa.Select[Any]:
@@ -238,8 +251,9 @@ async def unfinished_targets_left(conn: AsyncConnection, campaign: Campaign) -> 
     return (await conn.execute(stmt)).first() is not None
 
 
-async def stop_when_done(conn: AsyncConnection, campaign_id: uuid.UUID, now_us: int) -> bool:
-    """run -> stop for a campaign whose targets are all done and that has nothing in flight."""
+async def stop_when_done(conn: AsyncConnection, campaign_id: uuid.UUID, now_us: int) -> Row | None:
+    """run -> stop for a campaign whose targets are all done and that has nothing in flight.
+    Returns the stopped campaign row, or None when the guard did not hold."""
     result = await conn.execute(
         sa.update(campaigns)
         .where(
@@ -248,5 +262,6 @@ async def stop_when_done(conn: AsyncConnection, campaign_id: uuid.UUID, now_us: 
             campaigns.c.in_flight <= 0,
         )
         .values(status=CampaignStatus.STOP.value, tm_update=now_us)
+        .returning(*campaigns.c)
     )
-    return result.rowcount == 1
+    return result.first()

@@ -14,7 +14,33 @@ from outdial.storage.pagination import Cursor, page_query
 from outdial.storage.tables import outdial_targets, outdials
 from outdial.storage.target_load import COLUMNS, ChunkWriter, bulk_insert
 
-__all__ = ["COLUMNS", "ChunkWriter", "bulk_insert", "get_owned", "page_owned"]
+__all__ = ["COLUMNS", "WIRE_COLUMNS", "ChunkWriter", "bulk_insert", "get_owned", "page_owned"]
+
+_t = outdial_targets
+
+
+def _raw_id(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    """An id column as the driver gives it: SQLite's 32 hex digits or asyncpg's UUID, not
+    converted to a uuid.UUID (2-3 us a value, twice a row) only to be printed again."""
+    return sa.type_coerce(column, sa.String).label(column.name)
+
+
+# The wire fields of a target, in the seed's order, plus nothing else: what the list's read
+# model (`wire/target_read_model.py`) renders straight to JSON.
+WIRE_COLUMNS: tuple[sa.ColumnElement[Any], ...] = (
+    _raw_id(_t.c.id),
+    _raw_id(_t.c.outdial_id),
+    _t.c.name,
+    _t.c.detail,
+    _t.c.data,
+    _t.c.status,
+    *(_t.c[f"destination_{n}"] for n in range(5)),
+    *(_t.c[f"try_count_{n}"] for n in range(5)),
+    _t.c.tm_create,
+    _t.c.tm_update,
+    _t.c.tm_delete,
+    _t.c.timezone,
+)
 
 
 def _owned_by(outdial_id: uuid.UUID, customer_id: uuid.UUID) -> sa.ColumnElement[bool]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from outdial.domain.eligibility import Blocker
-from outdial.wire_format import ts
+from outdial.wire.common import ts
 
 
 def blocker(b: Blocker) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from outdial.api import wire
 from outdial.api.deps import CustomerId, PagingDep, ServicesDep
+from outdial.api.responses import ok
 from outdial.api.schemas import (
     CampaignActions,
     CampaignCreate,
@@ -16,8 +16,10 @@ from outdial.api.schemas import (
     CampaignUpdate,
     ResourceInfo,
 )
-from outdial.api.wire import ok
 from outdial.domain.ids import parse_id
+from outdial.wire import campaign as wire_campaign
+from outdial.wire import campaigncall as wire_campaigncall
+from outdial.wire.paging import listing
 
 router = APIRouter(prefix="/v1.0", tags=["campaigns"])
 
@@ -26,17 +28,19 @@ router = APIRouter(prefix="/v1.0", tags=["campaigns"])
 async def create_campaign(
     s: ServicesDep, me: CustomerId, body: CampaignCreate | None = None
 ) -> JSONResponse:
-    return ok(wire.campaign(await s.campaigns.create(me, body.fields() if body else {})))
+    return ok(wire_campaign.render(await s.campaigns.create(me, body.fields() if body else {})))
 
 
 @router.get("/campaigns", operation_id="list_campaigns")
 async def list_campaigns(s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
-    return ok(wire.listing(await s.campaigns.list(me, paging.cursor, paging.limit), wire.campaign))
+    return ok(
+        listing(await s.campaigns.list(me, paging.cursor, paging.limit), wire_campaign.render)
+    )
 
 
 @router.get("/campaigns/{id}", operation_id="get_campaign")
 async def get_campaign(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
-    return ok(wire.campaign(await s.campaigns.get(me, parse_id(id))))
+    return ok(wire_campaign.render(await s.campaigns.get(me, parse_id(id))))
 
 
 @router.put("/campaigns/{id}", operation_id="update_campaign")
@@ -44,19 +48,21 @@ async def update_campaign(
     id: str, s: ServicesDep, me: CustomerId, body: CampaignUpdate | None = None
 ) -> JSONResponse:
     fields = body.fields() if body else {}
-    return ok(wire.campaign(await s.campaigns.update(me, parse_id(id), fields, part="basic")))
+    return ok(
+        wire_campaign.render(await s.campaigns.update(me, parse_id(id), fields, part="basic"))
+    )
 
 
 @router.delete("/campaigns/{id}", operation_id="delete_campaign")
 async def delete_campaign(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
-    return ok(wire.campaign(await s.campaigns.delete(me, parse_id(id))))
+    return ok(wire_campaign.render(await s.campaigns.delete(me, parse_id(id))))
 
 
 @router.put("/campaigns/{id}/status", operation_id="update_campaign_status")
 async def update_status(
     id: str, body: CampaignStatusIn, s: ServicesDep, me: CustomerId
 ) -> JSONResponse:
-    return ok(wire.campaign(await s.campaigns.set_status(me, parse_id(id), body.fields())))
+    return ok(wire_campaign.render(await s.campaigns.set_status(me, parse_id(id), body.fields())))
 
 
 @router.put("/campaigns/{id}/service_level", operation_id="update_campaign_service_level")
@@ -64,7 +70,7 @@ async def update_service_level(
     id: str, body: CampaignServiceLevel, s: ServicesDep, me: CustomerId
 ) -> JSONResponse:
     return ok(
-        wire.campaign(
+        wire_campaign.render(
             await s.campaigns.update(me, parse_id(id), body.fields(), part="service_level")
         )
     )
@@ -75,7 +81,9 @@ async def update_actions(
     id: str, body: CampaignActions, s: ServicesDep, me: CustomerId
 ) -> JSONResponse:
     return ok(
-        wire.campaign(await s.campaigns.update(me, parse_id(id), body.fields(), part="actions"))
+        wire_campaign.render(
+            await s.campaigns.update(me, parse_id(id), body.fields(), part="actions")
+        )
     )
 
 
@@ -85,7 +93,9 @@ async def update_resource_info(
 ) -> JSONResponse:
     fields = body.fields() if body else {}
     return ok(
-        wire.campaign(await s.campaigns.update(me, parse_id(id), fields, part="resource_info"))
+        wire_campaign.render(
+            await s.campaigns.update(me, parse_id(id), fields, part="resource_info")
+        )
     )
 
 
@@ -96,7 +106,9 @@ async def update_next_campaign(
     fields = body.fields() if body else {}
     fields.setdefault("next_campaign_id", None)
     return ok(
-        wire.campaign(await s.campaigns.update(me, parse_id(id), fields, part="next_campaign_id"))
+        wire_campaign.render(
+            await s.campaigns.update(me, parse_id(id), fields, part="next_campaign_id")
+        )
     )
 
 
@@ -105,20 +117,20 @@ async def list_campaign_calls(
     id: str, s: ServicesDep, me: CustomerId, paging: PagingDep
 ) -> JSONResponse:
     page = await s.campaigncalls.list(me, paging.cursor, paging.limit, campaign_id=parse_id(id))
-    return ok(wire.listing(page, wire.campaigncall))
+    return ok(listing(page, wire_campaigncall.render))
 
 
 @router.get("/campaigncalls", operation_id="list_campaigncalls")
 async def list_calls(s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
     page = await s.campaigncalls.list(me, paging.cursor, paging.limit)
-    return ok(wire.listing(page, wire.campaigncall))
+    return ok(listing(page, wire_campaigncall.render))
 
 
 @router.get("/campaigncalls/{id}", operation_id="get_campaigncall")
 async def get_call(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
-    return ok(wire.campaigncall(await s.campaigncalls.get(me, parse_id(id))))
+    return ok(wire_campaigncall.render(await s.campaigncalls.get(me, parse_id(id))))
 
 
 @router.delete("/campaigncalls/{id}", operation_id="delete_campaigncall")
 async def delete_call(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
-    return ok(wire.campaigncall(await s.campaigncalls.delete(me, parse_id(id))))
+    return ok(wire_campaigncall.render(await s.campaigncalls.delete(me, parse_id(id))))

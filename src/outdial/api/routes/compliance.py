@@ -8,10 +8,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from outdial.api.deps import CustomerId, PagingDep, ServicesDep
-from outdial.api.wire import ok, page_token, ts
+from outdial.api.responses import ok
 from outdial.domain.ids import parse_id
 from outdial.domain.models import Page
 from outdial.wire import eligibility as wire_eligibility
+from outdial.wire.common import ts
+from outdial.wire.paging import page_token
 
 router = APIRouter(prefix="/v1.0", tags=["compliance"])
 

@@ -13,10 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import Receive, Scope, Send
 
 from outdial.api.deps import CustomerId, ServicesDep
-from outdial.api.wire import ok
+from outdial.api.responses import ok
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import parse_id
 from outdial.services.container import Services
+from outdial.wire import deliveries as wire_deliveries
+from outdial.wire import stats as wire_stats
 
 router = APIRouter(prefix="/v1.0", tags=["events"])
 T = TypeVar("T")
@@ -41,7 +43,7 @@ class ReplayIn(BaseModel):
 
 @router.get("/campaigns/{id}/stats", operation_id="get_campaign_stats")
 async def campaign_stats(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
-    return ok(await s.stats.campaign(me, parse_id(id)))
+    return ok(wire_stats.render(await s.stats.campaign(me, parse_id(id))))
 
 
 @router.get("/customers/{id}", operation_id="get_customer")
@@ -72,7 +74,8 @@ async def replay(body: ReplayIn, s: ServicesDep, me: CustomerId) -> JSONResponse
 async def deliveries(
     s: ServicesDep, me: CustomerId, page_size: Annotated[int, Query(ge=1, le=100)] = 100
 ) -> JSONResponse:
-    return ok({"result": await s.events.deliveries(me, page_size), "next_page_token": ""})
+    found = await s.events.deliveries(me, page_size)
+    return ok({"result": [wire_deliveries.render(d) for d in found], "next_page_token": ""})
 
 
 @router.get("/events", operation_id="stream_events")

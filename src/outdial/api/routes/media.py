@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from outdial import wire_format
-from outdial.api import wire
 from outdial.api.deps import CustomerId, PagingDep, ServicesDep
-from outdial.api.wire import ok
+from outdial.api.responses import ok
 from outdial.domain.ids import parse_id
+from outdial.wire import media as wire_media
+from outdial.wire.paging import listing
 
 router = APIRouter(prefix="/v1.0/media", tags=["media"])
 
@@ -34,18 +34,18 @@ async def create_media(
     """The body is the WAV file itself (PCM, at most 16 MiB); `?name=` names it. Play it
     with `{"type": "play", "option": {"stream_urls": ["media:<id>"]}}`."""
     data = await request.body()
-    return ok(wire_format.media(await s.media.create(me, data, name)))
+    return ok(wire_media.render(await s.media.create(me, data, name)))
 
 
 @router.get("", operation_id="list_media")
 async def list_media(s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
     page = await s.media.list(me, paging.cursor, paging.limit)
-    return ok(wire.listing(page, wire_format.media))
+    return ok(listing(page, wire_media.render))
 
 
 @router.get("/{id}", operation_id="get_media")
 async def get_media(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
-    return ok(wire_format.media(await s.media.get(me, parse_id(id))))
+    return ok(wire_media.render(await s.media.get(me, parse_id(id))))
 
 
 @router.get("/{id}/content", operation_id="get_media_content")
@@ -55,4 +55,4 @@ async def get_media_content(id: str, s: ServicesDep, me: CustomerId) -> Response
 
 @router.delete("/{id}", operation_id="delete_media")
 async def delete_media(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
-    return ok(wire_format.media(await s.media.delete(me, parse_id(id))))
+    return ok(wire_media.render(await s.media.delete(me, parse_id(id))))

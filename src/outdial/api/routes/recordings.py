@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, JSONResponse
 
-from outdial import wire_format
-from outdial.api import wire
 from outdial.api.deps import CustomerId, PagingDep, ServicesDep
-from outdial.api.wire import ok
+from outdial.api.responses import ok
 from outdial.domain.ids import parse_id
+from outdial.wire import recording as wire_recording
+from outdial.wire.paging import listing
 
 router = APIRouter(prefix="/v1.0/recordings", tags=["recordings"])
 
@@ -26,12 +26,12 @@ async def list_recordings(
     """The customer's recordings, newest first; `?campaigncall_id=` keeps one attempt's."""
     call = parse_id(campaigncall_id, field="campaigncall_id") if campaigncall_id else None
     page = await s.recordings.list(me, paging.cursor, paging.limit, call)
-    return ok(wire.listing(page, wire_format.recording))
+    return ok(listing(page, wire_recording.render))
 
 
 @router.get("/{id}", operation_id="get_recording")
 async def get_recording(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
-    return ok(wire_format.recording(await s.recordings.get(me, parse_id(id))))
+    return ok(wire_recording.render(await s.recordings.get(me, parse_id(id))))
 
 
 @router.get(
@@ -50,4 +50,4 @@ async def get_recording_file(id: str, s: ServicesDep, me: CustomerId) -> FileRes
 @router.delete("/{id}", operation_id="delete_recording")
 async def delete_recording(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
     """Delete the recording: the row is kept (readable by id), the file is removed."""
-    return ok(wire_format.recording(await s.recordings.delete(me, parse_id(id))))
+    return ok(wire_recording.render(await s.recordings.delete(me, parse_id(id))))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from outdial.domain.netpolicy import NetworkPolicy
 from outdial.domain.trunk import TrunkRule
+from outdial.settings import DEFAULT_SIP_BIND, SipSettings
 from outdial.telephony.sip.errors import SipConfigError
 from outdial.telephony.sip.hop import TRANSPORTS
 
@@ -125,34 +126,57 @@ class SipConfig:
                         self.trunk_explicit_transport)  # fmt: skip
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> SipConfig:
-        """Read the OUTDIAL_SIP_* names (docs/telephony.md); SipConfigError if malformed."""
+    def from_settings(
+        cls, settings: SipSettings, network: NetworkPolicy | None = None, *, cache_home: str
+    ) -> SipConfig:
+        """The one place that parses SIP settings (SPEC 4, docs/telephony.md); an unset bind
+        is the documented `127.0.0.1:0`. SipConfigError names the setting that is wrong.
+        `cache_home`: where the TTS cache goes (`outdial/tts` under it)."""
         values = sip_values(
-            trunk=env.get("OUTDIAL_SIP_TRUNK", ""),
-            outbound_proxy=env.get("OUTDIAL_SIP_OUTBOUND_PROXY", ""),
-            register=env.get("OUTDIAL_SIP_REGISTER", ""),
-            tls_ca_file=env.get("OUTDIAL_SIP_TLS_CA_FILE", ""),
-            tls_no_verify=env.get("OUTDIAL_SIP_TLS_NO_VERIFY", ""),
-            realm=env.get("OUTDIAL_SIP_REALM", ""),
-        )
+            trunk=settings.trunk, outbound_proxy=settings.outbound_proxy,
+            register=settings.register, tls_ca_file=settings.tls_ca_file,
+            tls_no_verify=settings.tls_no_verify, realm=settings.realm,
+        )  # fmt: skip
         try:
-            bind = parse_hostport(env.get("OUTDIAL_SIP_BIND", "") or "0.0.0.0:0", 0)
+            bind = parse_hostport(settings.bind or DEFAULT_SIP_BIND, 0)
         except ValueError as exc:
-            raise SipConfigError(f"OUTDIAL_SIP_BIND: {exc}") from None
-        rule = trunk_rule(
-            env.get("OUTDIAL_SIP_TRUNK_DOWN_AFTER", ""),
-            env.get("OUTDIAL_SIP_TRUNK_DOWN_WINDOW", ""),
-            env.get("OUTDIAL_SIP_TRUNK_PROBE", ""),
-        )
-        cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "/tmp"), ".cache"))
+            raise SipConfigError(f"OUTDIAL_SIP_BIND / --sip-bind: {exc}") from None
+        if bool(settings.username) != bool(settings.password):
+            raise SipConfigError("OUTDIAL_SIP_USERNAME and OUTDIAL_SIP_PASSWORD go together")
+        if settings.register and not settings.username:
+            raise SipConfigError("OUTDIAL_SIP_REGISTER needs OUTDIAL_SIP_USERNAME (the account)")
         return cls(
             bind=bind,
-            username=env.get("OUTDIAL_SIP_USERNAME", ""),
-            password=env.get("OUTDIAL_SIP_PASSWORD", ""),
-            cache_dir=Path(cache, "outdial", "tts"),
-            trunk_rule=rule,
+            username=settings.username,
+            password=settings.password,
+            cache_dir=Path(cache_home, "outdial", "tts"),
+            network=network or NetworkPolicy(),
+            trunk_rule=trunk_rule(
+                settings.trunk_down_after, settings.trunk_down_window, settings.trunk_probe
+            ),
             **values,  # type: ignore[arg-type]
         )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SipConfig:
+        """Read the OUTDIAL_SIP_* names (docs/telephony.md) into the same settings the CLI
+        makes, then `from_settings`; SipConfigError if malformed."""
+        settings = SipSettings(
+            trunk=env.get("OUTDIAL_SIP_TRUNK", ""),
+            bind=env.get("OUTDIAL_SIP_BIND", ""),
+            username=env.get("OUTDIAL_SIP_USERNAME", ""),
+            password=env.get("OUTDIAL_SIP_PASSWORD", ""),
+            realm=env.get("OUTDIAL_SIP_REALM", ""),
+            register=parse_flag(env.get("OUTDIAL_SIP_REGISTER", ""), "OUTDIAL_SIP_REGISTER"),
+            outbound_proxy=env.get("OUTDIAL_SIP_OUTBOUND_PROXY", ""),
+            tls_ca_file=env.get("OUTDIAL_SIP_TLS_CA_FILE", ""),
+            tls_no_verify=env.get("OUTDIAL_SIP_TLS_NO_VERIFY", ""),
+            trunk_down_after=env.get("OUTDIAL_SIP_TRUNK_DOWN_AFTER", ""),
+            trunk_down_window=env.get("OUTDIAL_SIP_TRUNK_DOWN_WINDOW", ""),
+            trunk_probe=env.get("OUTDIAL_SIP_TRUNK_PROBE", ""),
+        )
+        cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "/tmp"), ".cache"))
+        return cls.from_settings(settings, cache_home=cache)
 
 
 def trunk_rule(faults: str, window_s: str, probe_s: str) -> TrunkRule:

@@ -1,9 +1,11 @@
-"""Stored rows rendered straight to the wire format: the read model of the hottest list.
+"""The target list's read model: stored rows rendered straight to target JSON.
 
 A 100-row page of targets used to build a domain Target per row only to flatten it again,
 which cost more than the query itself (about 12 us a row against 1-3 us for the page's index
-scan). `target` renders the same JSON object from the row's own values; the unit tests hold
-it equal to `wire_format.target(rows.target(row))` for every shape of row.
+scan). `render` makes the same JSON object from the row's own values;
+`tests/api/test_target_read_model.py` holds it equal to `wire.target.render(rows.target(row))`
+for every shape of row, on both databases. The rows are selected as
+`storage.targets.WIRE_COLUMNS` (the wire fields, ids as the driver gives them).
 
 Stored destinations are already the wire Address object, as compact JSON text written by
 `codec.dump_address`. Text of that plain shape goes into the response as an
@@ -17,47 +19,20 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 
-from outdial import wire_format
 from outdial.storage.codec import PLAIN_ADDRESS, load_address
-from outdial.storage.tables import outdial_targets
 from outdial.storage.timeconv import from_us
-
-_t = outdial_targets
-
-
-def _raw_id(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
-    """An id column as the driver gives it: SQLite's 32 hex digits or asyncpg's UUID, not
-    converted to a uuid.UUID (2-3 us a value, twice a row) only to be printed again."""
-    return sa.type_coerce(column, sa.String).label(column.name)
-
-
-# The wire fields of a target, in the seed's order, plus nothing else.
-TARGET_COLUMNS: tuple[sa.ColumnElement[Any], ...] = (
-    _raw_id(_t.c.id),
-    _raw_id(_t.c.outdial_id),
-    _t.c.name,
-    _t.c.detail,
-    _t.c.data,
-    _t.c.status,
-    *(_t.c[f"destination_{n}"] for n in range(5)),
-    *(_t.c[f"try_count_{n}"] for n in range(5)),
-    _t.c.tm_create,
-    _t.c.tm_update,
-    _t.c.tm_delete,
-    _t.c.timezone,
-)
+from outdial.wire import common
 
 
 @lru_cache(maxsize=4096)  # rows of one page usually share their times (a bulk load's)
 def ts(micros: int | None) -> str:
     """Stored microseconds (None: not deleted) as a wire timestamp."""
-    return wire_format.ts(None if micros is None else from_us(micros))
+    return common.ts(None if micros is None else from_us(micros))
 
 
 def id_text(value: Any) -> str:
-    """A raw id (see `_raw_id`) in the canonical 8-4-4-4-12 form."""
+    """A raw id (SQLite's 32 hex digits or asyncpg's UUID) in the canonical 8-4-4-4-12 form."""
     if isinstance(value, str):
         if len(value) == 32:
             v = value.lower()
@@ -75,11 +50,12 @@ def destination(text: str | None) -> Any:
         return None
     if PLAIN_ADDRESS.fullmatch(text) is not None:
         return orjson.Fragment(text)
-    return wire_format.address(load_address(text))
+    return common.address(load_address(text))
 
 
-def target(row: Any) -> dict[str, Any]:
-    """One row selected as TARGET_COLUMNS, as the wire JSON object (for an orjson encoder)."""
+def render(row: Any) -> dict[str, Any]:
+    """One row selected as `storage.targets.WIRE_COLUMNS`, as the wire JSON object (for an
+    orjson encoder)."""
     (
         id_,
         outdial_id,

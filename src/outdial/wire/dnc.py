@@ -1,4 +1,4 @@
-"""JSON of the compliance resources (issue 6): do-not-call lists, entries, eligibility."""
+"""JSON of the compliance resources (issue 6): do-not-call lists and their entries."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from outdial.domain.dnc import DncEntry, DncList
 from outdial.domain.eligibility import Blocker
-from outdial.wire_format import ts
+from outdial.wire.common import opt_ts, ts
 
 
 def dnclist(d: DncList) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def dnc_entry(e: DncEntry) -> dict[str, Any]:
         "customer_id": str(e.customer_id),
         "dnclist_id": str(e.dnclist_id),
         "number": e.number,
-        "expire": None if e.expire is None else ts(e.expire),
+        "expire": opt_ts(e.expire),
         "detail": e.detail,
         "tm_create": ts(e.tm_create),
         "tm_update": ts(e.tm_update),
@@ -36,9 +36,11 @@ def dnc_entry(e: DncEntry) -> dict[str, Any]:
 
 
 def blocker(b: Blocker) -> dict[str, Any]:
+    """One reason of the eligibility answer (moves to wire/eligibility.py with issue 15's
+    single dial decision)."""
     return {
         "reason": b.reason.value,
         "destination_index": b.destination_index,
         "detail": b.detail,
-        "clears_at": None if b.clears_at is None else ts(b.clears_at),
+        "clears_at": opt_ts(b.clears_at),
     }
