@@ -249,7 +249,7 @@ def test_request_schemas_carry_the_rules() -> None:
     name = schemas["OutdialCreate"]["properties"]["name"]["anyOf"][0]
     assert name["maxLength"] == 255
     assert schemas["OutdialCreate"]["properties"]["detail"]["anyOf"][0]["maxLength"] == 65536
-    tel = schemas["AddressIn"]["anyOf"][0]
+    tel = schemas["AddressTel"]
     assert tel["properties"]["type"] == {"const": "tel"}
     assert tel["properties"]["target"]["pattern"] == r"^\+[0-9]{7,15}$"
     timeout = schemas["DialInfo"]["properties"]["dial_timeout"]["anyOf"][0]
@@ -258,9 +258,18 @@ def test_request_schemas_carry_the_rules() -> None:
     listing = DOC["paths"]["/v1.0/outdials"]["get"]["parameters"]
     size = next(p for p in listing if p["name"] == "page_size")["schema"]
     assert (size["minimum"], size["maximum"]) == (1, 100)
-    sip = re.compile(schemas["AddressIn"]["anyOf"][1]["properties"]["target"]["pattern"])
-    assert sip.fullmatch("alice@example.com:5070") and sip.fullmatch("sip:bob@10.0.0.1")
+    sip = re.compile(schemas["AddressSip"]["properties"]["target"]["pattern"])
+    assert sip.fullmatch("alice@example.com:5070") and sip.fullmatch("sip:bob@pbx.example")
     assert not sip.fullmatch("alice") and not sip.fullmatch("alice@-bad-")
+    one = schemas["TargetCreate"]["anyOf"]
+    assert [o["required"] for o in one] == [[f"destination_{n}"] for n in range(5)]
+    assert schemas["DncEntryIn"]["required"] == ["number"]
+    token = DOC["paths"]["/v1.0/outdials"]["get"]["parameters"]
+    page_token = next(p for p in token if p["name"] == "page_token")["schema"]["pattern"]
+    assert re.fullmatch(
+        page_token, "2022-04-30T17:52:16.484341Z_" + "1" * 8 + "-1111" * 3 + "-" + "1" * 12
+    )
+    assert re.fullmatch(page_token, "") and not re.fullmatch(page_token, "0" * 40)
 
 
 def test_component_examples_are_valid() -> None:

@@ -17,6 +17,7 @@ tests/api/test_openapi.py, so a new route cannot be left undocumented.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,19 +27,35 @@ from pydantic.json_schema import models_json_schema
 
 from outdial.api import openapi_schemas as out
 from outdial.api.middleware import MAX_BODY
+from outdial.domain.actions import MAX_ACTIONS
 from outdial.domain.address import AddressType
+from outdial.domain.callwindow import MAX_HOLIDAYS
 from outdial.domain.ids import NIL_UUID
+from outdial.domain.sipheaders import MAX_HEADERS as SIP_MAX_HEADERS
+from outdial.domain.sipheaders import MAX_NAME as SIP_MAX_NAME
+from outdial.domain.sipheaders import MAX_VALUE as SIP_MAX_VALUE
+from outdial.domain.sipheaders import PRIVACY_VALUES, RESERVED
 from outdial.domain.text import MAX_NAME, MAX_TEXT
+from outdial.domain.timezones import _known_zones
 from outdial.services import outplans
 
 REF = "#/components/schemas/{model}"
 E164 = r"^\+[0-9]{7,15}$"
 # `user@host[:port]` (a `sip:` prefix is stripped); domain/address.py checks label by label.
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-SIP = (
-    r"^(?:[sS][iI][pP]:)?[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+@"
-    rf"{_LABEL}(?:\.{_LABEL})*(?::[1-9][0-9]{{0,3}})?$"
+# Documented: host names whose labels start with a letter (address literals are taken too,
+# where the network policy allows them, which a pattern cannot say).
+_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_SIP_BODY = rf"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+@{_LABEL}(?:\.{_LABEL})*(?::[1-9][0-9]{{0,3}})?"
+SIP = rf"^(?:[sS][iI][pP]:)?{_SIP_BODY}$"
+# The bulk shorthand: `tel:+15550001`, `+15550001` or `sip:user@host`.
+SHORT = rf"^(?:(?:[tT][eE][lL]:)?\+[0-9]{{7,15}}|[sS][iI][pP]:{_SIP_BODY})$"
+# A time as page tokens and `expire` take it: the wire format or ISO 8601 / RFC 3339.
+TIME = (
+    r"^[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[T ](?:[01][0-9]|2[0-3])"
+    r":[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$"
 )
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+PAGE_TOKEN = rf"^(?:{TIME[1:-1]}(?:_{_UUID})?)?$"
 UUID_OR_EMPTY = (
     r"^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
 )
@@ -322,38 +339,56 @@ FIELD_RULES: dict[str, dict[str, Any]] = {
 }
 
 
-def _address_schema() -> dict[str, Any]:
+def _address_schemas() -> dict[str, Any]:
     """An Address as the API accepts it: one shape per type (the target's rule depends on
-    the type); all keys optional; an empty object or null means unset."""
+    the type); all keys optional; an empty object or null means unset. Unknown keys are
+    ignored."""
     text = {"type": ["string", "null"], "maxLength": MAX_NAME}
     extra = {"target_name": text, "name": text, "detail": text}
 
     def shape(kind: dict[str, Any], target: dict[str, Any], required: list[str]) -> Any:
-        return {
-            "type": "object",
-            "properties": {"type": kind, "target": target, **extra},
-            "required": required,
-            "additionalProperties": False,
-        }
+        properties = {"type": kind, "target": target, **extra}
+        return {"type": "object", "properties": properties, "required": required}
 
     others = [t.value for t in AddressType if t.value and t.value not in ("tel", "sip")]
+    named = {"type": "string", "minLength": 1, "maxLength": MAX_NAME}
     return {
-        "description": "A destination or caller id: tel (E.164), sip (user@host[:port]), "
-        f"{', '.join(others)} (stored; not dialable yet). Empty or null: unset.",
+        "AddressTel": shape({"const": "tel"}, {"type": "string", "pattern": E164}, _BOTH),
+        "AddressSip": shape({"const": "sip"}, {**_SIP_TARGET, "type": "string"}, _BOTH),
+        "AddressOther": shape({"enum": others}, named, _BOTH),
+        "AddressUnset": shape({"enum": ["", None]}, {"enum": ["", None]}, []),
+        "AddressSet": {
+            "description": "A set address: tel (E.164), sip (user@host[:port]), or "
+            f"{', '.join(others)} (stored; dialing them fails until a backend supports them).",
+            "anyOf": [_ref(n) for n in ("AddressTel", "AddressSip", "AddressOther")],
+        },
+        "AddressIn": {
+            "description": "A destination or caller id; an empty object or null: unset.",
+            "anyOf": [_ref("AddressSet"), _ref("AddressUnset")],
+        },
+    }
+
+
+_BOTH = ["type", "target"]
+_SIP_TARGET = {
+    "pattern": SIP,
+    "maxLength": MAX_NAME,
+    "description": "user@host or user@host:port (a sip: prefix is stripped); an address "
+    "literal is also taken where the network policy allows it",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+def _one_destination(set_schema: dict[str, Any]) -> dict[str, Any]:
+    """At least one destination_N is set (SPEC 1)."""
+    return {
         "anyOf": [
-            shape({"const": "tel"}, {"type": "string", "pattern": E164}, ["type", "target"]),
-            shape(
-                {"const": "sip"},
-                {"type": "string", "pattern": SIP, "maxLength": MAX_NAME},
-                ["type", "target"],
-            ),
-            shape(
-                {"enum": others},
-                {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
-                ["type", "target"],
-            ),
-            shape({"enum": ["", None]}, {"enum": ["", None]}, []),
-        ],
+            {"required": [f"destination_{n}"], "properties": {f"destination_{n}": set_schema}}
+            for n in range(5)
+        ]
     }
 
 
@@ -374,12 +409,118 @@ def _constrain(schema: dict[str, Any], rule: dict[str, Any]) -> None:
 
 
 def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
-    schemas["AddressIn"] = _address_schema()
+    schemas.update(_address_schemas())
     for name in request_names:
         component = schemas.get(name, {})
         for prop, schema in component.get("properties", {}).items():
             if prop in FIELD_RULES:
                 _constrain(schema, FIELD_RULES[prop])
+    schemas["TargetCreate"].update(_one_destination(_ref("AddressSet")))
+    short = {"type": "string", "pattern": SHORT, "description": "tel:+15550001, sip:user@host"}
+    bulk = schemas["TargetBulkItem"]
+    for n in range(5):
+        bulk["properties"][f"destination_{n}"]["anyOf"][1] = {
+            "type": "string",
+            "pattern": rf"^(?:|{SHORT[1:-1]})$",
+            "description": "the shorthand; '' is unset",
+        }
+    bulk.update(_one_destination({"anyOf": [_ref("AddressSet"), short]}))
+    entry = schemas["DncEntryIn"]
+    entry["required"] = ["number"]
+    entry["properties"]["number"] = {
+        "type": "string",
+        "pattern": E164,
+        "description": "E.164, such as +12125550100",
+    }
+    entry["properties"]["expire"]["anyOf"][0]["pattern"] = TIME
+    action = schemas["ActionIn"]["properties"]
+    action["type"].update(minLength=1)
+    for key in ("id", "next_id"):
+        action[key]["anyOf"][0]["pattern"] = UUID_OR_EMPTY
+    action["type"]["maxLength"] = 64
+    action["type"]["pattern"] = r"\S"
+    schemas["CampaignActions"]["properties"]["actions"]["maxItems"] = MAX_ACTIONS
+    schemas["CampaignCreate"]["properties"]["actions"]["anyOf"][0]["maxItems"] = MAX_ACTIONS
+
+    schemas.update(CallWindowIn=_call_window(), SipHeadersIn=_sip_headers())
+    caller_id = [_ref("AddressTel"), _ref("AddressSip"), _ref("AddressUnset"), {"type": "null"}]
+    zones = sorted(_known_zones())
+    for name in ("DialInfo", "OutplanCreate"):
+        props = schemas[name]["properties"]
+        props["source"] = {"description": "the caller id: tel or sip", "anyOf": caller_id}
+        props["call_window"] = {"anyOf": [_ref("CallWindowIn"), {"type": "null"}]}
+        props["sip_headers"] = {"anyOf": [_ref("SipHeadersIn"), {"type": "null"}]}
+    for name in ("TargetCreate", "TargetBulkItem"):
+        schemas[name]["properties"]["timezone"] = {
+            "description": "the callee's IANA zone (calling windows); '' or null: from the number",
+            "anyOf": [{"enum": ["", *zones]}, {"type": "null"}],
+        }
+
+
+def _call_window() -> dict[str, Any]:
+    hhmm = {"type": "string", "pattern": r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"}
+    day = r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])$"
+    return {
+        "type": "object",
+        "description": "When numbers may be called, in the callee's zone (docs/callwindows.md)",
+        "properties": {
+            "days": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1, "maximum": 7},
+                "description": "ISO weekdays, 1 = Monday; default every day",
+            },
+            "start": hhmm,
+            "end": hhmm,
+            "holidays": {
+                "type": "array",
+                "maxItems": MAX_HOLIDAYS,
+                "items": {"type": "string", "pattern": day},
+                "description": "dates as YYYY-MM-DD (any real date is taken)",
+            },
+            "timezone": {"enum": sorted(_known_zones()), "description": "default UTC"},
+        },
+        "required": ["start", "end"],
+        "additionalProperties": False,
+    }
+
+
+def _anycase(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+def _sip_headers() -> dict[str, Any]:
+    reserved = "|".join(_anycase(name) for name in sorted(RESERVED))
+    privacy = "|".join(sorted(PRIVACY_VALUES))
+    value = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": SIP_MAX_VALUE,
+        "pattern": r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+    }
+    return {
+        "type": "object",
+        "description": "SIP headers added to each INVITE (Diversion, Privacy, X-...); names "
+        "are SIP tokens, not one the SIP stack sets, each named once (in any case)",
+        "maxProperties": SIP_MAX_HEADERS,
+        "propertyNames": {
+            "pattern": rf"^[A-Za-z0-9\-.!%*_+`'~]{{1,{SIP_MAX_NAME}}}$",
+            "not": {"pattern": rf"^(?:{reserved})$"},
+        },
+        "patternProperties": {
+            f"^{_anycase('privacy')}$": {
+                "type": "string",
+                "pattern": rf"^\s*(?:{privacy})\s*(?:;\s*(?:{privacy})\s*)*$",
+            }
+        },
+        "additionalProperties": value,
+    }
+
+
+# Request bodies that the API requires (the routes take an optional body for the others).
+REQUIRED_BODY = {
+    "create_outdial_target": "TargetCreate",
+    "create_dnclist_entry": "DncEntryIn",
+}
 
 
 def _body_components(doc: dict[str, Any]) -> set[str]:
@@ -444,6 +585,29 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
             param["schema"] = _id_schema(param["name"])
         if param.get("in") == "query" and param["name"] == "campaign_id":
             param["schema"] = {**_id_schema("campaign"), "description": "default: the outdial's"}
+        if param.get("in") == "query" and param["name"] == "page_token":
+            param["schema"] = {
+                "type": "string",
+                "maxLength": 200,
+                "pattern": PAGE_TOKEN,
+                "description": "next_page_token of the previous page (or a time: rows before it)",
+            }
+        if param.get("in") == "header" and param["name"].lower() == "last-event-id":
+            param["schema"] = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+    body_name = REQUIRED_BODY.get(operation.get("operationId", ""))
+    if body_name:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body_name)}},
+        }
+    if operation.get("operationId") in (
+        "create_dnclist_entries_bulk",
+        "create_outdial_targets_bulk",
+    ):
+        bulk = operation["requestBody"]["content"]["application/json"]["schema"]
+        bulk["minItems"] = 1
+        if operation["operationId"] == "create_dnclist_entries_bulk":
+            bulk["items"] = _ref("DncEntryIn")
     responses["200"] = _success(op)
     if not path.startswith("/v1.0/"):
         return
