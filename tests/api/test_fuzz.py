@@ -1,5 +1,7 @@
-"""Fuzzing over the app's own OpenAPI schema (schemathesis): no request ever gets a 500, and
-every response conforms to the schema as far as the schema says anything (see CHECKS).
+"""Fuzzing over the app's own OpenAPI schema (schemathesis, every check it has: `--checks all`):
+no request ever gets a 500, every response conforms to the document (status, headers, content
+type, body schema), schema-valid requests are accepted and schema-violating ones refused, except
+the by-design cases listed in BY_DESIGN / BY_DESIGN_FOR with their reasons (issue 20).
 
 Valid and invalid requests are generated for every operation and sent with a valid key, on
 SQLite and on PostgreSQL. Path ids are often those of the caller's real resources, so that the
@@ -13,6 +15,7 @@ shutdown hook, which `shutdown_lifespans()` runs after every test.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import time
@@ -37,14 +40,14 @@ from outdial.services.container import Services
 from outdial.storage.db import Database
 from tests.conftest import LOOPBACK
 
-# Examples per operation, generation mode and database: 6 locally (under a minute for the whole
-# file: 52 operations on two databases on the 2-core machine), 20 under CI=true. Each test is
+# Examples per operation, generation mode and database: 6 locally (about 3 minutes for the whole
+# file: 58 operations on two databases on the loaded 2-core machine), 20 under CI=true. Each test is
 # time-boxed (OUTDIAL_FUZZ_BUDGET_S, from its first example): past its budget the remaining
 # examples are generated but not sent, so a slow machine searches less instead of running long. Set
 # OUTDIAL_FUZZ_EXAMPLES for a deeper search: 60 passed on every operation on 2026-11-27.
 IN_CI = os.environ.get("CI", "").lower() == "true"
 MAX_EXAMPLES = int(os.environ.get("OUTDIAL_FUZZ_EXAMPLES", "20" if IN_CI else "6"))
-BUDGET_S = float(os.environ.get("OUTDIAL_FUZZ_BUDGET_S", "4" if IN_CI else "30"))
+BUDGET_S = float(os.environ.get("OUTDIAL_FUZZ_BUDGET_S", "4" if IN_CI else "8"))
 
 # Every check schemathesis has (`--checks all`), applied to every generated request, except the
 # by-design ones below, each with its reason (issue 20).
@@ -65,6 +68,15 @@ BY_DESIGN_FOR: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/v1.0/campaigns"): _REFERENCE,
     ("PUT", "/v1.0/campaigns/{id}/resource_info"): _REFERENCE,
     ("PUT", "/v1.0/campaigns/{id}/next_campaign_id"): _REFERENCE,
+    ("POST", "/v1.0/outdials/{id}/targets_bulk"): {
+        "positive_data_acceptance": "schemathesis' coverage phase puts NUL characters in the "
+        "strings of array items whatever allow_x00 says (and past filter_body); text fields "
+        "refuse NUL, as the document says in words",
+    },
+    ("PUT", "/v1.0/customers/{id}"): {
+        "positive_data_acceptance": "webhook_uri's host must resolve in DNS to an address the "
+        "network policy allows: a fact of the world, not of the request's shape",
+    },
     ("POST", "/v1.0/media"): {
         "positive_data_acceptance": "the body must be a PCM WAV file; the document can say "
         "only that it is bytes",
@@ -124,6 +136,13 @@ def _integral(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _integral(v) for k, v in value.items()}
     return value
+
+
+@schema.hook
+def filter_body(context: Any, body: Any) -> bool:
+    """No NUL characters (see the generation settings): also from the phases that do not
+    read those settings."""
+    return "\\u0000" not in json.dumps(body, default=str)  # media bodies are bytes
 
 
 @schema.hook

@@ -29,6 +29,7 @@ from outdial.api import openapi_schemas as out
 from outdial.api.middleware import MAX_BODY
 from outdial.domain.actions import MAX_ACTIONS
 from outdial.domain.address import AddressType
+from outdial.domain.callingcodes import MAX_CODE_DIGITS, MAX_CODES
 from outdial.domain.callwindow import MAX_HOLIDAYS
 from outdial.domain.ids import NIL_UUID
 from outdial.domain.sipheaders import MAX_HEADERS as SIP_MAX_HEADERS
@@ -59,6 +60,7 @@ PAGE_TOKEN = rf"^(?:{TIME[1:-1]}(?:_{_UUID})?)?$"
 UUID_OR_EMPTY = (
     r"^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
 )
+NO_NUL = r"^[^\x00]*$"
 PATH_IDS = {"id", "target_id", "entry_id"}
 
 
@@ -343,7 +345,7 @@ def _address_schemas() -> dict[str, Any]:
     """An Address as the API accepts it: one shape per type (the target's rule depends on
     the type); all keys optional; an empty object or null means unset. Unknown keys are
     ignored."""
-    text = {"type": ["string", "null"], "maxLength": MAX_NAME}
+    text = {"type": ["string", "null"], "maxLength": MAX_NAME, "pattern": NO_NUL}
     extra = {"target_name": text, "name": text, "detail": text}
 
     def shape(kind: dict[str, Any], target: dict[str, Any], required: list[str]) -> Any:
@@ -382,14 +384,11 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": REF.format(model=name)}
 
 
-def _one_destination(set_schema: dict[str, Any]) -> dict[str, Any]:
-    """At least one destination_N is set (SPEC 1)."""
-    return {
-        "anyOf": [
-            {"required": [f"destination_{n}"], "properties": {f"destination_{n}": set_schema}}
-            for n in range(5)
-        ]
-    }
+def _one_destination() -> dict[str, Any]:
+    """At least one destination_N is set (SPEC 1): not every one of them unset. Said with
+    `not` rather than `anyOf` so that client generators keep one model class."""
+    unset = {"anyOf": [{"type": "null"}, {"const": ""}, _ref("AddressUnset")]}
+    return {"not": {"properties": {f"destination_{n}": unset for n in range(5)}}}
 
 
 _FOR_TYPE = {
@@ -415,8 +414,7 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
         for prop, schema in component.get("properties", {}).items():
             if prop in FIELD_RULES:
                 _constrain(schema, FIELD_RULES[prop])
-    schemas["TargetCreate"].update(_one_destination(_ref("AddressSet")))
-    short = {"type": "string", "pattern": SHORT, "description": "tel:+15550001, sip:user@host"}
+    schemas["TargetCreate"].update(_one_destination())
     bulk = schemas["TargetBulkItem"]
     for n in range(5):
         bulk["properties"][f"destination_{n}"]["anyOf"][1] = {
@@ -424,7 +422,7 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
             "pattern": rf"^(?:|{SHORT[1:-1]})$",
             "description": "the shorthand; '' is unset",
         }
-    bulk.update(_one_destination({"anyOf": [_ref("AddressSet"), short]}))
+    bulk.update(_one_destination())
     entry = schemas["DncEntryIn"]
     entry["required"] = ["number"]
     entry["properties"]["number"] = {
@@ -443,8 +441,20 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
     schemas["CampaignCreate"]["properties"]["actions"]["anyOf"][0]["maxItems"] = MAX_ACTIONS
 
     schemas.update(CallWindowIn=_call_window(), SipHeadersIn=_sip_headers())
+    customer = schemas["CustomerUpdate"]["properties"]
+    customer["webhook_method"]["anyOf"][0]["pattern"] = "^(?:[pP][oO][sS][tT]|[pP][uU][tT])$"
+    customer["webhook_uri"]["anyOf"][0].update(
+        pattern=r"^(?:|[hH][tT][tT][pP][sS]?://[^\s]+)$", maxLength=2000
+    )
+    customer["webhook_uri"]["description"] = (
+        "an http(s) URL whose host resolves to an address the network policy allows; '' "
+        "turns webhooks off"
+    )
+    codes = customer["allowed_calling_codes"]["anyOf"][0]
+    codes.update(maxItems=MAX_CODES)
+    codes["items"] = {"type": "string", "pattern": rf"^\+?[0-9]{{1,{MAX_CODE_DIGITS}}}$"}
     caller_id = [_ref("AddressTel"), _ref("AddressSip"), _ref("AddressUnset"), {"type": "null"}]
-    zones = sorted(_known_zones())
+    zones = ZONES
     for name in ("DialInfo", "OutplanCreate"):
         props = schemas[name]["properties"]
         props["source"] = {"description": "the caller id: tel or sip", "anyOf": caller_id}
@@ -453,13 +463,18 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
     for name in ("TargetCreate", "TargetBulkItem"):
         schemas[name]["properties"]["timezone"] = {
             "description": "the callee's IANA zone (calling windows); '' or null: from the number",
-            "anyOf": [{"enum": ["", *zones]}, {"type": "null"}],
+            "anyOf": [{"type": "string", "pattern": f"^(?:|{zones})$"}, {"type": "null"}],
         }
+
+
+# IANA zone names as a pattern rather than an enum: client generators make an enum class of
+# an enum, and several zone names map to one identifier (Etc/GMT+0, Etc/GMT-0, GMT0).
+ZONES = "|".join(re.escape(zone) for zone in sorted(_known_zones()))
 
 
 def _call_window() -> dict[str, Any]:
     hhmm = {"type": "string", "pattern": r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$"}
-    day = r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])$"
+    day = r"^[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])$"
     return {
         "type": "object",
         "description": "When numbers may be called, in the callee's zone (docs/callwindows.md)",
@@ -477,7 +492,11 @@ def _call_window() -> dict[str, Any]:
                 "items": {"type": "string", "pattern": day},
                 "description": "dates as YYYY-MM-DD (any real date is taken)",
             },
-            "timezone": {"enum": sorted(_known_zones()), "description": "default UTC"},
+            "timezone": {
+                "type": "string",
+                "pattern": f"^(?:{ZONES})$",
+                "description": "an IANA zone name; default UTC",
+            },
         },
         "required": ["start", "end"],
         "additionalProperties": False,
