@@ -230,6 +230,16 @@ def test_every_operation_is_described() -> None:
                 assert response["x-reasons"], where
 
 
+async def test_health_matches_its_schema(client: httpx.AsyncClient) -> None:
+    _, operation = _operation("GET", "/health")
+    for code in ("200", "503"):
+        assert operation["responses"][code]["content"]["application/json"]["schema"]
+    r = await client.get("/health")
+    assert r.status_code == 200
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert _validator(schema).is_valid(r.json())
+
+
 def test_no_validation_error_components_and_security_schemes() -> None:
     schemas = DOC["components"]["schemas"]
     assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas

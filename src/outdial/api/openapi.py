@@ -629,6 +629,11 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
             bulk["items"] = _ref("DncEntryIn")
     responses["200"] = _success(op)
     if not path.startswith("/v1.0/"):
+        if operation.get("operationId") == "health":
+            responses["503"] = {
+                "description": "Starting or stopping (`status: starting`)",
+                "content": {"application/json": {"schema": _ref("Health")}},
+            }
         return
     operation["security"] = SECURITY
     has_query = any(p.get("in") == "query" for p in params)
