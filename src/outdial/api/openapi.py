@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -57,9 +57,7 @@ TIME = (
 )
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 PAGE_TOKEN = rf"^(?:{TIME[1:-1]}(?:_{_UUID})?)?$"
-UUID_OR_EMPTY = (
-    r"^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
-)
+UUID_OR_EMPTY = rf"^(?:{_UUID})?$"
 NO_NUL = r"^[^\x00]*$"
 PATH_IDS = {"id", "target_id", "entry_id"}
 
@@ -74,7 +72,6 @@ class Op:
     invalid: tuple[str, ...] = ()  # 400 reasons besides INVALID_ARGUMENT / INVALID_ID / JSON
     conflict: tuple[str, ...] = ()  # 409 reasons
     exhausted: tuple[str, ...] = ()  # 429 reasons besides RATE_LIMITED
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _OD = ("OUTDIAL_NOT_FOUND",)
@@ -307,12 +304,19 @@ def _errors(method: str, path: str, op: Op, has_body: bool, has_query: bool) -> 
     return {code: _error(code, reasons) for code, reasons in found.items()}
 
 
+_ID_NAMES = {
+    "id": "the resource's id",
+    "target_id": "the target's id",
+    "entry_id": "the entry's id",
+}
+
+
 def _id_schema(name: str) -> dict[str, Any]:
     return {
         "type": "string",
         "format": "uuid",
         "not": {"const": str(NIL_UUID)},
-        "description": f"the {name.replace('_', ' ')} (a UUID, not the nil UUID)",
+        "description": f"{_ID_NAMES.get(name, name)} (a UUID, not the nil UUID)",
     }
 
 
@@ -603,7 +607,10 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
         if param.get("in") == "path" and param["name"] in PATH_IDS:
             param["schema"] = _id_schema(param["name"])
         if param.get("in") == "query" and param["name"] == "campaign_id":
-            param["schema"] = {**_id_schema("campaign"), "description": "default: the outdial's"}
+            param["schema"] = {
+                **_id_schema("campaign_id"),
+                "description": "the campaign to judge against (default: the outdial's)",
+            }
         if param.get("in") == "query" and param["name"] == "page_token":
             param["schema"] = {
                 "type": "string",
