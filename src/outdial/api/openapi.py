@@ -59,6 +59,9 @@ _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 PAGE_TOKEN = rf"^(?:{TIME[1:-1]}(?:_{_UUID})?)?$"
 UUID_OR_EMPTY = rf"^(?:{_UUID})?$"
 NO_NUL = r"^[^\x00]*$"
+# What Python's str.strip() removes, spelled out: a regex `\s` means less in ECMA-262 (which
+# JSON Schema patterns follow) than in Python, which the domain's checks use.
+WHITESPACE = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace())
 PATH_IDS = {"id", "target_id", "entry_id"}
 
 
@@ -440,7 +443,7 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
     for key in ("id", "next_id"):
         action[key]["anyOf"][0]["pattern"] = UUID_OR_EMPTY
     action["type"]["maxLength"] = 64
-    action["type"]["pattern"] = r"\S"
+    action["type"]["pattern"] = f"[^{WHITESPACE}]"
     schemas["CampaignActions"]["properties"]["actions"]["maxItems"] = MAX_ACTIONS
     schemas["CampaignCreate"]["properties"]["actions"]["anyOf"][0]["maxItems"] = MAX_ACTIONS
 
@@ -448,7 +451,7 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
     customer = schemas["CustomerUpdate"]["properties"]
     customer["webhook_method"]["anyOf"][0]["pattern"] = "^(?:[pP][oO][sS][tT]|[pP][uU][tT])$"
     customer["webhook_uri"]["anyOf"][0].update(
-        pattern=r"^(?:|[hH][tT][tT][pP][sS]?://[^\s]+)$", maxLength=2000
+        pattern=r"^(?:|[hH][tT][tT][pP][sS]?://[!-~]+)$", maxLength=2000
     )
     customer["webhook_uri"]["description"] = (
         "an http(s) URL whose host resolves to an address the network policy allows; '' "
@@ -518,7 +521,7 @@ def _sip_headers() -> dict[str, Any]:
         "type": "string",
         "minLength": 1,
         "maxLength": SIP_MAX_VALUE,
-        "pattern": r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+        "pattern": rf"^[^\x00-\x1f\x7f]*[^{WHITESPACE}\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
     }
     return {
         "type": "object",
@@ -532,7 +535,7 @@ def _sip_headers() -> dict[str, Any]:
         "patternProperties": {
             f"^{_anycase('privacy')}$": {
                 "type": "string",
-                "pattern": rf"^\s*(?:{privacy})\s*(?:;\s*(?:{privacy})\s*)*$",
+                "pattern": rf"^ *(?:{privacy}) *(?:; *(?:{privacy}) *)*$",
             }
         },
         "additionalProperties": value,
