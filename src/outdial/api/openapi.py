@@ -622,7 +622,11 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
                 "description": "next_page_token of the previous page (or a time: rows before it)",
             }
         if param.get("in") == "header" and param["name"].lower() == "last-event-id":
-            param["schema"] = {"type": "string", "pattern": "^[0-9]{1,18}$"}
+            param["schema"] = {
+                "type": "string",
+                "pattern": "^[0-9]{1,18}$",
+                "description": "the last event id seen (a browser sends it on reconnect)",
+            }
     body_name = REQUIRED_BODY.get(operation.get("operationId", ""))
     if body_name:
         operation["requestBody"] = {
