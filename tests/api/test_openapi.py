@@ -185,7 +185,7 @@ async def test_errors_match_the_documented_envelope(api: Recorder, tenant: Tenan
     await api.send("POST", "/v1.0/outdials", content=b"{", expect=400)
     await api.send("POST", "/v1.0/outdials", json={"name": "x" * 256}, expect=400)
     await api.send("PUT", f"/v1.0/campaigns/{missing}/status", json={"status": "x"}, expect=400)
-    # Past 64 bits an event id is a 400 (the fuzzer found a database overflow, a 500, there).
+    # An event id past 2**53 - 1 is a 400 (the fuzzer found a database overflow, a 500, at 2**63).
     huge = 2**63
     await api.send("POST", "/v1.0/events/replay", json={"from_event_id": huge}, expect=400)
     await api.send("GET", f"/v1.0/events?last_event_id={huge}", expect=400)

@@ -22,7 +22,8 @@ router = APIRouter(prefix="/v1.0", tags=["events"])
 T = TypeVar("T")
 POLL_S = 0.25  # how often the stream looks for new events
 KEEPALIVE_S = 15.0
-MAX_EVENT_ID = 2**63 - 1  # event ids are 64-bit (past it: 400, not a database overflow)
+MAX_EVENT_ID = 2**53 - 1  # the largest integer JSON carries exactly (past it: 400, never an
+# overflow in the database, whose ids are 64-bit)
 KEY_CHECK_S = 2.0  # how often an open stream asks whether its key still works
 
 
