@@ -624,7 +624,7 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
         if param.get("in") == "header" and param["name"].lower() == "last-event-id":
             param["schema"] = {
                 "type": "string",
-                "pattern": "^[0-9]{1,18}$",
+                "pattern": "^[0-9]{1,15}$",
                 "description": "the last event id seen (a browser sends it on reconnect)",
             }
     body_name = REQUIRED_BODY.get(operation.get("operationId", ""))
