@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
 from outdial import __version__
-from outdial.api import errors
+from outdial.api import errors, openapi
 from outdial.api.auth import Authenticate
 from outdial.api.middleware import RequestGuard
 from outdial.api.routes import (
@@ -103,4 +103,5 @@ def create_app(
             body.update(health_detail())
         return body
 
+    openapi.install(app)
     return app

@@ -24,6 +24,8 @@ router = APIRouter(prefix="/v1.0", tags=["events"])
 T = TypeVar("T")
 POLL_S = 0.25  # how often the stream looks for new events
 KEEPALIVE_S = 15.0
+MAX_EVENT_ID = 2**53 - 1  # the largest integer JSON carries exactly (past it: 400, never an
+# overflow in the database, whose ids are 64-bit)
 KEY_CHECK_S = 2.0  # how often an open stream asks whether its key still works
 
 
@@ -38,7 +40,7 @@ class CustomerUpdate(BaseModel):
 
 class ReplayIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
-    from_event_id: int = Field(..., ge=0)
+    from_event_id: int = Field(..., ge=0, le=MAX_EVENT_ID)
 
 
 @router.get("/campaigns/{id}/stats", operation_id="get_campaign_stats")
@@ -84,7 +86,7 @@ async def stream_events(
     s: ServicesDep,
     me: CustomerId,
     last_event_id: Annotated[str | None, Header()] = None,
-    from_id: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
+    from_id: Annotated[int | None, Query(alias="last_event_id", ge=0, le=MAX_EVENT_ID)] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: `id` is the event id, `event` its type, `data` the event JSON.
     Resume with the `Last-Event-ID` header (browsers send it on reconnect) or the
@@ -92,6 +94,8 @@ async def stream_events(
     if last_event_id is not None:
         try:
             start = int(last_event_id)
+            if not 0 <= start <= MAX_EVENT_ID:
+                raise ValueError
         except ValueError:
             raise InvalidArgument("Last-Event-ID must be an event id") from None
     elif from_id is not None:
