@@ -32,12 +32,12 @@ from schemathesis.python.asgi import shutdown_lifespans
 
 from outdial.api.app import create_app
 from outdial.api.openapi import PAGE_TOKEN, TIME
-from outdial.api.wire import parse_page_token, parse_time
 from outdial.clock import SystemClock
 from outdial.domain.errors import OutdialError
 from outdial.domain.netpolicy import NetworkPolicy
 from outdial.services.container import Services
 from outdial.storage.db import Database
+from outdial.wire.paging import parse_page_token, parse_time
 from tests.conftest import LOOPBACK
 
 # Examples per operation, generation mode and database: 6 locally (about 3 minutes for the whole

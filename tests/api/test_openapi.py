@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -22,7 +23,9 @@ from pydantic import BaseModel
 from outdial.api import openapi_schemas as out
 from outdial.api.app import create_app
 from outdial.api.openapi import OPERATIONS
+from outdial.domain.outcome import CallOutcome, HangupReason, RecordingFile
 from outdial.services.container import Services
+from outdial.services.dialing import DialingService
 from tests.api.helpers import TEL, insert_campaigncall, make_outdial
 from tests.conftest import Tenant
 
@@ -124,7 +127,18 @@ async def test_every_response_matches_its_schema(
     await s("GET", f"/v1.0/campaigns/{cid}/preview")
     await s("GET", f"/v1.0/campaigns/{cid}/compliance")
     await s("GET", f"/v1.0/campaigns/{cid}/stats")
-    call = await insert_campaigncall(services, tenant.customer_id, c)
+    call = await insert_campaigncall(services, tenant.customer_id, c, status="progressing")
+    # the attempt ends having heard something and with a recording (failed: recording is off)
+    rec = uuid.uuid4()
+    failed = RecordingFile(rec, "", "wav", 2, 0, "failed", "recording is off", "", "")
+    heard = CallOutcome(
+        HangupReason.NORMAL, answered=True, sip_code=200, amd_result="human", amd_ms=1200,
+        digits="9", recordings=(failed,),
+    )  # fmt: skip
+    await DialingService(services.ctx).attempts.record([], [(uuid.UUID(call), heard)])
+    await s("GET", "/v1.0/recordings")
+    await s("GET", f"/v1.0/recordings/{rec}")
+    await s("DELETE", f"/v1.0/recordings/{rec}")
     await s("GET", f"/v1.0/campaigns/{cid}/campaigncalls")
     await s("GET", "/v1.0/campaigncalls")
     await s("GET", f"/v1.0/campaigncalls/{call}")

@@ -85,6 +85,7 @@ _CC = ("CAMPAIGNCALL_NOT_FOUND",)
 _DL = ("DNCLIST_NOT_FOUND",)
 _DE = ("DNCLIST_NOT_FOUND", "DNCLIST_ENTRY_NOT_FOUND")
 _ME = ("MEDIA_NOT_FOUND",)
+_RE = ("RECORDING_NOT_FOUND",)
 _CU = ("CUSTOMER_NOT_FOUND",)
 _DEST = ("DESTINATION_NOT_ALLOWED", "DESTINATION_BLOCKED")
 _REFS = ("INVALID_REFERENCE", "OUTDIAL_IN_USE")
@@ -212,6 +213,15 @@ OPERATIONS: dict[str, Op] = {
     "get_media": Op("Get a media's metadata", "Media", _ME),
     "get_media_content": Op("Download a media's WAV file", "audio/wav", _ME),
     "delete_media": Op("Delete a media (soft)", "Media", _ME),
+    # recordings
+    "list_recordings": Op("List recordings", "RecordingList"),
+    "get_recording": Op("Get a recording", "Recording", _RE),
+    "get_recording_file": Op(
+        "Download a recording's WAV file",
+        "audio/wav",
+        ("RECORDING_NOT_FOUND", "RECORDING_FILE_NOT_FOUND"),
+    ),
+    "delete_recording": Op("Delete a recording and its file", "Recording", _RE),
     # health
     "health": Op("Liveness and readiness", "Health"),
 }
@@ -226,6 +236,7 @@ TAGS = [
     {"name": "compliance", "description": "Eligibility, previews and the compliance log"},
     {"name": "events", "description": "Stats, the event stream, webhooks, customers"},
     {"name": "media", "description": "Uploaded audio"},
+    {"name": "recordings", "description": "Call recordings"},
     {"name": "health", "description": "Liveness"},
 ]
 

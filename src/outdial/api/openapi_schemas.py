@@ -144,6 +144,15 @@ class Outplan(_Out):
     sip_headers: dict[str, str] = Field(description="SIP headers added to each INVITE")
 
 
+class OptOut(_Out):
+    """Opt-out by keypress (issue 12): the key, the do-not-call list it adds the callee's
+    number to, and the text spoken before hanging up."""
+
+    key: str = Field(pattern=r"^[0-9*#]$", examples=["9"])
+    dnclist_id: str = _id("the do-not-call list")
+    confirmation: str = Field(examples=["You will not be called again. Goodbye."])
+
+
 class Campaign(_Out):
     """A run over an outdial with an outplan."""
 
@@ -165,6 +174,7 @@ class Campaign(_Out):
     tm_create: str = _tm_create()
     tm_update: str = _tm_update()
     tm_delete: str = _tm_delete()
+    opt_out: OptOut | None = Field(description="outdial's own: opt-out by keypress; null: none")
 
 
 class Campaigncall(_Out):
@@ -193,9 +203,21 @@ class Campaigncall(_Out):
         examples=["normal"],
     )
     sip_code: int = Field(description="outdial's own: the deciding SIP response, 0 if none")
+    hangup_detail: str = Field(
+        description="outdial's own: a short public detail of the end (`trunk_down`, "
+        "`destination_blocked`) or ''",
+        examples=[""],
+    )
     tm_create: str = _tm_create()
     tm_update: str = _tm_update()
     tm_delete: str = _tm_delete()
+    amd_result: Literal["", "human", "machine", "notsure"] = Field(
+        description="outdial's own: answering-machine detection's verdict; '' when no amd ran",
+        examples=["human"],
+    )
+    amd_ms: int = Field(ge=0, description="ms from the answer to the amd decision")
+    digits: str = Field(description="the keys the callee pressed, in order", examples=["9"])
+    opted_out: bool = Field(description="the callee pressed the campaign's opt-out key")
 
 
 class DncList(_Out):
@@ -240,6 +262,29 @@ class Media(_Out):
     tm_create: str = _tm_create()
     tm_update: str = _tm_update()
     tm_delete: str = _tm_delete()
+
+
+class Recording(_Out):
+    """A call recording (VoIPBIN's recording shape); the WAV is at `.../{id}/file`."""
+
+    id: str = _id("the recording's id")
+    customer_id: str = _id("the owner", "5e4a0680-804e-11ec-8477-2fea5968d85b")
+    activeflow_id: str = _ref("the active flow")
+    reference_type: str = Field(examples=["call"])
+    reference_id: str = _ref("the call")
+    status: Literal["recording", "ended", "failed"] = Field(examples=["ended"])
+    format: str = Field(examples=["wav"])
+    on_end_flow_id: str = _ref("the flow run when it ends")
+    tm_start: str = Field(description="'' when it never started", examples=[""])
+    tm_end: str = Field(description="'' when it never started", examples=[""])
+    tm_create: str = _tm_create()
+    tm_update: str = _tm_update()
+    tm_delete: str = _tm_delete()
+    campaign_id: str = _ref("the campaign")
+    campaigncall_id: str = _ref("the attempt")
+    channels: int = Field(ge=0, examples=[2])
+    duration_ms: int = Field(ge=0, examples=[5000])
+    detail: str = Field(examples=[""])
 
 
 class Blocker(_Out):
@@ -403,6 +448,7 @@ CampaigncallList = _list_of(Campaigncall, "CampaigncallList")
 DncListList = _list_of(DncList, "DncListList")
 DncEntryList = _list_of(DncEntry, "DncEntryList")
 MediaList = _list_of(Media, "MediaList")
+RecordingList = _list_of(Recording, "RecordingList")
 WebhookDeliveryList = _list_of(WebhookDelivery, "WebhookDeliveryList")
 ComplianceList = _list_of(ComplianceRecord, "ComplianceList")
 OutdialtargetBulk = _bulk_of(Outdialtarget, "OutdialtargetBulk")
@@ -421,6 +467,8 @@ MODELS: dict[str, type[BaseModel]] = {
         DncList,
         DncEntry,
         Media,
+        Recording,
+        OptOut,
         Eligibility,
         Preview,
         Stats,
@@ -438,6 +486,7 @@ MODELS: dict[str, type[BaseModel]] = {
         DncListList,
         DncEntryList,
         MediaList,
+        RecordingList,
         WebhookDeliveryList,
         ComplianceList,
         OutdialtargetBulk,
