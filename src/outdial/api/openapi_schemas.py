@@ -1,7 +1,7 @@
 """Response schemas of the OpenAPI document (issue 20), one pydantic model per resource.
 
-They describe what the renderers (`outdial.wire_format`, `api/dnc_wire.py`, the services'
-JSON) send; they are not used to validate responses at run time. They cannot drift from the
+They describe what the renderers (the `outdial.wire` package, one module per resource)
+send; they are not used to validate responses at run time. They cannot drift from the
 renderers unnoticed: tests/api/test_openapi.py renders every resource through the real API
 and validates each body against these models with `extra="forbid"` and every field required,
 both ways (a field the renderer adds or drops fails the test).

@@ -419,28 +419,14 @@ class Engine:
             self.ledger.answered(attempt.campaigncall_id)
 
         limit = request.dial_timeout_ms / 1000 + self.config.max_call_s
-        try:
-            async with asyncio.timeout(limit):
-                outcome = await self.telephony.place_call(request, on_answer)
-        except TimeoutError:
-            outcome = CallOutcome(HangupReason.TIMEOUT, detail="longest call time reached")
-        except asyncio.CancelledError:
-            self.ledger.ended(
-                attempt.campaigncall_id,
-                CallOutcome(HangupReason.CANCEL, detail="engine shutting down"),
-            )
-            raise
-        except Exception as exc:  # a crash in one call is that call's outcome
-            log.exception("attempt crashed: %s", ids, extra=extra)
-            outcome = CallOutcome(HangupReason.FAILED, detail=f"{type(exc).__name__}: {exc}")
-        log.info(
-            "attempt ended: %s reason=%s sip=%s",
+        await self._to_the_end(
+            attempt,
+            lambda: self.telephony.place_call(request, on_answer),
+            limit,
+            "attempt",
             ids,
-            outcome.reason.value,
-            outcome.sip_code,
-            extra=extra,
+            extra,
         )
-        self.ledger.ended(attempt.campaigncall_id, outcome)
 
     async def _flow_attempt(
         self,
@@ -453,9 +439,29 @@ class Engine:
         """A flow campaign's attempt: no call; the actions run with the target's variables
         (engine/flowrun.py), dialing -> progressing -> done like VoIPBIN's flow calls."""
         self.ledger.answered(attempt.campaigncall_id)
+        await self._to_the_end(
+            attempt,
+            lambda: self.flows.run(campaign.actions, variables),
+            self.config.max_call_s,
+            "flow attempt",
+            ids,
+            extra,
+        )
+
+    async def _to_the_end(
+        self,
+        attempt: Claimed,
+        run: Callable[[], Awaitable[CallOutcome]],
+        limit_s: float,
+        kind: str,
+        ids: str,
+        extra: dict[str, Any],
+    ) -> None:
+        """Run one attempt's call or flow to its outcome, bounded by `limit_s`, and hand the
+        outcome to the ledger: a timeout, a crash and the engine's shutdown are outcomes too."""
         try:
-            async with asyncio.timeout(self.config.max_call_s):
-                outcome = await self.flows.run(campaign.actions, variables)
+            async with asyncio.timeout(limit_s):
+                outcome = await run()
         except TimeoutError:
             outcome = CallOutcome(HangupReason.TIMEOUT, detail="longest call time reached")
         except asyncio.CancelledError:
@@ -464,13 +470,15 @@ class Engine:
                 CallOutcome(HangupReason.CANCEL, detail="engine shutting down"),
             )
             raise
-        except Exception as exc:  # a crash in one flow is that attempt's outcome
-            log.exception("flow attempt crashed: %s", ids, extra=extra)
+        except Exception as exc:  # a crash in one attempt is that attempt's outcome
+            log.exception("%s crashed: %s", kind, ids, extra=extra)
             outcome = CallOutcome(HangupReason.FAILED, detail=f"{type(exc).__name__}: {exc}")
         log.info(
-            "flow attempt ended: %s reason=%s %s",
+            "%s ended: %s reason=%s sip=%s %s",
+            kind,
             ids,
             outcome.reason.value,
+            outcome.sip_code,
             outcome.detail,
             extra=extra,
         )
