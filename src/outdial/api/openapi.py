@@ -27,6 +27,7 @@ from pydantic.json_schema import models_json_schema
 
 from outdial.api import openapi_schemas as out
 from outdial.api.middleware import MAX_BODY
+from outdial.domain.action_options import KNOWN_TYPES
 from outdial.domain.actions import MAX_ACTIONS
 from outdial.domain.address import AddressType
 from outdial.domain.callingcodes import MAX_CODE_DIGITS, MAX_CODES
@@ -450,11 +451,9 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
     }
     entry["properties"]["expire"]["anyOf"][0]["pattern"] = TIME
     action = schemas["ActionIn"]["properties"]
-    action["type"].update(minLength=1)
     for key in ("id", "next_id"):
         action[key]["anyOf"][0]["pattern"] = UUID_OR_EMPTY
-    action["type"]["maxLength"] = 64
-    action["type"]["pattern"] = f"[^{WHITESPACE}]"
+    action["type"]["enum"] = sorted(KNOWN_TYPES)  # others are a 400 (domain/action_options.py)
     schemas["CampaignActions"]["properties"]["actions"]["maxItems"] = MAX_ACTIONS
     schemas["CampaignCreate"]["properties"]["actions"]["anyOf"][0]["maxItems"] = MAX_ACTIONS
 
@@ -624,6 +623,13 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
             param["schema"] = {
                 **_id_schema("campaign_id"),
                 "description": "the campaign to judge against (default: the outdial's)",
+            }
+        if param.get("in") == "query" and param["name"] == "campaigncall_id":
+            param["schema"] = {
+                "type": "string",
+                "pattern": UUID_OR_EMPTY,
+                "not": {"const": str(NIL_UUID)},
+                "description": "only this attempt's (a UUID; empty: all)",
             }
         if param.get("in") == "query" and param["name"] == "page_token":
             param["schema"] = {
