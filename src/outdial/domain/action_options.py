@@ -106,9 +106,12 @@ def _keys(value: str, field: str, allowed: frozenset[str], most: int) -> None:
         )
 
 
-def check_http_url(url: str, where: str, network: NetworkPolicy) -> None:
+def check_http_url(
+    url: str, where: str, network: NetworkPolicy, expected: str = "an http(s) URL"
+) -> None:
     """An http(s) URL of printable ASCII whose host, when it is an address literal, the
-    policy allows (names are checked again when the request is made)."""
+    policy allows (names are checked again when the request is made). `expected` names
+    what the field must be in the error."""
     if len(url) > MAX_URL or not all(" " < c < "\x7f" for c in url):
         raise InvalidArgument(
             f"{where} must be printable ASCII without spaces, at most {MAX_URL} characters",
@@ -120,7 +123,7 @@ def check_http_url(url: str, where: str, network: NetworkPolicy) -> None:
     except ValueError:
         port, parts = None, urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidArgument(f"{where} must be an http(s) URL", reason="INVALID_URI")
+        raise InvalidArgument(f"{where} must be {expected}", reason="INVALID_URI")
     try:
         network.check_literal(parts.hostname, port or (443 if parts.scheme == "https" else 80))
     except BlockedAddress as exc:

@@ -8,20 +8,18 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from outdial.domain import action_options
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.media import PREFIX as MEDIA_PREFIX
 from outdial.domain.media import media_id
-from outdial.domain.netpolicy import BlockedAddress, NetworkPolicy
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.domain.text import check_name, check_unicode
 
 MAX_ACTIONS = 100
 MAX_OPTION_DEPTH = 16
 MAX_OPTION_BYTES = 64 * 1024
-MAX_URL = 2000
 PLAYABLE = frozenset({"talk", "play", "sleep", "hangup"})
 # Option keys that hold a time in ms (VoIPBIN's `duration`, `timeout`, `*_timeout`, ...):
 # none may be longer than the longest call.
@@ -160,26 +158,9 @@ def check_play_url(url: str, where: str, network: NetworkPolicy) -> None:
         if media_id(url) is None:
             raise InvalidArgument(f"{where} must be {MEDIA_PREFIX}<uuid>", reason="INVALID_URI")
         return
-    if len(url) > MAX_URL or not all(" " < c < "\x7f" for c in url):
-        raise InvalidArgument(
-            f"{where} must be printable ASCII without spaces, at most {MAX_URL} characters",
-            reason="INVALID_URI",
-        )
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port, parts = None, urlsplit("")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidArgument(
-            f"{where} must be an http(s) URL or {MEDIA_PREFIX}<id> (an uploaded WAV file)",
-            reason="INVALID_URI",
-        )
-    try:
-        network.check_literal(parts.hostname, port or (443 if parts.scheme == "https" else 80))
-    except BlockedAddress as exc:
-        kind = exc.reason.replace("_", " ")
-        raise InvalidArgument(f"{where} points at a {kind} address", reason="INVALID_URI") from None
+    action_options.check_http_url(
+        url, where, network, f"an http(s) URL or {MEDIA_PREFIX}<id> (an uploaded WAV file)"
+    )
 
 
 def media_refs(actions: Iterable[dict[str, Any]]) -> set[uuid.UUID]:
