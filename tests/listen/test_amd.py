@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from outdial.telephony.listen import AmdDetector, AmdResult, AmdSettings, AmdStatus, EnergyVad
+from outdial.telephony.listen.amd import amd_settings_for
 from tests.listen.signals import frames, greeting, mix, noise, silence, speech
 
 HELLO = speech([0.25, 0.35])  # "hel-lo?", 0.68 s
@@ -135,3 +136,43 @@ def test_energy_vad_tracks_the_floor_and_keeps_a_range_below_the_loudest() -> No
     assert sum(vad.is_voice(f) for f in loud) > 10
     # 25 dB below what was just heard: background, not the callee
     assert not any(vad.is_voice(f) for f in frames(speech([0.4], dbm0=-35))[3:])
+
+
+def _decide(settings: AmdSettings, voiced: list[bool]) -> AmdResult | None:
+    detector = AmdDetector(settings)
+    for v in voiced:
+        if (got := detector.step(v)) is not None:
+            return got
+    return None
+
+
+def test_an_amd_actions_thresholds_tune_the_detector() -> None:
+    """Two seconds of talk then quiet: a machine by the default greeting length (1.5 s), a
+    person once the campaign's `amd` action allows a 3 s greeting."""
+    talk = [True] * 100 + [False] * 60
+    plain = amd_settings_for([{"type": "talk"}, {"type": "amd", "option": {}}])
+    assert plain == AmdSettings()
+    assert (got := _decide(plain, talk)) is not None and got.status is AmdStatus.MACHINE
+    tuned = amd_settings_for(
+        [{"type": "amd", "option": {"greeting": 3000, "after_greeting_silence": 600}}]
+    )
+    assert tuned.greeting_ms == 3000 and tuned.after_greeting_silence_ms == 600
+    got = _decide(tuned, talk)
+    assert got is not None and (got.status, got.ms) == (AmdStatus.HUMAN, 2600)
+
+
+def test_every_threshold_option_reaches_its_setting() -> None:
+    option = {
+        "initial_silence": 3000, "greeting": 2000, "after_greeting_silence": 900,
+        "total_analysis_time": 6000, "min_word_length": 120, "between_words_silence": 200,
+        "maximum_number_of_words": 4, "maximum_word_length": 4000,
+    }  # fmt: skip
+    got = amd_settings_for([{"type": "amd", "option": option}])
+    assert (got.initial_silence_ms, got.greeting_ms, got.after_greeting_silence_ms) == (
+        3000, 2000, 900,
+    )  # fmt: skip
+    assert (got.total_analysis_ms, got.min_word_ms, got.between_words_silence_ms) == (
+        6000, 120, 200,
+    )  # fmt: skip
+    assert (got.max_words, got.max_word_ms) == (4, 4000)
+    assert amd_settings_for([]) == AmdSettings()

@@ -151,10 +151,31 @@ def _hangup(o: dict[str, Any], w: str, _: NetworkPolicy) -> None:
     _uuid(o, "reference_id", w)
 
 
+# outdial's own `amd` options: the detector's thresholds, named as Asterisk's AMD() names them
+# (ms, or a count of words), each 0 or absent for the tuned default (telephony/listen/amd.py).
+AMD_THRESHOLDS: dict[str, int] = {  # option -> the largest value allowed
+    "initial_silence": 60_000,
+    "greeting": 60_000,
+    "after_greeting_silence": 60_000,
+    "total_analysis_time": 60_000,
+    "min_word_length": 60_000,
+    "between_words_silence": 60_000,
+    "maximum_number_of_words": 100,
+    "maximum_word_length": 60_000,
+}
+
+
+def amd_thresholds(option: dict[str, Any], where: str = "amd") -> dict[str, int]:
+    """The thresholds an `amd` action sets (0 and absent, the default, left out), each checked."""
+    chosen = {key: _int(option, key, where, 0, high) for key, high in AMD_THRESHOLDS.items()}
+    return {key: value for key, value in chosen.items() if value}
+
+
 def _amd(o: dict[str, Any], w: str, _: NetworkPolicy) -> None:
     _string(o, "machine_handle", w, ("", "hangup", "continue"))
     _bool(o, "async", w)
     _bool(o, "wait_for_beep", w)
+    amd_thresholds(o, w)
 
 
 def _digits_receive(o: dict[str, Any], w: str, _: NetworkPolicy) -> None:

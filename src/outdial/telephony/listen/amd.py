@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
+from outdial.domain.action_options import amd_thresholds
 from outdial.telephony.listen.frames import FRAME_MS, Frame
 from outdial.telephony.listen.vad import EnergyVad, Vad, WebRtcVad
 
@@ -79,6 +80,30 @@ class AmdSettings:
         return EnergyVad(
             margin_db=self.vad_margin_db, min_dbm0=self.vad_min_dbm0, range_db=self.vad_range_db
         )
+
+
+# The `amd` action's threshold options (domain/action_options.AMD_THRESHOLDS) -> fields here.
+_OPTION_FIELDS = {
+    "initial_silence": "initial_silence_ms",
+    "greeting": "greeting_ms",
+    "after_greeting_silence": "after_greeting_silence_ms",
+    "total_analysis_time": "total_analysis_ms",
+    "min_word_length": "min_word_ms",
+    "between_words_silence": "between_words_silence_ms",
+    "maximum_number_of_words": "max_words",
+    "maximum_word_length": "max_word_ms",
+}
+
+
+def amd_settings_for(actions: list[dict[str, Any]]) -> AmdSettings:
+    """The detector settings a call's actions ask for: the first `amd` action's thresholds
+    over the tuned defaults (validated when the campaign was saved)."""
+    for action in actions:
+        if action.get("type") == "amd":
+            option = action.get("option") or {}
+            chosen = amd_thresholds(option) if isinstance(option, dict) else {}
+            return AmdSettings(**{_OPTION_FIELDS[key]: value for key, value in chosen.items()})
+    return AmdSettings()
 
 
 @dataclass(frozen=True, slots=True)

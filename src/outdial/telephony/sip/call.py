@@ -22,6 +22,7 @@ from outdial.domain.rules import ring_limit_ms
 from outdial.domain.trunk import Verdict, verdict_for
 from outdial.telephony.base import CallRequest, OnAnswer
 from outdial.telephony.interpreter import CallScript, ScriptResult
+from outdial.telephony.listen.amd import amd_settings_for
 from outdial.telephony.sip.actions import ActionPlayer, SipMedia
 from outdial.telephony.sip.auth import CallCredentials
 from outdial.telephony.sip.dialog import Dialog, new_branch, new_tag
@@ -384,7 +385,10 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
             if script is not None:
                 script.on_digit(digit)
 
-        ear = CallEar(on_digit, event_payload_type=media.telephone_event, label=self.label)
+        ear = CallEar(
+            on_digit, event_payload_type=media.telephone_event, label=self.label,
+            amd=amd_settings_for(request.actions),
+        )  # fmt: skip
         self.ear = ear
         self.stream.on_packet = ear.on_packet
         self.env.ears.add(ear)
