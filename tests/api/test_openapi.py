@@ -27,6 +27,7 @@ from outdial.domain.outcome import CallOutcome, HangupReason, RecordingFile
 from outdial.services.container import Services
 from outdial.services.dialing import DialingService
 from tests.api.helpers import TEL, insert_campaigncall, make_outdial
+from tests.api.test_seed_roundtrip import SEED_EXAMPLE
 from tests.conftest import Tenant
 
 DOC = create_app(cast(Services, None)).openapi()
@@ -302,28 +303,7 @@ def test_request_schemas_carry_the_rules() -> None:
 
 def test_component_examples_are_valid() -> None:
     """The seed's example target validates against the Outdialtarget schema."""
-    seed = {
-        "id": "1b3d7a92-7146-466d-90f5-4bc701ada4c0",
-        "outdial_id": "40bea034-1d17-474d-a5de-da00d0861c69",
-        "name": "test destination 0",
-        "detail": "test detatination 0 detail",
-        "data": "test data",
-        "status": "done",
-        "destination_0": {
-            "type": "tel",
-            "target": "+821100000001",
-            "target_name": "",
-            "name": "",
-            "detail": "",
-        },
-        **{f"destination_{n}": None for n in range(1, 5)},
-        "try_count_0": 1,
-        **{f"try_count_{n}": 0 for n in range(1, 5)},
-        "tm_create": "2022-04-30 17:52:16.484341",
-        "tm_update": "2022-04-30 17:53:51.183345",
-        "tm_delete": "9999-01-01 00:00:00.000000",
-        "timezone": "",
-    }
+    seed = {**SEED_EXAMPLE, "timezone": ""}
     assert _validator({"$ref": "#/components/schemas/Outdialtarget"}).is_valid(seed)
     out.Outdialtarget.model_validate(seed, strict=True)
     properties = DOC["components"]["schemas"]["Outdialtarget"]["properties"]
