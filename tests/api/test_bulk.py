@@ -130,6 +130,8 @@ async def test_a_failure_after_rows_were_written_keeps_nothing(
         response = await raw.post(bulk_path(outdial), json=body, headers=auth)
     assert response.status_code == 500, response.text
     assert response.json()["error"]["status"] == "INTERNAL"
+    # a 500 names its request id in the header as every other answer does
+    assert response.headers["x-request-id"] == response.json()["error"]["request_id"] != ""
     assert written == [3_500]  # all four batches were in the transaction when it failed
     assert await listed(tenant, outdial) == []
     async with services.ctx.db.read() as conn:

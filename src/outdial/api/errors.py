@@ -43,7 +43,10 @@ def envelope(
     message: str,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = error_body(status, reason, message, request_id=request_id(request))
+    rid = request_id(request)
+    body = error_body(status, reason, message, request_id=rid)
+    # Named here too: a 500 is sent by Starlette's outermost middleware, past RequestGuard.
+    headers = {**(headers or {}), "X-Request-Id": rid} if rid else headers
     if http == 401:
         headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return ErrorResponse(body, status_code=http, headers=headers)
