@@ -38,7 +38,7 @@ from outdial.domain.sipheaders import MAX_NAME as SIP_MAX_NAME
 from outdial.domain.sipheaders import MAX_VALUE as SIP_MAX_VALUE
 from outdial.domain.sipheaders import PRIVACY_VALUES, RESERVED
 from outdial.domain.text import MAX_NAME, MAX_TEXT
-from outdial.domain.timezones import _known_zones
+from outdial.domain.timezones import known_zones
 from outdial.services import outplans
 
 REF = "#/components/schemas/{model}"
@@ -486,7 +486,7 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
 
 # IANA zone names as a pattern rather than an enum: client generators make an enum class of
 # an enum, and several zone names map to one identifier (Etc/GMT+0, Etc/GMT-0, GMT0).
-ZONES = "|".join(re.escape(zone) for zone in sorted(_known_zones()))
+ZONES = "|".join(re.escape(zone) for zone in sorted(known_zones()))
 
 
 def _call_window() -> dict[str, Any]:

@@ -20,13 +20,14 @@ _NOT_PLACES = frozenset({"localtime", "posixrules", "Factory", "Etc/Unknown"})
 
 
 @lru_cache(maxsize=1)
-def _known_zones() -> frozenset[str]:
+def known_zones() -> frozenset[str]:
+    """Every IANA zone name a time zone field accepts."""
     return frozenset(available_timezones()) - _NOT_PLACES
 
 
 def validate_timezone(name: object, field: str) -> str:
     """Return `name` if it is an IANA zone name (exact spelling), else raise InvalidArgument."""
-    if not isinstance(name, str) or name not in _known_zones():
+    if not isinstance(name, str) or name not in known_zones():
         raise InvalidArgument(
             f"{field} must be an IANA time zone name such as 'America/New_York', got {name!r}"
         )
@@ -41,7 +42,7 @@ def _number_zones(number: str) -> tuple[str, ...]:
     except phonenumbers.NumberParseException:
         return ()
     zones = phone_timezone.time_zones_for_number(parsed)
-    known = _known_zones()
+    known = known_zones()
     return tuple(sorted({zone for zone in zones if zone in known}))
 
 
