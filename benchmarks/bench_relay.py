@@ -161,13 +161,12 @@ async def main(calls: int, seconds: float) -> None:
 
     logging.basicConfig(level=logging.WARNING)
     env = {**os.environ, "BENCH_RELAY_LINGER": "5"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_relay", "--peer", "--calls", str(calls),
-         "--seconds", str(seconds)],
-        stdout=subprocess.PIPE, text=True, env=env,
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.bench_relay", "--peer", "--calls", str(calls),
+        "--seconds", str(seconds), stdout=subprocess.PIPE, env=env,
     )  # fmt: skip
     assert proc.stdout is not None
-    port = json.loads(proc.stdout.readline())["port"]
+    port = json.loads(await proc.stdout.readline())["port"]
     config = SipConfig(None, (HOST, 0), "", "", 500,
                        network=NetworkPolicy.from_text("127.0.0.0/8"))  # fmt: skip
     tel = SipTelephony(config)
@@ -186,15 +185,14 @@ async def main(calls: int, seconds: float) -> None:
         return await tel.place_call(request, _nothing)
 
     tasks = [asyncio.create_task(one(i)) for i in range(calls)]
-    loop = asyncio.get_running_loop()
-    lines = await loop.run_in_executor(None, _read_lines, proc, 2)
+    lines = [await proc.stdout.readline() for _ in range(2)]
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
     wall1 = time.perf_counter()
     for task in tasks:
         task.cancel()  # ends both legs of every call (BYE)
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     await tel.stop()
-    proc.wait(30)
+    await asyncio.wait_for(proc.wait(), 30)
     connected = json.loads(lines[0])["connected"]
     stats = json.loads(lines[1])
     cpu = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
@@ -207,7 +205,8 @@ async def main(calls: int, seconds: float) -> None:
           f"p50 {stats.get('p50_ms')}  p90 {stats.get('p90_ms')}  p99 {stats.get('p99_ms')}  "
           f"p99.9 {stats.get('p99_9_ms')}  max {stats.get('max_ms')}")  # fmt: skip
     print(f"within 5 ms: {stats.get('within_5ms_pct')} %")
-    print(f"machine load average (1 min) at the start / end: {load0:.1f} / {os.getloadavg()[0]:.1f} "
+    load1 = os.getloadavg()[0]
+    print(f"machine load average (1 min) at the start / end: {load0:.1f} / {load1:.1f} "
           f"on {os.cpu_count()} CPUs")  # fmt: skip
     print(f"outdial CPU: {cpu:.1f} s over {wall1 - wall0:.1f} s wall "
           f"({100 * cpu / (wall1 - wall0):.0f} % of one core, set-up included)")  # fmt: skip
@@ -215,11 +214,6 @@ async def main(calls: int, seconds: float) -> None:
 
 async def _nothing() -> None:
     return None
-
-
-def _read_lines(proc: subprocess.Popen[str], count: int) -> list[str]:
-    assert proc.stdout is not None
-    return [proc.stdout.readline() for _ in range(count)]
 
 
 def cli() -> None:
