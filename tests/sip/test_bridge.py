@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import wave
 from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 
 from outdial.domain.outcome import HangupReason
@@ -294,3 +296,29 @@ async def test_blocked_destination_is_not_dialed(
     outcome = await asyncio.wait_for(tel.place_call(request, kit.no_op), 10)
     assert outcome.detail == "hung up after the actions"
     assert [(r.end, r.sip_code) for r in results] == [(BridgeEnd.NOT_ANSWERED, 0)]
+
+
+async def test_a_recording_keeps_both_sides_of_the_conversation(
+    telephony, peers, kit: SimpleNamespace, results: list[BridgeResult], tmp_path
+) -> None:
+    """recording_start, then connect: the callee (left) and the agent (right, relayed to the
+    callee by outdial) are both in the file. Only the agent talks here (the callee is silent),
+    so the right channel carries its voice and the left stays quiet."""
+    callee = await peers()
+    agent = await peers(Agent, hangup_after_ms=2500)
+    tel = await telephony()
+    actions = [{"type": "recording_start", "option": {"format": "wav"}},
+               connect(f"7781@{agent.address}")]  # fmt: skip
+    request = dataclasses.replace(
+        kit.call_request(kit.sip(f"5551000@{callee.address}"), actions=actions),
+        recordings_dir=str(tmp_path),
+    )
+    outcome = await asyncio.wait_for(tel.place_call(request, kit.no_op), 10)
+    assert [r.end for r in results] == [BridgeEnd.AGENT]
+    (file,) = outcome.recordings
+    assert file.status == "done" and file.channels == 2
+    with wave.open(file.path, "rb") as wav:
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").reshape(-1, 2)
+    left, right = np.abs(frames[:, 0]).astype(int), np.abs(frames[:, 1]).astype(int)
+    assert right.max() > 1000, right.max()  # the agent's greeting
+    assert left.max() < 200, left.max()  # the silent callee
