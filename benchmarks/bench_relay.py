@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -222,12 +223,13 @@ def cli() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    runner: Callable[..., Any] = asyncio.run
     try:
         import uvloop  # the service's loop when installed
 
         runner = uvloop.run
     except ImportError:
-        runner = asyncio.run
+        pass
     if args.peer:
         runner(peer_main(args.seconds, args.calls))
     else:

@@ -88,9 +88,7 @@ class CallMedia(Protocol):
         ...
 
     async def bridge(self, destination: Address, ring_timeout_ms: int) -> BridgeResult:
-        """Dial `destination` as a second leg (ringing at most `ring_timeout_ms`) while this
-        call stays up, relay audio both ways once it answers, and return when one side hung
-        up (the other leg then gets BYE) or when it did not answer (telephony/bridge.py)."""
+        """Call `destination` as a second leg and connect the two (telephony/bridge.py)."""
         ...
 
 
