@@ -210,9 +210,10 @@ async def test_baresip_agent_bridged_to_a_callee(
     await asyncio.wait_for(callee.done.wait(), 3)
     assert callee.bye_received  # the agent hung up: outdial hung the callee up
     assert callee.stream is None  # closed at the BYE; its counters were kept
-    # ~2.5 s of 20 ms packets each way: the callee's reached baresip, baresip's the callee
-    assert int(heard.group(1)) >= 100, debug
-    assert int(sent.group(1)) >= 100 and callee.rtp_packets >= 100, (debug, callee.rtp_packets)
+    # ~2.5 s of 20 ms packets each way (125; 60 leaves room for a loaded machine): the
+    # callee's reached baresip, baresip's the callee
+    assert int(heard.group(1)) >= 60, debug
+    assert int(sent.group(1)) >= 60 and callee.rtp_packets >= 60, (debug, callee.rtp_packets)
 
 
 def _netstring(reply: str) -> str:

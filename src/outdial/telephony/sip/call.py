@@ -432,7 +432,9 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
         """Connect this answered call to `destination` (sip/b2bua.py)."""
         from outdial.telephony.sip import b2bua
 
-        if self.env.leg_target is None or self.remote_bye.done():
+        if self.remote_bye.done():  # the callee is gone already
+            return BridgeResult(BridgeEnd.CALLEE)
+        if self.env.leg_target is None:
             return BridgeResult(BridgeEnd.NOT_ANSWERED)
         return await b2bua.bridge(self, self.env.leg_target, destination, ring_timeout_ms)
 
