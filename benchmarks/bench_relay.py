@@ -161,7 +161,7 @@ async def main(calls: int, seconds: float) -> None:
     from outdial.telephony.sip import SipConfig, SipTelephony
 
     logging.basicConfig(level=logging.WARNING)
-    env = {**os.environ, "BENCH_RELAY_LINGER": "5"}
+    env = {**os.environ, "BENCH_RELAY_LINGER": str(2 + calls / 50)}  # for the BYEs
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "benchmarks.bench_relay", "--peer", "--calls", str(calls),
         "--seconds", str(seconds), stdout=subprocess.PIPE, env=env,
