@@ -426,7 +426,11 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
         gets the first one's answer."""
         if self._bye is None:
             self._bye = asyncio.ensure_future(super().hang_up())
-        return await asyncio.shield(self._bye)
+        try:
+            return await asyncio.shield(self._bye)
+        except asyncio.CancelledError:
+            self._bye.cancel()  # as before: a hang-up given up on stops its BYE transaction
+            raise
 
     async def bridge(self, destination: Address, ring_timeout_ms: int) -> BridgeResult:
         """Connect this answered call to `destination` (sip/b2bua.py)."""
