@@ -342,3 +342,29 @@ async def test_a_tel_agent_goes_through_the_trunk(
     assert [(r.end, r.sip_code) for r in results] == [(BridgeEnd.AGENT, 200)]
     (leg,) = trunk.calls.values()
     assert leg.user == "+77812345678"
+
+
+class Mute(Agent):
+    """Answers 200 with no SDP at all: nothing could be relayed."""
+
+    def _sdp(self, call: PeerCall, offer: Any) -> bytes:
+        super()._sdp(call, offer)
+        return b""
+
+
+async def test_an_agent_answer_without_audio_is_not_a_connection(
+    telephony, peers, kit: SimpleNamespace, results: list[BridgeResult]
+) -> None:
+    callee = await peers()
+    agent = await peers(Mute)
+    tel = await telephony()
+    request = kit.call_request(
+        kit.sip(f"{CALLEE}@{callee.address}"),
+        actions=[connect(f"7781@{agent.address}"), {"type": "sleep", "option": {"duration": 100}}],
+    )
+    outcome = await asyncio.wait_for(tel.place_call(request, kit.no_op), 10)
+    assert outcome.detail == "hung up after the actions"  # the sleep ran: the callee stayed
+    assert [(r.end, r.sip_code) for r in results] == [(BridgeEnd.NOT_ANSWERED, 200)]
+    far = next(iter(agent.calls.values()))
+    await asyncio.wait_for(far.done.wait(), 3)
+    assert far.bye_received  # answered, so hung up with BYE
