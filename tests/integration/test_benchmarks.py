@@ -65,6 +65,10 @@ RUNS = {
         "bench_listen_calls --calls 3 --hold-ms 3000",
         [rf'"phase": "listen", "calls": 3, "answered": 3, .*"sent_within_5ms_pct": {NUMBER}'],
     ),
+    "relay": (
+        "bench_relay --calls 3 --seconds 1",
+        [rf"relayed and received {NUMBER}, lost {NUMBER}", rf"within 5 ms: {NUMBER} %"],
+    ),
     "soak": (
         "bench_soak --seconds 6 --rate 20 --sample 0.5 --warmup 1",
         [

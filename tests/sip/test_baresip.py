@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -81,16 +82,20 @@ class Baresip:
     def text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
-    async def command(self, command: str) -> None:
-        """A ctrl_tcp command (a JSON netstring), e.g. `hangup`."""
+    async def command(self, command: str) -> str:
+        """A ctrl_tcp command (a JSON netstring), e.g. `hangup`; the reply's text."""
         reader, writer = await asyncio.open_connection("127.0.0.1", self.ctrl_port)
         body = json.dumps({"command": command, "token": "t"}).encode()
         writer.write(str(len(body)).encode() + b":" + body + b",")
         await writer.drain()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(reader.read(4096), 2)
+        reply = b""
+        with contextlib.suppress(TimeoutError, ValueError, asyncio.IncompleteReadError):
+            length = await asyncio.wait_for(reader.readuntil(b":"), 2)
+            body = await asyncio.wait_for(reader.readexactly(int(length[:-1]) + 1), 2)
+            reply = length + body
         writer.close()
         await writer.wait_closed()
+        return reply.decode(errors="replace")
 
     async def stop(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
@@ -171,3 +176,46 @@ async def test_baresip_hangs_up(baresip, telephony, kit: SimpleNamespace, transp
     await far.command("hangup")
     outcome = await asyncio.wait_for(call, 5)
     assert (outcome.reason, outcome.detail) == (HangupReason.NORMAL, "the far end hung up")
+
+
+async def test_baresip_agent_bridged_to_a_callee(
+    baresip, telephony, peer, kit: SimpleNamespace
+) -> None:
+    """Issue 13: baresip auto-answers as the agent and outdial bridges it to the callee (the
+    answering peer's 778, which talks all along): RTP from the callee reaches baresip and
+    baresip's reaches the callee, through outdial, until baresip hangs up; then the callee
+    gets BYE. Outdial plays nothing during a bridge, so every packet counted is relayed."""
+    far = await baresip()
+    tel = await telephony()
+    agent = {"type": "sip", "target": f"far@127.0.0.1:{far.port}"}
+    connect = {"type": "connect", "option": {"destinations": [agent]}}
+    request = kit.call_request(kit.sip(f"7781000@{peer.address}"), actions=[connect])
+    call = asyncio.create_task(tel.place_call(request, kit.no_op))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while "Call established" not in far.text():
+        assert loop.time() < deadline and not call.done(), far.text()
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(2.5)
+    debug = json.loads(_netstring(await far.command("audio_debug")))["data"]
+    await far.command("hangup")
+    outcome = await asyncio.wait_for(call, 5)
+    assert (outcome.reason, outcome.answered, outcome.sip_code) == (
+        HangupReason.NORMAL, True, 200,
+    ), far.text()  # fmt: skip
+    heard = re.search(r"rcvd=(\d+)", debug)  # baresip's RTCP member: packets received
+    sent = re.search(r"TX: packets=(\d+)", debug)
+    assert heard and sent, debug
+    callee = peer.calls[str(request.call_id)]
+    await asyncio.wait_for(callee.done.wait(), 3)
+    assert callee.bye_received  # the agent hung up: outdial hung the callee up
+    assert callee.stream is None  # closed at the BYE; its counters were kept
+    # ~2.5 s of 20 ms packets each way (125; 60 leaves room for a loaded machine): the
+    # callee's reached baresip, baresip's the callee
+    assert int(heard.group(1)) >= 60, debug
+    assert int(sent.group(1)) >= 60 and callee.rtp_packets >= 60, (debug, callee.rtp_packets)
+
+
+def _netstring(reply: str) -> str:
+    """The JSON inside a ctrl_tcp netstring reply (`<length>:<json>,`)."""
+    return reply[reply.index(":") + 1 : reply.rindex(",")]

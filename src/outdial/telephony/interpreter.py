@@ -11,6 +11,9 @@ Call actions (VoIPBIN names and options, docs/telephony.md):
 - `digits_send` (`digits`, `duration` 100-1000 ms per key, `interval` 0-5000 ms);
 - `recording_start` (`format` wav, `duration` s, `end_of_silence` s, `end_of_key`
   none|any|<keys>, `beep_start`) and `recording_stop`;
+- `connect` (`destinations`): dial the destinations one after the other (each rings up to
+  CONNECT_RING_MS) and bridge the call to the first that answers (`CallMedia.bridge`); once
+  connected the call ends with the conversation; when none answers the actions go on;
 - the campaign's opt-out key, pressed at any moment, stops whatever runs, speaks the
   confirmation, hangs up and marks the outcome `opted_out`.
 
@@ -30,12 +33,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from outdial.domain.address import DIALABLE_TYPES, Address, parse_address
+from outdial.domain.errors import InvalidArgument
 from outdial.domain.flow import DigitGather, Flow
 from outdial.domain.outcome import HangupReason, RecordingFile
+from outdial.telephony.bridge import BridgeResult
 from outdial.telephony.recording import Recorder, failed
 
 log = logging.getLogger("outdial.telephony.interpreter")
 DIGIT_KEYS = frozenset("0123456789*#ABCD")
+CONNECT_RING_MS = 30_000  # how long each `connect` destination rings
+MAX_CONNECT_DESTINATIONS = 10
 
 
 class CallMedia(Protocol):
@@ -79,6 +87,10 @@ class CallMedia(Protocol):
         """Feed (or, with None, stop feeding) a recorder with both directions."""
         ...
 
+    async def bridge(self, destination: Address, ring_timeout_ms: int) -> BridgeResult:
+        """Call `destination` as a second leg and connect the two (telephony/bridge.py)."""
+        ...
+
 
 @dataclass(slots=True)
 class ScriptResult:
@@ -89,6 +101,7 @@ class ScriptResult:
     opted_out: bool = False
     recordings: list[RecordingFile] = field(default_factory=list)
     played: list[str] = field(default_factory=list)  # the call actions that ran
+    bridges: list[BridgeResult] = field(default_factory=list)  # connect's tries, in order
 
 
 class _Stop(Exception):
@@ -238,10 +251,38 @@ class CallScript:
             await self._start_recording(opt)
         elif kind == "recording_stop":
             self._stop_recording()
+        elif kind == "connect":
+            await self._connect(opt)
         else:
             log.info("call %s: action type %r does nothing on a call, skipped", self.label, kind)
             return
         self.result.played.append(kind)
+
+    async def _connect(self, opt: dict[str, Any]) -> None:
+        """VoIPBIN's `connect`: the first of `destinations` that answers is bridged to the
+        call; the conversation's end ends the call. `early_media` and `relay_reason` are
+        accepted and not used (the callee hears silence while the destination rings)."""
+        raw = opt.get("destinations")
+        if not isinstance(raw, list) or not raw:
+            log.warning("call %s: connect without destinations, skipped", self.label)
+            return
+        for index, item in enumerate(raw[:MAX_CONNECT_DESTINATIONS]):
+            try:
+                destination = parse_address(item, f"connect.destinations[{index}]")
+            except InvalidArgument as exc:
+                log.warning("call %s: %s, skipped", self.label, exc)
+                continue
+            if destination is None or destination.type not in DIALABLE_TYPES:
+                log.warning("call %s: connect destination %d cannot be dialed, skipped",
+                            self.label, index)  # fmt: skip
+                continue
+            result = await self.media.bridge(destination, CONNECT_RING_MS)
+            self.result.bridges.append(result)
+            log.info("call %s: connect to %s: %s", self.label, destination.target,
+                     result.end.value)  # fmt: skip
+            if result.connected:  # the conversation is over, and so is the call
+                self._halt(HangupReason.NORMAL)
+                return
 
     async def _speak(self, kind: str, opt: dict[str, Any]) -> None:
         if opt.get("wait_for_beep") is True:

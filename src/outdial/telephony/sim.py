@@ -7,10 +7,12 @@ import logging
 from datetime import datetime
 
 from outdial.clock import Clock
+from outdial.domain.address import Address
 from outdial.domain.numberplan import FarEnd, Listening, behaviour_for, listening_for
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.domain.rules import ring_limit_ms
 from outdial.telephony.base import CallRequest, OnAnswer
+from outdial.telephony.bridge import BridgeEnd, BridgeResult
 from outdial.telephony.interpreter import CallScript
 from outdial.telephony.recording import Recorder
 
@@ -80,6 +82,12 @@ class SimMedia:
 
     def record(self, recorder: Recorder | None) -> None:
         return None  # no audio: a recording is silence of the right length
+
+    async def bridge(self, destination: Address, ring_timeout_ms: int) -> BridgeResult:
+        """No second parties on the simulated telephony of this branch: never answered (the
+        simulated agents of issue 13, `sim:agent?...`, are the engine side's)."""
+        log.info("sim: bridge to %s not answered (no simulated agents)", destination.target)
+        return BridgeResult(BridgeEnd.NOT_ANSWERED)
 
     def close(self) -> None:
         for task in self._tasks:

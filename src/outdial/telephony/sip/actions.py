@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
+from outdial.domain.address import Address
+from outdial.telephony.bridge import BridgeEnd, BridgeResult
 from outdial.telephony.listen.rfc4733_send import digits_packets
 from outdial.telephony.recording import Recorder
 from outdial.telephony.sip import g711
@@ -139,7 +141,9 @@ class SipMedia:
         *,
         label: str,
         event_payload_type: int | None,
+        bridger: Callable[[Address, int], Awaitable[BridgeResult]] | None = None,
     ) -> None:
+        self.bridger = bridger
         self.library = library
         self.stream = stream
         self.ear = ear
@@ -212,6 +216,12 @@ class SipMedia:
 
     def started(self) -> None:
         return None
+
+    async def bridge(self, destination: Address, ring_timeout_ms: int) -> BridgeResult:
+        """Dial `destination` as a second leg and relay audio with it (sip/b2bua.py)."""
+        if self.bridger is None:
+            return BridgeResult(BridgeEnd.NOT_ANSWERED)
+        return await self.bridger(destination, ring_timeout_ms)
 
     def record(self, recorder: Recorder | None) -> None:
         self.ear.record(recorder)

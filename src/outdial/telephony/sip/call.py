@@ -17,10 +17,12 @@ from collections import deque
 from collections.abc import Coroutine
 from typing import Any
 
+from outdial.domain.address import Address
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.domain.rules import ring_limit_ms
 from outdial.domain.trunk import Verdict, verdict_for
 from outdial.telephony.base import CallRequest, OnAnswer
+from outdial.telephony.bridge import BridgeEnd, BridgeResult
 from outdial.telephony.interpreter import CallScript, ScriptResult
 from outdial.telephony.listen.amd import amd_settings_for
 from outdial.telephony.sip.actions import ActionPlayer, SipMedia
@@ -33,6 +35,7 @@ from outdial.telephony.sip.indialog import InDialog
 from outdial.telephony.sip.listening import CallEar
 from outdial.telephony.sip.media import RtpStream
 from outdial.telephony.sip.message import SipMessage
+from outdial.telephony.sip.relay import RtpRelay
 from outdial.telephony.sip.retries import InviteRetries
 from outdial.telephony.sip.sdp import PCMU, LocalSession, MediaDescription, answer_media
 from outdial.telephony.sip.session_timer import (
@@ -95,6 +98,11 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
         self.timer = SessionTimer(self.refresh_session, self._session_over)
         self.ear: CallEar | None = None
         self.script: CallScript | None = None
+        self.event_payload_type: int | None = None  # telephone-event in the far end's answer
+        self.answered_at = 0.0  # loop time of the answer
+        self.bridging = False  # a bridge to a second leg runs (sip/b2bua.py)
+        self.relay: RtpRelay | None = None
+        self._bye: asyncio.Future[SipMessage | None] | None = None
 
     async def run(self) -> CallOutcome:
         try:
@@ -340,6 +348,7 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
             await self.hang_up()
             return CallOutcome(HangupReason.FAILED, False, code, media)
         self.use_media(media)
+        self.answered_at = asyncio.get_running_loop().time()
         self._start_session_timer(response)
         await self.on_answer()
         script = self._listen(media)
@@ -347,10 +356,17 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
         waiters: set[asyncio.Future[Any]] = {play, self.remote_bye, self.session_end}
         try:
             done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if play not in done and self.bridging:
+                # a bridge runs: it sees the same hang-up, ends the other leg and returns
+                # its result to the actions; give it the time a hang-up may take
+                await asyncio.wait({play}, timeout=self.env.abandon_grace)
+                done = {play} if play.done() else done
         except asyncio.CancelledError:
             play.cancel()
             script.finish()
             raise
+        if play in done and self.remote_bye.done():  # the callee hung up during a bridge
+            return self._outcome(HangupReason.NORMAL, code, "the far end hung up")
         if self.session_end in done and play not in done and not self.remote_bye.done():
             await self._stop_script(play)
             reason = self.session_end.result()
@@ -390,11 +406,12 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
             amd=amd_settings_for(request.actions),
         )  # fmt: skip
         self.ear = ear
+        self.event_payload_type = media.telephone_event
         self.stream.on_packet = ear.on_packet
         self.env.ears.add(ear)
         sip_media = SipMedia(
             self.env.library, self.stream, ear, label=self.label,
-            event_payload_type=media.telephone_event,
+            event_payload_type=media.telephone_event, bridger=self.bridge,
         )  # fmt: skip
         script = CallScript(
             request.actions, sip_media, call_id=request.call_id, variables=request.variables,
@@ -403,6 +420,31 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
         )  # fmt: skip
         self.script = script
         return script
+
+    def answered_ms(self) -> int:
+        """Milliseconds since this call was answered."""
+        return int((asyncio.get_running_loop().time() - self.answered_at) * 1000)
+
+    async def hang_up(self) -> SipMessage | None:
+        """BYE, sent once: a second call (the bridge hung this leg up, then the actions ended)
+        gets the first one's answer."""
+        if self._bye is None:
+            self._bye = asyncio.ensure_future(super().hang_up())
+        try:
+            return await asyncio.shield(self._bye)
+        except asyncio.CancelledError:
+            self._bye.cancel()  # as before: a hang-up given up on stops its BYE transaction
+            raise
+
+    async def bridge(self, destination: Address, ring_timeout_ms: int) -> BridgeResult:
+        """Connect this answered call to `destination` (sip/b2bua.py)."""
+        from outdial.telephony.sip import b2bua
+
+        if self.remote_bye.done():  # the callee is gone already
+            return BridgeResult(BridgeEnd.CALLEE)
+        if self.env.leg_target is None:
+            return BridgeResult(BridgeEnd.NOT_ANSWERED)
+        return await b2bua.bridge(self, self.env.leg_target, destination, ring_timeout_ms)
 
     async def _stop_script(self, play: asyncio.Task[ScriptResult]) -> None:
         play.cancel()

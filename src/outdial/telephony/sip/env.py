@@ -6,11 +6,13 @@ import asyncio
 import ipaddress
 import socket
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from outdial.domain.netpolicy import NetworkPolicy, parse_ip_literal
 from outdial.netguard import resolve_checked
+from outdial.telephony.base import CallRequest
 from outdial.telephony.sip.auth import RealmGuard
 from outdial.telephony.sip.hop import Hop
 from outdial.telephony.sip.library import AudioLibrary
@@ -77,6 +79,8 @@ class CallEnv:
     media_stats: OrderedDict[str, MediaStats] = field(default_factory=OrderedDict)
     max_media_stats: int = 10_000
     ears: Ears = field(default_factory=Ears)  # the far end's audio of every call, analysed
+    # Where a bridge's second leg goes (SipTelephony.leg_target), or why it cannot be dialed.
+    leg_target: Callable[[CallRequest], Awaitable[DialTarget | str]] | None = None
 
     def is_trunk(self, host: str, port: int) -> bool:
         return (host.lower(), port) in self.trunk

@@ -283,6 +283,44 @@ class RtpStream:
             if self.send_errors == 1:
                 log.debug("call %s: RTP send to %s failed: %s", self.label, self.remote, exc)
 
+    def flush(self) -> None:
+        """Drop the audio queued to play (a bridge starts: the actions' audio stops now)."""
+        while self._queue:
+            _, _, done = self._queue.popleft()
+            if not done.done():
+                done.set_result(None)
+        self._offset = 0
+        self.clock.discard(self)
+
+    def start_clock(self) -> None:
+        """Start the sampling clock now if nothing was played yet, so `media_timestamp` and
+        the audio played later follow on from packets forwarded meanwhile."""
+        if self._t0 is None:
+            self._t0, self._slot = self._loop.time(), 0
+            self.due = self._t0
+
+    def forward(self, payload: bytes, payload_type: int, timestamp: int, marker: bool) -> bool:
+        """Send one packet at once, not paced (a relayed packet: its sender paced it), with
+        this stream's SSRC and sequence numbers. Audio is shown to `on_sent` (recording)."""
+        packetizer = self.packetizer
+        if packetizer is None or self.remote is None or self._closed:
+            return False
+        if marker:
+            packetizer.mark()
+        saved = packetizer.payload_type
+        packetizer.payload_type = payload_type
+        data = packetizer.packet(payload, timestamp)
+        packetizer.payload_type = saved
+        if self.on_sent is not None and payload_type == saved:
+            self.on_sent(payload, payload_type)
+        try:
+            self._sock.sendto(data, self.remote)
+        except OSError:
+            self.send_errors += 1
+            return False
+        self.sent_packets += 1
+        return True
+
     def media_timestamp(self) -> int:
         """The RTP timestamp of the present moment on this stream's sampling clock."""
         if self._t0 is None:

@@ -120,6 +120,7 @@ class SipTelephony:
             realms=RealmGuard(cfg.realms), trunk=frozenset(names),
             trunk_hops=tuple(self._trunk_hops), resolver=self.resolver,
             failover=cfg.failover_ms / 1000, session_expires=cfg.session_expires,
+            leg_target=self.leg_target,
         )  # fmt: skip
         first = cfg.outbound_proxy or trunk
         if first is not None:
@@ -245,6 +246,19 @@ class SipTelephony:
             secure=uri.startswith("sips:"), identity=identity if to_trunk else "",
             extra_headers=request.sip_headers,
         )  # fmt: skip
+
+    async def leg_target(self, request: CallRequest) -> DialTarget | str:
+        """Where a bridge's second leg goes, by the rules of `place_call` (trunk health, the
+        registration, the network policy), or why it cannot be dialed."""
+        if self.env is None or not self.transport.is_open:
+            return "SIP telephony is not started"
+        if self.trunk is not None and self.trunk.down and self._via_trunk(request):
+            return TRUNK_DOWN
+        if self.registration is not None and self._via_trunk(request):
+            problem = await self.registration.wait_registered(request.dial_timeout_ms / 1000)
+            if problem is not None:
+                return problem
+        return await self._target(self.env, request)
 
     async def place_call(self, request: CallRequest, on_answer: OnAnswer) -> CallOutcome:
         if self.env is None or not self.transport.is_open:

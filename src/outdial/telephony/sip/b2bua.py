@@ -1,0 +1,162 @@
+"""Bridging an answered call to a second party over SIP: outdial as the back-to-back user agent
+(`CallMedia.bridge`, telephony/bridge.py; docs/telephony.md "Bridging a call to an agent").
+
+The callee's leg (an `OutboundCall` whose actions are running) stays up while a second INVITE,
+the agent leg, goes to the destination with everything a call has (digest credentials, the
+network policy, the trunk and its health, 3xx, DNS failover, CANCEL at the ring limit, forked
+answers, session timers). When the agent answers, `RtpRelay` joins the two legs' RTP; the bridge
+lasts until one side sends BYE, then the other leg gets BYE:
+
+- the agent leg fails or rings out (CANCEL): NOT_ANSWERED, the callee's leg is still up;
+- the callee hangs up: BYE to the agent (CANCEL while it still rings), end CALLEE;
+- the agent hangs up: BYE to the callee, end AGENT;
+- a session timer of either leg expires: BYE to both, end DIALER;
+- the bridge's task is cancelled (the opt-out key, the call's own cancellation): the agent leg
+  gets CANCEL or BYE before the cancellation goes on; the callee's leg is the calling call's
+  to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from outdial.domain.address import Address
+from outdial.domain.outcome import CallOutcome, HangupReason
+from outdial.telephony.base import CallRequest
+from outdial.telephony.bridge import BridgeEnd, BridgeResult
+from outdial.telephony.sip.call import OutboundCall
+from outdial.telephony.sip.dialog import Dialog
+from outdial.telephony.sip.env import CallEnv, DialTarget
+from outdial.telephony.sip.message import SipMessage
+from outdial.telephony.sip.relay import RtpRelay
+from outdial.telephony.sip.sdp import MediaDescription, answer_media
+
+log = logging.getLogger("outdial.telephony.sip.bridge")
+AGENT_HUNG_UP = "the far end hung up"
+LegTarget = Callable[[CallRequest], Awaitable[DialTarget | str]]
+
+
+async def _nothing() -> None:
+    return None
+
+
+class AgentLeg(OutboundCall):
+    """The second leg: dialed like any call; answered, it plays nothing and waits for a BYE
+    from its far end or for `release` (then it sends BYE itself)."""
+
+    def __init__(self, env: CallEnv, request: CallRequest, target: DialTarget) -> None:
+        super().__init__(env, request, target, _nothing)
+        loop = asyncio.get_running_loop()
+        self.media_answer: asyncio.Future[MediaDescription] = loop.create_future()
+        self.release: asyncio.Future[None] = loop.create_future()
+
+    async def _answered(self, response: SipMessage) -> CallOutcome:
+        dialog = self.dialog or Dialog.from_2xx(self.invite, response)
+        self.dialog = dialog
+        await self.send_ack_2xx()
+        code = response.status
+        if self.want_cancel or self.release.done():
+            await self.hang_up()
+            return CallOutcome(HangupReason.DIALOUT, True, code, "answered too late")
+        dialog.local_cseq = max(dialog.local_cseq, self.last_cseq)  # after any PRACK
+        if response.body.strip() or self.early_media is None:
+            media: MediaDescription | str = answer_media(response.body)
+        else:
+            media = self.early_media  # the answer came in a provisional response
+        if isinstance(media, str):  # nothing to relay: not a connected agent
+            log.warning("call %s: %s: hanging up", self.label, media)
+            await self.hang_up()
+            return CallOutcome(HangupReason.FAILED, False, code, media)
+        self.use_media(media)
+        self._start_session_timer(response)
+        self.media_answer.set_result(media)
+        waiters: set[asyncio.Future[Any]] = {self.remote_bye, self.session_end, self.release}
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if self.remote_bye.done():
+            return CallOutcome(HangupReason.NORMAL, True, code, AGENT_HUNG_UP)
+        await self.hang_up()
+        return CallOutcome(HangupReason.NORMAL, True, code, "hung up by the bridge")
+
+
+async def bridge(
+    callee: OutboundCall, leg_target: LegTarget, destination: Address, ring_timeout_ms: int
+) -> BridgeResult:
+    """Dial `destination` and relay audio between it and `callee` (see the module doc)."""
+    loop = asyncio.get_running_loop()
+    base = callee.request
+    request = CallRequest(uuid.uuid4(), base.source, destination, max(1, ring_timeout_ms))
+    target = await leg_target(request)
+    if isinstance(target, str):
+        log.warning("call %s: cannot bridge to %s: %s", callee.label, destination.target, target)
+        return BridgeResult(BridgeEnd.NOT_ANSWERED)
+    leg = AgentLeg(callee.env, request, target)
+    log.info("call %s: bridging to %s (leg %s)", callee.label, destination.target, leg.label)
+    task: asyncio.Task[CallOutcome] = loop.create_task(leg.run())
+    callee_end: set[asyncio.Future[Any]] = {callee.remote_bye, callee.session_end}
+    relay: RtpRelay | None = None
+    callee.bridging = True
+    try:
+        first: set[asyncio.Future[Any]] = {leg.media_answer, task, *callee_end}
+        await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+        if not leg.media_answer.done():
+            if task.done():  # failed, busy, rang out: the callee is still there
+                outcome = task.result()
+                log.info("call %s: agent leg not answered: %s", callee.label, outcome.detail)
+                return BridgeResult(BridgeEnd.NOT_ANSWERED, outcome.sip_code or 0)
+            # the callee hung up while the agent's phone rang: CANCEL it
+            await _end_leg(leg, task)
+            return BridgeResult(BridgeEnd.CALLEE if callee.remote_bye.done() else BridgeEnd.DIALER)
+        media = leg.media_answer.result()
+        answer_ms = callee.answered_ms()
+        connected = loop.time()
+        relay = RtpRelay(
+            callee.stream, callee.event_payload_type, leg.stream, media.telephone_event
+        )
+        relay.start()
+        callee.relay = relay
+        log.info("call %s: connected to %s", callee.label, destination.target)
+        await asyncio.wait({task, *callee_end}, return_when=asyncio.FIRST_COMPLETED)  # talking
+        talk_ms = int((loop.time() - connected) * 1000)
+        relay.stop()
+        code = leg.final_code or 200
+        if callee.remote_bye.done():
+            await _end_leg(leg, task)
+            end = BridgeEnd.CALLEE
+        elif callee.session_end.done():
+            await _end_leg(leg, task)
+            await callee.hang_up()
+            end = BridgeEnd.DIALER
+        else:  # the agent leg ended: its far end hung up, or its session timer expired
+            await callee.hang_up()
+            outcome = task.result()
+            end = BridgeEnd.AGENT if outcome.detail == AGENT_HUNG_UP else BridgeEnd.DIALER
+        log.info("call %s: bridge over (%s) after %d ms", callee.label, end.value, talk_ms)
+        return BridgeResult(end, code, answer_ms, talk_ms)
+    except asyncio.CancelledError:
+        if relay is not None:
+            relay.stop()
+        task.cancel()  # the leg's own cancellation sends CANCEL or BYE
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.shield(task)
+        raise
+    finally:
+        callee.bridging = False
+        callee.relay = None
+        if not task.done():
+            task.cancel()
+
+
+async def _end_leg(leg: AgentLeg, task: asyncio.Task[CallOutcome]) -> None:
+    """Hang the agent leg up (BYE once answered; CANCEL while it rings) and wait for it (a
+    cancellation of the bridge meanwhile still propagates: `asyncio.wait` does not absorb it)."""
+    if leg.dialog is not None:
+        if not leg.release.done():
+            leg.release.set_result(None)
+    else:
+        task.cancel()
+    await asyncio.wait({task})
