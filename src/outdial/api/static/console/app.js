@@ -26,14 +26,14 @@ function signInPage() {
     h("div", { class: "actions-row" }, h("button", { type: "submit", id: "user-signin" }, "Sign in")));
   keyForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    try { await signInWithKey(keyForm.elements.key.value.trim()); location.hash = "#/campaigns"; route(); }
+    try { await signInWithKey(keyForm.elements.key.value.trim()); go("#/campaigns"); }
     catch (e) { notify(e instanceof ApiError && e.http === 401 ? "That access key does not work." : e.message, "error"); }
   });
   userForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
       await signInWithPassword(userForm.elements.username.value.trim(), userForm.elements.password.value);
-      location.hash = "#/campaigns"; route();
+      go("#/campaigns");
     } catch (e) {
       notify(e instanceof ApiError && e.http === 401 ? "Wrong username or password." : e.message, "error");
     }
@@ -41,6 +41,11 @@ function signInPage() {
   main.replaceChildren(h("div", { class: "signin" }, h("h1", {}, "Sign in to outdial"), keyForm, userForm));
   keyForm.elements.key.focus();
 }
+
+// Each navigation renders into a fresh element, attached only if no later navigation began
+// meanwhile (a slow page never paints over the page the user went to next).
+let generation = 0;
+let cleanup = null;
 
 export async function route() {
   if (!auth.signedIn) { signInPage(); return; }
@@ -51,18 +56,28 @@ export async function route() {
     if (a.getAttribute("href") === `#/${parts[0]}`) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
-  if (window.__consoleCleanup) { window.__consoleCleanup(); window.__consoleCleanup = null; }
+  const mine = ++generation;
+  if (cleanup) { cleanup(); cleanup = null; }
   main.replaceChildren(h("p", { class: "muted" }, "Loading..."));
-  try { await page.render(main, ...parts.slice(1)); }
+  const view = h("div", { class: "page" });
+  let done;
+  try { done = await page.render(view, ...parts.slice(1)); }
   catch (e) {
+    if (mine !== generation) return;
     if (e instanceof ApiError && e.http === 401) { auth.clear(); signInPage(); notify("Signed out: sign in again.", "error"); return; }
-    main.replaceChildren(h("h1", {}, "Something went wrong"), h("p", {}, e.message));
+    view.replaceChildren(h("h1", {}, "Something went wrong"), h("p", { id: "page-error" }, e.message));
   }
+  if (mine !== generation) { if (typeof done === "function") done(); return; }
+  cleanup = typeof done === "function" ? done : null;
+  main.replaceChildren(view);
   main.focus();
+  document.body.dataset.shown = location.hash; // tests wait for the page they asked for
 }
+
+function go(hash) { if (location.hash === hash) route(); else location.hash = hash; }
 
 window.addEventListener("hashchange", () => { clearNotice(); route(); });
 document.getElementById("signout").addEventListener("click", async () => {
-  await signOut(); location.hash = ""; route();
+  await signOut(); go("");
 });
 route();

@@ -47,22 +47,26 @@ export async function render(main, id) {
     page.result, { caption: "Your campaigns", rowAttrs: (c) => ({ class: "campaign", "data-id": c.id }) }), form);
 }
 
-function stat(id, label) { return h("div", { class: "stat" }, h("span", {}, label), h("b", { id }, "0")); }
+function stat(numbers, id, label) {
+  numbers[id] = h("b", { id }, "0");
+  return h("div", { class: "stat" }, h("span", {}, label), numbers[id]);
+}
 
 async function campaign(main, id) {
   const [c, opts] = await Promise.all([call("get_campaign", { id }), choices()]);
   const status = h("span", { id: "campaign-status", class: `badge ${c.status}` }, c.status);
   const run = button("Run", () => setStatus("run"), { id: "run" });
   const stop = button("Stop", () => setStatus("stop"), { id: "stop", class: "danger" });
+  const numbers = {}; const liveState = h("span", { class: "muted", id: "live-state" }, "");
   const live = h("section", { "aria-labelledby": "live-title" }, h("h2", { id: "live-title" }, "Live"),
-    h("div", { class: "stats", "aria-live": "polite" }, stat("targets-total", "Targets"), stat("targets-done", "Done"), stat("in-flight", "In flight"),
-      stat("attempts", "Attempts"), stat("answer-rate", "Answered %")),
-    h("p", {}, link("/dashboard", "Open the live dashboard"), h("span", { class: "muted", id: "live-state" }, "")));
+    h("div", { class: "stats", "aria-live": "polite" }, stat(numbers, "targets-total", "Targets"), stat(numbers, "targets-done", "Done"),
+      stat(numbers, "in-flight", "In flight"), stat(numbers, "attempts", "Attempts"), stat(numbers, "answer-rate", "Answered %")),
+    h("p", {}, link("/dashboard", "Open the live dashboard"), liveState));
   const refresh = async () => {
     const [cc, s] = await Promise.all([call("get_campaign", { id }), call("get_campaign_stats", { id })]);
     status.textContent = cc.status; status.className = `badge ${cc.status}`;
     run.disabled = cc.status === "run"; stop.disabled = cc.status === "stop";
-    const set = (k, v) => { document.getElementById(k).textContent = v; };
+    const set = (k, v) => { numbers[k].textContent = v; };
     set("targets-total", s.targets_total); set("targets-done", s.targets_by_status.done || 0); set("in-flight", s.calls_in_flight);
     set("attempts", s.attempts_total); set("answer-rate", Math.round(s.answer_rate * 100));
   };
@@ -102,7 +106,7 @@ async function campaign(main, id) {
   const changed = () => { if (!pending) pending = setTimeout(() => { pending = null; guard(refresh); }, 300); };
   for (const t of ["campaign_updated", "campaign_status_run", "campaign_status_stopping", "campaign_status_stop",
     "campaigncall_created", "campaigncall_updated", "outdialtarget_updated"]) source.addEventListener(t, changed);
-  source.onopen = () => { document.getElementById("live-state").textContent = " · live"; };
-  source.onerror = () => { const el = document.getElementById("live-state"); if (el) el.textContent = " · reconnecting"; };
-  window.__consoleCleanup = () => { source.close(); if (pending) clearTimeout(pending); };
+  source.onopen = () => { liveState.textContent = " · live"; };
+  source.onerror = () => { liveState.textContent = " · reconnecting"; };
+  return () => { source.close(); if (pending) clearTimeout(pending); };
 }

@@ -5,7 +5,7 @@
 // targets are deleted) so a bad file leaves the list as it was.
 import { ApiError, OPTIONAL, auth, call, missingRoute, url } from "./api.js";
 
-export const CHUNK = 1000;
+export const settings = { chunk: 1000 }; // rows per targets_bulk request (at most 10,000)
 const FIELDS = new Set(["name", "detail", "data", "timezone", "destination_0", "destination_1",
   "destination_2", "destination_3", "destination_4"]);
 
@@ -114,8 +114,8 @@ async function bulk(outdialId, text, jsonLines, progress) {
   const { rows, errors } = parseTargets(text, jsonLines);
   if (errors.length) return { errors, via: "bulk" };
   const created = [];
-  for (let start = 0; start < rows.length; start += CHUNK) {
-    const part = rows.slice(start, start + CHUNK);
+  for (let start = 0; start < rows.length; start += settings.chunk) {
+    const part = rows.slice(start, start + settings.chunk);
     try {
       const r = await call("create_outdial_targets_bulk", { id: outdialId }, part.map((x) => x.item));
       created.push(...r.result.map((t) => t.id));
@@ -126,7 +126,7 @@ async function bulk(outdialId, text, jsonLines, progress) {
       }
       throw e;
     }
-    progress(Math.min(start + CHUNK, rows.length), rows.length, "rows");
+    progress(Math.min(start + settings.chunk, rows.length), rows.length, "rows");
   }
   return { imported: created.length, via: "bulk" };
 }
