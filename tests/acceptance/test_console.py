@@ -92,7 +92,8 @@ def page(env: dict[str, Any]) -> Iterator[Any]:
     p.goto(f"{env['server'].url}/console")
     p.fill("#key-form input[name=key]", env["key"])
     p.keyboard.press("Enter")  # the keyboard signs in
-    p.locator("nav").wait_for()
+    p.locator("body[data-shown='#/campaigns']").wait_for(state="attached")
+    assert p.locator("nav").is_visible()
     p.base = env["server"].url
     yield p
     context.close()
@@ -139,6 +140,7 @@ def test_sign_in_refuses_a_bad_key_and_posts_users_to_login(env: dict[str, Any])
     context = env["browser"].new_context(viewport=DESKTOP)
     p = context.new_page()
     p.goto(f"{env['server'].url}/console")
+    assert not p.locator("nav").is_visible()
     _labelled(p)
     p.fill("#key-form input[name=key]", "not-a-key")
     p.click("#key-signin")
