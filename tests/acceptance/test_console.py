@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.acceptance.server import Server, cli
-from tests.acceptance.test_dashboard import ARGS, ARTIFACTS, CHROMIUM, _browser_missing, IN_CI
+from tests.acceptance.test_dashboard import ARGS, ARTIFACTS, CHROMIUM, IN_CI, _browser_missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 DESKTOP = {"width": 1280, "height": 800}
@@ -31,7 +31,7 @@ class _Hook(BaseHTTPRequestHandler):
 
     received: list[bytes] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         self.received.append(self.rfile.read(int(self.headers.get("content-length", 0))))
         self.send_response(500)
         self.end_headers()
@@ -130,7 +130,9 @@ def _csv(rows: list[dict[str, str]]) -> bytes:
 
 
 def _upload(page: Any, name: str, body: bytes) -> None:
-    page.set_input_files("#upload-form input[name=file]", {"name": name, "mimeType": "text/csv", "buffer": body})
+    page.set_input_files(
+        "#upload-form input[name=file]", {"name": name, "mimeType": "text/csv", "buffer": body}
+    )
     page.click("#upload")
 
 
@@ -161,7 +163,9 @@ def test_sign_in_refuses_a_bad_key_and_posts_users_to_login(env: dict[str, Any])
     context.close()
 
 
-def test_lists_upload_refuses_bad_rows_then_imports_pages_and_searches(page: Any, env: dict[str, Any]) -> None:
+def test_lists_upload_refuses_bad_rows_then_imports_pages_and_searches(
+    page: Any, env: dict[str, Any]
+) -> None:
     from playwright.sync_api import expect
 
     _go(page, "/lists")
@@ -171,8 +175,9 @@ def test_lists_upload_refuses_bad_rows_then_imports_pages_and_searches(page: Any
     outdial_id = page.url.rsplit("/", 1)[1]
     _labelled(page)
     good = [{"name": f"Lead {n}", "destination_0": f"tel:+1555010{n:04d}"} for n in range(30)]
-    bad = [*good[:3], {"name": "typo", "destination_0": "tel:555"}, *good[3:5],
-           {"name": "extra", "destination_0": "tel:+15550200000", "destination_1": "sip:nohost"}]  # fmt: skip
+    typo = {"name": "typo", "destination_0": "tel:555"}
+    extra = {"name": "extra", "destination_0": "tel:+15550200000", "destination_1": "sip:nohost"}
+    bad = [*good[:3], typo, *good[3:5], extra]
     # Chunks of 3 rows: the bad row is in the second chunk, and nothing is written (the
     # first chunk is undone).
     page.evaluate("import('/console/upload.js').then((m) => { m.settings.chunk = 3; })")
@@ -181,9 +186,7 @@ def test_lists_upload_refuses_bad_rows_then_imports_pages_and_searches(page: Any
     row = page.locator("#upload-errors tr.bad-row").first
     expect(row.locator("td").nth(0)).to_have_text("5")  # the line in the file (header is 1)
     expect(page.locator("#upload-status")).to_contain_text("nothing imported")
-    expect(row.locator("td").nth(1)).to_have_text(
-        "destination_0.target"
-    )
+    expect(row.locator("td").nth(1)).to_have_text("destination_0.target")
     _shot(page, "upload-errors")
     listed = env["api"].get(f"/outdials/{outdial_id}/targets").json()["result"]
     assert listed == []
@@ -209,7 +212,9 @@ def test_lists_upload_refuses_bad_rows_then_imports_pages_and_searches(page: Any
     assert len(env["api"].get(f"/outdials/{outdial_id}/targets").json()["result"]) == 30
 
 
-def test_outplan_form_saves_every_field_and_previews_the_window(page: Any, env: dict[str, Any]) -> None:
+def test_outplan_form_saves_every_field_and_previews_the_window(
+    page: Any, env: dict[str, Any]
+) -> None:
     from playwright.sync_api import expect
 
     api = env["api"]
@@ -245,8 +250,13 @@ def test_outplan_form_saves_every_field_and_previews_the_window(page: Any, env: 
     expect(page.locator("#outplan-preview")).to_contain_text("No campaign dials with this outplan")
     # A campaign with this outplan: the preview says nothing is dialable now (holidays).
     outdial = api.post("/outdials", json={"name": "preview list"}).json()
-    api.post(f"/outdials/{outdial['id']}/targets_bulk", json=[{"destination_0": "tel:+15550300000"}])
-    api.post("/campaigns", json={"name": "preview", "outplan_id": plan["id"], "outdial_id": outdial["id"]})
+    api.post(
+        f"/outdials/{outdial['id']}/targets_bulk", json=[{"destination_0": "tel:+15550300000"}]
+    )
+    api.post(
+        "/campaigns",
+        json={"name": "preview", "outplan_id": plan["id"], "outdial_id": outdial["id"]},
+    )
     page.reload()
     row = page.locator("#outplan-preview tr.preview")
     expect(row).to_have_count(1)
@@ -324,7 +334,9 @@ def test_dnc_lists_add_upload_and_remove(page: Any, env: dict[str, Any]) -> None
     expect(page.locator("tr.dnc-entry[data-number='+12125550101']")).to_have_count(0)
 
 
-def test_webhooks_url_secret_deliveries_and_replay(page: Any, env: dict[str, Any], hook: str) -> None:
+def test_webhooks_url_secret_deliveries_and_replay(
+    page: Any, env: dict[str, Any], hook: str
+) -> None:
     from playwright.sync_api import expect
 
     _go(page, "/webhooks")
@@ -377,8 +389,13 @@ def test_flow_upload_outplan_campaign_run_calls_export(page: Any, env: dict[str,
     page.click("#outdial-form button[type=submit]")
     expect(page.locator("main h1")).to_have_text("List: flow list")
     outdial_id = page.url.rsplit("/", 1)[1]
-    body = "\n".join(json.dumps({"name": f"P{n}", "destination_0": f"tel:{x}"}) for n, x in enumerate(numbers))
-    page.set_input_files("#upload-form input[name=file]", {"name": "flow.jsonl", "mimeType": "application/x-ndjson", "buffer": body.encode()})
+    body = "\n".join(
+        json.dumps({"name": f"P{n}", "destination_0": f"tel:{x}"}) for n, x in enumerate(numbers)
+    )
+    page.set_input_files(
+        "#upload-form input[name=file]",
+        {"name": "flow.jsonl", "mimeType": "application/x-ndjson", "buffer": body.encode()},
+    )
     page.click("#upload")
     expect(page.locator("#upload-status")).to_have_text(f"Imported {len(numbers)} targets.")
 
@@ -412,6 +429,7 @@ def test_flow_upload_outplan_campaign_run_calls_export(page: Any, env: dict[str,
     page.click("#run")
     expect(page.locator("#campaign-status")).to_have_text("run")
     expect(page.locator("#in-flight")).not_to_have_text("0", timeout=20_000)
+    expect(page.locator("#calls tr.campaigncall").first).to_be_visible()  # without a reload
     _shot(page, "campaign-running")
     # Every target is done once: end_handle stop stops the campaign by itself.
     expect(page.locator("#targets-done")).to_have_text(str(len(numbers)), timeout=60_000)

@@ -40,11 +40,13 @@ export function callsPanel(campaignId) {
     const page = campaignId ? await call("list_campaign_campaigncalls", { id: campaignId }, undefined, query) : await call("list_campaigncalls", {}, undefined, query);
     rows.push(...page.result); token = page.next_page_token; draw();
     more.replaceChildren(button("Reload", () => guard(() => load(true)), { class: "secondary", id: "reload-calls" }),
-      token ? button("Load older calls", () => guard(() => load(false)), { class: "secondary", id: "more-calls" }) : null);
+      ...(token ? [button("Load older calls", () => guard(() => load(false)), { class: "secondary", id: "more-calls" })] : []));
   };
   form.addEventListener("change", draw);
   const root = h("section", { "aria-labelledby": "calls-title" }, h("h2", { id: "calls-title" }, "Calls"), form, holder, more, recordings);
-  return { root, load };
+  // Live pages reload the newest calls, unless the user is reading older ones.
+  const refresh = () => (rows.length <= 100 ? load(true) : Promise.resolve());
+  return { root, load, refresh };
 }
 
 export async function render(main) {

@@ -103,7 +103,7 @@ async function campaign(main, id) {
   // Refresh from the event stream (a burst of events makes one refresh).
   const source = new EventSource(browserUrl("stream_events"));
   let pending = null;
-  const changed = () => { if (!pending) pending = setTimeout(() => { pending = null; guard(refresh); }, 300); };
+  const changed = () => { if (!pending) pending = setTimeout(() => { pending = null; guard(refresh); guard(calls.refresh); }, 300); };
   for (const t of ["campaign_updated", "campaign_status_run", "campaign_status_stopping", "campaign_status_stop",
     "campaigncall_created", "campaigncall_updated", "outdialtarget_updated"]) source.addEventListener(t, changed);
   source.onopen = () => { liveState.textContent = " · live"; };
