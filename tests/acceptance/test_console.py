@@ -431,6 +431,8 @@ def test_flow_upload_outplan_campaign_run_calls_export(page: Any, env: dict[str,
     expect(page.locator("#in-flight")).not_to_have_text("0", timeout=20_000)
     expect(page.locator("#calls tr.campaigncall").first).to_be_visible()  # without a reload
     _shot(page, "campaign-running")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "console-readme.png"))  # docs/console.png: the view
     # Every target is done once: end_handle stop stops the campaign by itself.
     expect(page.locator("#targets-done")).to_have_text(str(len(numbers)), timeout=60_000)
     expect(page.locator("#campaign-status")).to_have_text("stop", timeout=30_000)
