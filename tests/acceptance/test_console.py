@@ -466,3 +466,32 @@ def test_flow_upload_outplan_campaign_run_calls_export(page: Any, env: dict[str,
     page.locator("#calls tr.campaigncall a").first.click()
     expect(page.locator("main h1")).to_contain_text("Target:")
     expect(page.locator("main section").nth(2)).to_contain_text("busy")
+
+
+def test_the_browser_reads_csv_as_rfc_4180_and_maps_row_errors_to_lines(page: Any) -> None:
+    """The fallback uploader's reader (upload.js): quoted cells with commas, doubled quotes
+    and line breaks; CRLF; blank lines; each record keeps the line it starts on."""
+    text = 'name,destination_0\r\n"Smith, J","tel:+15550100000"\r\n\r\n"say ""hi""\nthere",x\n'
+    found = page.evaluate(
+        "(t) => import('/console/upload.js').then((m) => [...m.csvRecords(t)])", text
+    )
+    assert found == [
+        {"line": 1, "cells": ["name", "destination_0"]},
+        {"line": 2, "cells": ["Smith, J", "tel:+15550100000"]},
+        {"line": 4, "cells": ['say "hi"\nthere', "x"]},
+    ]
+    mapped = page.evaluate(
+        "() => import('/console/upload.js').then((m) => ["
+        "m.rowError('item 1: destination_0.target must be E.164', (n) => [7, 9][n]),"
+        "m.rowError('line 12: at least one of destination_0..destination_4 must be set'),"
+        "m.rowError('unknown column(s) phone')])"
+    )
+    assert mapped == [
+        {"line": 9, "field": "destination_0.target", "message": "must be E.164"},
+        {
+            "line": 12,
+            "field": "",
+            "message": "at least one of destination_0..destination_4 must be set",
+        },
+        {"line": "", "field": "", "message": "unknown column(s) phone"},
+    ]

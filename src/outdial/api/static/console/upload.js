@@ -77,7 +77,9 @@ export function rowError(text, lineOf = (n) => n) {
   const m = /^(item|line|row) (\d+): (.*)$/s.exec(text || "");
   if (!m) return { line: "", field: "", message: text };
   const [first, ...rest] = m[3].split(" ");
-  const looksLikeField = /^[a-z_][a-z0-9_.[\]]*$/.test(first) && rest.length > 0;
+  // A field is a known one, or a path such as destination_0.target (never a plain word).
+  const looksLikeField = rest.length > 0 && /^[a-z_][a-z0-9_.[\]]*$/.test(first) &&
+    (FIELDS.has(first) || /[_.[]/.test(first));
   return { line: lineOf(Number(m[2])), field: looksLikeField ? first : "", message: looksLikeField ? rest.join(" ") : m[3] };
 }
 
