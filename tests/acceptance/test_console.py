@@ -495,3 +495,16 @@ def test_the_browser_reads_csv_as_rfc_4180_and_maps_row_errors_to_lines(page: An
         },
         {"line": "", "field": "", "message": "unknown column(s) phone"},
     ]
+
+
+def test_the_keyboard_skips_to_the_content_and_navigates(page: Any) -> None:
+    _go(page, "/dnc")
+    page.locator(".skip").focus()
+    page.keyboard.press("Enter")
+    assert page.evaluate("[document.activeElement.id, location.hash]") == ["view", "#/dnc"]
+    page.locator("nav a[href='#/lists']").focus()
+    page.keyboard.press("Enter")
+    page.locator("body[data-shown='#/lists']").wait_for(state="attached")
+    assert page.locator("nav a[aria-current=page]").inner_text() == "Lists"
+    page.keyboard.press("Tab")  # from the page, the first control of its form
+    assert page.evaluate("document.activeElement.name") == "name"

@@ -76,6 +76,8 @@ export async function route() {
 
 function go(hash) { if (location.hash === hash) route(); else location.hash = hash; }
 
+// The skip link moves focus without touching the hash (the router owns it).
+document.querySelector(".skip").addEventListener("click", (ev) => { ev.preventDefault(); main.focus(); });
 window.addEventListener("hashchange", () => { clearNotice(); route(); });
 document.getElementById("signout").addEventListener("click", async () => {
   await signOut(); go("");
