@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -508,3 +509,28 @@ def test_the_keyboard_skips_to_the_content_and_navigates(page: Any) -> None:
     assert page.locator("nav a[aria-current=page]").inner_text() == "Lists"
     page.keyboard.press("Tab")  # from the page, the first control of its form
     assert page.evaluate("document.activeElement.name") == "name"
+
+
+def test_run_and_stop_from_the_campaign_page(page: Any, env: dict[str, Any]) -> None:
+    from playwright.sync_api import expect
+
+    api = env["api"]
+    source = {"type": "tel", "target": "+15559876543"}
+    plan = api.post(
+        "/outplans", json={"source": source, "dial_timeout": 5000, "max_try_count_0": 1}
+    ).json()
+    outdial = api.post("/outdials", json={"name": "never answers"}).json()
+    rings = [{"destination_0": f"tel:+408555{n:04d}"} for n in range(20)]  # 408: rings on
+    api.post(f"/outdials/{outdial['id']}/targets_bulk", json=rings)
+    refs = {"outplan_id": plan["id"], "outdial_id": outdial["id"], "max_concurrent_calls": 2}
+    campaign = api.post("/campaigns", json={"name": "stoppable", **refs}).json()
+    _go(page, f"/campaigns/{campaign['id']}")
+    expect(page.locator("#stop")).to_be_disabled()
+    page.click("#run")
+    expect(page.locator("#campaign-status")).to_have_text("run")
+    expect(page.locator("#in-flight")).to_have_text("2", timeout=20_000)
+    page.click("#stop")
+    expect(page.locator("#campaign-status")).to_have_text(re.compile("^stop"))
+    expect(page.locator("#campaign-status")).to_have_text("stop", timeout=30_000)
+    expect(page.locator("#run")).to_be_enabled()
+    assert api.get(f"/campaigns/{campaign['id']}").json()["status"] == "stop"
