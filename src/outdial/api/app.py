@@ -16,6 +16,7 @@ from outdial.api.middleware import RequestGuard
 from outdial.api.routes import (
     campaigns,
     compliance,
+    console,
     dashboard,
     dnclists,
     live,
@@ -76,6 +77,7 @@ def create_app(
         media,
         recordings,
         dashboard,
+        console,
     ):
         app.include_router(module.router)
 
