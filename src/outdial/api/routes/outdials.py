@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
 from outdial.api.deps import CustomerId, PagingDep, ServicesDep
@@ -15,6 +17,7 @@ from outdial.api.schemas import (
     TargetBulkItem,
     TargetCreate,
 )
+from outdial.domain.dedupe import Dedupe, DedupeAction
 from outdial.domain.ids import parse_id
 from outdial.wire import outdial as wire_outdial
 from outdial.wire import target as wire_target
@@ -91,10 +94,18 @@ async def create_targets_bulk(
     s: ServicesDep,
     me: CustomerId,
     body: list[TargetBulkItem] = Body(..., max_length=10_000),
+    dedupe: Annotated[Dedupe, Query()] = Dedupe.NONE,
+    dedupe_action: Annotated[DedupeAction, Query()] = DedupeAction.REPORT,
 ) -> JSONResponse:
-    """Up to 10,000 targets in one request, all or nothing."""
-    created = await s.targets.create_many(me, parse_id(id), [item.fields() for item in body])
-    return ok({"result": [wire_target.render(t) for t in created], "count": len(created)})
+    """Up to 10,000 targets in one request, all or nothing; `dedupe` finds duplicates
+    (reported, or with `dedupe_action=skip` left out and counted in `skipped_duplicates`)."""
+    loaded = await s.targets.load(
+        me, parse_id(id), [item.fields() for item in body], dedupe, dedupe_action
+    )
+    answer = {"result": [wire_target.render(t) for t in loaded.made], "count": len(loaded.made)}
+    if dedupe is not Dedupe.NONE:
+        answer["skipped_duplicates"] = loaded.skipped_duplicates
+    return ok(answer)
 
 
 @router.get("/{id}/targets", operation_id="list_outdial_targets")
