@@ -71,7 +71,7 @@ async def test_within_file_skip_counts_and_writes_the_rest(tenant: Tenant) -> No
 async def test_within_outdial_matches_live_targets_only(tenant: Tenant) -> None:
     outdial = await make_outdial(tenant)
     first = await tenant.ok("POST", bulk(outdial), json=ITEMS[:2])
-    gone = (await tenant.ok("POST", bulk(outdial), json=[{"destination_0": "+15550077"}]))
+    gone = await tenant.ok("POST", bulk(outdial), json=[{"destination_0": "+15550077"}])
     await tenant.ok("DELETE", f"/v1.0/outdials/{outdial['id']}/targets/{gone['result'][0]['id']}")
     later = [
         {"name": "x", "destination_1": "+15550002"},  # b's number

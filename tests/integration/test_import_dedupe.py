@@ -52,9 +52,7 @@ async def test_within_file_reports_lines_and_imports_nothing(
     assert report.imported == 5 and report.skipped_duplicates == 0
 
 
-async def test_within_file_skip(
-    services: Services, outdial_id: uuid.UUID, tmp_path: Path
-) -> None:
+async def test_within_file_skip(services: Services, outdial_id: uuid.UUID, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "t.csv", HEADER, ROWS)
     report = await import_file(
         services.ctx,

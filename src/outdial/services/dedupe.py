@@ -45,9 +45,7 @@ def keys_of_stored(destinations: Iterable[str | None]) -> Iterable[str]:
 class Deduper:
     """Tells duplicates apart as rows come; `label` names rows in messages (`line`, `item`)."""
 
-    def __init__(
-        self, mode: Dedupe, label: str, existing: Collection[str] = frozenset()
-    ) -> None:
+    def __init__(self, mode: Dedupe, label: str, existing: Collection[str] = frozenset()) -> None:
         self.active = mode is not Dedupe.NONE
         self.label = label
         self.existing = existing

@@ -30,7 +30,9 @@ async def live_destination_keys(
     conn: AsyncConnection, outdial_id: uuid.UUID, key_of: Callable[[str], str]
 ) -> set[str]:
     """`key_of(destination)` for every destination of the outdial's targets not deleted."""
-    stmt = sa.select(*TARGET_DESTINATIONS).where(T.c.outdial_id == outdial_id, T.c.tm_delete.is_(None))
+    stmt = sa.select(*TARGET_DESTINATIONS).where(
+        T.c.outdial_id == outdial_id, T.c.tm_delete.is_(None)
+    )
     found: set[str] = set()
     add = found.add
     result = await conn.stream(stmt.execution_options(yield_per=FETCH))
