@@ -36,10 +36,12 @@ E = TypeVar("E", bound=StrEnum)
 def _parse(kind: type[E], value: object, field: str) -> E:
     if value is None or value == "":
         return next(iter(kind))  # the first member is the default
+    allowed = ", ".join(m.value for m in kind)
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{field} must be one of: {allowed}")
     try:
         return kind(value)
     except ValueError:
-        allowed = ", ".join(m.value for m in kind)
         raise InvalidArgument(f"{field} {value!r} is not one of: {allowed}") from None
 
 
