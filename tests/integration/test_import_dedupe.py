@@ -129,3 +129,48 @@ async def test_cli_dedupe_options(
     bad = outdial_cli(*base, "--dedupe", "sometimes")
     assert bad.returncode == 2
     assert "--dedupe 'sometimes' is not one of" in one_json(bad)["error"]["message"]
+
+
+async def test_within_outdial_reads_the_outdial_once_across_many_chunks(
+    services: Services, outdial_id: uuid.UUID, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many chunks and batches, streamed over several fetches: the outdial's destinations
+    are read in one statement, never one per row or per chunk."""
+    from sqlalchemy import event
+
+    from outdial.services import importer
+    from outdial.storage import target_keys, target_load
+
+    monkeypatch.setattr(importer, "CHUNK", 7)
+    monkeypatch.setattr(target_load, "BATCH", 10)
+    monkeypatch.setattr(target_keys, "FETCH", 16)
+    first = [[f"old{n:03d}", f"tel:+1555{n:07d}", ""] for n in range(100)]
+    await import_file(services.ctx, outdial_id, write_csv(tmp_path / "a.csv", HEADER, first))
+    # every third row repeats an existing number (0..99), in the second slot
+    rows = [
+        [f"new{n:03d}", f"tel:+1666{n:07d}", f"tel:+1555{n:07d}" if n % 3 == 0 else ""]
+        for n in range(150)
+    ]
+    path = write_csv(tmp_path / "b.csv", HEADER, rows)
+    reads: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "destination_0" in statement and statement.lstrip().upper().startswith("SELECT"):
+            reads.append(statement)
+
+    engine = services.ctx.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        report = await import_file(
+            services.ctx,
+            outdial_id,
+            path,
+            dedupe=Dedupe.WITHIN_OUTDIAL,
+            dedupe_action=DedupeAction.SKIP,
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    repeats = len([n for n in range(100) if n % 3 == 0])  # 34
+    assert (report.imported, report.skipped_duplicates) == (150 - repeats, repeats)
+    assert len(reads) == 1, reads
+    assert len(await stored(services, outdial_id)) == 250 - repeats
