@@ -8,7 +8,7 @@ lookup per destination and a few tens of MB, never a query per row."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from typing import Any
 
 from outdial.domain.dedupe import Dedupe, address_key
@@ -18,6 +18,8 @@ DEST_FIELDS = tuple(f"destination_{n}" for n in range(DESTINATION_SLOTS))
 _HEAD = '{"type":"'
 _TARGET = '","target":"'
 _CUT = '","target_name":'
+_TEL = '{"type":"tel","target":"'  # the common case: its target is the key as it is
+_TEL_AT = len(_TEL)
 
 
 def stored_key(text: str) -> str:
@@ -25,21 +27,14 @@ def stored_key(text: str) -> str:
     JSON: type, then target, then the other fields), read without a JSON decoder: this runs
     for every destination of a million-row import. Both strings are JSON-escaped, which
     changes no E.164 number or SIP URI and keeps keys of other types distinct."""
+    if text.startswith(_TEL):
+        return text[_TEL_AT : text.find('"', _TEL_AT)]  # E.164 holds no quote
     if text.startswith(_HEAD):
         mid = text.find(_TARGET, len(_HEAD))
         end = text.find(_CUT, mid)
         if mid > 0 and end > 0:
             return address_key(text[len(_HEAD) : mid], text[mid + len(_TARGET) : end])
     return f"?{text}"  # not the compact form (never written today): compare it whole
-
-
-def row_keys(values: dict[str, Any]) -> list[tuple[str, str]]:
-    """(field, key) of each destination set in a target row."""
-    return [(f, stored_key(values[f])) for f in DEST_FIELDS if values.get(f) is not None]
-
-
-def keys_of_stored(destinations: Iterable[str | None]) -> Iterable[str]:
-    return (stored_key(d) for d in destinations if d is not None)
 
 
 class Deduper:
@@ -56,13 +51,19 @@ class Deduper:
         duplicate, naming the field: `destination_1 +15550001 repeats line 3`."""
         if not self.active:
             return None
-        keys = row_keys(values)
-        for field, key in keys:
+        keys = []
+        first = self.first
+        for field in DEST_FIELDS:  # written out: this runs for every row of an import
+            text = values.get(field)
+            if text is None:
+                continue
+            key = stored_key(text)
             if key in self.existing:
                 return f"{field} {key} is already a target of the outdial"
-            seen = self.first.get(key)
+            seen = first.get(key)
             if seen is not None:
                 return f"{field} {key} repeats {self.label} {seen}"
-        for _, key in keys:
-            self.first.setdefault(key, row)  # one row may name a callee in two slots
+            keys.append(key)
+        for key in keys:
+            first.setdefault(key, row)  # one row may name a callee in two slots
         return None
