@@ -4,7 +4,7 @@ A `Deduper` sees the rows of one load in order, as `target_values` built them, a
 whether it repeats an earlier row of the load (`within_file`) or a live target already in the
 outdial (`within_outdial`, whose keys the caller reads once, in one statement, before the
 load). It keeps one small entry per distinct destination: a million rows cost one dict
-lookup per destination and a few tens of MB, never a query per row."""
+lookup per destination and 100-150 MB (docs/benchmarks.md), never a query per row."""
 
 from __future__ import annotations
 
