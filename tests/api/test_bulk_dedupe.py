@@ -4,6 +4,7 @@ left out and counted; `within_outdial` also matches the outdial's live targets."
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.api.helpers import error, make_outdial
@@ -116,3 +117,17 @@ async def test_unknown_modes_are_a_400(tenant: Tenant) -> None:
         response = await tenant.call("POST", bulk(outdial, query), json=ITEMS[:1])
         error(response, 400, "INVALID_ARGUMENT")
     assert await names(tenant, outdial) == []
+
+
+async def test_concurrent_loads_never_both_write_one_number(tenant: Tenant) -> None:
+    """Two within_outdial loads of the same numbers at once: the outdial's lock (PostgreSQL)
+    or the single writer (SQLite) makes the second see the first's targets."""
+    outdial = await make_outdial(tenant)
+    body = [{"destination_0": f"+1555010{n}"} for n in range(5)]
+    query = "?dedupe=within_outdial&dedupe_action=skip"
+    answers = await asyncio.gather(
+        *(tenant.ok("POST", bulk(outdial, query), json=body) for _ in range(3))
+    )
+    assert sorted(a["count"] for a in answers) == [0, 0, 5]
+    assert sorted(a["skipped_duplicates"] for a in answers) == [0, 5, 5]
+    assert len(await names(tenant, outdial)) == 5
