@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from outdial.clock import FakeClock
 from outdial.services.container import Services
 from outdial.storage.tables import accesskeys, campaigncalls, events, outdial_targets
 from outdial.storage.timeconv import to_us
@@ -56,7 +57,9 @@ def paths(target: dict[str, Any]) -> tuple[str, str]:
     return f"{base}/reset", f"{base}/history"
 
 
-async def test_reset_gives_a_done_target_its_tries_back(tenant: Tenant, services: Services) -> None:
+async def test_reset_gives_a_done_target_its_tries_back(
+    tenant: Tenant, services: Services, clock: FakeClock
+) -> None:
     outdial = await make_outdial(tenant)
     target = await make_target(tenant, outdial["id"])
     ended = to_us(services.ctx.now())
@@ -72,6 +75,7 @@ async def test_reset_gives_a_done_target_its_tries_back(tenant: Tenant, services
     assert row.last_attempt_end == ended  # try_interval still counts from the last attempt
     assert await events_of(services, "outdialtarget_reset") == [after]
     # an idle target may be reset too (its counts go back to 0; it stays idle)
+    await clock.advance(1)  # history is newest first: the second entry is a later one
     await set_target(services, target["id"], try_count_1=2)
     again = await tenant.ok("POST", reset)  # no body: no reason
     assert again["status"] == "idle" and again["try_count_1"] == 0
