@@ -7,6 +7,13 @@ kernel's accounting of that child (`os.wait4`, the same figure `resource.getrusa
 most 60 s, peak RSS under 500 MB.
 
     python -m benchmarks.bench_import --rows 1000000 --databases sqlite,postgres
+
+Duplicates (issue 17): `--dedupe within_file` (or `within_outdial`) passes `--dedupe MODE
+--dedupe-action skip` to the import; `--existing N` first loads N other targets into the
+outdial (not timed), so that `within_outdial` checks against them.
+
+    python -m benchmarks.bench_import --rows 1000000 --dedupe within_file
+    python -m benchmarks.bench_import --rows 1000000 --existing 1000000 --dedupe within_outdial
 """
 
 from __future__ import annotations
@@ -32,12 +39,13 @@ from outdial.storage.migrate import upgrade
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def write_csv(path: Path, rows: int) -> None:
-    """name, detail, data and two destinations; every tenth row has a SIP fallback."""
+def write_csv(path: Path, rows: int, first: int = 0) -> None:
+    """name, detail, data and two destinations; every tenth row has a SIP fallback. Numbers
+    start at `first` (files with distinct numbers for `--existing`)."""
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["name", "detail", "data", "destination_0", "destination_1"])
-        for n in range(rows):
+        for n in range(first, first + rows):
             fallback = f"sip:u{n}@pbx.example.com:5060" if n % 10 == 0 else ""
             out.writerow([f"target {n}", "", f"crm:{n}", f"tel:+1555{n:07d}", fallback])
 
@@ -81,7 +89,9 @@ async def pg_database(admin: str, name: str, *, drop: bool = False) -> None:
         await conn.close()
 
 
-def run_import(url: str, outdial_id: uuid.UUID, csv_path: Path) -> dict[str, Any]:
+def run_import(
+    url: str, outdial_id: uuid.UUID, csv_path: Path, dedupe: str = "none"
+) -> dict[str, Any]:
     cmd = [
         sys.executable,
         "-m",
@@ -95,6 +105,8 @@ def run_import(url: str, outdial_id: uuid.UUID, csv_path: Path) -> dict[str, Any
         url,
         "--no-progress",
     ]
+    if dedupe != "none":
+        cmd += ["--dedupe", dedupe, "--dedupe-action", "skip"]
     started = time.perf_counter()
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
@@ -112,7 +124,16 @@ def run_import(url: str, outdial_id: uuid.UUID, csv_path: Path) -> dict[str, Any
     }
 
 
-def bench(kind: str, rows: int, csv_path: Path, work: Path, pg_admin: str) -> dict[str, Any]:
+def bench(
+    kind: str,
+    rows: int,
+    csv_path: Path,
+    work: Path,
+    pg_admin: str,
+    dedupe: str = "none",
+    existing: Path | None = None,
+    existing_rows: int = 0,
+) -> dict[str, Any]:
     name = f"outdial_bench_{uuid.uuid4().hex[:8]}"
     if kind == "sqlite":
         url = f"sqlite:///{work / (name + '.db')}"
@@ -121,9 +142,12 @@ def bench(kind: str, rows: int, csv_path: Path, work: Path, pg_admin: str) -> di
         url = f"{pg_admin.rsplit('/', 1)[0]}/{name}"
     try:
         outdial_id = asyncio.run(prepare(url))
-        figures = run_import(url, outdial_id, csv_path)
+        if existing is not None:
+            run_import(url, outdial_id, existing)
+        figures = run_import(url, outdial_id, csv_path, dedupe)
         stored = asyncio.run(count(url, outdial_id))
-        assert stored == rows == figures["result"]["imported"], (stored, figures)
+        assert stored == rows + existing_rows, (stored, figures)
+        assert rows == figures["result"]["imported"], figures
         return {"database": kind, "rows": rows, **figures}
     finally:
         if kind == "postgres":
@@ -136,6 +160,8 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--pg-admin-url", default=os.environ.get("OUTDIAL_TEST_PG_URL", PG_ADMIN))
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary dir")
+    parser.add_argument("--dedupe", default="none", help="none, within_file, within_outdial")
+    parser.add_argument("--existing", type=int, default=0, help="targets loaded beforehand")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         work = Path(tmp)
@@ -145,10 +171,25 @@ def main() -> None:
         size_mb = csv_path.stat().st_size / 1e6
         took = time.perf_counter() - started
         print(f"generated {args.rows:,} rows ({size_mb:.1f} MB) in {took:.1f} s")
+        existing = None
+        if args.existing:
+            existing = work / "existing.csv"
+            write_csv(existing, args.existing, first=args.rows)
+            print(f"and {args.existing:,} existing targets, loaded first (not timed)")
+        print(f"dedupe: {args.dedupe} (dedupe_action skip)")
         head = ("database", "rows", "seconds", "rows/s", "peak RSS", "CPU s")
         print("{:<10} {:>10} {:>8} {:>9} {:>9} {:>7}".format(*head))
         for kind in args.databases.split(","):
-            r = bench(kind.strip(), args.rows, csv_path, work, args.pg_admin_url)
+            r = bench(
+                kind.strip(),
+                args.rows,
+                csv_path,
+                work,
+                args.pg_admin_url,
+                args.dedupe,
+                existing,
+                args.existing,
+            )
             rate = r["rows"] / r["seconds"]
             print(
                 f"{r['database']:<10} {r['rows']:>10,} {r['seconds']:>8.1f} {rate:>9,.0f} "

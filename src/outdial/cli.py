@@ -650,6 +650,22 @@ def targets_import(
     ] = True,
     allow_private_networks: AllowPrivate = "",
     max_targets_per_customer: MaxTargets = 10_000_000,
+    dedupe: Annotated[
+        str,
+        typer.Option(
+            "--dedupe",
+            help="none, within_file (a row repeating an earlier row's number or SIP URI) "
+            "or within_outdial (... or a live target of the outdial)",
+        ),
+    ] = "none",
+    dedupe_action: Annotated[
+        str,
+        typer.Option(
+            "--dedupe-action",
+            help="report (every duplicate row is an error, nothing imported) or skip "
+            "(leave them out and count them in skipped_duplicates)",
+        ),
+    ] = "report",
 ) -> None:
     """Import targets from CSV or JSON Lines; all or nothing, with a progress bar."""
     _logging(logging.WARNING)
@@ -663,7 +679,9 @@ def targets_import(
         _settings_error(exc)
     oid = _uuid(outdial_id, "--outdial-id")
     with _progress_bar(file, progress) as report:
-        _print(_run(runtime.import_targets(settings, oid, file, fmt, report)))
+        _print(
+            _run(runtime.import_targets(settings, oid, file, fmt, report, dedupe, dedupe_action))
+        )
 
 
 @contextmanager

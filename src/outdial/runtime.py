@@ -206,14 +206,30 @@ async def create_accesskey(url: str, customer_id: uuid.UUID, name: str) -> dict[
 
 
 async def import_targets(
-    settings: Settings, outdial_id: uuid.UUID, path: Path, fmt: str | None, progress: Progress
+    settings: Settings,
+    outdial_id: uuid.UUID,
+    path: Path,
+    fmt: str | None,
+    progress: Progress,
+    dedupe: str = "none",
+    dedupe_action: str = "report",
 ) -> dict[str, Any]:
-    """Import a file of targets; `progress(bytes_read, rows_read)` is called as it goes."""
+    """Import a file of targets; `progress(bytes_read, rows_read)` is called as it goes.
+    With a dedupe mode other than `none` the answer also counts `skipped_duplicates`."""
+    from outdial.domain.dedupe import Dedupe, parse_dedupe, parse_dedupe_action
     from outdial.services.importer import import_file
 
+    mode = parse_dedupe(dedupe, "--dedupe")
+    action = parse_dedupe_action(dedupe_action, "--dedupe-action")
     async with open_container(settings) as c:
-        report = await import_file(c.ctx, outdial_id, path, fmt=fmt, progress=progress)
-        return {"outdial_id": str(outdial_id), "imported": report.imported}
+        report = await import_file(
+            c.ctx, outdial_id, path, fmt=fmt, progress=progress, dedupe=mode, dedupe_action=action
+        )
+        answer: dict[str, Any] = {"outdial_id": str(outdial_id), "imported": report.imported}
+        if mode is not Dedupe.NONE:
+            answer["dedupe"] = mode.value
+            answer["skipped_duplicates"] = report.skipped_duplicates
+        return answer
 
 
 async def prune_events(url: str, older_than_days: float) -> dict[str, Any]:

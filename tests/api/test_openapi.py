@@ -103,6 +103,10 @@ async def test_every_response_matches_its_schema(
     await s("GET", f"/v1.0/outdials/{oid}/targets")
     await s("GET", f"/v1.0/outdials/{oid}/targets/{t['id']}")
     await s("GET", f"/v1.0/outdials/{oid}/targets/{t['id']}/eligibility")
+    dedupe = "?dedupe=within_outdial&dedupe_action=skip"
+    await s("POST", f"/v1.0/outdials/{oid}/targets_bulk{dedupe}", json=bulk)
+    await s("POST", f"/v1.0/outdials/{oid}/targets/{t['id']}/reset", json={"reason": "asked"})
+    await s("GET", f"/v1.0/outdials/{oid}/targets/{t['id']}/history")
 
     plan = {"name": "p", "source": TEL, "dial_timeout": 30000, "max_try_count_0": 2}
     p = await s("POST", "/v1.0/outplans", json=plan)
@@ -128,6 +132,8 @@ async def test_every_response_matches_its_schema(
     await s("GET", f"/v1.0/campaigns/{cid}/preview")
     await s("GET", f"/v1.0/campaigns/{cid}/compliance")
     await s("GET", f"/v1.0/campaigns/{cid}/stats")
+    recycle = {"results": ["fail"], "tries_below": 3, "last_attempt_before": "2030-01-01"}
+    await s("POST", f"/v1.0/campaigns/{cid}/recycle", json=recycle)
     call = await insert_campaigncall(services, tenant.customer_id, c, status="progressing")
     # the attempt ends having heard something and with a recording (failed: recording is off)
     rec = uuid.uuid4()

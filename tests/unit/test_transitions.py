@@ -47,6 +47,10 @@ def test_the_guards_are_the_table() -> None:
 
 def test_a_move_the_table_does_not_allow_cannot_be_written() -> None:
     with pytest.raises(ValueError, match="no transition from done"):
+        moves_to(status, TARGET_TRANSITIONS, TargetStatus.PROGRESSING, from_=[TargetStatus.DONE])
+    # a reset or a recycle pass (issue 17) is the one way back from done
+    assert sql(
         moves_to(status, TARGET_TRANSITIONS, TargetStatus.IDLE, from_=[TargetStatus.DONE])
+    ) == ("status = 'done'")
     with pytest.raises(ValueError, match="no state may move"):
         sources(TARGET_TRANSITIONS, TargetStatus.IDLE, TargetStatus.PROGRESSING)

@@ -48,6 +48,13 @@ async def get_customer_id(
     return await services.customers.authenticate(token)
 
 
+async def get_key_digest(request: Request) -> str | None:
+    """The hash of the caller's access key (`api.auth.Authenticate` put it there): who asked,
+    for records such as a target's history."""
+    found = request.scope.get("state", {}).get("key_digest")
+    return found if isinstance(found, str) else None
+
+
 class Paging:
     def __init__(self, limit: int, cursor: Cursor | None) -> None:
         self.limit = limit
@@ -64,3 +71,4 @@ async def get_paging(
 ServicesDep = Annotated[Services, Depends(get_services)]
 CustomerId = Annotated[uuid.UUID, Depends(get_customer_id)]
 PagingDep = Annotated[Paging, Depends(get_paging)]
+KeyDigest = Annotated[str | None, Depends(get_key_digest)]

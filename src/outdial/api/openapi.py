@@ -33,6 +33,7 @@ from outdial.domain.address import AddressType
 from outdial.domain.callingcodes import MAX_CODE_DIGITS, MAX_CODES
 from outdial.domain.callwindow import MAX_HOLIDAYS
 from outdial.domain.ids import NIL_UUID
+from outdial.domain.recycle import HANGUP_REASONS, MAX_TRIES_BELOW, RESULTS
 from outdial.domain.sipheaders import MAX_HEADERS as SIP_MAX_HEADERS
 from outdial.domain.sipheaders import MAX_NAME as SIP_MAX_NAME
 from outdial.domain.sipheaders import MAX_VALUE as SIP_MAX_VALUE
@@ -106,16 +107,25 @@ OPERATIONS: dict[str, Op] = {
         "Create a target", "Outdialtarget", _OD, _DEST, ("OUTDIAL_DELETED",), ("TARGET_LIMIT",)
     ),
     "create_outdial_targets_bulk": Op(
-        "Create up to 10,000 targets, all or nothing",
+        "Create up to 10,000 targets, all or nothing (dedupe: docs/recycling.md)",
         "OutdialtargetBulk",
         _OD,
-        _DEST,
+        (*_DEST, "DUPLICATE_TARGET"),
         ("OUTDIAL_DELETED",),
         ("TARGET_LIMIT",),
     ),
     "list_outdial_targets": Op("List an outdial's targets", "OutdialtargetList", _OD),
     "get_outdial_target": Op("Get a target", "Outdialtarget", _ODT),
     "delete_outdial_target": Op("Delete a target (soft)", "Outdialtarget", _ODT),
+    "reset_outdial_target": Op(
+        "Give a done or idle target its tries back (status idle)",
+        "Outdialtarget",
+        _ODT,
+        conflict=("TARGET_IN_PROGRESS", "OUTDIAL_TARGET_DELETED"),
+    ),
+    "list_outdial_target_history": Op(
+        "A target's resets and recycles, newest first", "TargetHistoryList", _ODT
+    ),
     # outplans
     "create_outplan": Op("Create an outplan", "Outplan", invalid=("INVALID_SOURCE",)),
     "list_outplans": Op("List outplans", "OutplanList"),
@@ -153,6 +163,12 @@ OPERATIONS: dict[str, Op] = {
     ),
     "update_campaign_next_campaign_id": Op(
         "Update the campaign started when this one ends", "Campaign", _CA, _REFS
+    ),
+    "recycle_campaign": Op(
+        "Put the done targets that match a filter back to idle with fresh tries",
+        "Recycled",
+        _CA,
+        conflict=("CAMPAIGN_DELETED", "CAMPAIGN_HAS_NO_OUTDIAL"),
     ),
     "list_campaign_campaigncalls": Op("List a campaign's campaigncalls", "CampaigncallList", _CA),
     "list_campaigncalls": Op("List campaigncalls", "CampaigncallList"),
@@ -457,6 +473,11 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
     schemas["CampaignActions"]["properties"]["actions"]["maxItems"] = MAX_ACTIONS
     schemas["CampaignCreate"]["properties"]["actions"]["anyOf"][0]["maxItems"] = MAX_ACTIONS
 
+    _recycle_rules(schemas["CampaignRecycle"]["properties"])
+    schemas["TargetReset"]["properties"]["reason"]["anyOf"][0].update(
+        maxLength=MAX_TEXT, pattern=NO_NUL
+    )
+
     schemas.update(CallWindowIn=_call_window(), SipHeadersIn=_sip_headers())
     customer = schemas["CustomerUpdate"]["properties"]
     customer["webhook_method"]["anyOf"][0]["pattern"] = "^(?:[pP][oO][sS][tT]|[pP][uU][tT])$"
@@ -482,6 +503,17 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
             "description": "the callee's IANA zone (calling windows); '' or null: from the number",
             "anyOf": [{"type": "string", "pattern": f"^(?:|{zones})$"}, {"type": "null"}],
         }
+
+
+def _recycle_rules(props: dict[str, Any]) -> None:
+    """The recycle filter's values (domain/recycle.py)."""
+    for name, allowed in (("results", RESULTS), ("hangup_reasons", HANGUP_REASONS)):
+        listed = props[name]["anyOf"][0]
+        listed.update(minItems=1)
+        listed["items"] = {"type": "string", "enum": list(allowed)}
+    props["tries_below"]["anyOf"][0].update(minimum=1, maximum=MAX_TRIES_BELOW)
+    props["last_attempt_before"]["anyOf"][0].update(pattern=TIME)
+    props["reason"]["anyOf"][0].update(maxLength=MAX_TEXT, pattern=NO_NUL)
 
 
 # IANA zone names as a pattern rather than an enum: client generators make an enum class of
@@ -676,7 +708,9 @@ def _tag(path: str) -> str:
     parts = [p for p in path.split("/")[2:] if p and not p.startswith("{")]
     names = {t["name"] for t in TAGS}
     tail = parts[-1] if parts else ""
-    if tail in ("targets", "targets_bulk", "eligibility") and parts[0] == "outdials":
+    if tail in ("targets", "targets_bulk", "eligibility", "reset", "history") and (
+        parts[0] == "outdials"
+    ):
         return "compliance" if tail == "eligibility" else "outdialtargets"
     if tail in ("campaigncalls",) or parts[0] == "campaigncalls":
         return "campaigncalls"

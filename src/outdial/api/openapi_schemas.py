@@ -367,6 +367,27 @@ class CustomerWithSecret(Customer):
     )
 
 
+class TargetHistoryEntry(_Out):
+    """A reset or recycle of a target (issue 17): who asked, why, and its status before."""
+
+    id: str = _id("the entry's id")
+    customer_id: str = _id("the customer")
+    outdial_id: str = _id("the target's outdial")
+    outdial_target_id: str = _id("the target")
+    campaign_id: str = _ref("the campaign whose recycle pass it was (reset: unset)")
+    action: Literal["reset", "recycle"] = Field(examples=["reset"])
+    reason: str = Field(description="why, as the request said", examples=["callback asked"])
+    accesskey_id: str = _ref("the access key that asked (unset: an operator's command)")
+    status: Literal["idle", "done"] = Field(description="the target's status before")
+    tm_create: str = _tm_create()
+
+
+class Recycled(_Out):
+    """How many done targets a recycle pass put back to idle with fresh tries."""
+
+    recycled: int = Field(ge=0, examples=[42])
+
+
 class Replay(_Out):
     customer_id: str = _id("the customer")
     from_event_id: int = Field(ge=0)
@@ -451,7 +472,22 @@ MediaList = _list_of(Media, "MediaList")
 RecordingList = _list_of(Recording, "RecordingList")
 WebhookDeliveryList = _list_of(WebhookDelivery, "WebhookDeliveryList")
 ComplianceList = _list_of(ComplianceRecord, "ComplianceList")
-OutdialtargetBulk = _bulk_of(Outdialtarget, "OutdialtargetBulk")
+TargetHistoryList = _list_of(TargetHistoryEntry, "TargetHistoryList")
+
+
+class OutdialtargetBulk(_Out):
+    """Every target created; with `dedupe`, also how many duplicates were skipped."""
+
+    result: list[Outdialtarget]
+    count: int
+    skipped_duplicates: int | None = Field(
+        None,
+        ge=0,
+        description="duplicates left out (`dedupe_action=skip`); present when `dedupe` is "
+        "not `none`",
+    )
+
+
 DncEntryBulk = _bulk_of(DncEntry, "DncEntryBulk")
 
 # Every model the document names, by component name.
@@ -491,5 +527,8 @@ MODELS: dict[str, type[BaseModel]] = {
         ComplianceList,
         OutdialtargetBulk,
         DncEntryBulk,
+        TargetHistoryEntry,
+        TargetHistoryList,
+        Recycled,
     )
 }

@@ -85,6 +85,21 @@ class TargetBulkItem(_In):
     timezone: str | None = None
 
 
+class TargetReset(_In):
+    reason: str | None = Field(None, description="why (kept in the target's history)")
+
+
+class CampaignRecycle(_In):
+    """Which done targets of the campaign's outdial go back to idle with fresh tries; every
+    condition given must hold (docs/recycling.md)."""
+
+    results: list[str] | None = Field(None, description="the last attempt's result")
+    hangup_reasons: list[str] | None = Field(None, description="the last attempt's reason")
+    tries_below: int | None = Field(None, description="fewer attempts than this in all")
+    last_attempt_before: str | None = Field(None, description="last attempt ended before")
+    reason: str | None = Field(None, description="why (kept in each target's history)")
+
+
 class DialInfo(_In):
     source: AddressIn | None = None
     dial_timeout: int | None = Field(None, ge=0, description="ms to ring")

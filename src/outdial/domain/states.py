@@ -48,7 +48,8 @@ class ReferenceType(str, Enum):
 TARGET_TRANSITIONS: dict[TargetStatus, frozenset[TargetStatus]] = {
     TargetStatus.IDLE: frozenset({TargetStatus.PROGRESSING, TargetStatus.DONE}),
     TargetStatus.PROGRESSING: frozenset({TargetStatus.IDLE, TargetStatus.DONE}),
-    TargetStatus.DONE: frozenset(),
+    # Only by hand: a reset of one target or a recycle pass (issue 17) gives its tries back.
+    TargetStatus.DONE: frozenset({TargetStatus.IDLE}),
 }
 
 CAMPAIGN_TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {

@@ -21,6 +21,7 @@ from outdial.services.outdials import OutdialService
 from outdial.services.outplans import OutplanService
 from outdial.services.recordings import RecordingService
 from outdial.services.stats import StatsService
+from outdial.services.target_reset import TargetResetService
 from outdial.services.targets import TargetService
 from outdial.storage.db import Database
 
@@ -42,6 +43,7 @@ class Services:
     limits: RequestLimits
     accounts: AccountService
     recordings: RecordingService
+    resets: TargetResetService
 
     @classmethod
     def build(
@@ -88,6 +90,7 @@ class Services:
             limits=RequestLimits(ctx.limits, lambda: clock.now().timestamp()),
             accounts=AccountService(ctx),
             recordings=RecordingService(ctx),
+            resets=TargetResetService(ctx),
         )
 
     async def database_reachable(self) -> bool:

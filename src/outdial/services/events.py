@@ -26,6 +26,8 @@ OUTDIAL_DELETED = "outdial_deleted"
 TARGET_CREATED = "outdialtarget_created"
 TARGET_UPDATED = "outdialtarget_updated"
 TARGET_DELETED = "outdialtarget_deleted"
+TARGET_RESET = "outdialtarget_reset"  # issue 17: a done or idle target got its tries back
+CAMPAIGN_RECYCLED = "campaign_recycled"  # issue 17: a recycle pass (data: count and filter)
 OUTPLAN_CREATED = "outplan_created"
 OUTPLAN_UPDATED = "outplan_updated"
 OUTPLAN_DELETED = "outplan_deleted"
@@ -52,12 +54,14 @@ ALL = (
     TARGET_CREATED,
     TARGET_UPDATED,
     TARGET_DELETED,
+    TARGET_RESET,
     OUTPLAN_CREATED,
     OUTPLAN_UPDATED,
     OUTPLAN_DELETED,
     CAMPAIGN_CREATED,
     CAMPAIGN_UPDATED,
     CAMPAIGN_DELETED,
+    CAMPAIGN_RECYCLED,
     *STATUS_EVENTS.values(),
     CAMPAIGNCALL_CREATED,
     CAMPAIGNCALL_UPDATED,

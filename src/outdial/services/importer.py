@@ -1,7 +1,9 @@
 """Streaming import of targets from CSV or JSON Lines files of any size.
 
 The whole file is one transaction: a bad row rejects the import with errors that name the
-line and field, and nothing is written. Rows go to the database in chunks as they are read,
+line and field, and nothing is written. With `dedupe` (issue 17), a row that repeats an earlier
+line or a live target of the outdial is such an error, or, with `dedupe_action skip`, is left
+out and counted. Rows go to the database in chunks as they are read,
 so memory stays flat however large the file is.
 """
 
@@ -17,15 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from outdial.domain.dedupe import Dedupe, DedupeAction
 from outdial.domain.destinations import DestinationRule
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from outdial.services import events
 from outdial.services.context import Context
+from outdial.services.dedupe import Deduper, stored_key
 from outdial.services.target_input import KNOWN_FIELDS, RowError, target_values
 from outdial.services.targets import over_limit
 from outdial.storage import quota, repo
 from outdial.storage import rows as row_models
 from outdial.storage.tables import outdials
+from outdial.storage.target_keys import live_destination_keys, lock_outdial
 from outdial.storage.target_load import ChunkWriter
 from outdial.wire import outdial as wire_outdial
 
@@ -40,6 +45,7 @@ class ImportReport:
     outdial_id: uuid.UUID
     imported: int = 0
     errors: list[str] = field(default_factory=list)
+    skipped_duplicates: int = 0
 
 
 class ImportFailed(InvalidArgument):
@@ -132,10 +138,13 @@ async def import_file(
     *,
     fmt: str | None = None,
     progress: Progress | None = None,
+    dedupe: Dedupe = Dedupe.NONE,
+    dedupe_action: DedupeAction = DedupeAction.REPORT,
 ) -> ImportReport:
     """Import every row of the file in one transaction, or none (ImportFailed lists the bad
     rows). The writer loads rows in large batches in the background while the next ones are
-    read and checked, so the database's work overlaps ours."""
+    read and checked, so the database's work overlaps ours. `dedupe`: which duplicates to
+    look for; `dedupe_action`: report them (an error per row) or skip and count them."""
     kind = detect_format(path, fmt)
     report = ImportReport(outdial_id)
     now = ctx.now_us()
@@ -151,9 +160,17 @@ async def import_file(
                     f"outdial {outdial_id} is deleted", reason="OUTDIAL_DELETED"
                 )
             rule = DestinationRule(ctx.network, await quota.calling_codes(conn, owner.customer_id))
+            existing: set[str] = set()
+            if dedupe is Dedupe.WITHIN_OUTDIAL:
+                await lock_outdial(conn, outdial_id)
+                existing = await live_destination_keys(conn, outdial_id, stored_key)
+            dedup = Deduper(dedupe, "line", existing)
+            skip = dedupe_action is DedupeAction.SKIP
             writer = ChunkWriter(conn)
             try:
-                read = await _load(rows, outdial_id, now, report, writer, progress, raw.tell, rule)
+                read = await _load(
+                    rows, outdial_id, now, report, writer, progress, raw.tell, rule, dedup, skip
+                )
                 if report.errors:
                     raise ImportFailed(report.errors, read)
                 await writer.close()
@@ -185,6 +202,8 @@ async def _load(
     progress: Progress | None,
     position: Callable[[], int],
     rule: DestinationRule,
+    dedup: Deduper,
+    skip: bool,
 ) -> int:
     """Check every row, hand full chunks to the writer; returns the number of rows read."""
     chunk: list[dict[str, Any]] = []
@@ -198,6 +217,12 @@ async def _load(
                 if "__error__" in row:
                     raise InvalidArgument(row["__error__"])
                 values = target_values(row, outdial_id, now, rule)
+                why = dedup.duplicate(line, values)
+                if why is not None:
+                    if skip:
+                        report.skipped_duplicates += 1
+                        continue
+                    raise InvalidArgument(why)
             except InvalidArgument as exc:
                 report.errors.append(str(RowError(line, exc.message, label="line")))
                 if len(report.errors) >= MAX_ERRORS:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from outdial.domain.dedupe import Dedupe, DedupeAction
 from outdial.domain.destinations import DestinationRule
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from outdial.domain.models import Outdial, Page, Target
 from outdial.services import events
 from outdial.services.context import Context
+from outdial.services.dedupe import Deduper, stored_key
 from outdial.services.lookup import owned
 from outdial.services.target_input import RowError, target_values
 from outdial.storage import quota, repo, rows
 from outdial.storage import targets as target_rows
 from outdial.storage.pagination import Cursor, page_of
 from outdial.storage.tables import outdial_targets, outdials
+from outdial.storage.target_keys import live_destination_keys, lock_outdial
 from outdial.storage.target_load import bulk_insert
 from outdial.storage.timeconv import from_us
 from outdial.wire import target as wire_target
@@ -26,6 +30,14 @@ NOT_FOUND = "OUTDIAL_TARGET_NOT_FOUND"
 MAX_BULK = 10_000
 Row = Any
 LIMIT_RETRY_S = 60  # the target limit frees up only as targets are deleted
+MAX_REPORTED = 50  # duplicate rows named in one error message
+DUPLICATE = "DUPLICATE_TARGET"
+
+
+@dataclass(frozen=True, slots=True)
+class BulkLoad:
+    made: list[Target]
+    skipped_duplicates: int = 0
 
 
 def over_limit(limit: int) -> ResourceExhausted:
@@ -78,6 +90,19 @@ class TargetService:
         self, customer_id: uuid.UUID, outdial_id: uuid.UUID, items: Sequence[Any]
     ) -> list[Target]:
         """All or nothing: one bad item rejects the request, naming the item and field."""
+        return (await self.load(customer_id, outdial_id, items)).made
+
+    async def load(
+        self,
+        customer_id: uuid.UUID,
+        outdial_id: uuid.UUID,
+        items: Sequence[Any],
+        dedupe: Dedupe = Dedupe.NONE,
+        dedupe_action: DedupeAction = DedupeAction.REPORT,
+    ) -> BulkLoad:
+        """All or nothing: one bad item rejects the request, naming the item and field.
+        With `dedupe`, duplicate items are each named in one 400 (`DUPLICATE_TARGET`), or
+        with `dedupe_action skip` left out and counted."""
         if len(items) > MAX_BULK:
             raise InvalidArgument(f"at most {MAX_BULK} targets per request (got {len(items)})")
         if not items:
@@ -94,14 +119,23 @@ class TargetService:
                 raise RowError(index, exc.message, label="item") from None
         async with self.ctx.db.write() as conn:
             await self._writable_outdial(conn, customer_id, outdial_id)
-            await bulk_insert(conn, values)
+            skipped = 0
+            if dedupe is not Dedupe.NONE:
+                existing: set[str] = set()
+                if dedupe is Dedupe.WITHIN_OUTDIAL:
+                    await lock_outdial(conn, outdial_id)
+                    existing = await live_destination_keys(conn, outdial_id, stored_key)
+                kept = _deduped(values, Deduper(dedupe, "item", existing), dedupe_action)
+                skipped, values = len(values) - len(kept), kept
+            if values:
+                await bulk_insert(conn, values)
             made = [rows.target(v) for v in values]
             await events.emit_many(
                 conn, customer_id, events.TARGET_CREATED, (wire_target.render(t) for t in made)
             )
             if not await quota.add_targets(conn, customer_id, len(values), self.ctx.limits.targets):
                 raise over_limit(self.ctx.limits.targets)
-        return made
+        return BulkLoad(made, skipped)
 
     async def get(
         self, customer_id: uuid.UUID, outdial_id: uuid.UUID, target_id: uuid.UUID
@@ -161,3 +195,27 @@ class TargetService:
                 if outdial.tm_delete is None:  # a deleted outdial's targets no longer count
                     await quota.remove_targets(conn, customer_id, 1)
         return deleted
+
+
+def _deduped(
+    values: list[dict[str, Any]], dedup: Deduper, action: DedupeAction
+) -> list[dict[str, Any]]:
+    """The rows to write: every row when none is a duplicate, the new ones with `skip`;
+    with `report`, a 400 naming each duplicate item (up to MAX_REPORTED)."""
+    kept: list[dict[str, Any]] = []
+    found: list[str] = []
+    for index, row in enumerate(values):
+        why = dedup.duplicate(index, row)
+        if why is None:
+            kept.append(row)
+        elif action is DedupeAction.REPORT:
+            found.append(f"item {index}: {why}")
+    if found:
+        more = f"; and {len(found) - MAX_REPORTED} more" if len(found) > MAX_REPORTED else ""
+        raise InvalidArgument(
+            "; ".join(found[:MAX_REPORTED])
+            + more
+            + f" ({len(found)} duplicate item(s); nothing written)",
+            reason=DUPLICATE,
+        )
+    return kept

@@ -110,6 +110,24 @@ outdial_targets = sa.Table(
 TARGET_DESTINATIONS = tuple(outdial_targets.c[f"destination_{n}"] for n in range(5))
 TARGET_TRY_COUNTS = tuple(outdial_targets.c[f"try_count_{n}"] for n in range(5))
 
+# Issue 17: what was done to a target by hand or by a recycle pass (reset, recycle), by whom
+# and why; listed at GET /v1.0/outdials/{id}/targets/{target_id}/history.
+target_history = sa.Table(
+    "target_history",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("outdial_id", Id, nullable=False),
+    sa.Column("outdial_target_id", Id, nullable=False),
+    sa.Column("campaign_id", Id, nullable=False),  # the recycling campaign; nil for a reset
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("accesskey_id", Id, nullable=False),  # the key that asked; nil: the operator
+    sa.Column("status", sa.String(16), nullable=False),  # the target's status before
+    sa.Column("tm_create", Micros, nullable=False),
+    sa.Index("ix_target_history_target", "outdial_target_id", "tm_create", "id"),
+)
+
 outplans = sa.Table(
     "outplans",
     metadata,

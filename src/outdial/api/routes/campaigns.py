@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from outdial.api.deps import CustomerId, PagingDep, ServicesDep
+from outdial.api.deps import CustomerId, KeyDigest, PagingDep, ServicesDep
 from outdial.api.responses import ok
 from outdial.api.schemas import (
     CampaignActions,
     CampaignCreate,
     CampaignNextCampaignId,
+    CampaignRecycle,
     CampaignServiceLevel,
     CampaignStatusIn,
     CampaignUpdate,
@@ -19,7 +20,7 @@ from outdial.api.schemas import (
 from outdial.domain.ids import parse_id
 from outdial.wire import campaign as wire_campaign
 from outdial.wire import campaigncall as wire_campaigncall
-from outdial.wire.paging import listing
+from outdial.wire.paging import listing, parse_time
 
 router = APIRouter(prefix="/v1.0", tags=["campaigns"])
 
@@ -110,6 +111,18 @@ async def update_next_campaign(
             await s.campaigns.update(me, parse_id(id), fields, part="next_campaign_id")
         )
     )
+
+
+@router.post("/campaigns/{id}/recycle", operation_id="recycle_campaign")
+async def recycle_campaign(
+    id: str, s: ServicesDep, me: CustomerId, key: KeyDigest, body: CampaignRecycle | None = None
+) -> JSONResponse:
+    """The done targets of the campaign's outdial that match the filter back to idle with
+    fresh tries, in one statement: `{"recycled": N}`."""
+    fields = body.fields() if body else {}
+    before = fields.get("last_attempt_before")
+    at = parse_time(before, "last_attempt_before") if before else None
+    return ok({"recycled": await s.resets.recycle(me, parse_id(id), fields, at, key)})
 
 
 @router.get("/campaigns/{id}/campaigncalls", operation_id="list_campaign_campaigncalls")

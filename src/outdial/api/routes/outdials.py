@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
-from outdial.api.deps import CustomerId, PagingDep, ServicesDep
+from outdial.api.deps import CustomerId, KeyDigest, PagingDep, ServicesDep
 from outdial.api.responses import ok
 from outdial.api.schemas import (
     OutdialCampaignId,
@@ -14,10 +16,13 @@ from outdial.api.schemas import (
     OutdialUpdate,
     TargetBulkItem,
     TargetCreate,
+    TargetReset,
 )
+from outdial.domain.dedupe import Dedupe, DedupeAction
 from outdial.domain.ids import parse_id
 from outdial.wire import outdial as wire_outdial
 from outdial.wire import target as wire_target
+from outdial.wire import target_history as wire_history
 from outdial.wire.paging import listing, page_token
 
 router = APIRouter(prefix="/v1.0/outdials", tags=["outdials"])
@@ -91,10 +96,18 @@ async def create_targets_bulk(
     s: ServicesDep,
     me: CustomerId,
     body: list[TargetBulkItem] = Body(..., max_length=10_000),
+    dedupe: Annotated[Dedupe, Query()] = Dedupe.NONE,
+    dedupe_action: Annotated[DedupeAction, Query()] = DedupeAction.REPORT,
 ) -> JSONResponse:
-    """Up to 10,000 targets in one request, all or nothing."""
-    created = await s.targets.create_many(me, parse_id(id), [item.fields() for item in body])
-    return ok({"result": [wire_target.render(t) for t in created], "count": len(created)})
+    """Up to 10,000 targets in one request, all or nothing; `dedupe` finds duplicates
+    (reported, or with `dedupe_action=skip` left out and counted in `skipped_duplicates`)."""
+    loaded = await s.targets.load(
+        me, parse_id(id), [item.fields() for item in body], dedupe, dedupe_action
+    )
+    answer = {"result": [wire_target.render(t) for t in loaded.made], "count": len(loaded.made)}
+    if dedupe is not Dedupe.NONE:
+        answer["skipped_duplicates"] = loaded.skipped_duplicates
+    return ok(answer)
 
 
 @router.get("/{id}/targets", operation_id="list_outdial_targets")
@@ -119,3 +132,27 @@ async def delete_target(id: str, target_id: str, s: ServicesDep, me: CustomerId)
             await s.targets.delete(me, parse_id(id), parse_id(target_id, field="target_id"))
         )
     )
+
+
+@router.post("/{id}/targets/{target_id}/reset", operation_id="reset_outdial_target")
+async def reset_target(
+    id: str,
+    target_id: str,
+    s: ServicesDep,
+    me: CustomerId,
+    key: KeyDigest,
+    body: TargetReset | None = None,
+) -> JSONResponse:
+    """A done (or idle) target's tries back to 0 and status idle; 409 while in progress."""
+    tid = parse_id(target_id, field="target_id")
+    fields = body.fields() if body else {}
+    return ok(wire_target.render(await s.resets.reset(me, parse_id(id), tid, fields, key)))
+
+
+@router.get("/{id}/targets/{target_id}/history", operation_id="list_outdial_target_history")
+async def list_target_history(
+    id: str, target_id: str, s: ServicesDep, me: CustomerId, paging: PagingDep
+) -> JSONResponse:
+    tid = parse_id(target_id, field="target_id")
+    page = await s.resets.history(me, parse_id(id), tid, paging.cursor, paging.limit)
+    return ok(listing(page, wire_history.render))
