@@ -22,9 +22,20 @@ from outdial.services.limits import RateLimited
 
 PREFIX = "/v1.0/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Content types a cross-site form cannot send; media uploads carry audio.
+# Content types a cross-site form cannot send (nor a cross-site script without a CORS
+# preflight, which is never granted); media uploads carry audio, imports CSV or JSON Lines.
 WRITE_TYPES = frozenset(
-    {b"application/json", b"application/octet-stream", b"audio/wav", b"audio/x-wav", b"audio/wave"}
+    {
+        b"application/json",
+        b"application/octet-stream",
+        b"audio/wav",
+        b"audio/x-wav",
+        b"audio/wave",
+        b"text/csv",
+        b"application/x-ndjson",
+        b"application/jsonl",
+        b"application/jsonlines",
+    }
 )
 HTTP_OF = {"UNAUTHENTICATED": 401, "RESOURCE_EXHAUSTED": 429, "UNAVAILABLE": 503}
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
 from outdial.api.deps import CustomerId, PagingDep, ServicesDep
+from outdial.api.errors import envelope
 from outdial.api.responses import ok
 from outdial.api.schemas import (
     OutdialCampaignId,
@@ -16,6 +17,7 @@ from outdial.api.schemas import (
     TargetCreate,
 )
 from outdial.domain.ids import parse_id
+from outdial.services.importer import import_stream
 from outdial.wire import outdial as wire_outdial
 from outdial.wire import target as wire_target
 from outdial.wire.paging import listing, page_token
@@ -95,6 +97,46 @@ async def create_targets_bulk(
     """Up to 10,000 targets in one request, all or nothing."""
     created = await s.targets.create_many(me, parse_id(id), [item.fields() for item in body])
     return ok({"result": [wire_target.render(t) for t in created], "count": len(created)})
+
+
+# The body is the file itself: CSV (a header row, then one target a row) or JSON Lines.
+IMPORT_TYPES = {
+    b"text/csv": "csv",
+    b"application/x-ndjson": "jsonl",
+    b"application/jsonl": "jsonl",
+    b"application/jsonlines": "jsonl",
+}
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/{id}/targets_import", operation_id="import_outdial_targets", openapi_extra=_IMPORT_BODY
+)
+async def import_targets(id: str, request: Request, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    """A whole CSV or JSON Lines file of targets (`Content-Type: text/csv` or
+    `application/x-ndjson`), read as it arrives, imported all or nothing in one transaction
+    with the CLI's checks and row errors (400 `IMPORT_REJECTED`, the rows in `errors`)."""
+    outdial_id = parse_id(id)
+    sent = request.scope.get("state", {}).get("content_type", b"")
+    kind = IMPORT_TYPES.get(sent)
+    if kind is None:
+        return envelope(
+            request,
+            415,
+            "INVALID_ARGUMENT",
+            "UNSUPPORTED_MEDIA_TYPE",
+            "the body must be Content-Type: text/csv or application/x-ndjson",
+        )
+    report = await import_stream(s.ctx, me, outdial_id, request.stream(), kind)
+    return ok({"imported": report.imported})
 
 
 @router.get("/{id}/targets", operation_id="list_outdial_targets")
