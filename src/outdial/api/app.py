@@ -23,6 +23,7 @@ from outdial.api.routes import (
     outdials,
     outplans,
     recordings,
+    users,
 )
 from outdial.metrics import exposition
 from outdial.services.container import Services
@@ -75,6 +76,7 @@ def create_app(
         live,
         media,
         recordings,
+        users,
         dashboard,
     ):
         app.include_router(module.router)

@@ -22,6 +22,7 @@ from outdial.services.outplans import OutplanService
 from outdial.services.recordings import RecordingService
 from outdial.services.stats import StatsService
 from outdial.services.targets import TargetService
+from outdial.services.users import UserService
 from outdial.storage.db import Database
 
 
@@ -42,6 +43,7 @@ class Services:
     limits: RequestLimits
     accounts: AccountService
     recordings: RecordingService
+    users: UserService
 
     @classmethod
     def build(
@@ -88,6 +90,7 @@ class Services:
             limits=RequestLimits(ctx.limits, lambda: clock.now().timestamp()),
             accounts=AccountService(ctx),
             recordings=RecordingService(ctx),
+            users=UserService(ctx),
         )
 
     async def database_reachable(self) -> bool:
