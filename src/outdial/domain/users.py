@@ -15,11 +15,12 @@ from outdial.domain.errors import InvalidArgument
 MAX_USERNAME = 254  # an email address's longest form (RFC 5321 path limit)
 MIN_PASSWORD = 8  # NIST SP 800-63B's least for a memorised secret
 MAX_PASSWORD = 1024
-# local@domain: the local part in RFC 5322's dot-atom characters, the domain in DNS labels.
-_LOCAL = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-USERNAME = re.compile(rf"{_LOCAL}@{_LABEL}(?:\.{_LABEL})*")
-USERNAME_PATTERN = rf"^{USERNAME.pattern}$"  # for the OpenAPI document (lower case)
+# local@domain: the local part in RFC 5322's dot-atom characters, the domain in DNS labels;
+# ASCII letters of either case (a username is kept in lower case).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+USERNAME = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*")
+USERNAME_PATTERN = rf"^{USERNAME.pattern}$"  # the OpenAPI document's (without the trim)
 
 
 def normalise_username(value: object) -> str:
@@ -42,9 +43,18 @@ def check_password(value: object) -> str:
         raise InvalidArgument(
             f"password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters"
         )
-    if "\x00" in value:
-        raise InvalidArgument("password must not contain NUL")
+    if "\x00" in value or not encodable(value):
+        raise InvalidArgument("password must be UTF-8 text without NUL")
     return value
+
+
+def encodable(value: str) -> bool:
+    """Whether the text can be UTF-8 (a JSON string may carry a lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from outdial.domain.users import (
     SessionPolicy,
     User,
     check_password,
+    encodable,
     normalise_username,
 )
 from outdial.services.context import Context
@@ -168,7 +169,7 @@ class UserService:
         self._check_throttle(key, address)
         try:
             name = normalise_username(username)
-            if not isinstance(password, str) or not password:
+            if not isinstance(password, str) or not password or not encodable(password):
                 raise InvalidArgument("password is required")
         except InvalidArgument:
             self._failed(key, address)
