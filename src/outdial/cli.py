@@ -669,7 +669,9 @@ def users_create(
     _logging(logging.WARNING)
     cid = _uuid(customer_id, "--customer-id")
     if not password_stdin:
-        _error("INVALID_ARGUMENT", "PASSWORD_STDIN_REQUIRED", "give the password with --password-stdin")
+        _error(
+            "INVALID_ARGUMENT", "PASSWORD_STDIN_REQUIRED", "give the password with --password-stdin"
+        )
     password = sys.stdin.readline().rstrip("\r\n")
     _print(_run(runtime.create_user(database_url, cid, username, password)))
 

@@ -212,14 +212,18 @@ async def create_user(
     from outdial.wire import user as wire_user
 
     async with _one_shot(url) as c:
-        return wire_user.render(await c.services.users.create(None, customer_id, username, password))
+        return wire_user.render(
+            await c.services.users.create(None, customer_id, username, password)
+        )
 
 
 async def list_users(url: str, customer_id: uuid.UUID) -> dict[str, Any]:
     from outdial.wire import user as wire_user
 
     async with _one_shot(url) as c:
-        return {"result": [wire_user.render(u) for u in await c.services.users.list(None, customer_id)]}
+        return {
+            "result": [wire_user.render(u) for u in await c.services.users.list(None, customer_id)]
+        }
 
 
 async def delete_user(url: str, customer_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, Any]:

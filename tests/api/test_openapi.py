@@ -194,7 +194,9 @@ async def test_every_response_matches_its_schema(
         content=b"name,destination_0\nb,tel:9\n",
         headers=csv_type,
     )
-    u = await s("POST", f"/v1.0/customers/{me}/users", json={"username": "a@b.c", "password": "p" * 8})
+    u = await s(
+        "POST", f"/v1.0/customers/{me}/users", json={"username": "a@b.c", "password": "p" * 8}
+    )
     await s("GET", f"/v1.0/customers/{me}/users")
     await s("POST", "/v1.0/login", json={"username": "a@b.c", "password": "p" * 8})
     await s("GET", "/v1.0/session")

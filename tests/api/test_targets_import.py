@@ -16,7 +16,7 @@ from outdial.domain.limits import Limits
 from outdial.services import importer
 from outdial.services.container import Services
 from outdial.storage.tables import outdial_targets
-from tests.api.helpers import TEL, error, make_outdial
+from tests.api.helpers import TEL, make_outdial
 from tests.conftest import Tenant, make_tenant
 
 
@@ -26,12 +26,16 @@ def import_path(outdial: dict[str, Any]) -> str:
 
 async def count(services: Services) -> int:
     async with services.ctx.db.read() as conn:
-        return int((await conn.execute(sa.select(sa.func.count()).select_from(outdial_targets))).scalar_one())
+        return int(
+            (
+                await conn.execute(sa.select(sa.func.count()).select_from(outdial_targets))
+            ).scalar_one()
+        )
 
 
 CSV = (
     "name,detail,data,destination_0,destination_1\r\n"
-    'ann,first,crm:1,tel:+15550001,\r\n'
+    "ann,first,crm:1,tel:+15550001,\r\n"
     'bob,"multi\nline","x,y",+15550002,sip:bob@pbx.example:5070\r\n'
 )
 
@@ -154,7 +158,9 @@ async def test_another_customers_outdial_is_404(
     assert response.json()["error"]["reason"] == "OUTDIAL_NOT_FOUND"
     assert await count(services) == 0
     bad_id = await tenant.call(
-        "POST", "/v1.0/outdials/nope/targets_import", content=CSV.encode(),
+        "POST",
+        "/v1.0/outdials/nope/targets_import",
+        content=CSV.encode(),
         headers={"Content-Type": "text/csv"},
     )
     assert bad_id.status_code == 400 and bad_id.json()["error"]["reason"] == "INVALID_ID"
@@ -183,7 +189,9 @@ async def test_the_import_has_its_own_body_limit(services: Services) -> None:
         outdial = await make_outdial(t)
         rows = "name,destination_0\n" + "".join(f"n{n},tel:+1555{n:07d}\n" for n in range(20))
         announced = await t.call(
-            "POST", import_path(outdial), content=rows.encode(),
+            "POST",
+            import_path(outdial),
+            content=rows.encode(),
             headers={"Content-Type": "text/csv"},
         )
         assert announced.status_code == 413, announced.text
@@ -193,12 +201,16 @@ async def test_the_import_has_its_own_body_limit(services: Services) -> None:
             yield rows.encode()
 
         found = await t.call(
-            "POST", import_path(outdial), content=streamed(),
+            "POST",
+            import_path(outdial),
+            content=streamed(),
             headers={"Content-Type": "text/csv"},
         )
         assert found.status_code == 413, found.text
         fits = await t.call(
-            "POST", import_path(outdial), content=CSV.encode(),
+            "POST",
+            import_path(outdial),
+            content=CSV.encode(),
             headers={"Content-Type": "text/csv"},
         )
         assert fits.json() == {"imported": 2}

@@ -94,13 +94,18 @@ async def test_bad_users_are_400(tenant: Tenant, body: dict[str, Any], field: st
 
 async def test_another_customers_users_are_404(tenant: Tenant, other_tenant: Tenant) -> None:
     await make_user(tenant)
-    for method, kw in (("GET", {}), ("POST", {"json": {"username": "x@y.z", "password": PASSWORD}})):
+    for method, kw in (
+        ("GET", {}),
+        ("POST", {"json": {"username": "x@y.z", "password": PASSWORD}}),
+    ):
         response = await other_tenant.call(method, users_path(tenant), **kw)
         assert response.status_code == 404, response.text
         assert response.json()["error"]["reason"] == "CUSTOMER_NOT_FOUND"
 
 
-async def test_login_sets_a_strict_httponly_cookie(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_login_sets_a_strict_httponly_cookie(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     user = await make_user(tenant)
     response = await login(client, "  ANN@example.com ")
     assert response.status_code == 200, response.text
@@ -168,9 +173,7 @@ async def test_logout_ends_the_session(client: httpx.AsyncClient, tenant: Tenant
     assert after.json()["error"]["reason"] == "SESSION_EXPIRED"
 
 
-async def test_sessions_expire(
-    client: httpx.AsyncClient, tenant: Tenant, clock: FakeClock
-) -> None:
+async def test_sessions_expire(client: httpx.AsyncClient, tenant: Tenant, clock: FakeClock) -> None:
     await make_user(tenant)
     browser = Browser(client, await login(client))
     await clock.advance(8 * 3600 - 10)
@@ -237,7 +240,9 @@ async def test_login_is_throttled_per_address(services: Services, tenant: Tenant
         assert (await login(c, username="u0@example.com")).status_code == 401  # not 429
 
 
-async def test_form_login_and_cross_origin_refusal(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_form_login_and_cross_origin_refusal(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     await make_user(tenant)
     form = await client.post(
         "/v1.0/login",
@@ -252,9 +257,7 @@ async def test_form_login_and_cross_origin_refusal(client: httpx.AsyncClient, te
         headers={"Origin": "https://evil.example"},
     )
     assert cross.status_code == 403 and cross.json()["error"]["reason"] == "CROSS_ORIGIN_LOGIN"
-    plain = await client.post(
-        "/v1.0/login", content=b"x", headers={"Content-Type": "text/plain"}
-    )
+    plain = await client.post("/v1.0/login", content=b"x", headers={"Content-Type": "text/plain"})
     assert plain.status_code == 415
     broken = await client.post(
         "/v1.0/login", content=b"{", headers={"Content-Type": "application/json"}

@@ -37,7 +37,13 @@ def test_users_from_the_cli(isolated_database_url: str) -> None:
     _, customer = cli("customers", "create", "--name", "Acme", *url)
     cid = ("--customer-id", customer["id"])
     code, user = cli(
-        "users", "create", *cid, "--username", "Ops@Acme.example", "--password-stdin", *url,
+        "users",
+        "create",
+        *cid,
+        "--username",
+        "Ops@Acme.example",
+        "--password-stdin",
+        *url,
         stdin="a long enough secret\n",
     )
     assert code == 0, user
@@ -46,12 +52,24 @@ def test_users_from_the_cli(isolated_database_url: str) -> None:
     code, refused = cli("users", "create", *cid, "--username", "x@acme.example", *url)
     assert code == 2 and refused["error"]["reason"] == "PASSWORD_STDIN_REQUIRED"
     code, taken = cli(
-        "users", "create", *cid, "--username", "ops@acme.example", "--password-stdin", *url,
+        "users",
+        "create",
+        *cid,
+        "--username",
+        "ops@acme.example",
+        "--password-stdin",
+        *url,
         stdin="another secret!\n",
     )
     assert code == 2 and taken["error"]["reason"] == "USERNAME_TAKEN"
     code, short = cli(
-        "users", "create", *cid, "--username", "y@acme.example", "--password-stdin", *url,
+        "users",
+        "create",
+        *cid,
+        "--username",
+        "y@acme.example",
+        "--password-stdin",
+        *url,
         stdin="short\n",
     )
     assert code == 2 and "password" in short["error"]["message"]
@@ -68,8 +86,15 @@ def test_login_and_import_on_a_real_server(
     url = ("--database-url", isolated_database_url)
     _, customer = cli("customers", "create", "--name", "Acme", *url)
     cli(
-        "users", "create", "--customer-id", customer["id"], "--username", "ops@acme.example",
-        "--password-stdin", *url, stdin="a long enough secret\n",
+        "users",
+        "create",
+        "--customer-id",
+        customer["id"],
+        "--username",
+        "ops@acme.example",
+        "--password-stdin",
+        *url,
+        stdin="a long enough secret\n",
     )
     monkeypatch.setenv("OUTDIAL_SESSION_TTL", "120")
     server = Server(
@@ -78,7 +103,8 @@ def test_login_and_import_on_a_real_server(
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:
             signed = http.post(
-                "/v1.0/login", json={"username": "ops@acme.example", "password": "a long enough secret"}
+                "/v1.0/login",
+                json={"username": "ops@acme.example", "password": "a long enough secret"},
             )
             assert signed.status_code == 200, signed.text
             assert "max-age=120" in signed.headers["set-cookie"].lower()

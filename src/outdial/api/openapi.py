@@ -295,7 +295,10 @@ ANONYMOUS = frozenset({"login"})
 HTTP_STATUS = {
     "400": ("INVALID_ARGUMENT", "The request is not valid."),
     "401": ("UNAUTHENTICATED", "No working access key or session."),
-    "403": ("PERMISSION_DENIED", "A cookie write without its CSRF token, or a login from another site."),
+    "403": (
+        "PERMISSION_DENIED",
+        "A cookie write without its CSRF token, or a login from another site.",
+    ),
     "404": ("NOT_FOUND", "No such resource of the caller's."),
     "409": ("FAILED_PRECONDITION", "The resource is not in a state that allows this."),
     "413": (
@@ -753,7 +756,10 @@ def _tag(path: str) -> str:
     tail = parts[-1] if parts else ""
     if tail in ("users", "login", "logout", "session"):
         return "users"
-    if tail in ("targets", "targets_bulk", "targets_import", "eligibility") and parts[0] == "outdials":
+    if (
+        tail in ("targets", "targets_bulk", "targets_import", "eligibility")
+        and parts[0] == "outdials"
+    ):
         return "compliance" if tail == "eligibility" else "outdialtargets"
     if tail in ("campaigncalls",) or parts[0] == "campaigncalls":
         return "campaigncalls"

@@ -460,7 +460,9 @@ class ErrorBody(_Out):
         default_factory=list,
         description="a rejected import's bad rows (`line N: message`), as the CLI lists them; "
         "only on IMPORT_REJECTED",
-        examples=[["line 3: destination_0.target must be E.164 (+ then 7 to 15 digits) for type tel"]],
+        examples=[
+            ["line 3: destination_0.target must be E.164 (+ then 7 to 15 digits) for type tel"]
+        ],
     )
 
 

@@ -40,9 +40,7 @@ def check_password(value: object) -> str:
     if not isinstance(value, str):
         raise InvalidArgument("password must be a string")
     if not MIN_PASSWORD <= len(value) <= MAX_PASSWORD:
-        raise InvalidArgument(
-            f"password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters"
-        )
+        raise InvalidArgument(f"password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     if "\x00" in value or not encodable(value):
         raise InvalidArgument("password must be UTF-8 text without NUL")
     return value

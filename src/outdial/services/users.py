@@ -111,7 +111,9 @@ class UserService:
             async with self.ctx.db.write() as conn:
                 await self._customer(conn, caller, customer_id)
                 taken = await conn.execute(
-                    sa.select(users.c.id).where(users.c.username == name, users.c.tm_delete.is_(None))
+                    sa.select(users.c.id).where(
+                        users.c.username == name, users.c.tm_delete.is_(None)
+                    )
                 )
                 if taken.first() is not None:
                     raise _taken(name)
@@ -263,9 +265,7 @@ class UserService:
         async with self.ctx.db.query() as conn:
             found = (await conn.execute(query)).first()
         if found is None:
-            raise Unauthenticated(
-                "the session has ended; sign in again", reason="SESSION_EXPIRED"
-            )
+            raise Unauthenticated("the session has ended; sign in again", reason="SESSION_EXPIRED")
         return Session(
             found.user_id,
             found.customer_id,
