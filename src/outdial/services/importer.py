@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import json
 import uuid
@@ -140,7 +141,8 @@ async def import_file(
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         rows = read_csv(text) if kind == "csv" else read_jsonl(text)
-        return await _import(ctx, outdial_id, _batches_here(rows), raw.tell, progress)
+        batches = functools.partial(_batches_here, rows)
+        return await _import(ctx, outdial_id, batches, raw.tell, progress)
 
 
 async def import_stream(
@@ -154,8 +156,9 @@ async def import_stream(
     with the same checks, row errors and single transaction as `import_file`; another
     customer's outdial is 404, as if it did not exist.
 
-    The parsers are the file's (`read_csv`, `read_jsonl`, over a text stream); they run in a
-    worker thread, a batch of rows at a time, and read the body through `BodyReader`, which
+    The parsers are the file's (`read_csv`, `read_jsonl`, over a text stream); they run, with
+    the row checks, in a worker thread, a batch of rows at a time (the event loop meanwhile
+    talks to the database), and read the body through `BodyReader`, which
     asks the event loop for the next chunk only when the parser needs it: one chunk of the
     body is held at a time, so memory stays flat whatever the body's size, and a slow reader
     (the database) slows the upload instead of buffering it."""
@@ -166,7 +169,7 @@ async def import_stream(
     text = io.TextIOWrapper(io.BufferedReader(raw, BODY_BUFFER), encoding="utf-8-sig", newline="")
     try:
         header_and_rows = read_csv(text) if kind == "csv" else read_jsonl(text)
-        batches = _batches_in_thread(header_and_rows)
+        batches = functools.partial(_batches_in_thread, header_and_rows)
         return await _import(ctx, outdial_id, batches, raw.tell, owner_id=customer_id)
     finally:
         raw.close()
@@ -175,7 +178,7 @@ async def import_stream(
 async def _import(
     ctx: Context,
     outdial_id: uuid.UUID,
-    batches: AsyncIterator[Batch],
+    batches: Callable[[Check], AsyncIterator[Batch]],
     position: Callable[[], int],
     progress: Progress | None = None,
     *,
@@ -192,8 +195,9 @@ async def _import(
             raise FailedPrecondition(f"outdial {outdial_id} is deleted", reason="OUTDIAL_DELETED")
         rule = DestinationRule(ctx.network, await quota.calling_codes(conn, owner.customer_id))
         writer = ChunkWriter(conn)
+        check = functools.partial(_check_row, outdial_id=outdial_id, now=now, rule=rule)
         try:
-            read = await _load(batches, outdial_id, now, report, writer, progress, position, rule)
+            read = await _load(batches(check), report, writer, progress, position)
             if report.errors:
                 raise ImportFailed(report.errors, read)
             await writer.close()
@@ -216,20 +220,34 @@ async def _import(
     return report
 
 
-# A batch of parsed rows, and the error that ended the reading (bad UTF-8, broken CSV) if any.
-Batch = tuple[list[tuple[int, dict[str, Any]]], Exception | None]
+# A batch of checked rows, (line, the row's column values or the message of what is wrong
+# with it), and the error that ended the reading (bad UTF-8, broken CSV) if any.
+Batch = tuple[list[tuple[int, dict[str, Any] | str]], Exception | None]
+Check = Callable[[dict[str, Any]], dict[str, Any] | str]
 READ_ERRORS = (UnicodeDecodeError, csv.Error)
 THREAD_BATCH = 2_000  # rows parsed per trip to the worker thread
 BODY_BUFFER = 256 * 1024
 CHUNK_WAIT_S = 300.0  # a client silent this long in the middle of a body is given up on
 
 
-def _take(rows: Iterator[tuple[int, dict[str, Any]]], n: int) -> Batch:
-    """Up to n rows; a read error ends the batch (the rows before it are kept)."""
-    batch: list[tuple[int, dict[str, Any]]] = []
+def _check_row(
+    row: dict[str, Any], *, outdial_id: uuid.UUID, now: int, rule: DestinationRule
+) -> dict[str, Any] | str:
+    """The row's column values, or what is wrong with it (pure: safe in a worker thread)."""
     try:
-        for item in rows:
-            batch.append(item)
+        if "__error__" in row:
+            raise InvalidArgument(row["__error__"])
+        return target_values(row, outdial_id, now, rule)
+    except InvalidArgument as exc:
+        return exc.message
+
+
+def _take(rows: Iterator[tuple[int, dict[str, Any]]], n: int, check: Check) -> Batch:
+    """Up to n rows, checked; a read error ends the batch (the rows before it are kept)."""
+    batch: list[tuple[int, dict[str, Any] | str]] = []
+    try:
+        for line, row in rows:
+            batch.append((line, check(row)))
             if len(batch) >= n:
                 break
     except READ_ERRORS as exc:
@@ -237,20 +255,26 @@ def _take(rows: Iterator[tuple[int, dict[str, Any]]], n: int) -> Batch:
     return batch, None
 
 
-async def _batches_here(rows: Iterator[tuple[int, dict[str, Any]]]) -> AsyncIterator[Batch]:
-    """A file's rows, parsed on the event loop's thread (no hop: the CLI's fastest path)."""
+async def _batches_here(
+    rows: Iterator[tuple[int, dict[str, Any]]], check: Check
+) -> AsyncIterator[Batch]:
+    """A file's rows, parsed and checked on the event loop's thread (no hop: the CLI's
+    fastest path)."""
     while True:
-        batch, error = _take(rows, YIELD_EVERY)
+        batch, error = _take(rows, YIELD_EVERY, check)
         yield batch, error
         if error is not None or not batch:
             return
         await asyncio.sleep(0)  # let the chunk in flight make progress
 
 
-async def _batches_in_thread(rows: Iterator[tuple[int, dict[str, Any]]]) -> AsyncIterator[Batch]:
-    """A streamed body's rows, parsed in a worker thread (which may wait for the network)."""
+async def _batches_in_thread(
+    rows: Iterator[tuple[int, dict[str, Any]]], check: Check
+) -> AsyncIterator[Batch]:
+    """A streamed body's rows, parsed and checked in a worker thread (which may wait for the
+    network) while the event loop talks to the database."""
     while True:
-        batch, error = await asyncio.to_thread(_take, rows, THREAD_BATCH)
+        batch, error = await asyncio.to_thread(_take, rows, THREAD_BATCH, check)
         yield batch, error
         if error is not None or not batch:
             return
@@ -305,26 +329,19 @@ class BodyReader(io.RawIOBase):
 
 async def _load(
     batches: AsyncIterator[Batch],
-    outdial_id: uuid.UUID,
-    now: int,
     report: ImportReport,
     writer: ChunkWriter,
     progress: Progress | None,
     position: Callable[[], int],
-    rule: DestinationRule,
 ) -> int:
-    """Check every row, hand full chunks to the writer; returns the number of rows read."""
+    """Collect the checked rows, hand full chunks to the writer; returns the rows read."""
     chunk: list[dict[str, Any]] = []
     read = 0
     async for batch, error in batches:
-        for line, row in batch:
+        for line, values in batch:
             read += 1
-            try:
-                if "__error__" in row:
-                    raise InvalidArgument(row["__error__"])
-                values = target_values(row, outdial_id, now, rule)
-            except InvalidArgument as exc:
-                report.errors.append(str(RowError(line, exc.message, label="line")))
+            if isinstance(values, str):
+                report.errors.append(str(RowError(line, values, label="line")))
                 if len(report.errors) >= MAX_ERRORS:
                     break
                 continue
