@@ -149,6 +149,14 @@ async def test_cookie_writes_need_the_csrf_token(client: httpx.AsyncClient, tena
         "POST", "/v1.0/outdials", csrf=False, json={"name": "x"}, headers={"X-CSRF-Token": "no"}
     )
     assert wrong.status_code == 403
+    odd = await browser.call(
+        "POST",
+        "/v1.0/outdials",
+        csrf=False,
+        json={},
+        headers={"X-CSRF-Token": "\u00e9t\u00e9".encode()},
+    )
+    assert odd.status_code == 403  # a non-ASCII header is a wrong token, not a crash
     made = await browser.call("POST", "/v1.0/outdials", json={"name": "x"})
     assert made.status_code == 200 and made.json()["customer_id"] == str(tenant.customer_id)
     # Another session's token is not this one's.

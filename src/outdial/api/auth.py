@@ -135,7 +135,9 @@ class Authenticate:
         if (
             session is not None
             and scope.get("method") not in SAFE_METHODS
-            and not secrets.compare_digest(_header(scope, b"x-csrf-token"), session.csrf_token)
+            and not secrets.compare_digest(
+                _header(scope, b"x-csrf-token"), session.csrf_token.encode()
+            )
         ):
             await send_error(
                 send,
@@ -170,8 +172,9 @@ class Authenticate:
         await self.app(scope, receive, send)
 
 
-def _header(scope: Scope, name: bytes) -> str:
+def _header(scope: Scope, name: bytes) -> bytes:
+    """The header's raw value (bytes: compare_digest refuses non-ASCII text)."""
     for key, value in scope.get("headers", []):
         if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return ""
+            return bytes(value)
+    return b""
