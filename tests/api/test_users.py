@@ -309,3 +309,23 @@ async def test_users_of_a_session_are_its_customers(
         "POST", users_path(t), json={"username": "bob@example.com", "password": PASSWORD}
     )
     assert made.status_code == 200 and made.json()["customer_id"] == str(t.customer_id)
+
+
+async def test_logout_ends_an_open_event_stream(services: Services, tenant: Tenant) -> None:
+    """On a real server: a stream opened with the session cookie ends within seconds of the
+    logout (api/routes/live.py asks the session, not the access keys)."""
+    from tests.api.test_event_stream import _read_until_closed, serving
+
+    await make_user(tenant)
+    async with serving(services) as url, httpx.AsyncClient(base_url=url, timeout=None) as http:
+        signed = await login(http)
+        cookie = {"Cookie": f"outdial_session={signed.cookies['outdial_session']}"}
+        http.cookies.clear()
+        async with http.stream("GET", "/v1.0/events", headers=cookie) as response:
+            assert response.status_code == 200
+            chunks = response.aiter_text()
+            assert (await anext(chunks)).startswith("retry:")
+            csrf = {"X-CSRF-Token": signed.json()["csrf_token"]}
+            out = await http.post("/v1.0/logout", headers={**cookie, **csrf})
+            assert out.json() == {"logged_out": True}
+            await _read_until_closed(chunks)  # the stream ends on its own
