@@ -39,10 +39,12 @@ app = _group("outdial: outbound calling campaigns (VoIPBIN-compatible API).")
 customers_app = _group("Customers (tenants).")
 accesskeys_app = _group("Access keys for the API.")
 targets_app = _group("Outdial targets.")
+users_app = _group("Customer users who sign in to the console with a password.")
 events_app = _group("Events and webhook delivery.")
 app.add_typer(customers_app, name="customers")
 app.add_typer(accesskeys_app, name="accesskeys")
 app.add_typer(targets_app, name="targets")
+app.add_typer(users_app, name="users")
 app.add_typer(events_app, name="events")
 
 DbUrl = Annotated[
@@ -253,6 +255,16 @@ MaxTargets = Annotated[
         help="targets a customer may hold, deleted ones not counted (0: no limit)",
     ),
 ]
+ImportMaxBody = Annotated[
+    int,
+    typer.Option(
+        "--import-max-body",
+        envvar="OUTDIAL_IMPORT_MAX_BODY",
+        min=0,
+        help="bytes in one POST /v1.0/outdials/{id}/targets_import body (0: no limit); "
+        "every other body is limited to 32 MiB",
+    ),
+]
 ApiMetrics = Annotated[
     bool,
     typer.Option(
@@ -380,7 +392,7 @@ def _settings(
     event_retention_days: float = 30.0,
     metrics_bind: str = "",
     allow_private_networks: str = "",
-    limits: tuple[float, int, int, int] | None = None,
+    limits: tuple[float, int, int, int, int] | None = None,
     api_metrics: bool = True,
 ) -> Settings:
     try:
@@ -417,6 +429,7 @@ def serve(
     rate_limit_burst: RateLimitBurst = 100,
     max_event_streams: MaxEventStreams = 10,
     max_targets_per_customer: MaxTargets = 10_000_000,
+    import_max_body: ImportMaxBody = 2 * 1024 * 1024 * 1024,
     metrics_bind: MetricsBind = "",
     api_metrics: ApiMetrics = True,
     log_format: LogFormat = "text",
@@ -431,7 +444,13 @@ def serve(
         event_retention_days,
         metrics_bind,
         allow_private_networks,
-        (rate_limit_rps, rate_limit_burst, max_event_streams, max_targets_per_customer),
+        (
+            rate_limit_rps,
+            rate_limit_burst,
+            max_event_streams,
+            max_targets_per_customer,
+            import_max_body,
+        ),
         api_metrics,
     )
     _run(runtime.serve(settings, host, port, engine=not no_engine))
@@ -630,6 +649,53 @@ def accesskeys_delete(
     """Revoke an access key; prints it with its tm_delete."""
     _logging(logging.WARNING)
     _print(_run(runtime.delete_accesskey(database_url, _uuid(key_id, "--id"))))
+
+
+@users_app.command("create", short_help="Create a customer user (the password from stdin).")
+def users_create(
+    customer_id: Annotated[str, typer.Option("--customer-id", help="the customer's id")],
+    username: Annotated[str, typer.Option("--username", help="email-like: name@example.com")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="read the password from standard input (its first line); required, so that "
+            "it never appears in the process list or the shell's history",
+        ),
+    ] = False,
+    database_url: DbUrl = DEFAULT_DB,
+) -> None:
+    """Create a user of a customer, who signs in with POST /v1.0/login; prints the user."""
+    _logging(logging.WARNING)
+    cid = _uuid(customer_id, "--customer-id")
+    if not password_stdin:
+        _error(
+            "INVALID_ARGUMENT", "PASSWORD_STDIN_REQUIRED", "give the password with --password-stdin"
+        )
+    password = sys.stdin.readline().rstrip("\r\n")
+    _print(_run(runtime.create_user(database_url, cid, username, password)))
+
+
+@users_app.command("list", short_help="List a customer's users (never their passwords).")
+def users_list(
+    customer_id: Annotated[str, typer.Option("--customer-id", help="the customer's id")],
+    database_url: DbUrl = DEFAULT_DB,
+) -> None:
+    """List a customer's users that are not deleted, newest first."""
+    _logging(logging.WARNING)
+    _print(_run(runtime.list_users(database_url, _uuid(customer_id, "--customer-id"))))
+
+
+@users_app.command("delete", short_help="Delete a user and end its sessions.")
+def users_delete(
+    customer_id: Annotated[str, typer.Option("--customer-id", help="the customer's id")],
+    user_id: Annotated[str, typer.Option("--id", help="the user's id")],
+    database_url: DbUrl = DEFAULT_DB,
+) -> None:
+    """Delete a user (soft; its sessions end at once); prints it with its tm_delete."""
+    _logging(logging.WARNING)
+    cid = _uuid(customer_id, "--customer-id")
+    _print(_run(runtime.delete_user(database_url, cid, _uuid(user_id, "--id"))))
 
 
 @targets_app.command("import")

@@ -109,6 +109,7 @@ async def open_container(
             max_call_ms,
             recordings_dir=settings.recordings.dir,
             recordings_retention_days=settings.recordings.retention_days,
+            sessions=settings.sessions,
         )
         yield Container(settings, db, clock, ctx, Services.over(ctx))
     finally:
@@ -203,6 +204,33 @@ async def create_accesskey(url: str, customer_id: uuid.UUID, name: str) -> dict[
     async with _one_shot(url) as c:
         key, token = await c.services.customers.create_accesskey(customer_id, name)
         return wire_customer.created_accesskey(key, token)
+
+
+async def create_user(
+    url: str, customer_id: uuid.UUID, username: str, password: str
+) -> dict[str, Any]:
+    from outdial.wire import user as wire_user
+
+    async with _one_shot(url) as c:
+        return wire_user.render(
+            await c.services.users.create(None, customer_id, username, password)
+        )
+
+
+async def list_users(url: str, customer_id: uuid.UUID) -> dict[str, Any]:
+    from outdial.wire import user as wire_user
+
+    async with _one_shot(url) as c:
+        return {
+            "result": [wire_user.render(u) for u in await c.services.users.list(None, customer_id)]
+        }
+
+
+async def delete_user(url: str, customer_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, Any]:
+    from outdial.wire import user as wire_user
+
+    async with _one_shot(url) as c:
+        return wire_user.render(await c.services.users.delete(None, customer_id, user_id))
 
 
 async def import_targets(

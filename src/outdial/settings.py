@@ -9,6 +9,7 @@ from enum import Enum
 
 from outdial.domain.limits import Limits
 from outdial.domain.netpolicy import NetworkPolicy
+from outdial.domain.users import SessionPolicy
 from outdial.storage.db import DEFAULT_URL, driver_url
 
 
@@ -83,6 +84,36 @@ class RecordingSettings:
         return cls(env.get("OUTDIAL_RECORDINGS_DIR", "").strip(), retention)
 
 
+SESSION_ENV = {
+    "ttl_s": "OUTDIAL_SESSION_TTL",
+    "max_failures_per_user": "OUTDIAL_LOGIN_MAX_FAILURES",
+    "max_failures_per_address": "OUTDIAL_LOGIN_MAX_FAILURES_PER_ADDRESS",
+    "failure_window_s": "OUTDIAL_LOGIN_WINDOW",
+}
+
+
+def session_policy_from_env(environ: Mapping[str, str] | None = None) -> SessionPolicy:
+    """Customer users' sessions and the login throttle (issue 14, docs/security.md), read
+    when the settings are made (start-up): OUTDIAL_SESSION_TTL (seconds, default 28800),
+    OUTDIAL_SESSION_COOKIE_SECURE (1: always Secure), OUTDIAL_LOGIN_MAX_FAILURES (per
+    username, 5), OUTDIAL_LOGIN_MAX_FAILURES_PER_ADDRESS (50), OUTDIAL_LOGIN_WINDOW (s, 900)."""
+    env = os.environ if environ is None else environ
+    given: dict[str, float | int | bool] = {}
+    for key, name in SESSION_ENV.items():
+        text = env.get(name, "").strip()
+        if not text:
+            continue
+        try:
+            given[key] = int(text) if key.startswith("max_") else float(text)
+        except ValueError:
+            raise ValueError(f"{name} must be a number ({text!r})") from None
+    secure = env.get("OUTDIAL_SESSION_COOKIE_SECURE", "").strip().lower()
+    if secure not in ("", "0", "1", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError(f"OUTDIAL_SESSION_COOKIE_SECURE must be 1 or 0 ({secure!r})")
+    given["cookie_secure"] = secure in ("1", "true", "yes", "on")
+    return SessionPolicy(**given)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_URL
@@ -98,6 +129,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     api_metrics: bool = True  # GET /metrics on the API port of `serve` (off: only metrics_bind)
     recordings: RecordingSettings = field(default_factory=RecordingSettings.from_env)
+    sessions: SessionPolicy = field(default_factory=session_policy_from_env)
 
     def __post_init__(self) -> None:
         driver_url(self.database_url)  # raises a clear error for an unsupported URL

@@ -189,6 +189,27 @@ async def test_every_response_matches_its_schema(
     await s("GET", f"/v1.0/media/{m['id']}")
     await s("DELETE", f"/v1.0/media/{m['id']}")
 
+    # Issue 14: the import, users and sessions (an access key has no session: kind accesskey).
+    o2 = await s("POST", "/v1.0/outdials", json={"name": "import"})
+    csv_body = b"name,destination_0\na,tel:+15550001\n"
+    csv_type = {"Content-Type": "text/csv"}
+    await s("POST", f"/v1.0/outdials/{o2['id']}/targets_import", content=csv_body, headers=csv_type)
+    await s(
+        "POST",
+        f"/v1.0/outdials/{o2['id']}/targets_import",
+        expect=400,
+        content=b"name,destination_0\nb,tel:9\n",
+        headers=csv_type,
+    )
+    u = await s(
+        "POST", f"/v1.0/customers/{me}/users", json={"username": "a@b.c", "password": "p" * 8}
+    )
+    await s("GET", f"/v1.0/customers/{me}/users")
+    await s("POST", "/v1.0/login", json={"username": "a@b.c", "password": "p" * 8})
+    await s("GET", "/v1.0/session")
+    await s("POST", "/v1.0/logout")
+    await s("DELETE", f"/v1.0/customers/{me}/users/{u['id']}")
+
     json_ops = {k for k, op in OPERATIONS.items() if "/" not in op.success and k != "health"}
     assert json_ops - api.seen == set()
 
@@ -276,6 +297,7 @@ def test_no_validation_error_components_and_security_schemes() -> None:
         ("query", "token", None),
         ("cookie", "accesskey", None),
         ("cookie", "token", None),
+        ("cookie", "outdial_session", None),
     }
 
 

@@ -30,6 +30,13 @@ RUNS = {
         "bench_import --rows 300 --databases sqlite,postgres",
         [rf"sqlite +300 +{NUMBER} +{NUMBER}", rf"postgres +300 +{NUMBER} +{NUMBER}"],
     ),
+    "import-http": (
+        "bench_import_http --rows 300 --databases sqlite,postgres",
+        [
+            rf"sqlite +300 +{NUMBER} +{NUMBER} +{NUMBER} MB +{NUMBER} MB",
+            rf"postgres +300 +{NUMBER}",
+        ],
+    ),
     "engine-throughput": (
         "bench_engine throughput --engines 1 --targets 200 --seconds 1 --warmup 0.5",
         [rf"engines=1 targets=200: {NUMBER} attempts/s"],

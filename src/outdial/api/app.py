@@ -24,6 +24,7 @@ from outdial.api.routes import (
     outdials,
     outplans,
     recordings,
+    users,
 )
 from outdial.metrics import exposition
 from outdial.services.container import Services
@@ -76,6 +77,7 @@ def create_app(
         live,
         media,
         recordings,
+        users,
         dashboard,
         console,
     ):

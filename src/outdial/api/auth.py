@@ -1,5 +1,11 @@
 """Authentication of every `/v1.0` request, before a route reads its body (issue 10).
 
+Two kinds of credential (issue 14): an access key (as below), or a customer user's session
+cookie (`outdial_session`, set by `POST /v1.0/login`, the one route that needs no
+credential). A write made with the session cookie must carry the session's CSRF token in
+`X-CSRF-Token` (403 `CSRF_TOKEN_INVALID` otherwise); an access key, when sent, wins over
+the cookie.
+
 A request without a working access key is answered 401 here, whatever its body: no JSON is
 parsed (and no 26 MB body read) for a caller we do not know. Then, per key, the request rate
 (429 `RATE_LIMITED` with `Retry-After`), and for keys sent in a cookie, which a browser adds on
@@ -10,6 +16,7 @@ from the scope (`api.deps.CustomerId`).
 
 from __future__ import annotations
 
+import secrets
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl
 
@@ -19,19 +26,34 @@ from outdial.api.middleware import send_error
 from outdial.domain.errors import OutdialError, Unavailable
 from outdial.services.customers import hash_token
 from outdial.services.limits import RateLimited
+from outdial.services.users import hash_session_token
+
+SESSION_COOKIE = "outdial_session"
+LOGIN_PATH = "/v1.0/login"
 
 PREFIX = "/v1.0/"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Content types a cross-site form cannot send; media uploads carry audio.
+# Content types a cross-site form cannot send (nor a cross-site script without a CORS
+# preflight, which is never granted); media uploads carry audio, imports CSV or JSON Lines.
 WRITE_TYPES = frozenset(
-    {b"application/json", b"application/octet-stream", b"audio/wav", b"audio/x-wav", b"audio/wave"}
+    {
+        b"application/json",
+        b"application/octet-stream",
+        b"audio/wav",
+        b"audio/x-wav",
+        b"audio/wave",
+        b"text/csv",
+        b"application/x-ndjson",
+        b"application/jsonl",
+        b"application/jsonlines",
+    }
 )
 HTTP_OF = {"UNAUTHENTICATED": 401, "RESOURCE_EXHAUSTED": 429, "UNAVAILABLE": 503}
 
 
 def credential(scope: Scope) -> tuple[str | None, str]:
-    """(key, where it came from: header, query or cookie): `Authorization: Bearer`, then the
-    `accesskey` or `token` query parameter or cookie."""
+    """(key, where it came from: header, query, cookie or session): `Authorization: Bearer`,
+    then the `accesskey` or `token` query parameter or cookie, then the session cookie."""
     cookie_header = b""
     for name, value in scope.get("headers", []):
         lower = name.lower()
@@ -56,6 +78,8 @@ def credential(scope: Scope) -> tuple[str | None, str]:
             return params[name], "query"
         if cookies.get(name):
             return cookies[name], "cookie"
+    if cookies.get(SESSION_COOKIE):
+        return cookies[SESSION_COOKIE], "session"
     return None, ""
 
 
@@ -65,7 +89,11 @@ class Authenticate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path.startswith(PREFIX) or path == PREFIX[:-1]):
+        if (
+            scope["type"] != "http"
+            or not (path.startswith(PREFIX) or path == PREFIX[:-1])
+            or path == LOGIN_PATH
+        ):
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
@@ -83,9 +111,15 @@ class Authenticate:
             )
             return
         services = scope["app"].state.services
-        digest = hash_token(token)
+        session = None
         try:
-            customer_id = await services.customers.identify(digest)
+            if source == "session":
+                digest = hash_session_token(token)
+                session = await services.users.session(digest)
+                customer_id = session.customer_id
+            else:
+                digest = hash_token(token)
+                customer_id = await services.customers.identify(digest)
             services.limits.take(digest)
         except RateLimited as exc:
             retry = [(b"retry-after", str(exc.retry_after).encode())]
@@ -97,6 +131,23 @@ class Authenticate:
             if isinstance(exc, Unavailable):  # the database is away: try again shortly
                 extra = [(b"retry-after", str(exc.retry_after).encode())]
             await send_error(send, rid, http, exc.status.value, exc.reason, exc.message, extra)
+            return
+        if (
+            session is not None
+            and scope.get("method") not in SAFE_METHODS
+            and not secrets.compare_digest(
+                _header(scope, b"x-csrf-token"), session.csrf_token.encode()
+            )
+        ):
+            await send_error(
+                send,
+                rid,
+                403,
+                "PERMISSION_DENIED",
+                "CSRF_TOKEN_INVALID",
+                "a write made with the session cookie must carry its X-CSRF-Token "
+                "(from POST /v1.0/login or GET /v1.0/session)",
+            )
             return
         if (
             source == "cookie"
@@ -113,5 +164,17 @@ class Authenticate:
             )
             return
         state["customer_id"] = customer_id
-        state["key_digest"] = digest
+        if session is None:
+            state["key_digest"] = digest
+        else:
+            state["session"] = session
+            state["session_digest"] = digest
         await self.app(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    """The header's raw value (bytes: compare_digest refuses non-ASCII text)."""
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value)
+    return b""

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from outdial.api.middleware import MAX_BODY, BodyTooLarge
+from outdial.api.middleware import BodyTooLarge
 from outdial.domain.errors import ErrorStatus, OutdialError, ResourceExhausted, Unavailable
 from outdial.wire.errors import error_body
 
@@ -42,9 +42,11 @@ def envelope(
     reason: str,
     message: str,
     headers: dict[str, str] | None = None,
+    errors: Any = None,
 ) -> JSONResponse:
+    """`errors`: the row errors of a rejected import, listed as the CLI lists them."""
     rid = request_id(request)
-    body = error_body(status, reason, message, request_id=rid)
+    body = error_body(status, reason, message, request_id=rid, errors=errors)
     # Named here too: a 500 is sent by Starlette's outermost middleware, past RequestGuard.
     headers = {**(headers or {}), "X-Request-Id": rid} if rid else headers
     if http == 401:
@@ -124,7 +126,13 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, ResourceExhausted | Unavailable):
             headers = {"Retry-After": str(exc.retry_after)}
         return envelope(
-            request, HTTP_CODES[exc.status], exc.status.value, exc.reason, exc.message, headers
+            request,
+            HTTP_CODES[exc.status],
+            exc.status.value,
+            exc.reason,
+            exc.message,
+            headers,
+            getattr(exc, "errors", None),
         )
 
     @app.exception_handler(RequestValidationError)
@@ -139,7 +147,7 @@ def install(app: FastAPI) -> None:
             413,
             "INVALID_ARGUMENT",
             "REQUEST_TOO_LARGE",
-            f"the request body is larger than {MAX_BODY} bytes",
+            f"the request body is larger than {exc.limit} bytes",
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -1,8 +1,11 @@
-"""ASGI middleware: a request id on every request, and the 32 MiB body limit (413)."""
+"""ASGI middleware: a request id on every request, and the 32 MiB body limit (413); a
+targets import (`POST /v1.0/outdials/{id}/targets_import`) has its own, larger limit
+(`Limits.import_body`, OUTDIAL_IMPORT_MAX_BODY)."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -14,8 +17,27 @@ from outdial.wire.errors import error_body
 MAX_BODY = 32 * 1024 * 1024
 
 
+IMPORT_PATH = re.compile(r"/v1\.0/outdials/[^/]+/targets_import")
+
+
 class BodyTooLarge(Exception):
     """Raised while a route reads a body past the limit; the error handlers answer 413."""
+
+    def __init__(self, limit: int = MAX_BODY) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+def body_limit(scope: Scope, default: int) -> int:
+    """The body limit of this request: the import's for a targets import, else `default`
+    (0: no limit)."""
+    if scope.get("method") == "POST" and IMPORT_PATH.fullmatch(scope.get("path", "")):
+        services = getattr(scope.get("app"), "state", None)
+        services = getattr(services, "services", None)
+        if services is not None:
+            limit: int = services.ctx.limits.import_body
+            return limit
+    return default
 
 
 _JSON = b"application/json"
@@ -50,9 +72,10 @@ class RequestGuard:
         # carry a JSON one: api/auth.py).
         state["content_type"] = given[0].split(b";")[0].strip().lower() if given else b""
         scope["headers"] = _json_content_type(headers)
+        limit = body_limit(scope, self.max_body)
         length = dict(scope.get("headers", [])).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            await self._reject(send, rid)
+        if length is not None and (not length.isdigit() or 0 < limit < int(length)):
+            await self._reject(send, rid, limit)
             return
         seen = 0
 
@@ -61,8 +84,8 @@ class RequestGuard:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise BodyTooLarge
+                if 0 < limit < seen:
+                    raise BodyTooLarge(limit)
             return message
 
         status = 500
@@ -82,8 +105,8 @@ class RequestGuard:
         finally:
             _observe(scope, status, time.perf_counter() - began)
 
-    async def _reject(self, send: Send, rid: str) -> None:
-        message = f"the request body is larger than {self.max_body} bytes"
+    async def _reject(self, send: Send, rid: str, limit: int) -> None:
+        message = f"the request body is larger than {limit} bytes"
         await send_error(
             send,
             rid,

@@ -40,6 +40,7 @@ from outdial.domain.sipheaders import MAX_VALUE as SIP_MAX_VALUE
 from outdial.domain.sipheaders import PRIVACY_VALUES, RESERVED
 from outdial.domain.text import MAX_NAME, MAX_TEXT
 from outdial.domain.timezones import known_zones
+from outdial.domain.users import MAX_PASSWORD, MAX_USERNAME, MIN_PASSWORD, USERNAME_PATTERN
 from outdial.services import outplans
 
 REF = "#/components/schemas/{model}"
@@ -64,7 +65,7 @@ NO_NUL = r"^[^\x00]*$"
 # What Python's str.strip() removes, spelled out: a regex `\s` means less in ECMA-262 (which
 # JSON Schema patterns follow) than in Python, which the domain's checks use.
 WHITESPACE = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace())
-PATH_IDS = {"id", "target_id", "entry_id"}
+PATH_IDS = {"id", "target_id", "entry_id", "user_id"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class Op:
     invalid: tuple[str, ...] = ()  # 400 reasons besides INVALID_ARGUMENT / INVALID_ID / JSON
     conflict: tuple[str, ...] = ()  # 409 reasons
     exhausted: tuple[str, ...] = ()  # 429 reasons besides RATE_LIMITED
+    denied: tuple[str, ...] = ()  # 403 reasons besides CSRF_TOKEN_INVALID
+    media: tuple[str, ...] = ()  # 415 reasons besides JSON_CONTENT_TYPE_REQUIRED
 
 
 _OD = ("OUTDIAL_NOT_FOUND",)
@@ -113,6 +116,15 @@ OPERATIONS: dict[str, Op] = {
         (*_DEST, "DUPLICATE_TARGET"),
         ("OUTDIAL_DELETED",),
         ("TARGET_LIMIT",),
+    ),
+    "import_outdial_targets": Op(
+        "Import a CSV or JSON Lines file of targets, all or nothing",
+        "Imported",
+        _OD,
+        (*_DEST, "IMPORT_REJECTED", "BODY_TIMEOUT"),
+        ("OUTDIAL_DELETED",),
+        ("TARGET_LIMIT",),
+        media=("UNSUPPORTED_MEDIA_TYPE",),
     ),
     "list_outdial_targets": Op("List an outdial's targets", "OutdialtargetList", _OD),
     "get_outdial_target": Op("Get a target", "Outdialtarget", _ODT),
@@ -224,6 +236,21 @@ OPERATIONS: dict[str, Op] = {
         "text/event-stream",
         exhausted=("TOO_MANY_STREAMS",),
     ),
+    # users and sessions (issue 14)
+    "create_user": Op("Create a customer user", "User", _CU, conflict=("USERNAME_TAKEN",)),
+    "list_users": Op("List a customer's users", "UserList", _CU),
+    "delete_user": Op(
+        "Delete a user (soft) and end its sessions", "User", (*_CU, "USER_NOT_FOUND")
+    ),
+    "login": Op(
+        "Sign in with a username and password: sets the session cookie",
+        "Session",
+        exhausted=("LOGIN_THROTTLED",),
+        denied=("CROSS_ORIGIN_LOGIN",),
+        media=("UNSUPPORTED_MEDIA_TYPE",),
+    ),
+    "logout": Op("Sign out: end the session and clear its cookie", "LoggedOut"),
+    "get_session": Op("Who the caller is, with the session's CSRF token", "Session"),
     # media
     "create_media": Op("Upload a WAV file", "Media", invalid=("INVALID_MEDIA",)),
     "list_media": Op("List media", "MediaList"),
@@ -252,6 +279,7 @@ TAGS = [
     {"name": "dnclists", "description": "Do-not-call lists and their entries"},
     {"name": "compliance", "description": "Eligibility, previews and the compliance log"},
     {"name": "events", "description": "Stats, the event stream, webhooks, customers"},
+    {"name": "users", "description": "Customer users and their sign-in sessions"},
     {"name": "media", "description": "Uploaded audio"},
     {"name": "recordings", "description": "Call recordings"},
     {"name": "health", "description": "Liveness"},
@@ -268,16 +296,33 @@ SECURITY_SCHEMES = {
         "description": "writes must then carry Content-Type: application/json (415 otherwise)",
     },
     "tokenCookie": {"type": "apiKey", "in": "cookie", "name": "token"},
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "outdial_session",
+        "description": "a customer user's session (POST /v1.0/login); writes must carry its "
+        "CSRF token in X-CSRF-Token (403 CSRF_TOKEN_INVALID otherwise)",
+    },
 }
 SECURITY: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
+# Operations that take no credential (an empty requirement: anyone may call them).
+ANONYMOUS = frozenset({"login"})
 
 HTTP_STATUS = {
     "400": ("INVALID_ARGUMENT", "The request is not valid."),
-    "401": ("UNAUTHENTICATED", "No working access key."),
+    "401": ("UNAUTHENTICATED", "No working access key or session."),
+    "403": (
+        "PERMISSION_DENIED",
+        "A cookie write without its CSRF token, or a login from another site.",
+    ),
     "404": ("NOT_FOUND", "No such resource of the caller's."),
     "409": ("FAILED_PRECONDITION", "The resource is not in a state that allows this."),
-    "413": ("INVALID_ARGUMENT", f"The body is larger than {MAX_BODY} bytes."),
-    "415": ("INVALID_ARGUMENT", "A cookie-authenticated write without a JSON content type."),
+    "413": (
+        "INVALID_ARGUMENT",
+        f"The body is larger than {MAX_BODY} bytes (a targets import: the server's "
+        "OUTDIAL_IMPORT_MAX_BODY, 2 GiB by default).",
+    ),
+    "415": ("INVALID_ARGUMENT", "A content type this operation does not take."),
     "429": ("RESOURCE_EXHAUSTED", "A limit was reached; retry after `Retry-After` seconds."),
 }
 
@@ -323,14 +368,17 @@ def _errors(method: str, path: str, op: Op, has_body: bool, has_query: bool) -> 
     found: dict[str, tuple[str, ...]] = {}
     if invalid:
         found["400"] = tuple(dict.fromkeys(invalid))
-    found["401"] = ("AUTHENTICATION_REQUIRED", "INVALID_CREDENTIALS")
+    found["401"] = ("AUTHENTICATION_REQUIRED", "INVALID_CREDENTIALS", "SESSION_EXPIRED")
+    denied = (() if op is OPERATIONS["login"] else ("CSRF_TOKEN_INVALID",)) + op.denied
+    if method in ("post", "put", "delete") and denied:
+        found["403"] = denied
     if op.not_found:
         found["404"] = op.not_found
     if op.conflict:
         found["409"] = op.conflict
     if method in ("post", "put"):
         found["413"] = ("REQUEST_TOO_LARGE",)
-        found["415"] = ("JSON_CONTENT_TYPE_REQUIRED",)
+        found["415"] = ("JSON_CONTENT_TYPE_REQUIRED", *op.media)
     found["429"] = ("RATE_LIMITED", *op.exhausted)
     return {code: _error(code, reasons) for code, reasons in found.items()}
 
@@ -339,6 +387,7 @@ _ID_NAMES = {
     "id": "the resource's id",
     "target_id": "the target's id",
     "entry_id": "the entry's id",
+    "user_id": "the user's id",
 }
 
 
@@ -479,6 +528,16 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
     )
 
     schemas.update(CallWindowIn=_call_window(), SipHeadersIn=_sip_headers())
+    schemas["UserCreate"]["properties"].update(_user_fields())
+    schemas["LoginIn"] = {
+        "type": "object",
+        "description": "A username and its password (JSON or a form)",
+        "properties": {
+            "username": {"type": "string", "maxLength": MAX_USERNAME},
+            "password": {"type": "string", "maxLength": MAX_PASSWORD},
+        },
+        "required": ["username", "password"],
+    }
     customer = schemas["CustomerUpdate"]["properties"]
     customer["webhook_method"]["anyOf"][0]["pattern"] = "^(?:[pP][oO][sS][tT]|[pP][uU][tT])$"
     customer["webhook_uri"]["anyOf"][0].update(
@@ -514,6 +573,25 @@ def _recycle_rules(props: dict[str, Any]) -> None:
     props["tries_below"]["anyOf"][0].update(minimum=1, maximum=MAX_TRIES_BELOW)
     props["last_attempt_before"]["anyOf"][0].update(pattern=TIME)
     props["reason"]["anyOf"][0].update(maxLength=MAX_TEXT, pattern=NO_NUL)
+
+
+def _user_fields() -> dict[str, Any]:
+    return {
+        "username": {
+            "type": "string",
+            "maxLength": MAX_USERNAME,
+            "pattern": USERNAME_PATTERN,
+            "description": "email-like (name@example.com); kept in lower case, unique",
+        },
+        "password": {
+            "type": "string",
+            "minLength": MIN_PASSWORD,
+            "maxLength": MAX_PASSWORD,
+            "pattern": NO_NUL,
+            "description": f"{MIN_PASSWORD} to {MAX_PASSWORD} characters; kept only as an "
+            "argon2id hash",
+        },
+    }
 
 
 # IANA zone names as a pattern rather than an enum: client generators make an enum class of
@@ -698,7 +776,7 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
                 "content": {"application/json": {"schema": _ref("Health")}},
             }
         return
-    operation["security"] = SECURITY
+    operation["security"] = [{}] if operation.get("operationId") in ANONYMOUS else SECURITY
     has_query = any(p.get("in") == "query" for p in params)
     responses.update(_errors(method, path, op, "requestBody" in operation, has_query))
 
@@ -708,8 +786,11 @@ def _tag(path: str) -> str:
     parts = [p for p in path.split("/")[2:] if p and not p.startswith("{")]
     names = {t["name"] for t in TAGS}
     tail = parts[-1] if parts else ""
-    if tail in ("targets", "targets_bulk", "eligibility", "reset", "history") and (
-        parts[0] == "outdials"
+    if tail in ("users", "login", "logout", "session"):
+        return "users"
+    if (
+        tail in ("targets", "targets_bulk", "targets_import", "eligibility", "reset", "history")
+        and parts[0] == "outdials"
     ):
         return "compliance" if tail == "eligibility" else "outdialtargets"
     if tail in ("campaigncalls",) or parts[0] == "campaigncalls":

@@ -404,6 +404,51 @@ class WebhookDelivery(_Out):
     tm_create: str = _tm_create()
 
 
+class Imported(_Out):
+    """How many targets a file import added (all of its rows)."""
+
+    imported: int = Field(ge=0, examples=[1000000])
+
+
+class User(_Out):
+    """A customer user, who signs in with `POST /v1.0/login` (never the password)."""
+
+    id: str = _id("the user's id")
+    customer_id: str = _id("the customer the user works for")
+    username: str = Field(examples=["ops@example.com"], description="email-like, lower case")
+    tm_create: str = _tm_create()
+    tm_update: str = _tm_update()
+    tm_delete: str = _tm_delete()
+
+
+class UserList(_Out):
+    """The customer's users that are not deleted, newest first (one page: all of them)."""
+
+    result: list[User]
+
+
+class Session(_Out):
+    """Who is signed in: the CSRF token to send in `X-CSRF-Token` on every write made with
+    the session cookie. For an access key: `kind` `accesskey` and empty user fields."""
+
+    csrf_token: str = Field(examples=["Jd1n9Y0bWq5t2S7kQeG4u8rVb3xZcA6mHfLpNoTiRyE"])
+    customer_id: str = _id("the caller's customer")
+    username: str = Field(examples=["ops@example.com"])
+    user_id: str = Field(description="the user's id; '' for an access key")
+    tm_expire: str = Field(
+        description="when the session ends (UTC, `YYYY-MM-DD HH:MM:SS.ffffff`); '' for an "
+        "access key",
+        examples=["2022-04-30 17:52:16.484341"],
+    )
+    kind: Literal["session", "accesskey"]
+
+
+class LoggedOut(_Out):
+    """Whether a session ended (false for an access key: there was none)."""
+
+    logged_out: bool
+
+
 class ComplianceRecord(BaseModel):
     """An attempt or a skip of the campaign (docs/compliance.md)."""
 
@@ -432,6 +477,14 @@ class ErrorBody(_Out):
     )
     message: str = Field(examples=["outdial 40bea034-1d17-474d-a5de-da00d0861c69 not found"])
     request_id: str = Field(examples=["0b0f8b5c-8a4c-4a43-9a0e-5b3f0fd4c3a1"])
+    errors: list[str] = Field(
+        default_factory=list,
+        description="a rejected import's bad rows (`line N: message`), as the CLI lists them; "
+        "only on IMPORT_REJECTED",
+        examples=[
+            ["line 3: destination_0.target must be E.164 (+ then 7 to 15 digits) for type tel"]
+        ],
+    )
 
 
 class Error(_Out):
@@ -514,6 +567,11 @@ MODELS: dict[str, type[BaseModel]] = {
         Replay,
         Health,
         Error,
+        Imported,
+        User,
+        UserList,
+        Session,
+        LoggedOut,
         OutdialList,
         OutdialtargetList,
         OutplanList,

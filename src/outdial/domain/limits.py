@@ -15,9 +15,12 @@ class Limits:
     request_burst: int = 100  # per access key, requests at once after a quiet spell
     event_streams: int = 10  # open GET /v1.0/events streams per customer (per process)
     targets: int = 10_000_000  # targets a customer may hold (not deleted)
+    # Bytes in one `POST /v1.0/outdials/{id}/targets_import` body (every other body: 32 MiB);
+    # 2 GiB holds about 40 million CSV rows of the benchmark's shape.
+    import_body: int = 2 * 1024 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        if self.requests_per_second < 0 or self.event_streams < 0 or self.targets < 0:
+        if min(self.requests_per_second, self.event_streams, self.targets, self.import_body) < 0:
             raise ValueError("limits must not be negative (0 turns one off)")
         if self.requests_per_second > 0 and self.request_burst < 1:
             raise ValueError("rate-limit-burst must be at least 1")

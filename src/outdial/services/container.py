@@ -23,6 +23,7 @@ from outdial.services.recordings import RecordingService
 from outdial.services.stats import StatsService
 from outdial.services.target_reset import TargetResetService
 from outdial.services.targets import TargetService
+from outdial.services.users import UserService
 from outdial.storage.db import Database
 
 
@@ -44,6 +45,7 @@ class Services:
     accounts: AccountService
     recordings: RecordingService
     resets: TargetResetService
+    users: UserService
 
     @classmethod
     def build(
@@ -91,6 +93,7 @@ class Services:
             accounts=AccountService(ctx),
             recordings=RecordingService(ctx),
             resets=TargetResetService(ctx),
+            users=UserService(ctx),
         )
 
     async def database_reachable(self) -> bool:

@@ -8,6 +8,7 @@ from datetime import datetime
 from outdial.clock import Clock
 from outdial.domain.limits import Limits
 from outdial.domain.netpolicy import NetworkPolicy
+from outdial.domain.users import SessionPolicy
 from outdial.storage.db import Database
 from outdial.storage.timeconv import to_us
 
@@ -23,6 +24,8 @@ class Context:
     max_call_ms: int = 3_600_000  # the longest call: no action may last longer
     recordings_dir: str = ""  # where calls write recordings ("": recording is off)
     recordings_retention_days: float = 0.0  # 0: recordings are kept until deleted
+    # Customer users' sessions and the login throttle (issue 14; OUTDIAL_SESSION_*).
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)
 
     def now_us(self) -> int:
         return to_us(self.clock.now())

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import io
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -146,85 +147,234 @@ async def import_file(
     read and checked, so the database's work overlaps ours. `dedupe`: which duplicates to
     look for; `dedupe_action`: report them (an error per row) or skip and count them."""
     kind = detect_format(path, fmt)
-    report = ImportReport(outdial_id)
-    now = ctx.now_us()
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         rows = read_csv(text) if kind == "csv" else read_jsonl(text)
-        async with ctx.db.write() as conn:
-            owner = await repo.get(conn, outdials, outdial_id)
-            if owner is None:
-                raise NotFound(f"outdial {outdial_id} not found", reason="OUTDIAL_NOT_FOUND")
-            if owner.tm_delete is not None:
-                raise FailedPrecondition(
-                    f"outdial {outdial_id} is deleted", reason="OUTDIAL_DELETED"
-                )
-            rule = DestinationRule(ctx.network, await quota.calling_codes(conn, owner.customer_id))
-            existing: set[str] = set()
-            if dedupe is Dedupe.WITHIN_OUTDIAL:
-                await lock_outdial(conn, outdial_id)
-                existing = await live_destination_keys(conn, outdial_id, stored_key)
-            dedup = Deduper(dedupe, "line", existing)
-            skip = dedupe_action is DedupeAction.SKIP
-            writer = ChunkWriter(conn)
-            try:
-                read = await _load(
-                    rows, outdial_id, now, report, writer, progress, raw.tell, rule, dedup, skip
-                )
-                if report.errors:
-                    raise ImportFailed(report.errors, read)
-                await writer.close()
-            finally:
-                await writer.abandon()  # never leave a write running into the rollback
-            report.imported = writer.written
-            limit = ctx.limits.targets
-            if not await quota.add_targets(conn, owner.customer_id, report.imported, limit):
-                raise over_limit(limit)
-            # One event for the whole file (docs/events.md): a million outdialtarget_created
-            # rows would double the import's cost; clients re-read the list on this event.
-            await events.emit(
-                conn,
-                owner.customer_id,
-                events.OUTDIAL_UPDATED,
-                wire_outdial.render(row_models.outdial(owner)),
-            )
-            if progress is not None:
-                progress(raw.tell(), read)
+        batches = functools.partial(_batches_here, rows)
+        return await _import(
+            ctx, outdial_id, batches, raw.tell, progress, dedupe=dedupe, dedupe_action=dedupe_action
+        )
+
+
+async def import_stream(
+    ctx: Context,
+    customer_id: uuid.UUID,
+    outdial_id: uuid.UUID,
+    body: AsyncIterator[bytes],
+    kind: str,
+    dedupe: Dedupe = Dedupe.NONE,
+    dedupe_action: DedupeAction = DedupeAction.REPORT,
+) -> ImportReport:
+    """Import a CSV or JSON Lines body that arrives in chunks (`POST .../targets_import`),
+    with the same checks, row errors and single transaction as `import_file`; another
+    customer's outdial is 404, as if it did not exist.
+
+    The parsers are the file's (`read_csv`, `read_jsonl`, over a text stream); they run, with
+    the row checks, in a worker thread, a batch of rows at a time (the event loop meanwhile
+    talks to the database), and read the body through `BodyReader`, which
+    asks the event loop for the next chunk only when the parser needs it: one chunk of the
+    body is held at a time, so memory stays flat whatever the body's size, and a slow reader
+    (the database) slows the upload instead of buffering it."""
+    if kind not in ("csv", "jsonl"):
+        raise InvalidArgument("format must be csv or jsonl")
+    loop = asyncio.get_running_loop()
+    raw = BodyReader(body, loop)
+    text = io.TextIOWrapper(io.BufferedReader(raw, BODY_BUFFER), encoding="utf-8-sig", newline="")
+    try:
+        header_and_rows = read_csv(text) if kind == "csv" else read_jsonl(text)
+        batches = functools.partial(_batches_in_thread, header_and_rows)
+        return await _import(
+            ctx, outdial_id, batches, raw.tell, owner_id=customer_id,
+            dedupe=dedupe, dedupe_action=dedupe_action,
+        )  # fmt: skip
+    finally:
+        raw.close()
+
+
+async def _import(
+    ctx: Context,
+    outdial_id: uuid.UUID,
+    batches: Callable[[Check], AsyncIterator[Batch]],
+    position: Callable[[], int],
+    progress: Progress | None = None,
+    *,
+    owner_id: uuid.UUID | None = None,
+    dedupe: Dedupe = Dedupe.NONE,
+    dedupe_action: DedupeAction = DedupeAction.REPORT,
+) -> ImportReport:
+    """`owner_id`: the caller's customer (the API's), or None for the operator (the CLI)."""
+    report = ImportReport(outdial_id)
+    now = ctx.now_us()
+    async with ctx.db.write() as conn:
+        owner = await repo.get(conn, outdials, outdial_id)
+        if owner is None or owner_id not in (None, owner.customer_id):
+            raise NotFound(f"outdial {outdial_id} not found", reason="OUTDIAL_NOT_FOUND")
+        if owner.tm_delete is not None:
+            raise FailedPrecondition(f"outdial {outdial_id} is deleted", reason="OUTDIAL_DELETED")
+        rule = DestinationRule(ctx.network, await quota.calling_codes(conn, owner.customer_id))
+        existing: set[str] = set()
+        if dedupe is Dedupe.WITHIN_OUTDIAL:
+            await lock_outdial(conn, outdial_id)
+            existing = await live_destination_keys(conn, outdial_id, stored_key)
+        dedup = Deduper(dedupe, "line", existing)
+        skip = dedupe_action is DedupeAction.SKIP
+        writer = ChunkWriter(conn)
+        check = functools.partial(_check_row, outdial_id=outdial_id, now=now, rule=rule)
+        try:
+            read = await _load(batches(check), report, writer, progress, position, dedup, skip)
+            if report.errors:
+                raise ImportFailed(report.errors, read)
+            await writer.close()
+        finally:
+            await writer.abandon()  # never leave a write running into the rollback
+        report.imported = writer.written
+        limit = ctx.limits.targets
+        if not await quota.add_targets(conn, owner.customer_id, report.imported, limit):
+            raise over_limit(limit)
+        # One event for the whole file (docs/events.md): a million outdialtarget_created
+        # rows would double the import's cost; clients re-read the list on this event.
+        await events.emit(
+            conn,
+            owner.customer_id,
+            events.OUTDIAL_UPDATED,
+            wire_outdial.render(row_models.outdial(owner)),
+        )
+        if progress is not None:
+            progress(position(), read)
     return report
 
 
+# A batch of checked rows, (line, the row's column values or the message of what is wrong
+# with it), and the error that ended the reading (bad UTF-8, broken CSV) if any.
+Batch = tuple[list[tuple[int, dict[str, Any] | str]], Exception | None]
+Check = Callable[[dict[str, Any]], dict[str, Any] | str]
+READ_ERRORS = (UnicodeDecodeError, csv.Error)
+THREAD_BATCH = 2_000  # rows parsed per trip to the worker thread
+BODY_BUFFER = 256 * 1024
+CHUNK_WAIT_S = 300.0  # a client silent this long in the middle of a body is given up on
+
+
+def _check_row(
+    row: dict[str, Any], *, outdial_id: uuid.UUID, now: int, rule: DestinationRule
+) -> dict[str, Any] | str:
+    """The row's column values, or what is wrong with it (pure: safe in a worker thread)."""
+    try:
+        if "__error__" in row:
+            raise InvalidArgument(row["__error__"])
+        return target_values(row, outdial_id, now, rule)
+    except InvalidArgument as exc:
+        return exc.message
+
+
+def _take(rows: Iterator[tuple[int, dict[str, Any]]], n: int, check: Check) -> Batch:
+    """Up to n rows, checked; a read error ends the batch (the rows before it are kept)."""
+    batch: list[tuple[int, dict[str, Any] | str]] = []
+    try:
+        for line, row in rows:
+            batch.append((line, check(row)))
+            if len(batch) >= n:
+                break
+    except READ_ERRORS as exc:
+        return batch, exc
+    return batch, None
+
+
+async def _batches_here(
+    rows: Iterator[tuple[int, dict[str, Any]]], check: Check
+) -> AsyncIterator[Batch]:
+    """A file's rows, parsed and checked on the event loop's thread (no hop: the CLI's
+    fastest path)."""
+    while True:
+        batch, error = _take(rows, YIELD_EVERY, check)
+        yield batch, error
+        if error is not None or not batch:
+            return
+        await asyncio.sleep(0)  # let the chunk in flight make progress
+
+
+async def _batches_in_thread(
+    rows: Iterator[tuple[int, dict[str, Any]]], check: Check
+) -> AsyncIterator[Batch]:
+    """A streamed body's rows, parsed and checked in a worker thread (which may wait for the
+    network) while the event loop talks to the database."""
+    while True:
+        batch, error = await asyncio.to_thread(_take, rows, THREAD_BATCH, check)
+        yield batch, error
+        if error is not None or not batch:
+            return
+
+
+class BodyReader(io.RawIOBase):
+    """A blocking, read-only file over an async stream of byte chunks, for a parser in a
+    worker thread: each `readinto` that finds its chunk used up asks the event loop for the
+    next one and waits for it. Errors of the stream (the body limit, a client that went
+    away) are raised in the reader, and so end the import."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._loop = loop
+        self._pending = memoryview(b"")
+        self._done = False
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending and not self._done:
+            future = asyncio.run_coroutine_threadsafe(self._next(), self._loop)
+            try:
+                chunk = future.result(CHUNK_WAIT_S)
+            except TimeoutError:
+                future.cancel()
+                raise InvalidArgument(
+                    f"the body stopped arriving for {CHUNK_WAIT_S:.0f} s", reason="BODY_TIMEOUT"
+                ) from None
+            if chunk is None:
+                self._done = True
+            else:
+                self._pending = memoryview(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        self._position += n
+        return n
+
+    async def _next(self) -> bytes | None:
+        try:
+            return await anext(self._chunks)
+        except StopAsyncIteration:
+            return None
+
+
 async def _load(
-    rows: Iterator[tuple[int, dict[str, Any]]],
-    outdial_id: uuid.UUID,
-    now: int,
+    batches: AsyncIterator[Batch],
     report: ImportReport,
     writer: ChunkWriter,
     progress: Progress | None,
     position: Callable[[], int],
-    rule: DestinationRule,
     dedup: Deduper,
     skip: bool,
 ) -> int:
-    """Check every row, hand full chunks to the writer; returns the number of rows read."""
+    """Collect the checked rows, hand full chunks to the writer; returns the rows read.
+    A duplicate (`dedup`) is skipped and counted (`skip`), or reported as the row's error."""
     chunk: list[dict[str, Any]] = []
     read = 0
-    try:
-        for line, row in rows:
+    async for batch, error in batches:
+        for line, values in batch:
             read += 1
-            if read % YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # let the chunk in flight make progress
-            try:
-                if "__error__" in row:
-                    raise InvalidArgument(row["__error__"])
-                values = target_values(row, outdial_id, now, rule)
+            if not isinstance(values, str):
                 why = dedup.duplicate(line, values)
-                if why is not None:
-                    if skip:
-                        report.skipped_duplicates += 1
-                        continue
-                    raise InvalidArgument(why)
-            except InvalidArgument as exc:
-                report.errors.append(str(RowError(line, exc.message, label="line")))
+                if why is not None and skip:
+                    report.skipped_duplicates += 1
+                    continue
+                values = values if why is None else why
+            if isinstance(values, str):
+                report.errors.append(str(RowError(line, values, label="line")))
                 if len(report.errors) >= MAX_ERRORS:
                     break
                 continue
@@ -236,10 +386,12 @@ async def _load(
                 chunk = []
                 if progress is not None:
                     progress(position(), read)
-    except UnicodeDecodeError:
-        report.errors.append(f"the file is not UTF-8 text (after row {read})")
-    except csv.Error as exc:
-        report.errors.append(f"CSV error after row {read}: {exc}")
+        if isinstance(error, UnicodeDecodeError):
+            report.errors.append(f"the file is not UTF-8 text (after row {read})")
+        elif isinstance(error, csv.Error):
+            report.errors.append(f"CSV error after row {read}: {error}")
+        if len(report.errors) >= MAX_ERRORS or error is not None:
+            break
     if not report.errors:
         await writer.write(chunk)
     return read

@@ -55,6 +55,38 @@ accesskeys = sa.Table(
     *_times(),
 )
 
+# Issue 14: customer users (console sign-in) and their sessions. A username is unique among
+# users not deleted; only an argon2 hash of the password is kept, and only a SHA-256 of a
+# session's cookie token.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("customer_id", Id, nullable=False, index=True),
+    sa.Column("username", sa.String(254), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    *_times(),
+    sa.Index(
+        "ix_users_username_live",
+        "username",
+        unique=True,
+        sqlite_where=sa.text("tm_delete IS NULL"),
+        postgresql_where=sa.text("tm_delete IS NULL"),
+    ),
+)
+
+user_sessions = sa.Table(
+    "user_sessions",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("user_id", Id, nullable=False, index=True),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("tm_expire", Micros, nullable=False, index=True),
+    *_times(),
+)
+
 outdials = sa.Table(
     "outdials",
     metadata,

@@ -102,11 +102,15 @@ async def stream_events(
         start = from_id
     else:
         start = await s.events.last_id(me)
-    digest = str(request.scope.get("state", {}).get("key_digest", ""))
+    state = request.scope.get("state", {})
+    digest = str(state.get("key_digest", ""))
+    check = s.customers.key_valid
+    if state.get("session_digest"):  # a user's session: the stream ends with it (issue 14)
+        digest, check = str(state["session_digest"]), s.users.session_valid
     s.limits.open_stream(me)  # 429 past the customer's limit of open streams
     return _CountedStream(
         lambda: s.limits.close_stream(me),
-        _stream(request, s, me, start, digest),
+        _stream(request, s, me, start, digest, check),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -135,7 +139,12 @@ async def _unbroken(work: Awaitable[T]) -> T:
 
 
 async def _stream(
-    request: Request, s: Services, me: uuid.UUID, last: int, digest: str
+    request: Request,
+    s: Services,
+    me: uuid.UUID,
+    last: int,
+    digest: str,
+    check: Callable[[str], Awaitable[bool]],
 ) -> AsyncIterator[str]:
     """Events as they come; ends when the client goes away or its key stops working
     (revoked, expired: within KEY_CHECK_S plus a poll, in any process)."""
@@ -145,7 +154,7 @@ async def _stream(
     next_check = loop.time() + KEY_CHECK_S
     while not await request.is_disconnected():
         if digest and loop.time() >= next_check:
-            if not await _unbroken(s.customers.key_valid(digest)):
+            if not await _unbroken(check(digest)):
                 return
             next_check = loop.time() + KEY_CHECK_S
         found = await _unbroken(s.events.after(me, last, 500))

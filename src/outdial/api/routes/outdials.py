@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 
 from outdial.api.deps import CustomerId, KeyDigest, PagingDep, ServicesDep
+from outdial.api.errors import envelope
 from outdial.api.responses import ok
 from outdial.api.schemas import (
     OutdialCampaignId,
@@ -20,6 +21,7 @@ from outdial.api.schemas import (
 )
 from outdial.domain.dedupe import Dedupe, DedupeAction
 from outdial.domain.ids import parse_id
+from outdial.services.importer import import_stream
 from outdial.wire import outdial as wire_outdial
 from outdial.wire import target as wire_target
 from outdial.wire import target_history as wire_history
@@ -107,6 +109,59 @@ async def create_targets_bulk(
     answer = {"result": [wire_target.render(t) for t in loaded.made], "count": len(loaded.made)}
     if dedupe is not Dedupe.NONE:
         answer["skipped_duplicates"] = loaded.skipped_duplicates
+    return ok(answer)
+
+
+# The body is the file itself: CSV (a header row, then one target a row) or JSON Lines.
+IMPORT_TYPES = {
+    b"text/csv": "csv",
+    b"application/x-ndjson": "jsonl",
+    b"application/jsonl": "jsonl",
+    b"application/jsonlines": "jsonl",
+}
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/{id}/targets_import", operation_id="import_outdial_targets", openapi_extra=_IMPORT_BODY
+)
+async def import_targets(
+    id: str,
+    request: Request,
+    s: ServicesDep,
+    me: CustomerId,
+    dedupe: Annotated[Dedupe, Query()] = Dedupe.NONE,
+    dedupe_action: Annotated[DedupeAction, Query()] = DedupeAction.REPORT,
+) -> JSONResponse:
+    """A whole CSV or JSON Lines file of targets (`Content-Type: text/csv` or
+    `application/x-ndjson`), read as it arrives, imported all or nothing in one transaction
+    with the CLI's checks and row errors (400 `IMPORT_REJECTED`, the rows in `errors`), and
+    the CLI's `dedupe` (`skipped_duplicates` in the answer when it is not `none`)."""
+    outdial_id = parse_id(id)
+    sent = request.scope.get("state", {}).get("content_type", b"")
+    kind = IMPORT_TYPES.get(sent)
+    if kind is None:
+        return envelope(
+            request,
+            415,
+            "INVALID_ARGUMENT",
+            "UNSUPPORTED_MEDIA_TYPE",
+            "the body must be Content-Type: text/csv or application/x-ndjson",
+        )
+    report = await import_stream(
+        s.ctx, me, outdial_id, request.stream(), kind, dedupe, dedupe_action
+    )
+    answer: dict[str, int] = {"imported": report.imported}
+    if dedupe is not Dedupe.NONE:
+        answer["skipped_duplicates"] = report.skipped_duplicates
     return ok(answer)
 
 

@@ -102,7 +102,8 @@ def amd_settings_for(actions: list[dict[str, Any]]) -> AmdSettings:
         if action.get("type") == "amd":
             option = action.get("option") or {}
             chosen = amd_thresholds(option) if isinstance(option, dict) else {}
-            return AmdSettings(**{_OPTION_FIELDS[key]: value for key, value in chosen.items()})
+            fields: dict[str, Any] = {_OPTION_FIELDS[k]: v for k, v in chosen.items()}
+            return AmdSettings(**fields)
     return AmdSettings()
 
 
