@@ -95,9 +95,7 @@ class AttemptService:
         now = self.ctx.now_us()
         async with self.ctx.db.write() as conn:
             progressing = await ends.mark_answered(conn, sorted(answered), now, owner=owner)
-            done = (
-                await ends.finish(conn, ended, now, owner=owner) if ended else ends.Ended([], [])
-            )
+            done = await ends.finish(conn, ended, now, owner=owner) if ended else ends.Ended([], [])
             missed = set(answered) - {row.id for row in progressing}
             fenced = set(done.fenced) | set(await ends.not_ours(conn, sorted(missed), owner))
             # opt-outs join the do-not-call list in the transaction that ends the call
@@ -144,9 +142,7 @@ class AttemptService:
                 )
             ).all()
             orphans = sorted(row.id for row in found if row.id not in running)
-            done = await ends.finish(
-                conn, [(cid, lost) for cid in orphans], now, owner=engine_id
-            )
+            done = await ends.finish(conn, [(cid, lost) for cid in orphans], now, owner=engine_id)
             await _call_events(conn, done.calls, events.CAMPAIGNCALL_UPDATED)
             await stopped_events(conn, done.stopped)
         for row in done.calls:
