@@ -343,9 +343,18 @@ class Engine:
             claim = await self.dialing.attempts.claim(
                 run, limit=limit, pace_step_us=step, lease_us=lease_us, engine_id=self.id
             )
-            CLAIM_SECONDS.observe(time.perf_counter() - began)
+            took = time.perf_counter() - began
+            CLAIM_SECONDS.observe(took)
             if claim is None:
                 return started  # stopped, full or paced meanwhile
+            if took > self.config.stale_after_s and claim.attempts:
+                # The answer came so late (this host was cut off?) that other engines may
+                # have judged us dead and recovered these attempts: beat first, and place
+                # none of them when we turn out to be fenced (they are closed as `lost`).
+                owner = self.id
+                await self._beat()
+                if self.id != owner:
+                    return started
             if not (claim.attempts or claim.skipped):
                 self._rest_after(campaign.id, time.perf_counter() - began)  # nothing due
                 return started

@@ -35,9 +35,11 @@ def driver_url(url: str) -> str:
 
 # SQLSTATE classes of a database that went away: connection exceptions (08...), an operator or
 # crash shutdown and "cannot connect now" while it starts (57P01-57P03).
-_GONE_STATES = ("08", "57P")
+_GONE_STATES = ("08", "57P", "25P03")  # 25P03: the idle-in-transaction timeout
 RETRY_AFTER_S = 5
 
+
+IDLE_IN_TRANSACTION_S = 10
 
 # SQLite result codes (the low byte of an extended code) of a database that cannot take the
 # change just now: SQLITE_BUSY, SQLITE_LOCKED (after the 60 s busy timeout), SQLITE_IOERR,
@@ -109,7 +111,16 @@ class Database:
             # Custom plans always: the claim's best plan depends on which outdial it reads (one
             # list may hold a million targets, another ten), and a generic plan cached after
             # five runs of a prepared statement can pick a scan that grows with the table.
-            settings = {"plan_cache_mode": "force_custom_plan"}
+            # A process cut off the network in the middle of a transaction would hold its row
+            # locks (a campaign's row, say) until the link came back, and stall every other
+            # engine and the API behind them: the server ends such a session after
+            # IDLE_IN_TRANSACTION_S (no transaction of outdial waits that long between two
+            # statements), its transaction rolls back and the locks go (docs/operations.md,
+            # "A host drops off the network").
+            settings = {
+                "plan_cache_mode": "force_custom_plan",
+                "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_S * 1000),
+            }
             self.engine = create_async_engine(
                 target,
                 pool_size=pool_size,
