@@ -105,6 +105,7 @@ class Engine:
         self.id = self.base_id
         self.ledger = Ledger(dialing.attempts)
         self.ledger.owner = self.id
+        self._rejoining = asyncio.Lock()
         self.attempts: set[asyncio.Task[None]] = set()
         self.started = 0
         self._last_end_check: dict[uuid.UUID, float] = {}
@@ -198,8 +199,11 @@ class Engine:
 
     async def _beat(self) -> None:
         """Beat, and when the beat is refused (fenced), give up the old id: `_rejoin`."""
-        if not await self.dialing.registry.heartbeat(self.id):
-            await self._rejoin()
+        beating = self.id
+        if not await self.dialing.registry.heartbeat(beating):
+            async with self._rejoining:  # the heartbeat loop and step() may both find out
+                if self.id == beating:
+                    await self._rejoin()
 
     async def _rejoin(self) -> None:
         """This engine was fenced: while it was cut off (its network, or its database link),
@@ -207,11 +211,14 @@ class Engine:
         again. Its calls are not its own any more: hang them all up (their ends are refused
         by the fence, logged and counted), and go on under a new id with no lease."""
         old = self.id
-        calls = list(self.attempts)
         ENGINE_FENCED.inc()
         self.generation += 1
-        self.id = f"{self.base_id}.{self.generation}"
-        self.ledger.owner = self.id  # writes for the old id's attempts are refused
+        new = f"{self.base_id}.{self.generation}"
+        await self.dialing.registry.register(new)  # live before it claims anything
+        # From here on claims carry the new id, and writes for the old id's attempts are
+        # refused; every call running now is one of the old id's.
+        self.id = self.ledger.owner = new
+        calls = list(self.attempts)
         log.warning(
             "engine %s lost its leases: another engine recovered its attempts while it was "
             "cut off; hanging up its %d calls (their ends are not written) and rejoining as %s",
@@ -223,7 +230,6 @@ class Engine:
         for task in calls:
             task.cancel()
         await asyncio.gather(*calls, return_exceptions=True)
-        await self.dialing.registry.register(self.id)
         with contextlib.suppress(Exception):
             await self.dialing.registry.unregister(old)
 

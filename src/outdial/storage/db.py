@@ -40,6 +40,7 @@ RETRY_AFTER_S = 5
 
 
 IDLE_IN_TRANSACTION_S = 10
+CONNECT_TIMEOUT_S = 5
 
 # SQLite result codes (the low byte of an extended code) of a database that cannot take the
 # change just now: SQLITE_BUSY, SQLITE_LOCKED (after the 60 s busy timeout), SQLITE_IOERR,
@@ -126,7 +127,9 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_pre_ping=False,
-                connect_args={"server_settings": settings},
+                # a connect that gets no answer (the network is down) fails after
+                # CONNECT_TIMEOUT_S, as Unavailable, instead of asyncpg's 60 s
+                connect_args={"server_settings": settings, "timeout": CONNECT_TIMEOUT_S},
             )
 
     # Each block below raises the domain's `Unavailable` (API: 503 with Retry-After) when
