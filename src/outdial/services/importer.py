@@ -8,14 +8,18 @@ so memory stays flat however large the file is.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.destinations import DestinationRule
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -26,10 +30,22 @@ from outdial.services.targets import over_limit
 from outdial.storage import quota, repo
 from outdial.storage import rows as row_models
 from outdial.storage.tables import outdials
-from outdial.storage.target_load import ChunkWriter
+from outdial.storage.target_load import (
+    ChunkWriter,
+    SqliteStage,
+    drop_staged,
+    move_staged,
+    unmove_staged,
+)
 from outdial.wire import outdial as wire_outdial
 
 CHUNK = 5_000
+# SQLite: rows moved from the staging table per transaction, and the pause between two such
+# transactions (longer than SQLite's longest busy-handler sleep, 100 ms, so that a writer
+# waiting in another process gets the lock in between).
+MOVE_ROWS = 10_000
+MOVE_PAUSE_S = 0.1
+log = logging.getLogger("outdial.importer")
 YIELD_EVERY = 256
 MAX_ERRORS = 50
 Progress = Callable[[int, int], None]  # (bytes read, rows read)
@@ -142,14 +158,10 @@ async def import_file(
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         rows = read_csv(text) if kind == "csv" else read_jsonl(text)
+        if ctx.db.is_sqlite:
+            return await _import_staged(ctx, outdial_id, rows, now, report, progress, raw.tell)
         async with ctx.db.write() as conn:
-            owner = await repo.get(conn, outdials, outdial_id)
-            if owner is None:
-                raise NotFound(f"outdial {outdial_id} not found", reason="OUTDIAL_NOT_FOUND")
-            if owner.tm_delete is not None:
-                raise FailedPrecondition(
-                    f"outdial {outdial_id} is deleted", reason="OUTDIAL_DELETED"
-                )
+            owner = await _owner(conn, outdial_id)
             rule = DestinationRule(ctx.network, await quota.calling_codes(conn, owner.customer_id))
             writer = ChunkWriter(conn)
             try:
@@ -176,12 +188,93 @@ async def import_file(
     return report
 
 
+async def _owner(conn: AsyncConnection, outdial_id: uuid.UUID) -> Any:
+    owner = await repo.get(conn, outdials, outdial_id)
+    if owner is None:
+        raise NotFound(f"outdial {outdial_id} not found", reason="OUTDIAL_NOT_FOUND")
+    if owner.tm_delete is not None:
+        raise FailedPrecondition(f"outdial {outdial_id} is deleted", reason="OUTDIAL_DELETED")
+    return owner
+
+
+async def _import_staged(
+    ctx: Context,
+    outdial_id: uuid.UUID,
+    rows: Iterator[tuple[int, dict[str, Any]]],
+    now: int,
+    report: ImportReport,
+    progress: Progress | None,
+    position: Callable[[], int],
+) -> ImportReport:
+    """SQLite (docs/operations.md, "SQLite under pressure"): the file is read, checked and
+    staged in a TEMP table without the database file's write lock (a bad row: nothing was
+    written), then moved into the outdial in transactions of MOVE_ROWS rows with MOVE_PAUSE_S
+    between them, so that another process (`outdial serve` dialing) writes in between instead
+    of waiting for the whole file. The quota is taken whole in the first of them, the outdial's
+    event is sent in the last. The import fails whole: if a move fails (disk full, say), the
+    rows moved so far are deleted again and the quota given back. Only a kill -9 in the middle
+    leaves the rows moved until then (all with the import's `tm_create`)."""
+    async with ctx.db.write(lock=False) as conn:
+        owner = await _owner(conn, outdial_id)
+        rule = DestinationRule(ctx.network, await quota.calling_codes(conn, owner.customer_id))
+        stage = SqliteStage(conn)
+        await stage.open()
+        read = await _load(rows, outdial_id, now, report, stage, progress, position, rule)
+        if report.errors:
+            raise ImportFailed(report.errors, read)
+    total, moved, upto = stage.written, 0, 0
+    try:
+        while True:
+            async with ctx.db.write() as conn:
+                if upto == 0:  # the first move: the outdial is still there, the quota holds
+                    owner = await _owner(conn, outdial_id)
+                    if not await quota.add_targets(
+                        conn, owner.customer_id, total, ctx.limits.targets
+                    ):
+                        raise over_limit(ctx.limits.targets)
+                count, last = await move_staged(conn, upto, MOVE_ROWS)
+                if moved + count >= total:
+                    await events.emit(
+                        conn,
+                        owner.customer_id,
+                        events.OUTDIAL_UPDATED,
+                        wire_outdial.render(row_models.outdial(owner)),
+                    )
+            moved, upto = moved + count, last
+            if moved >= total or count == 0:
+                break
+            await asyncio.sleep(MOVE_PAUSE_S)  # another process's write goes in here
+    except BaseException:
+        if moved:
+            await _unmove(ctx, owner.customer_id, upto, total)
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            async with ctx.db.write(lock=False) as conn:
+                await drop_staged(conn)
+    report.imported = moved
+    if progress is not None:
+        progress(position(), read)
+    return report
+
+
+async def _unmove(ctx: Context, customer_id: uuid.UUID, upto: int, total: int) -> None:
+    """Take back the rows a failed SQLite import had moved, and its quota."""
+    try:
+        async with ctx.db.write() as conn:
+            gone = await unmove_staged(conn, upto)
+            await quota.remove_targets(conn, customer_id, total)
+        log.warning("import failed half-way: the %d rows moved so far were deleted again", gone)
+    except Exception:
+        log.exception("import failed half-way, and the rows moved so far could not be deleted")
+
+
 async def _load(
     rows: Iterator[tuple[int, dict[str, Any]]],
     outdial_id: uuid.UUID,
     now: int,
     report: ImportReport,
-    writer: ChunkWriter,
+    writer: ChunkWriter | SqliteStage,
     progress: Progress | None,
     position: Callable[[], int],
     rule: DestinationRule,

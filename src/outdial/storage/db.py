@@ -137,12 +137,16 @@ class Database:
     # transaction is then rolled back (or never began). Other errors pass unchanged.
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A read-write transaction, committed when the block ends without error."""
+    async def write(self, *, lock: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A read-write transaction, committed when the block ends without error. `lock`
+        False (SQLite): a deferred BEGIN, which takes the file's write lock only when it
+        writes to the database file; for blocks that write TEMP tables only (an import's
+        staging), so other processes go on writing meanwhile."""
         try:
             async with self.engine.connect() as conn:
                 if self.is_sqlite:
-                    await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+                    begin = "BEGIN IMMEDIATE" if lock else "BEGIN"
+                    await conn.execution_options(sqlite_begin=begin)
                 async with conn.begin():
                     yield conn
         except Exception as exc:
