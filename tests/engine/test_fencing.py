@@ -150,9 +150,12 @@ async def test_a_fenced_engine_notices_hangs_up_and_rejoins_under_a_new_id(
             assert await h.engine.recover() == 1
             fenced_before = _count("outdial_engine_fenced_total")
             writes_before = _count("outdial_engine_fenced_writes_total")
+            running = list(cut.attempts)
             with caplog.at_level(logging.WARNING, logger="outdial.engine"):
                 await cut.run_round(cut._heartbeat)  # the link is back: its next beat
+                await asyncio.gather(*running, return_exceptions=True)
                 await cut.settle()
+            assert all(task.cancelled() for task in running)
             assert "engine engine-cut lost its leases" in caplog.text
             assert cut.id == "engine-cut.2" and not cut.attempts  # its call was hung up
             assert _count("outdial_engine_fenced_total") == fenced_before + 1

@@ -222,8 +222,10 @@ def test_a_host_drops_off_the_network_and_comes_back_fenced(
         assert tuple(after[row.id]) == tuple(row), row.id
     # The cut engine rejoined under a new id; no attempt is open, none overlapped, the try
     # counts equal the attempts, in_flight is back to 0 (no slot was given back twice).
-    rejoined = _query(url, sa.select(engines.c.id).where(engines.c.id.like(f"{cut_id}.%")))
-    assert [r.id for r in rejoined] == [f"{cut_id}.2"]
+    rejoined = _query(
+        url, sa.select(engines.c.id, engines.c.fenced).where(engines.c.id.like(f"{cut_id}.%"))
+    )
+    assert [(r.id, r.fenced) for r in rejoined] == [(f"{cut_id}.2", None)]  # live, once
 
     async def check() -> dict:
         db = Database(url)

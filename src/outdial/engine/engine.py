@@ -227,9 +227,8 @@ class Engine:
             self.id,
             extra={"action": "engine_fenced", "engine_id": old},
         )
-        for task in calls:
-            task.cancel()
-        await asyncio.gather(*calls, return_exceptions=True)
+        for task in calls:  # not awaited: a hangup may wait for its BYE's answer, and the
+            task.cancel()  # new id must beat meanwhile (the tasks clean up after themselves)
         with contextlib.suppress(Exception):
             await self.dialing.registry.unregister(old)
 
