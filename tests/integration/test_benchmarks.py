@@ -30,6 +30,10 @@ RUNS = {
         "bench_import --rows 300 --databases sqlite,postgres",
         [rf"sqlite +300 +{NUMBER} +{NUMBER}", rf"postgres +300 +{NUMBER} +{NUMBER}"],
     ),
+    "import-beside-serve": (
+        "bench_import_beside_serve --rows 3000 --campaign-targets 30",
+        [rf"rows 3,000: import {NUMBER} s \(exit 0, imported 3,000, stored 3,000\)"],
+    ),
     "engine-throughput": (
         "bench_engine throughput --engines 1 --targets 200 --seconds 1 --warmup 0.5",
         [rf"engines=1 targets=200: {NUMBER} attempts/s"],

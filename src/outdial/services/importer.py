@@ -1,8 +1,10 @@
 """Streaming import of targets from CSV or JSON Lines files of any size.
 
-The whole file is one transaction: a bad row rejects the import with errors that name the
-line and field, and nothing is written. Rows go to the database in chunks as they are read,
-so memory stays flat however large the file is.
+The import is all or nothing: a bad row rejects it with errors that name the line and field,
+and nothing is written. Rows go to the database in chunks as they are read, so memory stays
+flat however large the file is. On PostgreSQL the whole file is one transaction; on SQLite it
+is checked and staged without the file's write lock, then moved in short transactions, so a
+running `outdial serve` keeps writing meanwhile (`_import_staged`).
 """
 
 from __future__ import annotations
@@ -149,8 +151,7 @@ async def import_file(
     fmt: str | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import every row of the file in one transaction, or none (ImportFailed lists the bad
-    rows). The writer loads rows in large batches in the background while the next ones are
+    """Import every row of the file, or none (ImportFailed lists the bad rows). The writer loads rows in large batches in the background while the next ones are
     read and checked, so the database's work overlaps ours."""
     kind = detect_format(path, fmt)
     report = ImportReport(outdial_id)
