@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.states import CampaigncallStatus
-from outdial.metrics import FENCED_WRITES
 from outdial.services import events
 from outdial.services.campaign_lifecycle import Running, stopped_events
 from outdial.services.context import Context
@@ -114,8 +113,7 @@ class AttemptService:
             )
             await _call_events(conn, [*progressing, *done.calls], events.CAMPAIGNCALL_UPDATED)
             await stopped_events(conn, done.stopped)
-        if fenced:
-            FENCED_WRITES.inc(len(fenced))
+        if fenced:  # counted by the storage (outdial_engine_fenced_writes_total)
             log.warning(
                 "fenced: %d attempt writes of engine %s refused (the attempts were recovered "
                 "by another engine): campaigncalls %s",

@@ -151,8 +151,9 @@ async def import_file(
     fmt: str | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import every row of the file, or none (ImportFailed lists the bad rows). The writer loads rows in large batches in the background while the next ones are
-    read and checked, so the database's work overlaps ours."""
+    """Import every row of the file, or none (ImportFailed lists the bad rows). The writer
+    loads rows in large batches in the background while the next ones are read and checked,
+    so the database's work overlaps ours (on SQLite: `_import_staged`)."""
     kind = detect_format(path, fmt)
     report = ImportReport(outdial_id)
     now = ctx.now_us()

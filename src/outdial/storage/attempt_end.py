@@ -25,7 +25,7 @@ from outdial.domain.states import (
     CampaignStatus,
     TargetStatus,
 )
-from outdial.metrics import IN_FLIGHT_DRIFT
+from outdial.metrics import FENCED_WRITES, IN_FLIGHT_DRIFT
 from outdial.storage.tables import (
     TARGET_DESTINATIONS,
     TARGET_TRY_COUNTS,
@@ -120,7 +120,8 @@ async def not_ours(
 ) -> list[uuid.UUID]:
     """Of the attempts whose write by `owner` changed nothing, those that `owner` had lost:
     held by another engine id, or ended by someone else (recovered as `lost`). An attempt
-    `owner` had itself ended already (a retried write) is not among them."""
+    `owner` had itself ended already (a retried write) is not among them. Counted in
+    `outdial_engine_fenced_writes_total`."""
     if owner is None or not campaigncall_ids:
         return []
     found = await conn.execute(
@@ -135,7 +136,9 @@ async def not_ours(
             ),
         )
     )
-    return sorted(row.id for row in found)
+    lost = sorted(row.id for row in found)
+    FENCED_WRITES.inc(len(lost))
+    return lost
 
 
 async def mark_answered(
