@@ -47,6 +47,7 @@ CHUNK = 5_000
 # waiting in another process gets the lock in between).
 MOVE_ROWS = 10_000
 MOVE_PAUSE_S = 0.1
+STAGE_ON_SQLITE = True  # False: one transaction, as on PostgreSQL (benchmarks compare both)
 log = logging.getLogger("outdial.importer")
 YIELD_EVERY = 256
 MAX_ERRORS = 50
@@ -160,7 +161,7 @@ async def import_file(
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         rows = read_csv(text) if kind == "csv" else read_jsonl(text)
-        if ctx.db.is_sqlite:
+        if ctx.db.is_sqlite and STAGE_ON_SQLITE:
             return await _import_staged(ctx, outdial_id, rows, now, report, progress, raw.tell)
         async with ctx.db.write() as conn:
             owner = await _owner(conn, outdial_id)
