@@ -128,8 +128,10 @@ def test_a_host_drops_off_the_network_and_comes_back_fenced(
                 OUTDIAL, "engine", "--database-url", engine_url, "--telephony", "sip",
                 "--heartbeat", "0.5", "--stale-after", "3", "--no-webhooks",
             )  # fmt: skip
+            # a transaction the cut engine left open stalls the other for 5 s at most
             env = {"OUTDIAL_SIP_TRUNK": f"{host.gateway}:{port}",
-                   "OUTDIAL_SIP_BIND": f"{host.address}:0"}  # fmt: skip
+                   "OUTDIAL_SIP_BIND": f"{host.address}:0",
+                   "OUTDIAL_DATABASE_IDLE_TX_TIMEOUT": "5"}  # fmt: skip
             with log.open("ab") as out:
                 procs.append(subprocess.Popen(
                     cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,

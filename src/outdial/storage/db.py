@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,7 +40,23 @@ _GONE_STATES = ("08", "57P", "25P03")  # 25P03: the idle-in-transaction timeout
 RETRY_AFTER_S = 5
 
 
-IDLE_IN_TRANSACTION_S = 10
+IDLE_IN_TRANSACTION_S = 10  # OUTDIAL_DATABASE_IDLE_TX_TIMEOUT (seconds) sets another
+
+
+def idle_in_transaction_s() -> float:
+    """The server-side limit on a session idle inside a transaction (PostgreSQL)."""
+    text = os.environ.get("OUTDIAL_DATABASE_IDLE_TX_TIMEOUT", "")
+    try:
+        value = float(text) if text else IDLE_IN_TRANSACTION_S
+    except ValueError:
+        raise InvalidArgument(
+            f"OUTDIAL_DATABASE_IDLE_TX_TIMEOUT must be a number of seconds, not {text!r}"
+        ) from None
+    if value <= 0:
+        raise InvalidArgument("OUTDIAL_DATABASE_IDLE_TX_TIMEOUT must be above 0")
+    return value
+
+
 CONNECT_TIMEOUT_S = 5
 
 # SQLite result codes (the low byte of an extended code) of a database that cannot take the
@@ -115,12 +132,12 @@ class Database:
             # A process cut off the network in the middle of a transaction would hold its row
             # locks (a campaign's row, say) until the link came back, and stall every other
             # engine and the API behind them: the server ends such a session after
-            # IDLE_IN_TRANSACTION_S (no transaction of outdial waits that long between two
+            # idle_in_transaction_s() (no transaction of outdial waits that long between two
             # statements), its transaction rolls back and the locks go (docs/operations.md,
             # "A host drops off the network").
             settings = {
                 "plan_cache_mode": "force_custom_plan",
-                "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_S * 1000),
+                "idle_in_transaction_session_timeout": str(int(idle_in_transaction_s() * 1000)),
             }
             self.engine = create_async_engine(
                 target,
