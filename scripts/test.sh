@@ -19,6 +19,7 @@ command -v baresip >/dev/null || need+=(baresip-core)  # the UA without its GTK 
 command -v openssl >/dev/null || need+=(openssl)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
+command -v ip >/dev/null || need+=(iproute2)  # network namespaces (tests/faults/netns.py)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   echo "installing ${need[*]}" >&2

@@ -26,6 +26,15 @@ IN_FLIGHT_DRIFT = Counter(
     "outdial_in_flight_drift",
     "Attempts ended that the campaign's in_flight no longer counted (a drift; never expected)",
 )
+FENCED_WRITES = Counter(
+    "outdial_engine_fenced_writes_total",
+    "Attempt writes refused because the attempt was no longer this engine's (its lease was "
+    "recovered by another engine while this one was cut off)",
+)
+ENGINE_FENCED = Counter(
+    "outdial_engine_fenced_total",
+    "Times this engine found itself fenced (declared dead by another engine) and rejoined",
+)
 CLAIM_SECONDS = Histogram(
     "outdial_claim_seconds",
     "Time of one claim transaction (start up to max_batch attempts)",

@@ -235,7 +235,7 @@ async def test_dedupe_over_http_reports_or_skips_as_the_cli_does(
     """`?dedupe=within_file`: a repeated number is a row error (nothing written), or with
     `dedupe_action=skip` left out and counted in `skipped_duplicates`."""
     outdial = await make_outdial(tenant)
-    body = "name,destination_0\na,tel:+15550001\nb,+15550002\nc,tel:+15550001\n".encode()
+    body = b"name,destination_0\na,tel:+15550001\nb,+15550002\nc,tel:+15550001\n"
     csv_type = {"Content-Type": "text/csv"}
     response = await tenant.call(
         "POST", import_path(outdial) + "?dedupe=within_file", content=body, headers=csv_type

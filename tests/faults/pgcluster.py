@@ -50,7 +50,12 @@ def _free_port() -> int:
 
 
 class Cluster:
-    def __init__(self) -> None:
+    def __init__(
+        self, listen: tuple[str, ...] = ("127.0.0.1",), trust: tuple[str, ...] = ()
+    ) -> None:
+        """`listen`: the addresses it listens on; `trust`: more client networks (CIDR) let in
+        without a password (initdb's own rules let in loopback only)."""
+        self.listen = listen
         self.bin = _pg_bin() or ""
         self.dir = Path(tempfile.mkdtemp(prefix="outdial-pg-"))
         shutil.chown(self.dir, "postgres", "postgres")
@@ -58,6 +63,9 @@ class Cluster:
         self.port = 0
         self._as_postgres("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
                           "--no-sync")  # fmt: skip
+        if trust:
+            with (self.data / "pg_hba.conf").open("a") as hba:
+                hba.writelines(f"host all all {net} trust\n" for net in trust)
 
     @property
     def url(self) -> str:
@@ -74,7 +82,7 @@ class Cluster:
         for _ in range(10):
             port = self.port or _free_port()
             options = (
-                f"-p {port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                f"-p {port} -k {self.dir} -c listen_addresses={','.join(self.listen)} -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
             )
             try:

@@ -37,6 +37,17 @@ RUNS = {
             rf"postgres +300 +{NUMBER}",
         ],
     ),
+    "import-beside-serve": (
+        "bench_import_beside_serve --rows 3000 --campaign-targets 30",
+        [rf"rows 3,000: import {NUMBER} s \(exit 0, imported 3,000, stored 3,000\)"],
+    ),
+    "import-sqlite-ab": (
+        "bench_import_sqlite_ab --rows 2000 --rounds 1",
+        [
+            rf"one transaction +rows 2,000: {NUMBER} s wall",
+            rf"staged in slices rows 2,000: {NUMBER} s wall",
+        ],
+    ),
     "engine-throughput": (
         "bench_engine throughput --engines 1 --targets 200 --seconds 1 --warmup 0.5",
         [rf"engines=1 targets=200: {NUMBER} attempts/s"],

@@ -28,6 +28,7 @@ from outdial.metrics import (
     CALLS_IN_FLIGHT,
     CLAIM_SECONDS,
     DATABASE_UP,
+    ENGINE_FENCED,
     TRUNK_PAUSED,
 )
 from outdial.services.dialing import DialingService, Running
@@ -96,8 +97,15 @@ class Engine:
         self.telephony = telephony
         self.clock = clock
         self.config = config or EngineConfig()
-        self.id = engine_id or f"engine-{uuid.uuid4()}"
+        # The engine's id is its lease token: attempts carry it, and every write to them is
+        # guarded by it. Fenced (declared dead while cut off), the engine rejoins under a new
+        # one: the same base and the next generation (`engine-...`, then `engine-....2`).
+        self.base_id = engine_id or f"engine-{uuid.uuid4()}"
+        self.generation = 1
+        self.id = self.base_id
         self.ledger = Ledger(dialing.attempts)
+        self.ledger.owner = self.id
+        self._rejoining = asyncio.Lock()
         self.attempts: set[asyncio.Task[None]] = set()
         self.started = 0
         self._last_end_check: dict[uuid.UUID, float] = {}
@@ -187,12 +195,49 @@ class Engine:
     async def _heartbeat(self) -> None:
         ASYNCIO_TASKS.set(len(asyncio.all_tasks()))
         if self.db_down_since is None:  # while it is away, step() probes with the heartbeat
-            await self.dialing.registry.heartbeat(self.id)
+            await self._beat()
+
+    async def _beat(self) -> None:
+        """Beat, and when the beat is refused (fenced), give up the old id: `_rejoin`."""
+        beating = self.id
+        if not await self.dialing.registry.heartbeat(beating):
+            async with self._rejoining:  # the heartbeat loop and step() may both find out
+                if self.id == beating:
+                    await self._rejoin()
+
+    async def _rejoin(self) -> None:
+        """This engine was fenced: while it was cut off (its network, or its database link),
+        another engine recovered its attempts as `lost`, and their targets may be dialed
+        again. Its calls are not its own any more: hang them all up (their ends are refused
+        by the fence, logged and counted), and go on under a new id with no lease."""
+        old = self.id
+        ENGINE_FENCED.inc()
+        self.generation += 1
+        new = f"{self.base_id}.{self.generation}"
+        await self.dialing.registry.register(new)  # live before it claims anything
+        # From here on claims carry the new id, and writes for the old id's attempts are
+        # refused; every call running now is one of the old id's.
+        self.id = self.ledger.owner = new
+        calls = list(self.attempts)
+        log.warning(
+            "engine %s lost its leases: another engine recovered its attempts while it was "
+            "cut off; hanging up its %d calls (their ends are not written) and rejoining as %s",
+            old,
+            len(calls),
+            self.id,
+            extra={"action": "engine_fenced", "engine_id": old},
+        )
+        for task in calls:  # not awaited: a hangup may wait for its BYE's answer, and the
+            task.cancel()  # new id must beat meanwhile (the tasks clean up after themselves)
+        with contextlib.suppress(Exception):
+            await self.dialing.registry.unregister(old)
 
     async def recover(self) -> int:
         if self.db_down_since is not None or self._now() < self._recover_after:
             return 0  # just back: give every engine time to beat before judging them dead
-        return await self.dialing.attempts.recover(int(self.config.stale_after_s * 1_000_000))
+        return await self.dialing.attempts.recover(
+            int(self.config.stale_after_s * 1_000_000), by=self.id
+        )
 
     # ---- the database away -----------------------------------------------------------------
     def _now(self) -> float:
@@ -222,7 +267,7 @@ class Engine:
             return True
         if self._now() < self._reconnect_at:
             return False
-        await self.dialing.registry.heartbeat(self.id)  # raises Unavailable while it is still away
+        await self._beat()  # raises Unavailable while it is still away
         down_for = self._now() - self.db_down_since
         self.ledger.wake()
         await self.ledger.flush()
@@ -303,9 +348,18 @@ class Engine:
             claim = await self.dialing.attempts.claim(
                 run, limit=limit, pace_step_us=step, lease_us=lease_us, engine_id=self.id
             )
-            CLAIM_SECONDS.observe(time.perf_counter() - began)
+            took = time.perf_counter() - began
+            CLAIM_SECONDS.observe(took)
             if claim is None:
                 return started  # stopped, full or paced meanwhile
+            if took > self.config.stale_after_s and claim.attempts:
+                # The answer came so late (this host was cut off?) that other engines may
+                # have judged us dead and recovered these attempts: beat first, and place
+                # none of them when we turn out to be fenced (they are closed as `lost`).
+                owner = self.id
+                await self._beat()
+                if self.id != owner:
+                    return started
             if not (claim.attempts or claim.skipped):
                 self._rest_after(campaign.id, time.perf_counter() - began)  # nothing due
                 return started

@@ -34,6 +34,9 @@ class Ledger:
         self.attempts = attempts
         self.retry_s = retry_s
         self.max_retry_s = max_retry_s
+        # The engine whose attempts these are (Engine.id): every write is fenced by it
+        # (services/attempts.py record). None: unfenced (tests that drive a ledger alone).
+        self.owner: str | None = None
         self.held = 0  # records queued or being written, not yet committed
         self.failing = False  # the last write failed (the database is away)
         self.ending: set[uuid.UUID] = set()  # attempts whose end is queued, not yet written
@@ -83,7 +86,7 @@ class Ledger:
         delay = self.retry_s
         while True:
             try:
-                await self.attempts.record(answered, ended)
+                await self.attempts.record(answered, ended, owner=self.owner)
             except Unavailable:
                 if not self.failing:
                     log.warning(

@@ -83,13 +83,20 @@ class AttemptService:
         self,
         answered: Sequence[uuid.UUID],
         ended: Sequence[tuple[uuid.UUID, CallOutcome]],
+        *,
+        owner: str | None = None,
     ) -> int:
         """Record answers and ends of attempts in one transaction (answers first); returns how
-        many ended attempts were still open."""
+        many ended attempts were still open. `owner`: the engine writing its own attempts;
+        the writes are fenced (attempt_end.held_by): an attempt it no longer holds (recovered
+        by another engine while this one was cut off) is left as it is, and the refused
+        writes are logged and counted (`outdial_engine_fenced_writes_total`)."""
         now = self.ctx.now_us()
         async with self.ctx.db.write() as conn:
-            progressing = await ends.mark_answered(conn, sorted(answered), now)
-            done = await ends.finish(conn, ended, now) if ended else ends.Ended([], [])
+            progressing = await ends.mark_answered(conn, sorted(answered), now, owner=owner)
+            done = await ends.finish(conn, ended, now, owner=owner) if ended else ends.Ended([], [])
+            missed = set(answered) - {row.id for row in progressing}
+            fenced = set(done.fenced) | set(await ends.not_ours(conn, sorted(missed), owner))
             # opt-outs join the do-not-call list in the transaction that ends the call
             closed = {row.id for row in done.calls}
             written = await conversations.record_heard(conn, ended, closed, now)
@@ -106,7 +113,16 @@ class AttemptService:
             )
             await _call_events(conn, [*progressing, *done.calls], events.CAMPAIGNCALL_UPDATED)
             await stopped_events(conn, done.stopped)
-            return len(done.calls)
+        if fenced:  # counted by the storage (outdial_engine_fenced_writes_total)
+            log.warning(
+                "fenced: %d attempt writes of engine %s refused (the attempts were recovered "
+                "by another engine): campaigncalls %s",
+                len(fenced),
+                owner,
+                ",".join(str(cid) for cid in sorted(fenced)[:20]),
+                extra={"action": "fenced_write", "engine_id": owner},
+            )
+        return len(done.calls)
 
     async def close_orphans(self, engine_id: str, running: set[uuid.UUID]) -> int:
         """After the database was away: this engine's open attempts that none of its tasks
@@ -124,7 +140,7 @@ class AttemptService:
                 )
             ).all()
             orphans = sorted(row.id for row in found if row.id not in running)
-            done = await ends.finish(conn, [(cid, lost) for cid in orphans], now)
+            done = await ends.finish(conn, [(cid, lost) for cid in orphans], now, owner=engine_id)
             await _call_events(conn, done.calls, events.CAMPAIGNCALL_UPDATED)
             await stopped_events(conn, done.stopped)
         for row in done.calls:
@@ -133,16 +149,27 @@ class AttemptService:
             )
         return len(done.calls)
 
-    async def recover(self, stale_after_us: int, limit: int = 500) -> int:
-        """Close attempts whose engine died or whose lease ran out as fail/lost."""
+    async def recover(self, stale_after_us: int, limit: int = 500, *, by: str = "") -> int:
+        """Close attempts whose engine died or whose lease ran out as fail/lost (`by`: the
+        recovering engine, kept in `ended_by`). An engine whose attempts are taken for its
+        silence is fenced in the same transaction (attempt_end.fence): when it comes back,
+        its heartbeat, claims and writes to those attempts are refused."""
         now = self.ctx.now_us()
         lost = CallOutcome(HangupReason.LOST, detail="engine lost")
         async with self.ctx.db.write() as conn:
             query = ends.lost_attempts(now, now - stale_after_us, limit)
             found = (await conn.execute(query)).all()
-            done = await ends.finish(conn, [(row.id, lost) for row in found], now)
+            fenced = await ends.fence(conn, [row.engine_id for row in found if row.dead], now)
+            done = await ends.finish(conn, [(row.id, lost) for row in found], now, by=by or None)
             await _call_events(conn, done.calls, events.CAMPAIGNCALL_UPDATED)
             await stopped_events(conn, done.stopped)
+        for engine_id in fenced:
+            log.warning(
+                "fenced engine %s: it stopped beating; its attempts are recovered as lost and "
+                "its writes refused from now on",
+                engine_id,
+                extra={"action": "engine_fenced", "engine_id": engine_id},
+            )
         closed = {row.id for row in done.calls}
         for row in found:
             if row.id in closed:

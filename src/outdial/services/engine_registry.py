@@ -30,13 +30,18 @@ class EngineRegistry:
                 )
             )
 
-    async def heartbeat(self, engine_id: str) -> None:
+    async def heartbeat(self, engine_id: str) -> bool:
+        """Beat (this renews the leases of all the engine's attempts). False when the engine
+        has been fenced (another engine recovered its attempts while it was silent) or its
+        row is gone: it holds no lease any more and must not go on under this id."""
         async with self.ctx.db.write() as conn:
-            await conn.execute(
+            beat = await conn.execute(
                 sa.update(engines)
-                .where(engines.c.id == engine_id)
+                .where(engines.c.id == engine_id, engines.c.fenced.is_(None))
                 .values(heartbeat=self.ctx.now_us())
+                .returning(engines.c.id)
             )
+            return beat.first() is not None
 
     async def unregister(self, engine_id: str) -> None:
         async with self.ctx.db.write() as conn:

@@ -1,24 +1,30 @@
 """Streaming import of targets from CSV or JSON Lines files of any size.
 
-The whole file is one transaction: a bad row rejects the import with errors that name the
-line and field, and nothing is written. With `dedupe` (issue 17), a row that repeats an earlier
+The import is all or nothing: a bad row rejects it with errors that name the line and field,
+and nothing is written. With `dedupe` (issue 17), a row that repeats an earlier
 line or a live target of the outdial is such an error, or, with `dedupe_action skip`, is left
 out and counted. Rows go to the database in chunks as they are read,
-so memory stays flat however large the file is.
+so memory stays flat however large the file is. On PostgreSQL the whole file is one
+transaction; on SQLite it is checked and staged without the file's write lock, then moved in
+short transactions, so a running `outdial serve` keeps writing meanwhile (`_import_staged`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import functools
 import io
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.dedupe import Dedupe, DedupeAction
 from outdial.domain.destinations import DestinationRule
@@ -32,10 +38,23 @@ from outdial.storage import quota, repo
 from outdial.storage import rows as row_models
 from outdial.storage.tables import outdials
 from outdial.storage.target_keys import live_destination_keys, lock_outdial
-from outdial.storage.target_load import ChunkWriter
+from outdial.storage.target_load import (
+    ChunkWriter,
+    SqliteStage,
+    drop_staged,
+    move_staged,
+    unmove_staged,
+)
 from outdial.wire import outdial as wire_outdial
 
 CHUNK = 5_000
+# SQLite: rows moved from the staging table per transaction, and the pause between two such
+# transactions (longer than SQLite's longest busy-handler sleep, 100 ms, so that a writer
+# waiting in another process gets the lock in between).
+MOVE_ROWS = 10_000
+MOVE_PAUSE_S = 0.1
+STAGE_ON_SQLITE = True  # False: one transaction, as on PostgreSQL (benchmarks compare both)
+log = logging.getLogger("outdial.importer")
 YIELD_EVERY = 256
 MAX_ERRORS = 50
 Progress = Callable[[int, int], None]  # (bytes read, rows read)
@@ -205,19 +224,15 @@ async def _import(
     """`owner_id`: the caller's customer (the API's), or None for the operator (the CLI)."""
     report = ImportReport(outdial_id)
     now = ctx.now_us()
+    if ctx.db.is_sqlite and STAGE_ON_SQLITE:
+        return await _import_staged(
+            ctx, outdial_id, batches, position, progress, report, now, owner_id,
+            dedupe, dedupe_action,
+        )  # fmt: skip
     async with ctx.db.write() as conn:
-        owner = await repo.get(conn, outdials, outdial_id)
-        if owner is None or owner_id not in (None, owner.customer_id):
-            raise NotFound(f"outdial {outdial_id} not found", reason="OUTDIAL_NOT_FOUND")
-        if owner.tm_delete is not None:
-            raise FailedPrecondition(f"outdial {outdial_id} is deleted", reason="OUTDIAL_DELETED")
+        owner = await _owner(conn, outdial_id, owner_id)
         rule = DestinationRule(ctx.network, await quota.calling_codes(conn, owner.customer_id))
-        existing: set[str] = set()
-        if dedupe is Dedupe.WITHIN_OUTDIAL:
-            await lock_outdial(conn, outdial_id)
-            existing = await live_destination_keys(conn, outdial_id, stored_key)
-        dedup = Deduper(dedupe, "line", existing)
-        skip = dedupe_action is DedupeAction.SKIP
+        dedup, skip = await _deduper(conn, outdial_id, dedupe, dedupe_action)
         writer = ChunkWriter(conn)
         check = functools.partial(_check_row, outdial_id=outdial_id, now=now, rule=rule)
         try:
@@ -242,6 +257,105 @@ async def _import(
         if progress is not None:
             progress(position(), read)
     return report
+
+
+async def _owner(conn: AsyncConnection, outdial_id: uuid.UUID, owner_id: uuid.UUID | None) -> Any:
+    """The outdial, live; another customer's (`owner_id` given) is 404 as if it did not exist."""
+    owner = await repo.get(conn, outdials, outdial_id)
+    if owner is None or owner_id not in (None, owner.customer_id):
+        raise NotFound(f"outdial {outdial_id} not found", reason="OUTDIAL_NOT_FOUND")
+    if owner.tm_delete is not None:
+        raise FailedPrecondition(f"outdial {outdial_id} is deleted", reason="OUTDIAL_DELETED")
+    return owner
+
+
+async def _deduper(
+    conn: AsyncConnection, outdial_id: uuid.UUID, dedupe: Dedupe, action: DedupeAction
+) -> tuple[Deduper, bool]:
+    existing: set[str] = set()
+    if dedupe is Dedupe.WITHIN_OUTDIAL:
+        await lock_outdial(conn, outdial_id)
+        existing = await live_destination_keys(conn, outdial_id, stored_key)
+    return Deduper(dedupe, "line", existing), action is DedupeAction.SKIP
+
+
+async def _import_staged(
+    ctx: Context,
+    outdial_id: uuid.UUID,
+    batches: Callable[[Check], AsyncIterator[Batch]],
+    position: Callable[[], int],
+    progress: Progress | None,
+    report: ImportReport,
+    now: int,
+    owner_id: uuid.UUID | None,
+    dedupe: Dedupe,
+    dedupe_action: DedupeAction,
+) -> ImportReport:
+    """SQLite (docs/operations.md, "SQLite under pressure"): the file is read, checked and
+    staged in a TEMP table without the database file's write lock (a bad row: nothing was
+    written), then moved into the outdial in transactions of MOVE_ROWS rows with MOVE_PAUSE_S
+    between them, so that another process (`outdial serve` dialing) writes in between instead
+    of waiting for the whole file. The quota is taken whole in the first of them, the outdial's
+    event is sent in the last. The import fails whole: if a move fails (disk full, say), the
+    rows moved so far are deleted again and the quota given back. Only a kill -9 in the middle
+    leaves the rows moved until then (all with the import's `tm_create`). `within_outdial`
+    compares with the targets live when the staging began (SQLite: not held against a second
+    import running into the same outdial at the same moment)."""
+    async with ctx.db.write(lock=False) as conn:
+        owner = await _owner(conn, outdial_id, owner_id)
+        rule = DestinationRule(ctx.network, await quota.calling_codes(conn, owner.customer_id))
+        dedup, skip = await _deduper(conn, outdial_id, dedupe, dedupe_action)
+        stage = SqliteStage(conn)
+        await stage.open()
+        check = functools.partial(_check_row, outdial_id=outdial_id, now=now, rule=rule)
+        read = await _load(batches(check), report, stage, progress, position, dedup, skip)
+        if report.errors:
+            raise ImportFailed(report.errors, read)
+    total, moved, upto = stage.written, 0, 0
+    try:
+        while True:
+            async with ctx.db.write() as conn:
+                if upto == 0:  # the first move: the outdial is still there, the quota holds
+                    owner = await _owner(conn, outdial_id, owner_id)
+                    if not await quota.add_targets(
+                        conn, owner.customer_id, total, ctx.limits.targets
+                    ):
+                        raise over_limit(ctx.limits.targets)
+                count, last = await move_staged(conn, upto, MOVE_ROWS)
+                if moved + count >= total:
+                    await events.emit(
+                        conn,
+                        owner.customer_id,
+                        events.OUTDIAL_UPDATED,
+                        wire_outdial.render(row_models.outdial(owner)),
+                    )
+            moved, upto = moved + count, last
+            if moved >= total or count == 0:
+                break
+            await asyncio.sleep(MOVE_PAUSE_S)  # another process's write goes in here
+    except BaseException:
+        if moved:
+            await _unmove(ctx, owner.customer_id, upto, total)
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            async with ctx.db.write(lock=False) as conn:
+                await drop_staged(conn)
+    report.imported = moved
+    if progress is not None:
+        progress(position(), read)
+    return report
+
+
+async def _unmove(ctx: Context, customer_id: uuid.UUID, upto: int, total: int) -> None:
+    """Take back the rows a failed SQLite import had moved, and its quota."""
+    try:
+        async with ctx.db.write() as conn:
+            gone = await unmove_staged(conn, upto)
+            await quota.remove_targets(conn, customer_id, total)
+        log.warning("import failed half-way: the %d rows moved so far were deleted again", gone)
+    except Exception:
+        log.exception("import failed half-way, and the rows moved so far could not be deleted")
 
 
 # A batch of checked rows, (line, the row's column values or the message of what is wrong
@@ -354,7 +468,7 @@ class BodyReader(io.RawIOBase):
 async def _load(
     batches: AsyncIterator[Batch],
     report: ImportReport,
-    writer: ChunkWriter,
+    writer: ChunkWriter | SqliteStage,
     progress: Progress | None,
     position: Callable[[], int],
     dedup: Deduper,

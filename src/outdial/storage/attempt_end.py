@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ from outdial.domain.states import (
     CampaignStatus,
     TargetStatus,
 )
-from outdial.metrics import IN_FLIGHT_DRIFT
+from outdial.metrics import FENCED_WRITES, IN_FLIGHT_DRIFT
 from outdial.storage.tables import (
     TARGET_DESTINATIONS,
     TARGET_TRY_COUNTS,
@@ -107,16 +107,59 @@ async def release(
     return stopped.first()
 
 
+def held_by(owner: str | None) -> list[sa.ColumnElement[bool]]:
+    """The fencing guard of an engine's write to its attempts: the attempt is still this
+    engine's (`engine_id`, one registration of one process: `Engine.id`). With the status
+    guards (an attempt recovered as `lost` is `done`, and `done` is final) a stale engine's
+    write changes nothing. `owner` None: no owner guard (recovery, which takes over)."""
+    return [] if owner is None else [CC.c.engine_id == owner]
+
+
+async def not_ours(
+    conn: AsyncConnection, campaigncall_ids: Sequence[uuid.UUID], owner: str | None
+) -> list[uuid.UUID]:
+    """Of the attempts whose write by `owner` changed nothing, those that `owner` had lost:
+    held by another engine id, or ended by someone else (recovered as `lost`). An attempt
+    `owner` had itself ended already (a retried write) is not among them. Counted in
+    `outdial_engine_fenced_writes_total`."""
+    if owner is None or not campaigncall_ids:
+        return []
+    found = await conn.execute(
+        sa.select(CC.c.id).where(
+            CC.c.id.in_(sorted(set(campaigncall_ids))),
+            sa.or_(
+                CC.c.engine_id != owner,
+                sa.and_(
+                    CC.c.status == CC_DONE.value,
+                    sa.or_(CC.c.ended_by.is_(None), CC.c.ended_by != owner),
+                ),
+            ),
+        )
+    )
+    lost = sorted(row.id for row in found)
+    FENCED_WRITES.inc(len(lost))
+    return lost
+
+
 async def mark_answered(
-    conn: AsyncConnection, campaigncall_ids: Sequence[uuid.UUID], now_us: int
+    conn: AsyncConnection,
+    campaigncall_ids: Sequence[uuid.UUID],
+    now_us: int,
+    *,
+    owner: str | None = None,
 ) -> list[Row]:
-    """dialing -> progressing for answered calls (guarded; already ended ones stay). Returns
-    the campaigncall rows it changed, as they now are."""
+    """dialing -> progressing for answered calls (guarded; already ended ones stay; with
+    `owner`, only attempts still held by that engine). Returns the campaigncall rows it
+    changed, as they now are."""
     if not campaigncall_ids:
         return []
     result = await conn.execute(
         sa.update(CC)
-        .where(CC.c.id.in_(campaigncall_ids), moves_to(CC.c.status, CC_MOVES, CC_PROGRESSING))
+        .where(
+            CC.c.id.in_(campaigncall_ids),
+            moves_to(CC.c.status, CC_MOVES, CC_PROGRESSING),
+            *held_by(owner),
+        )
         .values(status=CampaigncallStatus.PROGRESSING.value, tm_update=now_us)
         .returning(*CC.c)
     )
@@ -130,16 +173,26 @@ class Ended:
 
     calls: list[Row]
     stopped: list[Row]
+    # ends refused by the fence: attempts the writing engine no longer held (`not_ours`)
+    fenced: list[uuid.UUID] = field(default_factory=list)
 
 
 async def finish(
     conn: AsyncConnection,
     ended: Sequence[tuple[uuid.UUID, CallOutcome]],
     now_us: int,
+    *,
+    owner: str | None = None,
+    by: str | None = None,
 ) -> Ended:
     """End attempts exactly once, set-wise: campaigncalls done, targets idle or done, campaign
     slots given back. Returns the campaigncalls that were still open (the rest were already
-    ended, by recovery say, and are left alone) and the campaigns that stopped."""
+    ended, by recovery say, and are left alone) and the campaigns that stopped.
+
+    `owner`: the engine writing its own attempts' ends; only attempts it still holds are
+    ended (`held_by`), and those it had lost are returned in `fenced`. `by`: the engine that
+    writes the end, kept in `ended_by` (defaults to `owner`)."""
+    by = by or owner
     by_outcome: dict[CallOutcome, list[uuid.UUID]] = defaultdict(list)
     for cid, outcome in ended:
         by_outcome[outcome].append(cid)
@@ -149,9 +202,14 @@ async def finish(
     for outcome, ids in by_outcome.items():
         done = await conn.execute(
             sa.update(CC)
-            .where(CC.c.id.in_(sorted(ids)), moves_to(CC.c.status, CC_MOVES, CC_DONE))
+            .where(
+                CC.c.id.in_(sorted(ids)),
+                moves_to(CC.c.status, CC_MOVES, CC_DONE),
+                *held_by(owner),
+            )
             .values(
                 status=CampaigncallStatus.DONE.value,
+                ended_by=by,
                 result=outcome.result.value,
                 hangup_reason=outcome.reason.value,
                 sip_code=outcome.sip_code,
@@ -170,8 +228,10 @@ async def finish(
             results[row.outdial_target_id] = outcome.result
             if not outcome.counts_as_try:
                 given_back[row.destination_index].append(row.outdial_target_id)
+    refused = {cid for cid, _ in ended} - {row.id for row in closed}
+    fenced = await not_ours(conn, sorted(refused), owner) if refused else []
     if not closed:
-        return Ended([], [])
+        return Ended([], [], fenced)
     for index in sorted(given_back):  # the trunk was down: these tries do not count
         column = TRY_COLS[index]
         await conn.execute(
@@ -216,23 +276,49 @@ async def finish(
         went_stop = await release(conn, campaign_id, per_campaign[campaign_id], now_us)
         if went_stop is not None:
             stopped.append(went_stop)
-    return Ended(closed, stopped)
+    return Ended(closed, stopped, fenced)
 
 
 def lost_attempts(now_us: int, stale_before_us: int, limit: int) -> sa.Select[Any]:
-    """Open attempts whose lease ran out or whose engine stopped beating."""
+    """Open attempts whose lease ran out or whose engine stopped beating (or was fenced);
+    `dead` says which were taken for their engine (that engine is to be fenced)."""
     live_engines = sa.select(engines.c.id).where(
-        engines.c.heartbeat >= stale_before_us, engines.c.stopped.is_(None)
+        engines.c.heartbeat >= stale_before_us,
+        engines.c.stopped.is_(None),
+        engines.c.fenced.is_(None),
     )
+    dead = CC.c.engine_id.not_in(live_engines)
     return (
-        sa.select(CC.c.id, CC.c.campaign_id, CC.c.engine_id)
+        sa.select(CC.c.id, CC.c.campaign_id, CC.c.engine_id, dead.label("dead"))
         .where(
             CC.c.status != CampaigncallStatus.DONE.value,
-            sa.or_(CC.c.lease_expires < now_us, CC.c.engine_id.not_in(live_engines)),
+            sa.or_(CC.c.lease_expires < now_us, dead),
         )
         .limit(limit)
         .with_for_update(skip_locked=True, of=CC)
     )
+
+
+async def fence(conn: AsyncConnection, engine_ids: Sequence[str], now_us: int) -> list[str]:
+    """Mark engines whose attempts are being recovered for their silence as fenced, in the
+    recovery's transaction. Unconditional on the heartbeat: an engine whose beat arrived
+    between the recovery's read and this write has lost those attempts all the same, and
+    must learn it (its next heartbeat is refused). Returns the engines newly fenced."""
+    if not engine_ids:
+        return []
+    result = await conn.execute(
+        sa.update(engines)
+        .where(engines.c.id.in_(sorted(set(engine_ids))), engines.c.fenced.is_(None))
+        .values(fenced=now_us)
+        .returning(engines.c.id)
+    )
+    return sorted(row.id for row in result)
+
+
+def not_fenced(engine_id: str) -> sa.ColumnElement[bool]:
+    """The claim's fence: the claiming engine has not been fenced (an engine id that never
+    registered, as in storage tests, is not fenced)."""
+    return ~sa.exists().where(engines.c.id == engine_id, engines.c.fenced.is_not(None))
 
 
 async def unfinished_targets_left(conn: AsyncConnection, campaign: Campaign) -> bool:

@@ -23,6 +23,7 @@ from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.models import Campaign, Outplan, Target
 from outdial.domain.outcome import CallResult
 from outdial.domain.states import CampaigncallStatus, CampaignStatus, ReferenceType, TargetStatus
+from outdial.storage.attempt_end import not_fenced
 from outdial.storage.bulk import insert_rows
 from outdial.storage.claim_plan import CANDIDATE_COLUMNS, ClaimPlan
 from outdial.storage.codec import dump_address, dump_window
@@ -97,11 +98,18 @@ def eligible(
 
 
 async def reserve(
-    conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int, step_us: int
+    conn: AsyncConnection,
+    campaign_id: uuid.UUID,
+    count: int,
+    now_us: int,
+    step_us: int,
+    engine_id: str | None = None,
 ) -> tuple[int, int] | None:
     """Take `count` slots of the campaign's concurrency and its pacing budget in one guarded
     UPDATE: the campaign must run, have the room, and be due (`pace_next <= now`); its pacing
-    clock moves `count` intervals past max(pace_next, now). Returns (in_flight, pace_next)."""
+    clock moves `count` intervals past max(pace_next, now); with `engine_id`, that engine must
+    not be fenced (attempt_end.not_fenced). Returns (in_flight, pace_next)."""
+    fence = [] if engine_id is None else [not_fenced(engine_id)]
     due = sa.case((campaigns.c.pace_next > now_us, campaigns.c.pace_next), else_=now_us)
     result = await conn.execute(
         sa.update(campaigns)
@@ -111,6 +119,7 @@ async def reserve(
             campaigns.c.tm_delete.is_(None),
             campaigns.c.in_flight + count <= campaigns.c.max_concurrent_calls,
             campaigns.c.pace_next <= now_us,
+            *fence,
         )
         .values(in_flight=campaigns.c.in_flight + count, pace_next=due + count * step_us)
         .returning(campaigns.c.in_flight, campaigns.c.pace_next)
@@ -187,7 +196,7 @@ async def claim(
     rows = [_campaigncall_row(c, campaign, outplan, now_us, engine_id, window) for c in started]
     await insert_rows(conn, CC, rows)
     # The campaign row is taken last, so it stays locked only until the commit that follows.
-    reserved = await reserve(conn, campaign.id, len(started), now_us, pace_step_us)
+    reserved = await reserve(conn, campaign.id, len(started), now_us, pace_step_us, engine_id)
     if reserved is None:
         raise NotReserved(campaign.id)
     in_flight, pace_next = reserved
@@ -232,4 +241,5 @@ def _campaigncall_row(
         "digits": "",
         "opted_out": False,
         "hangup_detail": "",
+        "ended_by": None,
     }

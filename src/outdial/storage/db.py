@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,9 +36,28 @@ def driver_url(url: str) -> str:
 
 # SQLSTATE classes of a database that went away: connection exceptions (08...), an operator or
 # crash shutdown and "cannot connect now" while it starts (57P01-57P03).
-_GONE_STATES = ("08", "57P")
+_GONE_STATES = ("08", "57P", "25P03")  # 25P03: the idle-in-transaction timeout
 RETRY_AFTER_S = 5
 
+
+IDLE_IN_TRANSACTION_S = 10  # OUTDIAL_DATABASE_IDLE_TX_TIMEOUT (seconds) sets another
+
+
+def idle_in_transaction_s() -> float:
+    """The server-side limit on a session idle inside a transaction (PostgreSQL)."""
+    text = os.environ.get("OUTDIAL_DATABASE_IDLE_TX_TIMEOUT", "")
+    try:
+        value = float(text) if text else IDLE_IN_TRANSACTION_S
+    except ValueError:
+        raise InvalidArgument(
+            f"OUTDIAL_DATABASE_IDLE_TX_TIMEOUT must be a number of seconds, not {text!r}"
+        ) from None
+    if value <= 0:
+        raise InvalidArgument("OUTDIAL_DATABASE_IDLE_TX_TIMEOUT must be above 0")
+    return value
+
+
+CONNECT_TIMEOUT_S = 5
 
 # SQLite result codes (the low byte of an extended code) of a database that cannot take the
 # change just now: SQLITE_BUSY, SQLITE_LOCKED (after the 60 s busy timeout), SQLITE_IOERR,
@@ -109,13 +129,24 @@ class Database:
             # Custom plans always: the claim's best plan depends on which outdial it reads (one
             # list may hold a million targets, another ten), and a generic plan cached after
             # five runs of a prepared statement can pick a scan that grows with the table.
-            settings = {"plan_cache_mode": "force_custom_plan"}
+            # A process cut off the network in the middle of a transaction would hold its row
+            # locks (a campaign's row, say) until the link came back, and stall every other
+            # engine and the API behind them: the server ends such a session after
+            # idle_in_transaction_s() (no transaction of outdial waits that long between two
+            # statements), its transaction rolls back and the locks go (docs/operations.md,
+            # "A host drops off the network").
+            settings = {
+                "plan_cache_mode": "force_custom_plan",
+                "idle_in_transaction_session_timeout": str(int(idle_in_transaction_s() * 1000)),
+            }
             self.engine = create_async_engine(
                 target,
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_pre_ping=False,
-                connect_args={"server_settings": settings},
+                # a connect that gets no answer (the network is down) fails after
+                # CONNECT_TIMEOUT_S, as Unavailable, instead of asyncpg's 60 s
+                connect_args={"server_settings": settings, "timeout": CONNECT_TIMEOUT_S},
             )
 
     # Each block below raises the domain's `Unavailable` (API: 503 with Retry-After) when
@@ -123,12 +154,16 @@ class Database:
     # transaction is then rolled back (or never began). Other errors pass unchanged.
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A read-write transaction, committed when the block ends without error."""
+    async def write(self, *, lock: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A read-write transaction, committed when the block ends without error. `lock`
+        False (SQLite): a deferred BEGIN, which takes the file's write lock only when it
+        writes to the database file; for blocks that write TEMP tables only (an import's
+        staging), so other processes go on writing meanwhile."""
         try:
             async with self.engine.connect() as conn:
                 if self.is_sqlite:
-                    await conn.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+                    begin = "BEGIN IMMEDIATE" if lock else "BEGIN"
+                    await conn.execution_options(sqlite_begin=begin)
                 async with conn.begin():
                     yield conn
         except Exception as exc:

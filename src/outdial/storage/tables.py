@@ -247,6 +247,9 @@ campaigncalls = sa.Table(
     sa.Column("opted_out", sa.Boolean, nullable=False, server_default=sa.false()),
     # A short public detail of the end (domain/outcome.py PUBLIC_DETAILS), "" otherwise.
     sa.Column("hangup_detail", sa.String(32), nullable=False, server_default=""),
+    # Issue 16 item 3: the engine that wrote the end (the attempt's own, or the one that
+    # recovered it as `lost`); NULL while open and on attempts ended before it was kept.
+    sa.Column("ended_by", sa.String(64), nullable=True),
     sa.Index("ix_campaigncalls_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_campaign", "campaign_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_target", "outdial_target_id"),
@@ -269,6 +272,9 @@ engines = sa.Table(
     sa.Column("started", Micros, nullable=False),
     sa.Column("heartbeat", Micros, nullable=False),
     sa.Column("stopped", Micros, nullable=True),
+    # Issue 16 item 3: when another engine recovered this one's attempts because it had
+    # stopped beating. A fenced engine's heartbeat, claims and attempt writes are refused.
+    sa.Column("fenced", Micros, nullable=True),
 )
 
 # Issue 5: the outbox. Each change writes its event in the same transaction; the id orders
