@@ -22,6 +22,7 @@ from outdial.domain.eligibility import dial_number
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.models import Campaign, Outplan, Target
 from outdial.domain.outcome import CallResult
+from outdial.domain.retry import Order
 from outdial.domain.states import CampaigncallStatus, CampaignStatus, ReferenceType, TargetStatus
 from outdial.storage.bulk import insert_rows
 from outdial.storage.claim_plan import CANDIDATE_COLUMNS, ClaimPlan
@@ -84,8 +85,10 @@ def eligible(
     """The idle live targets of the outdial that a claim meets: those with a destination to
     dial that are due (the last attempt ended `try_interval` ago, any compliance sleep over),
     and, due or not, those that no destination can dial, which the claim marks done."""
+    cooled = sa.or_(T.c.last_attempt_end.is_(None), T.c.last_attempt_end <= cutoff_us)
     due = sa.and_(
-        sa.or_(T.c.last_attempt_end.is_(None), T.c.last_attempt_end <= cutoff_us),
+        # a retry rule's or a schedule's time replaces try_interval (issue 17)
+        sa.or_(sa.and_(T.c.retry_at.is_(None), cooled), T.c.retry_at <= now_us),
         sa.or_(T.c.not_before.is_(None), T.c.not_before <= now_us),
     )
     return [
@@ -94,6 +97,16 @@ def eligible(
         T.c.tm_delete.is_(None),
         sa.or_(due, sa.not_(dialable(outplan))),
     ]
+
+
+def claim_order(order: Order) -> tuple[sa.ColumnElement[Any], ...]:
+    """The claim's ORDER BY under the outplan's `order` (SPEC 3.10), each the key of a
+    partial index on idle live targets (`tables.py`), so the claim stays one range scan."""
+    if order is Order.FIFO:
+        return (T.c.tm_create, T.c.id)  # ix_outdial_targets_idle_fifo
+    if order is Order.PRIORITY:
+        return (T.c.priority.desc(), T.c.tm_update, T.c.id)  # ix_outdial_targets_idle_priority
+    return (T.c.tm_update, T.c.id)  # ix_outdial_targets_idle
 
 
 async def reserve(
@@ -152,7 +165,7 @@ async def claim(
     stmt = (
         sa.select(*CANDIDATE_COLUMNS)
         .where(*eligible(campaign, outplan, cutoff, now_us))
-        .order_by(T.c.tm_update, T.c.id)
+        .order_by(*claim_order(outplan.order))
         .limit(limit)
         .with_for_update(skip_locked=True, of=T)
     )
