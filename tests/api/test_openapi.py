@@ -102,6 +102,8 @@ async def test_every_response_matches_its_schema(
     await s("GET", f"/v1.0/outdials/{oid}/targets")
     await s("GET", f"/v1.0/outdials/{oid}/targets/{t['id']}")
     await s("GET", f"/v1.0/outdials/{oid}/targets/{t['id']}/eligibility")
+    at = {"not_before": "2030-01-01T09:00:00Z", "destination": 0}
+    await s("PUT", f"/v1.0/outdials/{oid}/targets/{t['id']}/schedule", json=at)
 
     plan = {"name": "p", "source": TEL, "dial_timeout": 30000, "max_try_count_0": 2}
     p = await s("POST", "/v1.0/outplans", json=plan)
@@ -323,6 +325,7 @@ def test_component_examples_are_valid() -> None:
         "tm_update": "2022-04-30 17:53:51.183345",
         "tm_delete": "9999-01-01 00:00:00.000000",
         "timezone": "",
+        "priority": 0,
     }
     assert _validator({"$ref": "#/components/schemas/Outdialtarget"}).is_valid(seed)
     out.Outdialtarget.model_validate(seed, strict=True)

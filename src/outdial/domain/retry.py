@@ -159,6 +159,18 @@ def parse_retry_rules(raw: Any, field: str = "retry_rules") -> tuple[RetryRule, 
     return tuple(rules)
 
 
+def order_detail(order: Order, priority: int) -> str:
+    """What the outplan's order means for a target, as the eligibility endpoint says it."""
+    if order is Order.FIFO:
+        return "fifo: due targets are dialed in creation order (priority is not used)"
+    if order is Order.PRIORITY:
+        return (
+            f"priority: this target's priority {priority} goes after due targets of higher "
+            "priority and before lower ones; among equals the least recently updated first"
+        )
+    return "oldest_attempt_first: the least recently updated due target first (no priority)"
+
+
 def parse_order(raw: Any, field: str = "order") -> Order:
     try:
         return Order(raw)

@@ -26,6 +26,7 @@ OUTDIAL_DELETED = "outdial_deleted"
 TARGET_CREATED = "outdialtarget_created"
 TARGET_UPDATED = "outdialtarget_updated"
 TARGET_DELETED = "outdialtarget_deleted"
+TARGET_SCHEDULED = "outdialtarget_scheduled"  # PUT .../schedule (issue 17)
 OUTPLAN_CREATED = "outplan_created"
 OUTPLAN_UPDATED = "outplan_updated"
 OUTPLAN_DELETED = "outplan_deleted"
@@ -52,6 +53,7 @@ ALL = (
     TARGET_CREATED,
     TARGET_UPDATED,
     TARGET_DELETED,
+    TARGET_SCHEDULED,
     OUTPLAN_CREATED,
     OUTPLAN_UPDATED,
     OUTPLAN_DELETED,

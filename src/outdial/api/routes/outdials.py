@@ -14,6 +14,7 @@ from outdial.api.schemas import (
     OutdialUpdate,
     TargetBulkItem,
     TargetCreate,
+    TargetSchedule,
 )
 from outdial.domain.ids import parse_id
 from outdial.wire import outdial as wire_outdial
@@ -119,3 +120,12 @@ async def delete_target(id: str, target_id: str, s: ServicesDep, me: CustomerId)
             await s.targets.delete(me, parse_id(id), parse_id(target_id, field="target_id"))
         )
     )
+
+
+@router.put("/{id}/targets/{target_id}/schedule", operation_id="schedule_outdial_target")
+async def schedule_target(
+    id: str, target_id: str, body: TargetSchedule, s: ServicesDep, me: CustomerId
+) -> JSONResponse:
+    """Not before `not_before` (and starting with `destination`, when given): issue 17."""
+    tid = parse_id(target_id, field="target_id")
+    return ok(wire_target.render(await s.targets.schedule(me, parse_id(id), tid, body.fields())))
