@@ -129,7 +129,7 @@ OPERATIONS: dict[str, Op] = {
         "Reschedule a target: not dialed before a time, optionally from a destination",
         "Outdialtarget",
         _ODT,
-        conflict=("TARGET_NOT_IDLE",),
+        conflict=("TARGET_NOT_IDLE", "DESTINATION_NOT_SET"),
     ),
     # outplans
     "create_outplan": Op("Create an outplan", "Outplan", invalid=("INVALID_SOURCE",)),

@@ -31,6 +31,7 @@ from outdial.domain.errors import InvalidArgument
 from outdial.domain.outcome import CallResult, HangupReason
 from outdial.domain.rules import next_destination, status_after_attempt
 from outdial.domain.states import TargetStatus
+from outdial.domain.text import check_unicode
 
 MAX_RULES = 20
 MAX_MS = 366 * 86_400_000  # a year, as try_interval
@@ -117,7 +118,7 @@ def _when(raw: Any, field: str) -> tuple[tuple[str, str | int], ...]:
                 raise InvalidArgument(f"{name} must be one of {', '.join(known)}")
         elif key == "amd_result" and value not in AMD_RESULTS:
             raise InvalidArgument(f"{name} must be one of {', '.join(sorted(AMD_RESULTS))}")
-        elif len(value) > MAX_VALUE_LEN:
+        elif check_unicode(value, name) and len(value) > MAX_VALUE_LEN:
             raise InvalidArgument(f"{name} must be at most {MAX_VALUE_LEN} characters")
         out.append((key, value))
     return tuple(out)

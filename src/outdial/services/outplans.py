@@ -68,7 +68,7 @@ def dial_info(body: Body, network: NetworkPolicy | None = None) -> dict[str, Any
         values["sip_headers"] = dump_json(parse_sip_headers(body["sip_headers"]))
     if "retry_rules" in body:  # issue 17
         values["retry_rules"] = dump_retry_rules(parse_retry_rules(body["retry_rules"]))
-    if "order" in body:
+    if body.get("order") is not None:  # null: unchanged (the default on create)
         values["dial_order"] = parse_order(body["order"]).value
     if "call_window" in body:
         window = parse_call_window(body["call_window"])

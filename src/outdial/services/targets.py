@@ -173,7 +173,8 @@ class TargetService:
         body: Mapping[str, Any],
     ) -> Target:
         """PUT .../schedule (issue 17): an idle target is not dialed before `not_before` and,
-        with `destination`, starts its next attempt there. Done, in-flight or deleted: 409."""
+        with `destination`, starts its next attempt there. Done, in-flight or deleted, or a
+        destination the target does not have: 409 (facts of the target, not of the request)."""
         raw = body.get("not_before")
         if not isinstance(raw, str) or not raw.strip():
             raise InvalidArgument("not_before is required: an ISO 8601 time")
@@ -189,7 +190,10 @@ class TargetService:
             if row is None or row.outdial_id != outdial_id:
                 raise NotFound(f"target {target_id} not found", reason=NOT_FOUND)
             if slot is not None and row._mapping[f"destination_{slot}"] is None:
-                raise InvalidArgument(f"destination: destination_{slot} of the target is not set")
+                raise FailedPrecondition(
+                    f"destination: destination_{slot} of the target is not set",
+                    reason="DESTINATION_NOT_SET",
+                )
             note = scheduled_note(at_us, slot)
             changed = await schedule_target(
                 conn,
