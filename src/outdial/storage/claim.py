@@ -109,6 +109,20 @@ def claim_order(order: Order) -> tuple[sa.ColumnElement[Any], ...]:
     return (T.c.tm_update, T.c.id)  # ix_outdial_targets_idle
 
 
+def candidates(campaign: Campaign, outplan: Outplan, limit: int, now_us: int) -> sa.Select[Any]:
+    """The claim's one statement that finds and locks its batch: a range scan of the partial
+    index of the outplan's order, due targets first in that order (EXPLAIN plans at 1 M
+    targets: docs/benchmarks.md, issue 17)."""
+    cutoff = now_us - outplan.try_interval * 1000
+    return (
+        sa.select(*CANDIDATE_COLUMNS)
+        .where(*eligible(campaign, outplan, cutoff, now_us))
+        .order_by(*claim_order(outplan.order))
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=T)
+    )
+
+
 async def reserve(
     conn: AsyncConnection, campaign_id: uuid.UUID, count: int, now_us: int, step_us: int
 ) -> tuple[int, int] | None:
@@ -161,15 +175,7 @@ async def claim(
     started (maybe none), the targets made done and the campaign's pacing state."""
     if limit <= 0:
         return Claim([], -1, -1)
-    cutoff = now_us - outplan.try_interval * 1000
-    stmt = (
-        sa.select(*CANDIDATE_COLUMNS)
-        .where(*eligible(campaign, outplan, cutoff, now_us))
-        .order_by(*claim_order(outplan.order))
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=T)
-    )
-    found = (await conn.execute(stmt)).all()
+    found = (await conn.execute(candidates(campaign, outplan, limit, now_us))).all()
     if not found:
         return Claim([], -1, -1)
     plan = ClaimPlan(conn, campaign, outplan, now_us, calling_codes)
