@@ -9,13 +9,15 @@ render the same `Decision` (`wire/eligibility.py`). There is no second copy of t
 The rules, in order (docs/architecture.md, "The dial decision"):
 
 1. Deleted or done: nothing to do (`NEVER`).
-2. Walk the destinations as SPEC 3.2 does (the lowest set one with tries left), using up each
-   one outside the customer's calling codes or on a live do-not-call entry.
+2. Walk the destinations as SPEC 3.2 does (the lowest set one with tries left; a schedule's
+   `start_destination` first), using up each one outside the customer's calling codes or on
+   a live do-not-call entry.
 3. No destination left: an idle target that no destination can dial by its try counts is made
    done at once (`no_dialable_destination`, even while cooling down or asleep); one whose
    destinations were all used up by step 2 is made done when it is due.
-4. Not due (cooling down after `try_interval`, or asleep until `not_before`), or in flight:
-   left alone (`WAIT`); nothing is burned or logged until the target is due.
+4. Not due (cooling down after `try_interval`, or until `retry_at` when a retry rule or a
+   schedule set it (issue 17), or asleep until `not_before`), or in flight: left alone
+   (`WAIT`); nothing is burned or logged until the target is due.
 5. Calling window closed on the chosen destination: `SLEEP` until it opens (a window that does
    not open within the search horizon is looked at again a day later; its `clears_at` is
    unknown, null). Else per-number limits: `SLEEP` until the last of them clears.
