@@ -243,3 +243,27 @@ async def test_schedule_validates(services: Services, clock: FakeClock) -> None:
             await services.targets.schedule(
                 me, oid, target.id, {"not_before": "2030-01-01T00:00:00Z", "destination": 2}
             )
+
+
+async def test_a_target_made_done_by_the_claim_waits_for_nothing(
+    services: Services, clock: FakeClock
+) -> None:
+    """A target waiting a rule's interval whose destinations are then all disabled is made
+    done by the next claim (it is met whether due or not) and keeps no `retry_at`: a later
+    reset or recycle starts it afresh."""
+    rule = {"when": {"hangup_reason": "busy"}, "interval_ms": 3_600_000}
+    async with Harness(services, clock) as h:
+        plan, outdial, campaign = await h.setup(
+            [BUSY], outplan=_plan([rule], max_try_count_0=5), end_handle="continue"
+        )
+        await h.run(campaign.id)
+        await _settle(h)
+        (target,) = await h.targets(outdial.id)
+        assert target.status == "idle" and target.retry_at is not None
+        await services.outplans.update(
+            h.customer_id, plan.id, {"max_try_count_0": 0, "max_try_count_1": 0}, dial=True
+        )
+        await _settle(h)
+        (target,) = await h.targets(outdial.id)
+        assert target.status == "done"
+        assert (target.retry_at, target.retry_note, target.start_destination) == (None, None, None)

@@ -191,7 +191,14 @@ class ClaimPlan:
             done = await self.conn.execute(
                 sa.update(T)
                 .where(T.c.id.in_(ids), ends)
-                .values(status=TargetStatus.DONE.value, tm_update=now, **self._burn(burned))
+                .values(
+                    status=TargetStatus.DONE.value,
+                    tm_update=now,
+                    retry_at=None,  # a done target waits for nothing (a reset starts afresh)
+                    retry_note=None,
+                    start_destination=None,
+                    **self._burn(burned),
+                )
                 .returning(*T.c)
             )
             self.finished += [rows.target(r) for r in done.all()]
