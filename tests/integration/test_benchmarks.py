@@ -46,7 +46,7 @@ RUNS = {
         "bench_retry --targets 300 --rounds 3",
         [
             rf"ratio rules/today: median {NUMBER}",
-            r"Index Scan using ix_outdial_targets_idle_priority",
+            r"-- order priority \(rules outdial\) --",
         ],
     ),
     "events": (
