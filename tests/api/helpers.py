@@ -47,6 +47,8 @@ OUTPLAN_FIELDS = [
     "max_attempts_per_number_24h",
     "min_number_gap",
     "sip_headers",
+    "retry_rules",
+    "order",
 ]
 CAMPAIGN_FIELDS = [
     "id",

@@ -120,11 +120,13 @@ async def test_eligibility_reasons(tenant: Tenant, services: Services) -> None:
     assert [r["reason"] for r in answer["reasons"]] == ["campaign_not_running"]
 
     await tenant.ok("PUT", f"/v1.0/campaigns/{campaign['id']}/status", json={"status": "run"})
-    assert (await _why(tenant, outdial, london)) == {
+    answer = await _why(tenant, outdial, london)
+    assert {k: answer[k] for k in ("dialable_now", "campaign_id", "reasons")} == {
         "dialable_now": True,
         "campaign_id": campaign["id"],
         "reasons": [],
     }
+    assert (answer["priority"], answer["order"]) == (0, "oldest_attempt_first")
     assert (await _why(tenant, outdial, paris_zone))["dialable_now"] is True
     answer = await _why(tenant, outdial, ny)
     assert answer["dialable_now"] is False

@@ -164,12 +164,16 @@ def _integral(value: Any) -> Any:
 @schema.hook
 def filter_body(context: Any, body: Any) -> bool:
     """No NUL characters (see the generation settings): also from the phases that do not
-    read those settings. And, as for page tokens (filter_query), no `expire` on a date that no
-    calendar has (April 31), which the pattern admits."""
+    read those settings. And, as for page tokens (filter_query), no `expire` (nor a schedule's
+    `not_before`) on a date that no calendar has (April 31), which the pattern admits."""
     if "\\u0000" in json.dumps(body, default=str):  # media bodies are bytes
         return False
     items = body if isinstance(body, list) else [body]
-    return not any(isinstance(item, dict) and _impossible(item.get("expire")) for item in items)
+    return not any(
+        isinstance(item, dict)
+        and (_impossible(item.get("expire")) or _impossible(item.get("not_before")))
+        for item in items
+    )
 
 
 def _impossible(value: Any) -> bool:

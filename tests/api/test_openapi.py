@@ -107,6 +107,8 @@ async def test_every_response_matches_its_schema(
     await s("POST", f"/v1.0/outdials/{oid}/targets_bulk{dedupe}", json=bulk)
     await s("POST", f"/v1.0/outdials/{oid}/targets/{t['id']}/reset", json={"reason": "asked"})
     await s("GET", f"/v1.0/outdials/{oid}/targets/{t['id']}/history")
+    at = {"not_before": "2030-01-01T09:00:00Z", "destination": 0}
+    await s("PUT", f"/v1.0/outdials/{oid}/targets/{t['id']}/schedule", json=at)
 
     plan = {"name": "p", "source": TEL, "dial_timeout": 30000, "max_try_count_0": 2}
     p = await s("POST", "/v1.0/outplans", json=plan)
@@ -331,7 +333,7 @@ def test_request_schemas_carry_the_rules() -> None:
 
 def test_component_examples_are_valid() -> None:
     """The seed's example target validates against the Outdialtarget schema."""
-    seed = {**SEED_EXAMPLE, "timezone": ""}
+    seed = {**SEED_EXAMPLE, "timezone": "", "priority": 0}
     assert _validator({"$ref": "#/components/schemas/Outdialtarget"}).is_valid(seed)
     out.Outdialtarget.model_validate(seed, strict=True)
     properties = DOC["components"]["schemas"]["Outdialtarget"]["properties"]

@@ -50,7 +50,7 @@ async def test_seed_example_round_trips(tenant: Tenant) -> None:
 
     # the seed's fields first, in its order; later features add fields after them (SPEC 1)
     assert list(fetched)[: len(SEED_EXAMPLE)] == list(SEED_EXAMPLE)
-    assert set(fetched) - set(SEED_EXAMPLE) <= {"timezone"}
+    assert set(fetched) - set(SEED_EXAMPLE) <= {"timezone", "priority"}
     assert fetched == created
     for key, value in SEED_EXAMPLE.items():
         if key not in SERVER_SET:

@@ -56,6 +56,7 @@ async def _scenario(services: Services, clock: FakeClock, seed: int) -> None:
         "call_window": rng.choice([None, WINDOW]),
         "max_attempts_per_number_24h": rng.choice([0, 1, 2]),
         "min_number_gap": rng.choice([0, 3_600_000]),
+        "order": rng.choice(["oldest_attempt_first", "fifo", "priority"]),  # issue 17
     }
     outplan = await s.outplans.create(me, plan_body)
     outdial = await s.outdials.create(me, {"name": "list"})
@@ -107,6 +108,12 @@ async def _scenario(services: Services, clock: FakeClock, seed: int) -> None:
                 values["last_attempt_end"] = now_us - rng.randint(0, 120) * 1_000_000
             if rng.random() < 0.25:
                 values["not_before"] = now_us + rng.randint(-3600, 3600) * 1_000_000
+            if rng.random() < 0.3:  # issue 17: a retry rule's or a schedule's next try
+                values["retry_at"] = now_us + rng.randint(-120, 120) * 1_000_000
+                values["retry_note"] = rng.choice(["busy: next try by rule 1", None])
+            if rng.random() < 0.2:
+                values["start_destination"] = rng.randint(0, 4)
+            values["priority"] = rng.randint(0, 9)
             if rng.random() < 0.05:
                 values["tm_delete"] = now_us
             values["tm_update"] = now_us - rng.randint(1, 10_000)

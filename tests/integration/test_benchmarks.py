@@ -60,6 +60,13 @@ RUNS = {
         "bench_engine empty-claim --sizes 300 --rounds 2",
         [rf"empty claim with 300 targets asleep: median {NUMBER} ms"],
     ),
+    "retry": (
+        "bench_retry --targets 300 --rounds 3",
+        [
+            rf"ratio rules/today: median {NUMBER}",
+            r"-- order priority \(rules outdial\) --",
+        ],
+    ),
     "events": (
         "bench_events --targets 200 --seconds 1 --warmup 0.5 --repeat 1",
         [rf"mean: off {NUMBER}/s; on in the engine {NUMBER}/s"],

@@ -33,7 +33,16 @@ from outdial.domain.address import AddressType
 from outdial.domain.callingcodes import MAX_CODE_DIGITS, MAX_CODES
 from outdial.domain.callwindow import MAX_HOLIDAYS
 from outdial.domain.ids import NIL_UUID
+from outdial.domain.outcome import HangupReason
 from outdial.domain.recycle import HANGUP_REASONS, MAX_TRIES_BELOW, RESULTS
+from outdial.domain.retry import (
+    AMD_RESULTS,
+    MAX_MS,
+    MAX_RULE_TRIES,
+    MAX_RULES,
+    MAX_VALUE_LEN,
+    Then,
+)
 from outdial.domain.sipheaders import MAX_HEADERS as SIP_MAX_HEADERS
 from outdial.domain.sipheaders import MAX_NAME as SIP_MAX_NAME
 from outdial.domain.sipheaders import MAX_VALUE as SIP_MAX_VALUE
@@ -137,6 +146,12 @@ OPERATIONS: dict[str, Op] = {
     ),
     "list_outdial_target_history": Op(
         "A target's resets and recycles, newest first", "TargetHistoryList", _ODT
+    ),
+    "schedule_outdial_target": Op(
+        "Reschedule a target: not dialed before a time, optionally from a destination",
+        "Outdialtarget",
+        _ODT,
+        conflict=("TARGET_NOT_IDLE", "DESTINATION_NOT_SET"),
     ),
     # outplans
     "create_outplan": Op("Create an outplan", "Outplan", invalid=("INVALID_SOURCE",)),
@@ -538,6 +553,8 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
         },
         "required": ["username", "password"],
     }
+    schemas.update(RetryRuleIn=_retry_rule())
+    schemas["TargetSchedule"]["properties"]["not_before"]["pattern"] = TIME
     customer = schemas["CustomerUpdate"]["properties"]
     customer["webhook_method"]["anyOf"][0]["pattern"] = "^(?:[pP][oO][sS][tT]|[pP][uU][tT])$"
     customer["webhook_uri"]["anyOf"][0].update(
@@ -557,6 +574,11 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
         props["source"] = {"description": "the caller id: tel or sip", "anyOf": caller_id}
         props["call_window"] = {"anyOf": [_ref("CallWindowIn"), {"type": "null"}]}
         props["sip_headers"] = {"anyOf": [_ref("SipHeadersIn"), {"type": "null"}]}
+        rules = {"type": "array", "maxItems": MAX_RULES, "items": _ref("RetryRuleIn")}
+        props["retry_rules"] = {
+            "description": props["retry_rules"]["description"],
+            "anyOf": [rules, {"type": "null"}],
+        }
     for name in ("TargetCreate", "TargetBulkItem"):
         schemas[name]["properties"]["timezone"] = {
             "description": "the callee's IANA zone (calling windows); '' or null: from the number",
@@ -626,6 +648,42 @@ def _call_window() -> dict[str, Any]:
             },
         },
         "required": ["start", "end"],
+        "additionalProperties": False,
+    }
+
+
+def _retry_rule() -> dict[str, Any]:
+    """One retry rule as `domain/retry.py` takes it (SPEC 3.9)."""
+    text = {"type": "string", "minLength": 1, "maxLength": MAX_VALUE_LEN, "pattern": NO_NUL}
+    reasons = sorted(r.value for r in HangupReason if r.value)
+    when = {
+        "type": "object",
+        "description": "the ended attempt's values to match (all that are named)",
+        "properties": {
+            "hangup_reason": {"type": "string", "enum": reasons},
+            "amd_result": {"type": "string", "enum": sorted(AMD_RESULTS)},
+            "disposition": text,
+            "sip_code": {"type": "integer", "minimum": 100, "maximum": 699},
+        },
+        "minProperties": 1,
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "description": "the first rule that matches an ended attempt decides (docs/retry.md)",
+        "properties": {
+            "when": when,
+            "interval_ms": {"type": "integer", "minimum": 0, "maximum": MAX_MS},
+            "max_tries": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_RULE_TRIES,
+                "description": "attempts of the destination in all under `retry`; 0: "
+                "max_try_count_N only",
+            },
+            "then": {"type": "string", "enum": [t.value for t in Then]},
+        },
+        "required": ["when"],
         "additionalProperties": False,
     }
 

@@ -116,6 +116,27 @@ class Outdialtarget(_Out):
         description="outdial's own: the callee's IANA zone for calling windows, or ''",
         examples=[""],
     )
+    priority: int = Field(
+        ge=0, le=9, description="outdial's own: 0-9, higher first under order `priority`"
+    )
+
+
+class RetryWhen(_Out):
+    """What a retry rule matches: each value it names (absent: not matched on)."""
+
+    hangup_reason: str | None = None
+    amd_result: str | None = None
+    disposition: str | None = None
+    sip_code: int | None = None
+
+
+class RetryRule(_Out):
+    """A retry rule (SPEC 3.9): when, after how long, how many tries, then what."""
+
+    when: RetryWhen
+    interval_ms: int = Field(ge=0, examples=[300000])
+    max_tries: int = Field(ge=0, examples=[3])
+    then: Literal["retry", "next_destination", "finish"]
 
 
 class Outplan(_Out):
@@ -142,6 +163,12 @@ class Outplan(_Out):
     max_attempts_per_number_24h: int = Field(ge=0, description="0: unlimited", examples=[0])
     min_number_gap: int = Field(ge=0, description="ms between two calls to one number")
     sip_headers: dict[str, str] = Field(description="SIP headers added to each INVITE")
+    retry_rules: list[RetryRule] = Field(
+        description="outdial's own: retry rules per outcome, the first match decides (SPEC 3.9)"
+    )
+    order: Literal["oldest_attempt_first", "fifo", "priority"] = Field(
+        description="outdial's own: the order due targets are dialed in (SPEC 3.10)"
+    )
 
 
 class OptOut(_Out):
@@ -300,6 +327,11 @@ class Eligibility(_Out):
     dialable_now: bool
     campaign_id: str = Field(description="the campaign judged against, or ''")
     reasons: list[Blocker]
+    priority: int = Field(ge=0, le=9, description="the target's priority")
+    order: Literal["", "oldest_attempt_first", "fifo", "priority"] = Field(
+        description="the outplan's order ('' when there is no outplan to judge against)"
+    )
+    order_detail: str = Field(description="what the order means for this target")
 
 
 class Preview(_Out):

@@ -59,6 +59,16 @@ class OutdialData(_In):
     data: str | None = None
 
 
+_PRIORITY = "0-9, higher first under the outplan's order `priority` (default 0)"
+
+
+class TargetSchedule(_In):
+    not_before: str = Field(description="ISO 8601 / RFC 3339 time; the target waits until then")
+    destination: int | None = Field(
+        None, ge=0, le=4, description="the destination the next attempt starts with"
+    )
+
+
 class TargetCreate(_In):
     name: str | None = None
     detail: str | None = None
@@ -69,6 +79,7 @@ class TargetCreate(_In):
     destination_3: AddressIn | None = None
     destination_4: AddressIn | None = None
     timezone: str | None = Field(None, description="the callee's IANA zone (calling windows)")
+    priority: int | None = Field(None, ge=0, le=9, description=_PRIORITY)
 
 
 class TargetBulkItem(_In):
@@ -83,6 +94,7 @@ class TargetBulkItem(_In):
     destination_3: AddressIn | str | None = None
     destination_4: AddressIn | str | None = None
     timezone: str | None = None
+    priority: int | None = Field(None, ge=0, le=9, description=_PRIORITY)
 
 
 class TargetReset(_In):
@@ -120,6 +132,16 @@ class DialInfo(_In):
     )
     sip_headers: dict[str, Any] | None = Field(
         None, description="SIP headers added to each INVITE (Diversion, Privacy, X-...)"
+    )
+    retry_rules: list[Any] | None = Field(
+        None,
+        max_length=20,
+        description="retry rules per outcome (SPEC 3.9): [{when: {hangup_reason, amd_result, "
+        "disposition, sip_code}, interval_ms, max_tries, then: retry | next_destination | "
+        "finish}]; the first that matches an ended attempt decides; null or []: none",
+    )
+    order: Literal["oldest_attempt_first", "fifo", "priority"] | None = Field(
+        None, description="the order due targets are dialed in (SPEC 3.10)"
     )
 
 

@@ -9,13 +9,15 @@ render the same `Decision` (`wire/eligibility.py`). There is no second copy of t
 The rules, in order (docs/architecture.md, "The dial decision"):
 
 1. Deleted or done: nothing to do (`NEVER`).
-2. Walk the destinations as SPEC 3.2 does (the lowest set one with tries left), using up each
-   one outside the customer's calling codes or on a live do-not-call entry.
+2. Walk the destinations as SPEC 3.2 does (the lowest set one with tries left; a schedule's
+   `start_destination` first), using up each one outside the customer's calling codes or on
+   a live do-not-call entry.
 3. No destination left: an idle target that no destination can dial by its try counts is made
    done at once (`no_dialable_destination`, even while cooling down or asleep); one whose
    destinations were all used up by step 2 is made done when it is due.
-4. Not due (cooling down after `try_interval`, or asleep until `not_before`), or in flight:
-   left alone (`WAIT`); nothing is burned or logged until the target is due.
+4. Not due (cooling down after `try_interval`, or until `retry_at` when a retry rule or a
+   schedule set it (issue 17), or asleep until `not_before`), or in flight: left alone
+   (`WAIT`); nothing is burned or logged until the target is due.
 5. Calling window closed on the chosen destination: `SLEEP` until it opens (a window that does
    not open within the search horizon is looked at again a day later; its `clears_at` is
    unknown, null). Else per-number limits: `SLEEP` until the last of them clears.
@@ -51,6 +53,7 @@ from outdial.domain.eligibility import (
     window_block,
 )
 from outdial.domain.models import Outplan
+from outdial.domain.retry import SCHEDULED_NOTE
 from outdial.domain.rules import cooling_until
 from outdial.domain.states import TargetStatus
 
@@ -78,6 +81,12 @@ class DialTarget(Protocol):
     def timezone(self) -> str | None: ...
     @property
     def not_before(self) -> datetime | None: ...
+    @property
+    def retry_at(self) -> datetime | None: ...
+    @property
+    def retry_note(self) -> str | None: ...
+    @property
+    def start_destination(self) -> int | None: ...
 
 
 class Candidate(NamedTuple):
@@ -92,6 +101,9 @@ class Candidate(NamedTuple):
     timezone: str | None = None
     not_before: datetime | None = None
     tm_delete: datetime | None = None
+    retry_at: datetime | None = None
+    retry_note: str | None = None
+    start_destination: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +224,9 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
     chosen = -1  # the destination dialed: its index, address and number
     dest: Address | None = None
     number: str | None = None
-    for n in range(len(dests)):
+    start = target.start_destination
+    walk = range(len(dests)) if start is None or start not in _FROM else _FROM[start]
+    for n in walk:
         dest = dests[n]
         if dest is None:
             continue
@@ -236,7 +250,9 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
             continue
         chosen = n
         break
-    until = cooling_until(target.last_attempt_end, plan.try_interval)
+    until = target.retry_at  # set by a retry rule or a schedule: replaces try_interval
+    if until is None:
+        until = cooling_until(target.last_attempt_end, plan.try_interval)
     cooling = until is not None and until > now
     asleep = target.not_before is not None and target.not_before > now
     due = idle and not cooling and not asleep
@@ -264,7 +280,7 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
             out = _add(out, info)
     blocked = False
     if cooling:
-        out = _add(out, Blocker(Reason.COOLING_DOWN, n, _COOLING, until))
+        out = _add(out, _cooling(target, n, until))
         blocked = True
     wake: int | None = None
     sleep_skips: list[Skip] | None = None
@@ -312,6 +328,20 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
     if burned is None:  # the common case
         return Decision(Verdict.DIAL, n, dest, (), None, (), reasons)
     return Decision(Verdict.DIAL, n, dest, tuple(burned), None, tuple(skips or ()), reasons)
+
+
+_ALL = (0, 1, 2, 3, 4)  # a target's destination slots
+# A schedule's destination first, then rule 2's order (SPEC 3.2) for the others.
+_FROM = {s: (s, *(n for n in _ALL if n != s)) for s in _ALL}
+
+
+def _cooling(target: DialTarget, n: int, until: datetime | None) -> Blocker:
+    """Why a target that is not due yet waits: `try_interval`, a retry rule or a schedule."""
+    note = target.retry_note
+    if target.retry_at is None or not note:
+        return Blocker(Reason.COOLING_DOWN, n, _COOLING, until)
+    reason = Reason.SCHEDULED if note.startswith(SCHEDULED_NOTE) else Reason.RETRY_RULE
+    return Blocker(reason, n, note, until)
 
 
 _NOT_RUNNING = "the campaign is not in run"

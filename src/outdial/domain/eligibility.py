@@ -39,6 +39,8 @@ class Reason(str, Enum):
     DELETED = "deleted"
     NO_DIALABLE_DESTINATION = "no_dialable_destination"
     SLEEPING = "sleeping"  # asleep (`not_before`) under rules that no longer block it
+    RETRY_RULE = "retry_rule"  # waiting the interval of the retry rule that matched (issue 17)
+    SCHEDULED = "scheduled"  # not before the time an operator scheduled (issue 17)
 
 
 # Reasons after which the target is never dialed again (by this campaign, as things stand).

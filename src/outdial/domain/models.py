@@ -11,6 +11,7 @@ from outdial.domain.address import Address
 from outdial.domain.callwindow import CallWindow
 from outdial.domain.ids import NIL_UUID
 from outdial.domain.optout import OptOut
+from outdial.domain.retry import Order, RetryRule
 from outdial.domain.states import CampaigncallStatus, CampaignStatus, TargetStatus
 
 DESTINATION_SLOTS = 5
@@ -64,6 +65,10 @@ class Target:
     last_attempt_end: datetime | None = None
     timezone: str | None = None  # the callee's IANA zone (issue 6)
     not_before: datetime | None = None  # the claim leaves the target alone until then
+    priority: int = 0  # 0-9, higher first under order `priority` (issue 17)
+    retry_at: datetime | None = None  # next try due (a retry rule or a schedule); None: rule 1
+    retry_note: str | None = None  # why retry_at is set ("busy by rule 1 (retry)")
+    start_destination: int | None = None  # the next attempt starts here (a schedule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,8 @@ class Outplan:
     max_attempts_per_number_24h: int = 0  # 0: unlimited
     min_number_gap: int = 0  # ms between two calls to one number, across campaigns
     sip_headers: tuple[tuple[str, str], ...] = ()  # added to each INVITE (issue 11)
+    retry_rules: tuple[RetryRule, ...] = ()  # per outcome (issue 17); (): rules 1-5 only
+    order: Order = Order.OLDEST_ATTEMPT_FIRST  # the claim's order (issue 17)
 
 
 @dataclass(frozen=True, slots=True)

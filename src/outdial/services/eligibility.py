@@ -33,6 +33,7 @@ from outdial.domain.eligibility import (
 from outdial.domain.errors import InvalidArgument, NotFound
 from outdial.domain.ids import NIL_UUID
 from outdial.domain.models import Campaign, Outplan, Target
+from outdial.domain.retry import order_detail
 from outdial.domain.states import CampaignStatus
 from outdial.services.context import Context
 from outdial.services.lookup import owned
@@ -62,6 +63,9 @@ class Eligibility:
     reasons: list[Blocker]
     campaign_id: uuid.UUID | None
     decision: Decision | None = None  # None: no campaign or outplan to decide under
+    priority: int = 0  # the target's (issue 17)
+    order: str = ""  # the outplan's `order` ("" without one) and what it means for the target
+    order_detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +151,7 @@ class EligibilityService:
             if chosen == NIL_UUID:
                 why = "the outdial is not attached to a campaign (give campaign_id)"
                 blocker = Blocker(Reason.CAMPAIGN_NOT_RUNNING, None, why)
-                return Eligibility(False, [blocker], None)
+                return Eligibility(False, [blocker], None, priority=target.priority)
             campaign, plan, in_flight = await self._campaign(conn, customer_id, chosen)
             if campaign.outdial_id != outdial_id:
                 raise InvalidArgument(
@@ -157,10 +161,18 @@ class EligibilityService:
             if plan is None:
                 why = "the campaign's outplan is missing or deleted"
                 blocker = Blocker(Reason.CAMPAIGN_NOT_RUNNING, None, why)
-                return Eligibility(False, [blocker], campaign.id)
+                return Eligibility(False, [blocker], campaign.id, priority=target.priority)
             facts = await self._facts(conn, campaign, plan, [target], in_flight)
         decision = decide(target, plan, facts, self.ctx.now())
-        return Eligibility(decision.dialable_now, list(decision.reasons), campaign.id, decision)
+        return Eligibility(
+            decision.dialable_now,
+            list(decision.reasons),
+            campaign.id,
+            decision,
+            priority=target.priority,
+            order=plan.order.value,
+            order_detail=order_detail(plan.order, target.priority),
+        )
 
     async def preview(self, customer_id: uuid.UUID, campaign_id: uuid.UUID) -> Preview:
         """Counts over the live targets of the campaign's outdial: dialable now, later (by the

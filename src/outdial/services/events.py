@@ -28,6 +28,7 @@ TARGET_UPDATED = "outdialtarget_updated"
 TARGET_DELETED = "outdialtarget_deleted"
 TARGET_RESET = "outdialtarget_reset"  # issue 17: a done or idle target got its tries back
 CAMPAIGN_RECYCLED = "campaign_recycled"  # issue 17: a recycle pass (data: count and filter)
+TARGET_SCHEDULED = "outdialtarget_scheduled"  # PUT .../schedule (issue 17)
 OUTPLAN_CREATED = "outplan_created"
 OUTPLAN_UPDATED = "outplan_updated"
 OUTPLAN_DELETED = "outplan_deleted"
@@ -55,6 +56,7 @@ ALL = (
     TARGET_UPDATED,
     TARGET_DELETED,
     TARGET_RESET,
+    TARGET_SCHEDULED,
     OUTPLAN_CREATED,
     OUTPLAN_UPDATED,
     OUTPLAN_DELETED,

@@ -107,7 +107,7 @@ def read_csv(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     if unknown:
         raise InvalidArgument(
             f"unknown column(s) {', '.join(unknown)}; expected name, detail, data, "
-            "destination_0..destination_4, timezone"
+            "destination_0..destination_4, timezone, priority"
         )
     columns = [(name, name.startswith("destination_")) for name in header]
     width = len(header)
@@ -123,6 +123,8 @@ def read_csv(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
             for (key, is_destination), value in zip(columns, cells, strict=False):
                 if value:
                     row[key] = _destination_cell(value, key) if is_destination else value
+                    if key == "priority" and value.strip().isdigit():
+                        row[key] = int(value.strip())  # a CSV cell is text; JSON gives a number
         except InvalidArgument as exc:
             yield line, {"__error__": exc.message}
             continue

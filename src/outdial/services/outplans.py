@@ -12,13 +12,14 @@ from outdial.domain.errors import InvalidArgument, NotFound
 from outdial.domain.ids import new_id
 from outdial.domain.models import Outplan, Page
 from outdial.domain.netpolicy import NetworkPolicy
+from outdial.domain.retry import Order, parse_order, parse_retry_rules
 from outdial.domain.sipheaders import parse_sip_headers
 from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.fields import Body, address, integer, text_fields
 from outdial.services.lookup import owned
 from outdial.storage import repo, rows
-from outdial.storage.codec import dump_address, dump_json
+from outdial.storage.codec import dump_address, dump_json, dump_retry_rules
 from outdial.storage.pagination import Cursor, page_of
 from outdial.storage.tables import outplans
 from outdial.wire import outplan as wire_outplan
@@ -65,6 +66,10 @@ def dial_info(body: Body, network: NetworkPolicy | None = None) -> dict[str, Any
             values[field] = value
     if "sip_headers" in body:
         values["sip_headers"] = dump_json(parse_sip_headers(body["sip_headers"]))
+    if "retry_rules" in body:  # issue 17
+        values["retry_rules"] = dump_retry_rules(parse_retry_rules(body["retry_rules"]))
+    if body.get("order") is not None:  # null: unchanged (the default on create)
+        values["dial_order"] = parse_order(body["order"]).value
     if "call_window" in body:
         window = parse_call_window(body["call_window"])
         values["call_window"] = None if window is None else dump_json(window.to_json())
@@ -86,6 +91,8 @@ class OutplanService:
             "max_attempts_per_number_24h": 0,
             "min_number_gap": 0,
             "sip_headers": "{}",
+            "retry_rules": "[]",
+            "dial_order": Order.OLDEST_ATTEMPT_FIRST.value,
         }
         values.update({f"max_try_count_{n}": 0 for n in range(5)})
         values.update(text_fields(body, _TEXT))

@@ -11,6 +11,7 @@ from outdial.domain.destinations import DestinationRule
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import new_id
 from outdial.domain.models import DESTINATION_SLOTS
+from outdial.domain.retry import parse_priority
 from outdial.domain.states import TargetStatus
 from outdial.domain.text import check_name, check_text
 from outdial.domain.timezones import validate_timezone
@@ -22,7 +23,7 @@ _TEXT_CHECKS: tuple[tuple[str, Callable[[str, str], str]], ...] = (
     ("data", check_text),
 )
 DEST_FIELDS = tuple(f"destination_{n}" for n in range(DESTINATION_SLOTS))
-KNOWN_FIELDS = frozenset({"name", "detail", "data", *DEST_FIELDS, "timezone"})
+KNOWN_FIELDS = frozenset({"name", "detail", "data", *DEST_FIELDS, "timezone", "priority"})
 
 
 def destination(raw: Any, field: str) -> Address | None:
@@ -39,6 +40,10 @@ _FRESH: dict[str, Any] = {
     "tm_delete": None,
     "timezone": None,
     "not_before": None,
+    "priority": 0,
+    "retry_at": None,
+    "retry_note": None,
+    "start_destination": None,
 }
 
 
@@ -83,6 +88,9 @@ def target_values(
     zone = body.get("timezone")
     if zone:  # absent, null or "": the zone comes from the number (docs/compliance.md)
         values["timezone"] = validate_timezone(zone, "timezone")
+    priority = body.get("priority")
+    if priority is not None and priority != "":  # absent, null or an empty cell: 0
+        values["priority"] = parse_priority(priority)
     values["id"] = new_id()
     values["outdial_id"] = outdial_id
     values["tm_create"] = now_us

@@ -11,6 +11,7 @@ from outdial.domain.dedupe import Dedupe, DedupeAction
 from outdial.domain.destinations import DestinationRule
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from outdial.domain.models import Outdial, Page, Target
+from outdial.domain.retry import scheduled_note
 from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.dedupe import Deduper, stored_key
@@ -19,12 +20,14 @@ from outdial.services.target_input import RowError, target_values
 from outdial.storage import quota, repo, rows
 from outdial.storage import targets as target_rows
 from outdial.storage.pagination import Cursor, page_of
+from outdial.storage.schedule import schedule as schedule_target
 from outdial.storage.tables import outdial_targets, outdials
 from outdial.storage.target_keys import live_destination_keys, lock_outdial
 from outdial.storage.target_load import bulk_insert
-from outdial.storage.timeconv import from_us
+from outdial.storage.timeconv import from_us, to_us
 from outdial.wire import target as wire_target
 from outdial.wire import target_read_model as wire_target_read_model
+from outdial.wire.paging import parse_time
 
 NOT_FOUND = "OUTDIAL_TARGET_NOT_FOUND"
 MAX_BULK = 10_000
@@ -195,6 +198,57 @@ class TargetService:
                 if outdial.tm_delete is None:  # a deleted outdial's targets no longer count
                     await quota.remove_targets(conn, customer_id, 1)
         return deleted
+
+    async def schedule(
+        self,
+        customer_id: uuid.UUID,
+        outdial_id: uuid.UUID,
+        target_id: uuid.UUID,
+        body: Mapping[str, Any],
+    ) -> Target:
+        """PUT .../schedule (issue 17): an idle target is not dialed before `not_before` and,
+        with `destination`, starts its next attempt there. Done, in-flight or deleted, or a
+        destination the target does not have: 409 (facts of the target, not of the request)."""
+        raw = body.get("not_before")
+        if not isinstance(raw, str) or not raw.strip():
+            raise InvalidArgument("not_before is required: an ISO 8601 time")
+        at_us = to_us(parse_time(raw, "not_before"))
+        slot = body.get("destination")
+        if slot is not None and (
+            isinstance(slot, bool) or not isinstance(slot, int) or not 0 <= slot <= 4
+        ):
+            raise InvalidArgument("destination must be an integer from 0 to 4")
+        async with self.ctx.db.write() as conn:
+            await self._outdial(conn, customer_id, outdial_id)
+            row = await repo.get(conn, outdial_targets, target_id)
+            if row is None or row.outdial_id != outdial_id:
+                raise NotFound(f"target {target_id} not found", reason=NOT_FOUND)
+            if slot is not None and row._mapping[f"destination_{slot}"] is None:
+                raise FailedPrecondition(
+                    f"destination: destination_{slot} of the target is not set",
+                    reason="DESTINATION_NOT_SET",
+                )
+            note = scheduled_note(at_us, slot)
+            changed = await schedule_target(
+                conn,
+                outdial_id,
+                target_id,
+                at_us=at_us,
+                destination=slot,
+                note=note,
+                now_us=self.ctx.now_us(),
+            )
+            if changed is None:
+                state = "deleted" if row.tm_delete is not None else row.status
+                raise FailedPrecondition(
+                    f"target {target_id} is {state}: only an idle target can be scheduled",
+                    reason="TARGET_NOT_IDLE",
+                )
+            scheduled = rows.target(changed)
+            await events.emit(
+                conn, customer_id, events.TARGET_SCHEDULED, wire_target.render(scheduled)
+            )
+        return scheduled
 
 
 def _deduped(

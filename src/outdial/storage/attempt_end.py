@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.models import Campaign
 from outdial.domain.outcome import CallOutcome, CallResult
-from outdial.domain.rules import status_after_attempt
+from outdial.domain.retry import after_attempt
 from outdial.domain.states import (
     CAMPAIGN_TRANSITIONS,
     CAMPAIGNCALL_TRANSITIONS,
@@ -26,6 +26,7 @@ from outdial.domain.states import (
     TargetStatus,
 )
 from outdial.metrics import FENCED_WRITES, IN_FLIGHT_DRIFT
+from outdial.storage.codec import load_retry_rules
 from outdial.storage.tables import (
     TARGET_DESTINATIONS,
     TARGET_TRY_COUNTS,
@@ -46,6 +47,7 @@ CC_MOVES = CAMPAIGNCALL_TRANSITIONS
 CC_PROGRESSING, CC_DONE = CampaigncallStatus.PROGRESSING, CampaigncallStatus.DONE
 STOP = CampaignStatus.STOP
 IN_FLIGHT = [TargetStatus.PROGRESSING]
+PLAN_LIMITS = tuple(outplans.c[f"max_try_count_{n}"] for n in range(5))
 log = logging.getLogger("outdial.engine")
 C_STATUS = campaigns.c.status
 
@@ -197,7 +199,7 @@ async def finish(
     for cid, outcome in ended:
         by_outcome[outcome].append(cid)
     closed: list[Row] = []
-    results: dict[uuid.UUID, CallResult] = {}
+    counted: dict[uuid.UUID, Row] = {}  # target -> its ended attempt, when it counts as a try
     given_back: dict[int, list[uuid.UUID]] = defaultdict(list)
     for outcome, ids in by_outcome.items():
         done = await conn.execute(
@@ -225,8 +227,9 @@ async def finish(
         )
         for row in done.all():
             closed.append(row)
-            results[row.outdial_target_id] = outcome.result
-            if not outcome.counts_as_try:
+            if outcome.counts_as_try:
+                counted[row.outdial_target_id] = row
+            else:
                 given_back[row.destination_index].append(row.outdial_target_id)
     refused = {cid for cid, _ in ended} - {row.id for row in closed}
     fenced = await not_ours(conn, sorted(refused), owner) if refused else []
@@ -239,35 +242,7 @@ async def finish(
             .where(T.c.id.in_(sorted(given_back[index])), column > 0)
             .values({column.name: column - 1})
         )
-    plan_ids = sorted({row.outplan_id for row in closed})
-    plans = {
-        p.id: tuple(p._mapping[f"max_try_count_{n}"] for n in range(5))
-        for p in (await conn.execute(sa.select(outplans).where(outplans.c.id.in_(plan_ids)))).all()
-    }
-    plan_of = {row.outdial_target_id: row.outplan_id for row in closed}
-    present = [sa.case((c.is_(None), 0), else_=1) for c in DEST_COLS]
-    targets = (
-        await conn.execute(
-            sa.select(T.c.id, *present, *TRY_COLS)
-            .where(T.c.id.in_(sorted(plan_of)))
-            .order_by(T.c.id)
-            .with_for_update()
-        )
-    ).all()
-    next_status: dict[TargetStatus, list[uuid.UUID]] = defaultdict(list)
-    for target in targets:
-        dests = [True if flag else None for flag in target[1:6]]
-        limits = plans.get(plan_of[target[0]], (0,) * 5)
-        status = status_after_attempt(results[target[0]], dests, target[6:11], limits)
-        next_status[status].append(target[0])
-    for status, ids in next_status.items():
-        await conn.execute(
-            sa.update(T)
-            .where(
-                T.c.id.in_(ids), moves_to(T.c.status, TARGET_TRANSITIONS, status, from_=IN_FLIGHT)
-            )
-            .values(status=status.value, last_attempt_end=now_us, tm_update=now_us)
-        )
+    await _move_targets(conn, closed, counted, now_us)
     per_campaign: dict[uuid.UUID, int] = defaultdict(int)
     for row in closed:
         per_campaign[row.campaign_id] += 1
@@ -277,6 +252,75 @@ async def finish(
         if went_stop is not None:
             stopped.append(went_stop)
     return Ended(closed, stopped, fenced)
+
+
+async def _move_targets(
+    conn: AsyncConnection, closed: Sequence[Row], counted: dict[uuid.UUID, Row], now_us: int
+) -> None:
+    """The ended attempts' targets to idle or done, as the outplan's retry rules say (issue
+    17; none, or none matching: SPEC 3.5 and `try_interval`, as before), set-wise: one
+    UPDATE per distinct (status, destination used up, next try, note)."""
+    plan_ids = sorted({row.outplan_id for row in closed})
+    found_plans = await conn.execute(
+        sa.select(outplans.c.id, outplans.c.retry_rules, *PLAN_LIMITS).where(
+            outplans.c.id.in_(plan_ids)
+        )
+    )
+    plans = {p[0]: (load_retry_rules(p[1]), tuple(p[2:7])) for p in found_plans.all()}
+    call_of = {row.outdial_target_id: row for row in closed}
+    present = [sa.case((c.is_(None), 0), else_=1) for c in DEST_COLS]
+    targets = (
+        await conn.execute(
+            sa.select(T.c.id, *present, *TRY_COLS)
+            .where(T.c.id.in_(sorted(call_of)))
+            .order_by(T.c.id)
+            .with_for_update()
+        )
+    ).all()
+    Key = tuple[TargetStatus, tuple[int, int] | None, int | None, str | None]
+    groups: dict[Key, list[uuid.UUID]] = defaultdict(list)
+    for target in targets:
+        call = call_of[target[0]]
+        rules, limits = plans.get(call.outplan_id, ((), (0,) * 5))
+        dests = [True if flag else None for flag in target[1:6]]
+        counts = tuple(target[6:11])
+        facts = _facts(counted[target[0]]) if target[0] in counted else None
+        result = CallResult(call.result)
+        after = after_attempt(
+            result, facts, rules, call.destination_index, dests, counts, limits, now_us
+        )
+        used_up = None if after.used_up is None else (after.used_up, limits[after.used_up])
+        groups[(after.status, used_up, after.retry_at_us, after.note)].append(target[0])
+    for (status, used_up, retry_at, note), ids in groups.items():
+        values: dict[str, Any] = {
+            "status": status.value,
+            "last_attempt_end": now_us,
+            "tm_update": now_us,
+            "retry_at": retry_at,
+            "retry_note": note,
+        }
+        if used_up is not None:  # the destination counts as used up: its tries at the limit
+            column, limit = TRY_COLS[used_up[0]], used_up[1]
+            values[column.name] = sa.case((column < limit, limit), else_=column)
+        await conn.execute(
+            sa.update(T)
+            .where(
+                T.c.id.in_(ids), moves_to(T.c.status, TARGET_TRANSITIONS, status, from_=IN_FLIGHT)
+            )
+            .values(values)
+        )
+
+
+def _facts(call: Row) -> dict[str, Any]:
+    """What a retry rule's `when` is matched against. `disposition`, when the campaigncall
+    has one (set by an agent); absent or empty never matches."""
+    m = call._mapping
+    return {
+        "hangup_reason": call.hangup_reason,
+        "amd_result": call.amd_result or None,
+        "sip_code": call.sip_code,
+        "disposition": m.get("disposition") or None,
+    }
 
 
 def lost_attempts(now_us: int, stale_before_us: int, limit: int) -> sa.Select[Any]:

@@ -22,6 +22,7 @@ from outdial.domain.eligibility import dial_number
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.models import Campaign, Outplan, Target
 from outdial.domain.outcome import CallResult
+from outdial.domain.retry import Order
 from outdial.domain.states import CampaigncallStatus, CampaignStatus, ReferenceType, TargetStatus
 from outdial.storage.attempt_end import not_fenced
 from outdial.storage.bulk import insert_rows
@@ -85,8 +86,10 @@ def eligible(
     """The idle live targets of the outdial that a claim meets: those with a destination to
     dial that are due (the last attempt ended `try_interval` ago, any compliance sleep over),
     and, due or not, those that no destination can dial, which the claim marks done."""
+    cooled = sa.or_(T.c.last_attempt_end.is_(None), T.c.last_attempt_end <= cutoff_us)
     due = sa.and_(
-        sa.or_(T.c.last_attempt_end.is_(None), T.c.last_attempt_end <= cutoff_us),
+        # a retry rule's or a schedule's time replaces try_interval (issue 17)
+        sa.or_(sa.and_(T.c.retry_at.is_(None), cooled), T.c.retry_at <= now_us),
         sa.or_(T.c.not_before.is_(None), T.c.not_before <= now_us),
     )
     return [
@@ -95,6 +98,30 @@ def eligible(
         T.c.tm_delete.is_(None),
         sa.or_(due, sa.not_(dialable(outplan))),
     ]
+
+
+def claim_order(order: Order) -> tuple[sa.ColumnElement[Any], ...]:
+    """The claim's ORDER BY under the outplan's `order` (SPEC 3.10), each the key of a
+    partial index on idle live targets (`tables.py`), so the claim stays one range scan."""
+    if order is Order.FIFO:
+        return (T.c.tm_create, T.c.id)  # ix_outdial_targets_idle_fifo
+    if order is Order.PRIORITY:
+        return (T.c.priority.desc(), T.c.tm_update, T.c.id)  # ix_outdial_targets_idle_priority
+    return (T.c.tm_update, T.c.id)  # ix_outdial_targets_idle
+
+
+def candidates(campaign: Campaign, outplan: Outplan, limit: int, now_us: int) -> sa.Select[Any]:
+    """The claim's one statement that finds and locks its batch: a range scan of the partial
+    index of the outplan's order, due targets first in that order (EXPLAIN plans at 1 M
+    targets: docs/benchmarks.md, issue 17)."""
+    cutoff = now_us - outplan.try_interval * 1000
+    return (
+        sa.select(*CANDIDATE_COLUMNS)
+        .where(*eligible(campaign, outplan, cutoff, now_us))
+        .order_by(*claim_order(outplan.order))
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=T)
+    )
 
 
 async def reserve(
@@ -157,15 +184,7 @@ async def claim(
     started (maybe none), the targets made done and the campaign's pacing state."""
     if limit <= 0:
         return Claim([], -1, -1)
-    cutoff = now_us - outplan.try_interval * 1000
-    stmt = (
-        sa.select(*CANDIDATE_COLUMNS)
-        .where(*eligible(campaign, outplan, cutoff, now_us))
-        .order_by(T.c.tm_update, T.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=T)
-    )
-    found = (await conn.execute(stmt)).all()
+    found = (await conn.execute(candidates(campaign, outplan, limit, now_us))).all()
     if not found:
         return Claim([], -1, -1)
     plan = ClaimPlan(conn, campaign, outplan, now_us, calling_codes)

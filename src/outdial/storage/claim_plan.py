@@ -40,6 +40,9 @@ CANDIDATE_COLUMNS = (
     T.c.status,
     T.c.last_attempt_end,
     T.c.not_before,
+    T.c.retry_at,
+    T.c.retry_note,
+    T.c.start_destination,
 )
 
 
@@ -49,7 +52,7 @@ def candidate(row: Any) -> Candidate:
     # object allocated here brings the garbage collector's next pass nearer (measured: that,
     # not the decision, was most of what a first version added to the claim's CPU time).
     la = load_address
-    last, asleep = row[13], row[14]
+    last, asleep, retry_at = row[13], row[14], row[15]
     return Candidate(
         row[0],
         row[12],
@@ -58,6 +61,10 @@ def candidate(row: Any) -> Candidate:
         None if last is None else from_us(last),
         row[11],
         None if asleep is None else from_us(asleep),
+        None,
+        None if retry_at is None else from_us(retry_at),
+        row[16],
+        row[17],
     )
 
 
@@ -175,6 +182,7 @@ class ClaimPlan:
                 .values(
                     status=TargetStatus.PROGRESSING.value,
                     tm_update=now,
+                    start_destination=None,  # a schedule's destination: this attempt's
                     **self._burn(burned),
                     **{col.name: col + 1},
                 )
@@ -183,7 +191,14 @@ class ClaimPlan:
             done = await self.conn.execute(
                 sa.update(T)
                 .where(T.c.id.in_(ids), ends)
-                .values(status=TargetStatus.DONE.value, tm_update=now, **self._burn(burned))
+                .values(
+                    status=TargetStatus.DONE.value,
+                    tm_update=now,
+                    retry_at=None,  # a done target waits for nothing (a reset starts afresh)
+                    retry_note=None,
+                    start_destination=None,
+                    **self._burn(burned),
+                )
                 .returning(*T.c)
             )
             self.finished += [rows.target(r) for r in done.all()]

@@ -10,6 +10,7 @@ from typing import Any
 
 from outdial.domain.address import Address, address_from_json, address_from_parts
 from outdial.domain.callwindow import CallWindow, parse_call_window
+from outdial.domain.retry import RetryRule, parse_retry_rules
 
 _esc = encode_basestring_ascii
 _ADDRESS = '{"type":%s,"target":%s,"target_name":%s,"name":%s,"detail":%s}'
@@ -66,6 +67,18 @@ def load_call_window(text: str | None) -> CallWindow | None:
     """An outplan's stored window (validated when it was written); cached, since the engine
     reads every running outplan each round."""
     return None if text is None else parse_call_window(json.loads(text))
+
+
+@lru_cache(maxsize=256)  # one outplan's rules are read for every attempt that ends
+def load_retry_rules(text: str | None) -> tuple[RetryRule, ...]:
+    """An outplan's stored retry rules (validated when written; "[]": none)."""
+    if not text or text == "[]":
+        return ()
+    return parse_retry_rules(json.loads(text))
+
+
+def dump_retry_rules(rules: tuple[RetryRule, ...]) -> str:
+    return json.dumps([r.to_json() for r in rules], separators=(",", ":"))
 
 
 def load_sip_headers(text: str | None) -> tuple[tuple[str, str], ...]:

@@ -16,8 +16,15 @@ from outdial.domain.models import (
     Target,
 )
 from outdial.domain.optout import load_opt_out
+from outdial.domain.retry import Order
 from outdial.domain.states import CampaigncallStatus, CampaignStatus, TargetStatus
-from outdial.storage.codec import load_address, load_call_window, load_json, load_sip_headers
+from outdial.storage.codec import (
+    load_address,
+    load_call_window,
+    load_json,
+    load_retry_rules,
+    load_sip_headers,
+)
 from outdial.storage.timeconv import from_us as _from_us
 
 Row = Any
@@ -120,6 +127,10 @@ def target(row: Row) -> Target:
         last_attempt_end=opt_from_us(v["last_attempt_end"]),
         timezone=v["timezone"],
         not_before=opt_from_us(v["not_before"]),
+        priority=v["priority"],
+        retry_at=opt_from_us(v["retry_at"]),
+        retry_note=v["retry_note"],
+        start_destination=v["start_destination"],
     )
 
 
@@ -147,6 +158,8 @@ def outplan(row: Row) -> Outplan:
         max_attempts_per_number_24h=v["max_attempts_per_number_24h"],
         min_number_gap=v["min_number_gap"],
         sip_headers=load_sip_headers(v["sip_headers"]),
+        retry_rules=load_retry_rules(v["retry_rules"]),
+        order=Order(v["dial_order"]),
     )
 
 

@@ -122,6 +122,13 @@ outdial_targets = sa.Table(
     # target alone (its window is closed, or its number is over a per-number limit).
     sa.Column("timezone", sa.String(64), nullable=True),
     sa.Column("not_before", Micros, nullable=True),
+    # Issue 17: priority (0-9, higher first under order `priority`), when the next try is due
+    # (a retry rule or `PUT .../schedule`; NULL: `try_interval` after the last attempt), why,
+    # and the destination the next attempt starts with (`PUT .../schedule`; NULL: rule 2).
+    sa.Column("priority", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("retry_at", Micros, nullable=True),
+    sa.Column("retry_note", sa.String(255), nullable=True),
+    sa.Column("start_destination", sa.SmallInteger, nullable=True),
     sa.Index(
         "ix_outdial_targets_list",
         "outdial_id",
@@ -133,6 +140,24 @@ outdial_targets = sa.Table(
     sa.Index(
         "ix_outdial_targets_idle",
         "outdial_id",
+        "tm_update",
+        "id",
+        postgresql_where=sa.text("status = 'idle' AND tm_delete IS NULL"),
+        sqlite_where=sa.text("status = 'idle' AND tm_delete IS NULL"),
+    ),
+    # Issue 17: the claim's range scan under order `fifo` and `priority`.
+    sa.Index(
+        "ix_outdial_targets_idle_fifo",
+        "outdial_id",
+        "tm_create",
+        "id",
+        postgresql_where=sa.text("status = 'idle' AND tm_delete IS NULL"),
+        sqlite_where=sa.text("status = 'idle' AND tm_delete IS NULL"),
+    ),
+    sa.Index(
+        "ix_outdial_targets_idle_priority",
+        "outdial_id",
+        sa.text("priority DESC"),
         "tm_update",
         "id",
         postgresql_where=sa.text("status = 'idle' AND tm_delete IS NULL"),
@@ -178,6 +203,10 @@ outplans = sa.Table(
     sa.Column("min_number_gap", sa.BigInteger, nullable=False, server_default="0"),
     # Issue 11: SIP headers added to each INVITE (JSON object of name -> value).
     sa.Column("sip_headers", sa.Text, nullable=False, server_default="{}"),
+    # Issue 17: retry rules per outcome (JSON list; "[]": none) and the claim's order (the
+    # wire's `order`, a reserved word in SQL).
+    sa.Column("retry_rules", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("dial_order", sa.String(32), nullable=False, server_default="oldest_attempt_first"),
     sa.Index("ix_outplans_list", "customer_id", "tm_create", "id"),
 )
 

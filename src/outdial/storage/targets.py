@@ -40,6 +40,7 @@ WIRE_COLUMNS: tuple[sa.ColumnElement[Any], ...] = (
     _t.c.tm_update,
     _t.c.tm_delete,
     _t.c.timezone,
+    _t.c.priority,
 )
 
 

@@ -21,10 +21,19 @@ def blocker(b: Blocker) -> dict[str, Any]:
 
 
 def eligibility(
-    dialable_now: bool, campaign_id: uuid.UUID | None, reasons: Sequence[Blocker]
+    dialable_now: bool,
+    campaign_id: uuid.UUID | None,
+    reasons: Sequence[Blocker],
+    *,
+    priority: int = 0,
+    order: str = "",
+    order_detail: str = "",
 ) -> dict[str, Any]:
     return {
         "dialable_now": dialable_now,
         "campaign_id": "" if campaign_id is None else str(campaign_id),
         "reasons": [blocker(b) for b in reasons],
+        "priority": priority,
+        "order": order,
+        "order_detail": order_detail,
     }

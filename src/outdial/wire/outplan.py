@@ -25,4 +25,6 @@ def render(p: Outplan) -> dict[str, Any]:
     out["max_attempts_per_number_24h"] = p.max_attempts_per_number_24h
     out["min_number_gap"] = p.min_number_gap
     out["sip_headers"] = dict(p.sip_headers)
+    out["retry_rules"] = [r.to_json() for r in p.retry_rules]
+    out["order"] = p.order.value
     return out

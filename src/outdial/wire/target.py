@@ -34,4 +34,5 @@ def render(t: Target) -> dict[str, Any]:
         "tm_update": ts(t.tm_update),
         "tm_delete": ts(t.tm_delete),
         "timezone": t.timezone or "",
+        "priority": t.priority,
     }

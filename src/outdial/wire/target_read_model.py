@@ -77,6 +77,7 @@ def render(row: Any) -> dict[str, Any]:
         tm_update,
         tm_delete,
         timezone,
+        priority,
     ) = row
     return {
         "id": id_text(id_),
@@ -99,4 +100,5 @@ def render(row: Any) -> dict[str, Any]:
         "tm_update": ts(tm_update),
         "tm_delete": ts(tm_delete),
         "timezone": timezone or "",
+        "priority": priority,
     }

@@ -32,7 +32,16 @@ async def get_eligibility(
     found = await s.eligibility.target(
         me, parse_id(id), parse_id(target_id, field="target_id"), campaign
     )
-    return ok(wire_eligibility.eligibility(found.dialable_now, found.campaign_id, found.reasons))
+    return ok(
+        wire_eligibility.eligibility(
+            found.dialable_now,
+            found.campaign_id,
+            found.reasons,
+            priority=found.priority,
+            order=found.order,
+            order_detail=found.order_detail,
+        )
+    )
 
 
 @router.get("/campaigns/{id}/preview", operation_id="get_campaign_preview")

@@ -18,6 +18,7 @@ from outdial.api.schemas import (
     TargetBulkItem,
     TargetCreate,
     TargetReset,
+    TargetSchedule,
 )
 from outdial.domain.dedupe import Dedupe, DedupeAction
 from outdial.domain.ids import parse_id
@@ -211,3 +212,12 @@ async def list_target_history(
     tid = parse_id(target_id, field="target_id")
     page = await s.resets.history(me, parse_id(id), tid, paging.cursor, paging.limit)
     return ok(listing(page, wire_history.render))
+
+
+@router.put("/{id}/targets/{target_id}/schedule", operation_id="schedule_outdial_target")
+async def schedule_target(
+    id: str, target_id: str, body: TargetSchedule, s: ServicesDep, me: CustomerId
+) -> JSONResponse:
+    """Not before `not_before` (and starting with `destination`, when given): issue 17."""
+    tid = parse_id(target_id, field="target_id")
+    return ok(wire_target.render(await s.targets.schedule(me, parse_id(id), tid, body.fields())))
