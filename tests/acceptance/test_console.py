@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acceptance.server import Server, cli
+from tests.acceptance.server import OUTDIAL, Server, cli
 from tests.acceptance.test_dashboard import ARGS, ARTIFACTS, CHROMIUM, IN_CI, _browser_missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -75,7 +76,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
             try:
                 yield {"server": server, "key": key["token"], "customer": customer, "api": api,
-                       "browser": browser, "tmp": tmp}  # fmt: skip
+                       "browser": browser, "tmp": tmp, "url": url}  # fmt: skip
             finally:
                 browser.close()
     finally:
@@ -157,10 +158,56 @@ def test_sign_in_refuses_a_bad_key_and_posts_users_to_login(env: dict[str, Any])
     assert sent.method == "POST"
     assert sent.headers["content-type"] == "application/json"
     assert json.loads(sent.post_data) == {"username": "ops@example.com", "password": "hunter2-long"}
-    expect(p.locator("#notice")).not_to_be_empty()  # no /login on this branch: an error
+    expect(p.locator("#notice")).not_to_be_empty()  # no such user: refused
+    assert not p.locator("nav").is_visible()
     _shot(p, "signin")
     p.set_viewport_size(PHONE)
     _shot(p, "signin-phone")
+    context.close()
+
+
+def test_a_customer_user_signs_in_writes_with_the_csrf_token_and_signs_out(
+    env: dict[str, Any],
+) -> None:
+    """A user made with `outdial users create` signs in with a password: the session cookie
+    and the CSRF token carry a write (a new list), and signing out ends the session."""
+    from playwright.sync_api import expect
+
+    made = subprocess.run(
+        [OUTDIAL, "users", "create", "--customer-id", env["customer"]["id"], "--username",
+         "ops@example.com", "--password-stdin", "--database-url", env["url"]],
+        input="correct horse battery\n", capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert json.loads(made.stdout)["username"] == "ops@example.com"
+    context = env["browser"].new_context(viewport=DESKTOP)
+    p = context.new_page()
+    p.goto(f"{env['server'].url}/console")
+    p.fill("#user-form input[name=username]", "ops@example.com")
+    p.fill("#user-form input[name=password]", "correct horse battery")
+    p.click("#user-signin")
+    p.locator("body[data-shown='#/campaigns']").wait_for(state="attached")
+    assert p.locator("nav").is_visible()
+    cookies = {c["name"]: c for c in context.cookies()}
+    assert (
+        cookies["outdial_session"]["httpOnly"]
+        and cookies["outdial_session"]["sameSite"] == "Strict"
+    )
+    assert p.evaluate("sessionStorage.getItem('outdial-key')") is None
+    p.goto(f"{env['server'].url}/console#/lists")
+    p.locator("body[data-shown='#/lists']").wait_for(state="attached")
+    with p.expect_request("**/v1.0/outdials") as sent:
+        p.fill("#outdial-form input[name=name]", "made by a user")
+        p.click("#outdial-form button[type=submit]")
+    assert sent.value.headers.get("x-csrf-token")
+    expect(p.locator("main h1")).to_have_text("List: made by a user")
+    names = [o["name"] for o in env["api"].get("/outdials").json()["result"]]
+    assert "made by a user" in names
+    session = context.request.get(f"{env['server'].url}/v1.0/session")
+    assert session.status == 200
+    with p.expect_request("**/v1.0/logout"):
+        p.click("#signout")
+    expect(p.locator("#key-form")).to_be_visible()
+    assert context.request.get(f"{env['server'].url}/v1.0/session").status == 401
     context.close()
 
 
@@ -179,21 +226,35 @@ def test_lists_upload_refuses_bad_rows_then_imports_pages_and_searches(
     typo = {"name": "typo", "destination_0": "tel:555"}
     extra = {"name": "extra", "destination_0": "tel:+15550200000", "destination_1": "sip:nohost"}
     bad = [*good[:3], typo, *good[3:5], extra]
-    # Chunks of 3 rows: the bad row is in the second chunk, and nothing is written (the
-    # first chunk is undone).
-    page.evaluate("import('/console/upload.js').then((m) => { m.settings.chunk = 3; })")
+    # The streamed import (POST targets_import) names every bad row; nothing is written.
+    _upload(page, "bad.csv", _csv(bad))
+    expect(page.locator("#upload-errors tr.bad-row")).to_have_count(2)
+    rows = page.locator("#upload-errors tr.bad-row")
+    expect(rows.nth(0).locator("td").nth(0)).to_have_text("5")  # the line (header is 1)
+    expect(rows.nth(0).locator("td").nth(1)).to_have_text("destination_0.target")
+    expect(rows.nth(1).locator("td").nth(0)).to_have_text("8")
+    expect(page.locator("#upload-status")).to_contain_text("nothing imported")
+    _shot(page, "upload-errors")
+    assert env["api"].get(f"/outdials/{outdial_id}/targets").json()["result"] == []
+    # Chunks of 3 rows through targets_bulk (a server without targets_import): the bad row is
+    # in the second chunk, and nothing is written (the first chunk is undone).
+    page.evaluate(
+        "import('/console/upload.js')"
+        ".then((m) => { m.settings.chunk = 3; m.settings.streamed = false; })"
+    )
     _upload(page, "bad.csv", _csv(bad))
     expect(page.locator("#upload-errors tr.bad-row")).to_have_count(1)
     row = page.locator("#upload-errors tr.bad-row").first
-    expect(row.locator("td").nth(0)).to_have_text("5")  # the line in the file (header is 1)
-    expect(page.locator("#upload-status")).to_contain_text("nothing imported")
+    expect(row.locator("td").nth(0)).to_have_text("5")
     expect(row.locator("td").nth(1)).to_have_text("destination_0.target")
-    _shot(page, "upload-errors")
+    expect(page.locator("#upload-status")).to_contain_text("nothing imported")
     listed = env["api"].get(f"/outdials/{outdial_id}/targets").json()["result"]
     assert listed == []
-    # A row the browser can read no sense of: refused before any request.
+    page.evaluate("import('/console/upload.js').then((m) => { m.settings.streamed = true; })")
+    # An unknown column: refused, the column named, nothing written.
     _upload(page, "broken.csv", b"name,phone\nx,+15550100000\n")
-    expect(page.locator("#upload-errors tr.bad-row td").nth(1)).to_have_text("phone")
+    expect(page.locator("#upload-errors tr.bad-row").first).to_contain_text("phone")
+    expect(page.locator("#upload-status")).to_contain_text("nothing imported")
     _upload(page, "good.csv", _csv(good))
     expect(page.locator("#upload-status")).to_have_text("Imported 30 targets.")
     expect(page.locator("#upload-progress")).to_have_attribute("value", "100")

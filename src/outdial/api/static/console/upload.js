@@ -5,7 +5,9 @@
 // targets are deleted) so a bad file leaves the list as it was.
 import { ApiError, OPTIONAL, auth, call, missingRoute, url } from "./api.js";
 
-export const settings = { chunk: 1000 }; // rows per targets_bulk request (at most 10,000)
+// chunk: rows per targets_bulk request (at most 10,000); streamed: false sends chunks of
+// targets_bulk even where the server has targets_import (as a server without it is used).
+export const settings = { chunk: 1000, streamed: true };
 const FIELDS = new Set(["name", "detail", "data", "timezone", "destination_0", "destination_1",
   "destination_2", "destination_3", "destination_4"]);
 
@@ -141,7 +143,9 @@ async function rollBack(outdialId, ids, progress) {
 }
 
 export async function uploadTargets(outdialId, file, progress) {
-  try { return await importFile(outdialId, file, progress); }
-  catch (e) { if (!missingRoute(e)) throw e; }
+  if (settings.streamed) {
+    try { return await importFile(outdialId, file, progress); }
+    catch (e) { if (!missingRoute(e)) throw e; }
+  }
   return bulk(outdialId, await file.text(), isJsonLines(file), progress);
 }
