@@ -109,6 +109,7 @@ async def open_container(
             max_call_ms,
             recordings_dir=settings.recordings.dir,
             recordings_retention_days=settings.recordings.retention_days,
+            sim_agents=settings.telephony is TelephonyKind.SIM,
         )
         yield Container(settings, db, clock, ctx, Services.over(ctx))
     finally:

@@ -14,6 +14,7 @@ from outdial.api import errors, openapi
 from outdial.api.auth import Authenticate
 from outdial.api.middleware import RequestGuard
 from outdial.api.routes import (
+    agents,
     campaigns,
     compliance,
     dashboard,
@@ -75,6 +76,7 @@ def create_app(
         live,
         media,
         recordings,
+        agents,
         dashboard,
     ):
         app.include_router(module.router)

@@ -8,6 +8,7 @@ from outdial.clock import Clock
 from outdial.domain.limits import Limits
 from outdial.domain.netpolicy import NetworkPolicy
 from outdial.services.accounts import AccountService
+from outdial.services.agents import AgentService
 from outdial.services.campaigncalls import CampaigncallService
 from outdial.services.campaigns import CampaignService
 from outdial.services.context import Context
@@ -19,8 +20,10 @@ from outdial.services.limits import RequestLimits
 from outdial.services.media import MediaService
 from outdial.services.outdials import OutdialService
 from outdial.services.outplans import OutplanService
+from outdial.services.queues import QueueService
 from outdial.services.recordings import RecordingService
 from outdial.services.stats import StatsService
+from outdial.services.tags import TagService
 from outdial.services.targets import TargetService
 from outdial.storage.db import Database
 
@@ -42,6 +45,9 @@ class Services:
     limits: RequestLimits
     accounts: AccountService
     recordings: RecordingService
+    tags: TagService
+    agents: AgentService
+    queues: QueueService
 
     @classmethod
     def build(
@@ -54,6 +60,7 @@ class Services:
         max_call_ms: int = 3_600_000,
         recordings_dir: str = "",
         recordings_retention_days: float = 0.0,
+        sim_agents: bool = False,
     ) -> Services:
         """`network`: what customers' outbound requests may reach (closed by default);
         `limits`: the per-customer limits; `max_call_ms`: the longest call (and action)."""
@@ -65,6 +72,7 @@ class Services:
             max_call_ms,
             recordings_dir=recordings_dir,
             recordings_retention_days=recordings_retention_days,
+            sim_agents=sim_agents,
         )
         return cls.over(ctx)
 
@@ -88,6 +96,9 @@ class Services:
             limits=RequestLimits(ctx.limits, lambda: clock.now().timestamp()),
             accounts=AccountService(ctx),
             recordings=RecordingService(ctx),
+            tags=TagService(ctx),
+            agents=AgentService(ctx),
+            queues=QueueService(ctx),
         )
 
     async def database_reachable(self) -> bool:

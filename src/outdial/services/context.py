@@ -23,6 +23,7 @@ class Context:
     max_call_ms: int = 3_600_000  # the longest call: no action may last longer
     recordings_dir: str = ""  # where calls write recordings ("": recording is off)
     recordings_retention_days: float = 0.0  # 0: recordings are kept until deleted
+    sim_agents: bool = False  # `sim:` agent addresses accepted (the simulated telephony only)
 
     def now_us(self) -> int:
         return to_us(self.clock.now())
