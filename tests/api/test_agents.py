@@ -42,8 +42,15 @@ def services(db: Database, clock: FakeClock) -> Services:
 
 async def test_tag_crud(tenant: Tenant) -> None:
     tag = await tenant.ok("POST", "/v1.0/tags", json={"name": "sales", "detail": "d"})
-    assert list(tag) == ["id", "customer_id", "name", "detail", "tm_create", "tm_update",
-                         "tm_delete"]  # fmt: skip
+    assert list(tag) == [
+        "id",
+        "customer_id",
+        "name",
+        "detail",
+        "tm_create",
+        "tm_update",
+        "tm_delete",
+    ]
     path = f"/v1.0/tags/{tag['id']}"
     assert (await tenant.ok("PUT", path, json={"name": "s2"}))["detail"] == "d"
     assert [t["id"] for t in (await tenant.ok("GET", "/v1.0/tags"))["result"]] == [tag["id"]]
@@ -76,7 +83,11 @@ async def test_agent_crud_and_password_never_shown(tenant: Tenant, db: Database)
     assert (await tenant.ok("PUT", f"{path}/status", json={"status": "available"}))[
         "status"
     ] == "available"
-    error(await tenant.call("PUT", f"{path}/status", json={"status": "ringing"}), 400, "INVALID_ARGUMENT")
+    error(
+        await tenant.call("PUT", f"{path}/status", json={"status": "ringing"}),
+        400,
+        "INVALID_ARGUMENT",
+    )
     updated = await tenant.ok("PUT", path, json={"name": "Alice B"})
     assert (updated["name"], updated["username"], updated["status"]) == (
         "Alice B",
@@ -138,8 +149,16 @@ async def test_queue_crud(tenant: Tenant) -> None:
     path = f"/v1.0/queues/{queue['id']}"
     assert (await tenant.ok("PUT", path, json={"wait_timeout": 5}))["wait_timeout"] == 5
     assert (await tenant.ok("GET", path))["name"] == "q"
-    error(await tenant.call("POST", "/v1.0/queues", json={"routing_method": "x"}), 400, "INVALID_ARGUMENT")
-    error(await tenant.call("POST", "/v1.0/queues", json={"wait_timeout": -1}), 400, "INVALID_ARGUMENT")
+    error(
+        await tenant.call("POST", "/v1.0/queues", json={"routing_method": "x"}),
+        400,
+        "INVALID_ARGUMENT",
+    )
+    error(
+        await tenant.call("POST", "/v1.0/queues", json={"wait_timeout": -1}),
+        400,
+        "INVALID_ARGUMENT",
+    )
     default = await tenant.ok("POST", "/v1.0/queues", json={})
     assert default["routing_method"] == "random" and default["tag_ids"] == []
     assert (await tenant.ok("DELETE", path))["tm_delete"] != SENTINEL
@@ -149,13 +168,17 @@ async def test_isolation(tenant: Tenant, other_tenant: Tenant) -> None:
     tag = await tenant.ok("POST", "/v1.0/tags", json={"name": "mine"})
     agent = await tenant.ok("POST", "/v1.0/agents", json={"name": "a"})
     queue = await tenant.ok("POST", "/v1.0/queues", json={"name": "q"})
-    for path in (f"/v1.0/tags/{tag['id']}", f"/v1.0/agents/{agent['id']}",
-                 f"/v1.0/queues/{queue['id']}"):  # fmt: skip
+    for path in (
+        f"/v1.0/tags/{tag['id']}",
+        f"/v1.0/agents/{agent['id']}",
+        f"/v1.0/queues/{queue['id']}",
+    ):
         error(await other_tenant.call("GET", path), 404, "NOT_FOUND")
         error(await other_tenant.call("DELETE", path), 404, "NOT_FOUND")
     error(
-        await other_tenant.call("PUT", f"/v1.0/agents/{agent['id']}/status",
-                                json={"status": "available"}),  # fmt: skip
+        await other_tenant.call(
+            "PUT", f"/v1.0/agents/{agent['id']}/status", json={"status": "available"}
+        ),
         404,
         "NOT_FOUND",
     )

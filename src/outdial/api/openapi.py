@@ -90,6 +90,10 @@ _RE = ("RECORDING_NOT_FOUND",)
 _CU = ("CUSTOMER_NOT_FOUND",)
 _DEST = ("DESTINATION_NOT_ALLOWED", "DESTINATION_BLOCKED")
 _REFS = ("INVALID_REFERENCE", "OUTDIAL_IN_USE")
+_TG = ("TAG_NOT_FOUND",)
+_AG = ("AGENT_NOT_FOUND",)
+_QU = ("QUEUE_NOT_FOUND",)
+_AGENT_INVALID = ("INVALID_REFERENCE", "DESTINATION_NOT_ALLOWED", "DESTINATION_BLOCKED")
 
 OPERATIONS: dict[str, Op] = {
     # outdials
@@ -223,6 +227,38 @@ OPERATIONS: dict[str, Op] = {
         ("RECORDING_NOT_FOUND", "RECORDING_FILE_NOT_FOUND"),
     ),
     "delete_recording": Op("Delete a recording and its file", "Recording", _RE),
+    # agents, tags, queues (issue 13)
+    "create_tag": Op("Create a tag", "Tag"),
+    "list_tags": Op("List tags", "TagList"),
+    "get_tag": Op("Get a tag", "Tag", _TG),
+    "update_tag": Op("Update a tag's name and detail", "Tag", _TG),
+    "delete_tag": Op("Delete a tag (soft)", "Tag", _TG),
+    "create_agent": Op("Create an agent", "Agent", invalid=_AGENT_INVALID),
+    "list_agents": Op("List agents", "AgentList"),
+    "get_agent": Op("Get an agent", "Agent", _AG),
+    "update_agent": Op("Update an agent's basic fields", "Agent", _AG),
+    "update_agent_status": Op("Set an agent's status", "Agent", _AG),
+    "update_agent_addresses": Op(
+        "Set where an agent answers",
+        "Agent",
+        _AG,
+        ("DESTINATION_NOT_ALLOWED", "DESTINATION_BLOCKED"),
+    ),
+    "update_agent_tag_ids": Op("Set an agent's tags", "Agent", _AG, ("INVALID_REFERENCE",)),
+    "update_agent_password": Op("Set an agent's password (never returned)", "Agent", _AG),
+    "delete_agent": Op("Delete an agent (soft)", "Agent", _AG),
+    "create_queue": Op("Create a queue", "Queue", invalid=("INVALID_REFERENCE",)),
+    "list_queues": Op("List queues", "QueueList"),
+    "get_queue": Op("Get a queue", "Queue", _QU),
+    "update_queue": Op("Update a queue", "Queue", _QU, ("INVALID_REFERENCE",)),
+    "delete_queue": Op("Delete a queue (soft)", "Queue", _QU),
+    "update_campaigncall_disposition": Op(
+        "Set a call's disposition, note and callback",
+        "Campaigncall",
+        _CC,
+        ("INVALID_DISPOSITION",),
+        ("CAMPAIGNCALL_DELETED", "CAMPAIGNCALL_NOT_DONE", "TARGET_NOT_SCHEDULABLE"),
+    ),
     # health
     "health": Op("Liveness and readiness", "Health"),
 }
@@ -238,6 +274,7 @@ TAGS = [
     {"name": "events", "description": "Stats, the event stream, webhooks, customers"},
     {"name": "media", "description": "Uploaded audio"},
     {"name": "recordings", "description": "Call recordings"},
+    {"name": "agents", "description": "Agents, tags and queues (issue 13)"},
     {"name": "health", "description": "Liveness"},
 ]
 

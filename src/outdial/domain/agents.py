@@ -64,6 +64,32 @@ def effective_dial_mode(stored: str, has_queue: bool) -> DialMode | None:
     return DialMode(stored) if stored else DialMode.POWER
 
 
+MAX_DISPOSITIONS = 100
+MAX_DISPOSITION = 64
+
+
+def parse_dispositions(raw: object) -> list[str]:
+    """A campaign's disposition codes: distinct non-empty strings of at most 64 characters."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise InvalidArgument("dispositions must be a list of strings")
+    if len(raw) > MAX_DISPOSITIONS:
+        raise InvalidArgument(f"dispositions has more than {MAX_DISPOSITIONS} codes")
+    out: list[str] = []
+    for n, code in enumerate(raw):
+        if not isinstance(code, str) or not code.strip() or len(code) > MAX_DISPOSITION:
+            raise InvalidArgument(
+                f"dispositions[{n}] must be a non-empty string of at most {MAX_DISPOSITION} "
+                "characters"
+            )
+        if "\x00" in code:
+            raise InvalidArgument(f"dispositions[{n}] must not contain NUL")
+        if code not in out:
+            out.append(code)
+    return out
+
+
 def parse_status(value: object) -> AgentStatus:
     if not isinstance(value, str):
         raise InvalidArgument("status must be a string")

@@ -13,6 +13,7 @@ from outdial.services.campaigncalls import CampaigncallService
 from outdial.services.campaigns import CampaignService
 from outdial.services.context import Context
 from outdial.services.customers import CustomerService
+from outdial.services.dispositions import DispositionService
 from outdial.services.dnclists import DncListService
 from outdial.services.eligibility import EligibilityService
 from outdial.services.event_feed import EventService
@@ -48,6 +49,7 @@ class Services:
     tags: TagService
     agents: AgentService
     queues: QueueService
+    dispositions: DispositionService
 
     @classmethod
     def build(
@@ -99,6 +101,7 @@ class Services:
             tags=TagService(ctx),
             agents=AgentService(ctx),
             queues=QueueService(ctx),
+            dispositions=DispositionService(ctx),
         )
 
     async def database_reachable(self) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from outdial.domain.agent_models import Tag
 from outdial.domain.errors import InvalidArgument, NotFound
 from outdial.domain.ids import new_id, parse_ref
 from outdial.domain.models import Page
@@ -16,10 +17,9 @@ from outdial.services.context import Context
 from outdial.services.fields import Body, text_fields
 from outdial.services.lookup import owned
 from outdial.storage import repo
+from outdial.storage.agent_rows import tag as tag_from_row
 from outdial.storage.pagination import Cursor, page_of
 from outdial.storage.tables import tags
-from outdial.domain.agent_models import Tag
-from outdial.storage.agent_rows import tag as tag_from_row
 
 NOT_FOUND = "TAG_NOT_FOUND"
 _TEXT = {"name": "name", "detail": "text"}

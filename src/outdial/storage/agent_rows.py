@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from outdial.domain.agent_models import Agent, Queue, Tag
 from outdial.domain.address import address_from_json
+from outdial.domain.agent_models import Agent, Queue, Tag
 from outdial.storage.codec import load_json
 from outdial.storage.timeconv import from_us, opt_from_us
 

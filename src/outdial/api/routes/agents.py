@@ -114,9 +114,7 @@ async def delete_agent(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
 
 
 @router.post("/queues", operation_id="create_queue")
-async def create_queue(
-    s: ServicesDep, me: CustomerId, body: QueueIn | None = None
-) -> JSONResponse:
+async def create_queue(s: ServicesDep, me: CustomerId, body: QueueIn | None = None) -> JSONResponse:
     return ok(render_queue(await s.queues.create(me, body.fields() if body else {})))
 
 

@@ -76,9 +76,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("max_abandon_rate", sa.Float, nullable=False, server_default="3")
         )
-        batch.add_column(
-            sa.Column("abandon_message", sa.Text, nullable=False, server_default="")
-        )
+        batch.add_column(sa.Column("abandon_message", sa.Text, nullable=False, server_default=""))
         batch.add_column(sa.Column("dispositions", sa.Text, nullable=False, server_default="[]"))
     with op.batch_alter_table("campaigncalls") as batch:
         batch.add_column(sa.Column("agent_id", Id, nullable=True))  # NULL: no agent
@@ -88,9 +86,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("tm_abandon", sa.BigInteger, nullable=True))
         batch.add_column(sa.Column("tm_connect", sa.BigInteger, nullable=True))
         batch.add_column(sa.Column("disposition", sa.String(64), nullable=False, server_default=""))
-        batch.add_column(
-            sa.Column("disposition_note", sa.Text, nullable=False, server_default="")
-        )
+        batch.add_column(sa.Column("disposition_note", sa.Text, nullable=False, server_default=""))
         batch.add_column(sa.Column("callback_at", sa.BigInteger, nullable=True))
 
 
