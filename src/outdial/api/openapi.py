@@ -30,6 +30,7 @@ from outdial.api.middleware import MAX_BODY
 from outdial.domain.action_options import KNOWN_TYPES
 from outdial.domain.actions import MAX_ACTIONS
 from outdial.domain.address import AddressType
+from outdial.domain.agents import DISPOSITION_PATTERN, MAX_DISPOSITIONS
 from outdial.domain.callingcodes import MAX_CODE_DIGITS, MAX_CODES
 from outdial.domain.callwindow import MAX_HOLIDAYS
 from outdial.domain.ids import NIL_UUID
@@ -40,6 +41,8 @@ from outdial.domain.sipheaders import PRIVACY_VALUES, RESERVED
 from outdial.domain.text import MAX_NAME, MAX_TEXT
 from outdial.domain.timezones import _known_zones
 from outdial.services import outplans
+from outdial.services.agents import MAX_ADDRESSES
+from outdial.services.tags import MAX_TAGS
 
 REF = "#/components/schemas/{model}"
 E164 = r"^\+[0-9]{7,15}$"
@@ -394,6 +397,16 @@ FIELD_RULES: dict[str, dict[str, Any]] = {
     "max_concurrent_calls": {"minimum": 1, "maximum": 100_000},
     "calls_per_second": {"minimum": 0.001, "maximum": 100_000},
     "number": {"pattern": E164, "description": "E.164, such as +12125550100"},
+    # issue 13
+    "username": _NAME,
+    "note": _TEXT,
+    "abandon_message": _TEXT,
+    "password": {"maxLength": 1024},
+    "disposition": {"pattern": f"^(?:{DISPOSITION_PATTERN[1:-1]})?$"},
+    "max_abandon_rate": {"minimum": 0, "maximum": 100},
+    "wait_timeout": {**_MS, "maximum": 86_400_000},
+    "service_timeout": {**_MS, "maximum": 86_400_000},
+    "permission": {"minimum": 0, "maximum": 65535},
 }
 
 
@@ -519,6 +532,37 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
             "description": "the callee's IANA zone (calling windows); '' or null: from the number",
             "anyOf": [{"type": "string", "pattern": f"^(?:|{zones})$"}, {"type": "null"}],
         }
+    _agent_rules(schemas)
+
+
+def _agent_rules(schemas: dict[str, Any]) -> None:
+    """Issue 13's request lists: tag ids, agent addresses (sip or tel), disposition codes."""
+    tag_ids = {
+        "type": "array",
+        "maxItems": MAX_TAGS,
+        "items": {"type": "string", "format": "uuid", "pattern": f"^{_UUID}$",
+                  "not": {"const": str(NIL_UUID)}},
+        "description": "tag ids (each the caller's, not deleted)",
+    }  # fmt: skip
+    for name in ("AgentCreate", "AgentTagIds", "QueueIn"):
+        schemas[name]["properties"]["tag_ids"] = {"anyOf": [tag_ids, {"type": "null"}]}
+    addresses = {
+        "type": "array",
+        "maxItems": MAX_ADDRESSES,
+        "items": {"anyOf": [_ref("AddressTel"), _ref("AddressSip")]},
+        "description": "where the agent answers: tel or sip (sim:agent?aht=..&wrap=.. on the "
+        "simulated telephony)",
+    }
+    for name in ("AgentCreate", "AgentAddresses"):
+        schemas[name]["properties"]["addresses"] = {"anyOf": [addresses, {"type": "null"}]}
+    codes = {
+        "type": "array",
+        "maxItems": MAX_DISPOSITIONS,
+        "items": {"type": "string", "pattern": DISPOSITION_PATTERN},
+    }
+    for name in ("CampaignUpdate", "CampaignCreate"):
+        schemas[name]["properties"]["dispositions"] = {"anyOf": [codes, {"type": "null"}]}
+    schemas["QueueIn"]["properties"]["wait_actions"]["anyOf"][0]["maxItems"] = MAX_ACTIONS
 
 
 # IANA zone names as a pattern rather than an enum: client generators make an enum class of

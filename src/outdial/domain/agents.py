@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -78,16 +79,23 @@ def parse_dispositions(raw: object) -> list[str]:
         raise InvalidArgument(f"dispositions has more than {MAX_DISPOSITIONS} codes")
     out: list[str] = []
     for n, code in enumerate(raw):
-        if not isinstance(code, str) or not code.strip() or len(code) > MAX_DISPOSITION:
-            raise InvalidArgument(
-                f"dispositions[{n}] must be a non-empty string of at most {MAX_DISPOSITION} "
-                "characters"
-            )
-        if "\x00" in code:
-            raise InvalidArgument(f"dispositions[{n}] must not contain NUL")
+        check_disposition(code, f"dispositions[{n}]")
         if code not in out:
             out.append(code)
     return out
+
+
+DISPOSITION_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+_DISPOSITION = re.compile(DISPOSITION_PATTERN)
+
+
+def check_disposition(code: object, field: str = "disposition") -> str:
+    """A disposition code: 1 to 64 of letters, digits and `_ . : -` (`sale`, `no_answer`)."""
+    if not isinstance(code, str) or not _DISPOSITION.match(code) or code.endswith("\n"):
+        raise InvalidArgument(
+            f"{field} must be 1 to {MAX_DISPOSITION} letters, digits or _ . : -"
+        )
+    return code
 
 
 def parse_status(value: object) -> AgentStatus:

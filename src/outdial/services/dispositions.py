@@ -15,7 +15,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from outdial.domain.agents import MAX_DISPOSITION
+from outdial.domain.agents import check_disposition
 from outdial.domain.errors import FailedPrecondition, InvalidArgument
 from outdial.domain.models import Campaigncall
 from outdial.domain.states import CampaigncallStatus, TargetStatus
@@ -39,10 +39,7 @@ class DispositionService:
 
     async def set(self, customer_id: uuid.UUID, call_id: uuid.UUID, body: Body) -> Campaigncall:
         code = body.get("disposition")
-        if code is None:
-            code = ""
-        if not isinstance(code, str) or len(code) > MAX_DISPOSITION or "\x00" in code:
-            raise InvalidArgument(f"disposition must be a string of at most {MAX_DISPOSITION}")
+        code = "" if code in (None, "") else check_disposition(code)
         note = text_fields(body, {"note": "text"}).get("note", "")
         now = self.ctx.now_us()
         callback = parse_expire(body.get("callback_at"), "callback_at")

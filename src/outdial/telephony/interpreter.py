@@ -30,8 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from outdial.domain.address import Address
 from outdial.domain.flow import DigitGather, Flow
 from outdial.domain.outcome import HangupReason, RecordingFile
+from outdial.telephony.bridge import BridgeResult
 from outdial.telephony.recording import Recorder, failed
 
 log = logging.getLogger("outdial.telephony.interpreter")
@@ -79,6 +81,18 @@ class CallMedia(Protocol):
         """Feed (or, with None, stop feeding) a recorder with both directions."""
         ...
 
+    async def bridge(self, destination: Address, ring_timeout_ms: int) -> BridgeResult:
+        """Call `destination` as a second leg and connect the two (telephony/bridge.py)."""
+        ...
+
+
+class Connector(Protocol):
+    """Runs `queue_join` and `connect` on an answered call (the engine's agent desk,
+    engine/desk.py): finds the second party, bridges through `media`, and says whether the
+    call is over (connected and hung up, or abandoned)."""
+
+    async def run(self, kind: str, option: dict[str, Any], media: CallMedia) -> bool: ...
+
 
 @dataclass(slots=True)
 class ScriptResult:
@@ -107,6 +121,7 @@ class CallScript:
         opt_out_confirmation: str = "",
         recordings_dir: str = "",
         label: str = "",
+        connector: Connector | None = None,
     ) -> None:
         self.flow = Flow(actions, variables)
         self.media = media
@@ -116,6 +131,7 @@ class CallScript:
         self.recordings_dir = recordings_dir
         self.label = label or str(call_id)
         self.result = ScriptResult()
+        self.connector = connector  # queue_join / connect (None: skipped, logged)
         self.pending = ""  # received, not yet taken by a digits_receive
         self._stop: asyncio.Future[HangupReason] | None = None
         self._digit_waiters: list[Callable[[str], None]] = []
@@ -238,6 +254,12 @@ class CallScript:
             await self._start_recording(opt)
         elif kind == "recording_stop":
             self._stop_recording()
+        elif kind in ("queue_join", "connect") and self.connector is not None:
+            over = await self.connector.run(kind, opt, self.media)
+            self.result.played.append(kind)
+            if over:  # the conversation (or the abandon message) ended the call
+                self._halt(HangupReason.NORMAL)
+            return
         else:
             log.info("call %s: action type %r does nothing on a call, skipped", self.label, kind)
             return

@@ -1,0 +1,31 @@
+"""Connecting an answered call to a second party (an agent): the result of one bridge.
+
+Shared by the engine's queue logic and every telephony (sim, sip). `CallMedia.bridge` (see
+telephony/interpreter.py) dials `destination` as a second leg while the callee's leg stays up,
+relays audio both ways once it answers, and returns when the conversation is over (either
+side hung up; the other leg gets BYE) or when the second leg did not answer (the callee's
+leg is then still up, so the caller may try another agent or play a message)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class BridgeEnd(StrEnum):
+    NOT_ANSWERED = "not_answered"  # the agent leg failed/rang out; the callee leg is still up
+    CALLEE = "callee"  # the callee hung up during the conversation
+    AGENT = "agent"  # the agent hung up during the conversation
+    DIALER = "dialer"  # outdial ended it (cancelled, shutdown, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeResult:
+    end: BridgeEnd
+    sip_code: int = 0  # the agent leg's final response (200 when answered)
+    answer_ms: int = 0  # call elapsed ms (callee leg clock) when the agent answered; 0 if not
+    talk_ms: int = 0  # how long the two were connected
+
+    @property
+    def connected(self) -> bool:
+        return self.end is not BridgeEnd.NOT_ANSWERED
