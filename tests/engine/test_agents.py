@@ -139,7 +139,7 @@ async def test_power_pacing_follows_the_voipbin_rule(services: Services, clock: 
         queue, agents = await _agents(h, 4, aht=600)
         numbers = [f"+155500020{n:02d}" for n in range(20)]
         _, _, campaign = await h.setup(
-            numbers, queue_id=str(queue.id), service_level=50, actions=[],
+            numbers, queue_id=str(queue.id), service_level=50, actions=[], calls_per_second=1000,
             outplan={"dial_timeout": 30000},
         )  # fmt: skip
         await h.run(campaign.id)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import parse_qs
 
+from outdial.domain.dialmode import DialMode
 from outdial.domain.errors import InvalidArgument
 
 SIM_PREFIX = "sim:"  # `sim:agent?aht=120&wrap=10`: a simulated agent (sim telephony only)
@@ -48,13 +49,6 @@ class RingMethod(StrEnum):
 class RoutingMethod(StrEnum):
     RANDOM = "random"  # VoIPBIN's one method (and the default)
     LONGEST_IDLE = "longest-idle"  # outdial's own: the agent available longest first
-
-
-class DialMode(StrEnum):
-    PREVIEW = "preview"
-    PROGRESSIVE = "progressive"
-    POWER = "power"
-    PREDICTIVE = "predictive"
 
 
 def effective_dial_mode(stored: str, has_queue: bool) -> DialMode | None:
@@ -92,9 +86,7 @@ _DISPOSITION = re.compile(DISPOSITION_PATTERN)
 def check_disposition(code: object, field: str = "disposition") -> str:
     """A disposition code: 1 to 64 of letters, digits and `_ . : -` (`sale`, `no_answer`)."""
     if not isinstance(code, str) or not _DISPOSITION.match(code) or code.endswith("\n"):
-        raise InvalidArgument(
-            f"{field} must be 1 to {MAX_DISPOSITION} letters, digits or _ . : -"
-        )
+        raise InvalidArgument(f"{field} must be 1 to {MAX_DISPOSITION} letters, digits or _ . : -")
     return code
 
 

@@ -39,6 +39,7 @@ class Reason(str, Enum):
     DELETED = "deleted"
     NO_DIALABLE_DESTINATION = "no_dialable_destination"
     SLEEPING = "sleeping"  # asleep (`not_before`) under rules that no longer block it
+    ABANDON_HOLD = "abandon_hold"  # issue 13: abandoned less than 72 h ago (safe harbour)
 
 
 # Reasons after which the target is never dialed again (by this campaign, as things stand).

@@ -72,7 +72,9 @@ def agent_fields(body: Body) -> dict[str, Any]:
     values: dict[str, Any] = dict(text_fields(body, {"abandon_message": "text"}))
     if "dial_mode" in body:
         mode = body["dial_mode"]
-        values["dial_mode"] = "" if mode in (None, "") else parse_enum(DialMode, mode, "dial_mode")
+        values["dial_mode"] = (
+            "" if mode in (None, "") else parse_enum(DialMode, mode, "dial_mode").value
+        )
     ceiling = number(body, "max_abandon_rate", low=0, high=100)
     if ceiling is not None:
         values["max_abandon_rate"] = ceiling

@@ -232,4 +232,12 @@ def _campaigncall_row(
         "digits": "",
         "opted_out": False,
         "hangup_detail": "",
+        # issue 13: agents (filled when the callee is connected or abandoned)
+        "agent_id": None,
+        "abandoned": False,
+        "tm_abandon": None,
+        "tm_connect": None,
+        "disposition": "",
+        "disposition_note": "",
+        "callback_at": None,
     }
