@@ -404,6 +404,7 @@ FIELD_RULES: dict[str, dict[str, Any]] = {
     "password": {"maxLength": 1024},
     "disposition": {"pattern": f"^(?:{DISPOSITION_PATTERN[1:-1]})?$"},
     "max_abandon_rate": {"minimum": 0, "maximum": 100},
+    "callback_at": {"pattern": f"^(?:|{TIME[1:-1]})$"},
     "wait_timeout": {**_MS, "maximum": 86_400_000},
     "service_timeout": {**_MS, "maximum": 86_400_000},
     "permission": {"minimum": 0, "maximum": 65535},
