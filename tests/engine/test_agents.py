@@ -65,7 +65,7 @@ async def test_answered_callee_reaches_an_agent_then_wrapup(
     async with Harness(services, clock) as h:
         h.engine.telephony = spy = Spy(clock)
         queue, (agent,) = await _agents(h, 1, aht=30, wrap=5)
-        _, outdial, campaign = await h.setup(
+        _, _, campaign = await h.setup(
             ["+15550001001"], queue_id=str(queue.id), service_level=100, actions=[]
         )
         assert campaign.dial_mode == "" and campaign.queue_id == queue.id
@@ -97,7 +97,7 @@ async def test_no_agent_within_2s_abandons_and_rests_the_number_72h(
         queue, (agent,) = await _agents(h, 1)
         await services.agents.update(h.customer_id, agent.id, {"status": "away"}, part="status")
         message = "This was Acme. Call us back on +1 555 0100."
-        _, outdial, campaign = await h.setup(
+        _, _, campaign = await h.setup(
             ["+15550001002"],
             queue_id=str(queue.id),
             dial_mode="progressive",
@@ -136,7 +136,7 @@ async def test_no_agent_within_2s_abandons_and_rests_the_number_72h(
 
 async def test_power_pacing_follows_the_voipbin_rule(services: Services, clock: FakeClock) -> None:
     async with Harness(services, clock) as h:
-        queue, agents = await _agents(h, 4, aht=600)
+        queue, _ = await _agents(h, 4, aht=600)
         numbers = [f"+155500020{n:02d}" for n in range(20)]
         _, _, campaign = await h.setup(
             numbers, queue_id=str(queue.id), service_level=50, actions=[], calls_per_second=1000,

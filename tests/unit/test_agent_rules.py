@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from tests.unit.test_decision import NOW, NY, SIP, plan, reasons, target
 
 from outdial.domain.agents import (
     ABANDON_HOLD_US,
@@ -24,7 +25,6 @@ from outdial.domain.decision import Facts, Verdict, decide, us
 from outdial.domain.dialmode import DialMode
 from outdial.domain.eligibility import Reason
 from outdial.domain.errors import InvalidArgument
-from tests.unit.test_decision import NOW, NY, SIP, plan, reasons, target
 
 SALES, SUPPORT = uuid.uuid4(), uuid.uuid4()
 

@@ -49,12 +49,12 @@ class Queue:
     detail: str
     routing_method: str
     tag_ids: tuple[uuid.UUID, ...]
+    tm_create: datetime
+    tm_update: datetime
+    tm_delete: datetime | None = None
     wait_actions: list[dict[str, Any]] = field(default_factory=list)
     wait_timeout: int = 0
     service_timeout: int = 0
     total_incoming_count: int = 0
     total_serviced_count: int = 0
     total_abandoned_count: int = 0
-    tm_create: datetime | None = None
-    tm_update: datetime | None = None
-    tm_delete: datetime | None = None

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.actions import ActionRules, media_refs, parse_actions
-from outdial.domain.agents import DialMode, parse_dispositions
+from outdial.domain.agents import parse_dispositions
+from outdial.domain.dialmode import DialMode
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.models import Campaign, Page
