@@ -148,3 +148,34 @@ async def test_power_pacing_follows_the_voipbin_rule(services: Services, clock: 
         assert len(await h.calls(campaign.id)) == 2
         await h.engine.step()
         assert len(await h.calls(campaign.id)) == 2
+
+
+async def test_predictive_campaign_keeps_each_agent_on_one_call(
+    services: Services, clock: FakeClock
+) -> None:
+    """A predictive campaign on 3 simulated agents for 4 virtual minutes: 30 % of the numbers
+    answer, the rest ring out. Every connected call has its agent; no agent ever talks to two
+    callees at once; abandoned calls have none; the stats agree with the calls."""
+    async with Harness(services, clock) as h:
+        h.engine.telephony = SimTelephony(clock, ring_ms=2000, action_ms=100, seed=3)
+        queue, agents = await _agents(h, 3, aht=20, wrap=2)
+        numbers = [f"+1555{n:07d}" if n % 10 < 3 else f"+408555{n:04d}" for n in range(400)]
+        _, _, campaign = await h.setup(
+            numbers, queue_id=str(queue.id), dial_mode="predictive", actions=[],
+            calls_per_second=1000, outplan={"dial_timeout": 8000, "max_try_count_0": 1},
+        )  # fmt: skip
+        await h.run(campaign.id)
+        await h.tick(0.25, rounds=4 * 240)
+        calls = await h.calls(campaign.id)
+        done = [c for c in calls if c.status == "done"]
+        connected = [c for c in done if c.tm_connect is not None]
+        abandoned = [c for c in done if c.abandoned]
+        assert len(connected) >= 8  # 3 agents, ~22 s a call (and the ring), 4 minutes
+        assert all(c.agent_id in {a.id for a in agents} for c in connected)
+        assert all(c.agent_id == NIL and c.tm_connect is None for c in abandoned)
+        for agent in agents:
+            spans = sorted((c.tm_connect, c.tm_update) for c in connected if c.agent_id == agent.id)
+            assert all(end <= nxt for (_, end), (nxt, _) in zip(spans, spans[1:], strict=False))
+        stats = await services.stats.campaign(h.customer_id, campaign.id)
+        assert (stats.connected, stats.abandoned) == (len(connected), len(abandoned))
+        assert h.engine.desk.decisions[campaign.id] in ("predictive", "warming_up", "throttled")
