@@ -6,6 +6,7 @@ dials no more than its rule, and an abandoned number rests 72 h for every campai
 from __future__ import annotations
 
 import uuid
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -175,7 +176,7 @@ async def test_predictive_campaign_keeps_each_agent_on_one_call(
         assert all(c.agent_id == NIL and c.tm_connect is None for c in abandoned)
         for agent in agents:
             spans = sorted((c.tm_connect, c.tm_update) for c in connected if c.agent_id == agent.id)
-            assert all(end <= nxt for (_, end), (nxt, _) in zip(spans, spans[1:], strict=False))
+            assert all(end <= nxt for (_, end), (nxt, _) in pairwise(spans))
         stats = await services.stats.campaign(h.customer_id, campaign.id)
         assert (stats.connected, stats.abandoned) == (len(connected), len(abandoned))
         assert h.engine.desk.decisions[campaign.id] in ("predictive", "warming_up", "throttled")
