@@ -40,6 +40,7 @@ from outdial.telephony.base import CallRequest, Telephony
 
 log = logging.getLogger("outdial.engine")
 NO_SOURCE = Address(AddressType.NONE, "")
+AGENT_SWEEP_S = 60.0  # how often agents left `ringing` by a dead engine are looked for
 
 
 def call_variables(attempt: Claimed, campaign: Campaign, target: Any = None) -> dict[str, str]:
@@ -119,6 +120,7 @@ class Engine:
         self._calls: dict[asyncio.Task[None], uuid.UUID] = {}  # attempt task -> campaigncall
         self.desk = AgentDesk(dialing.desk, clock)  # agents and their pacing (issue 13)
         self.agent_rule = DestinationRule(dialing.ctx.network)
+        self._agents_swept = 0.0  # when agents left ringing by a dead engine were last freed
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
@@ -198,10 +200,12 @@ class Engine:
     async def recover(self) -> int:
         if self.db_down_since is not None or self._now() < self._recover_after:
             return 0  # just back: give every engine time to beat before judging them dead
-        stale_agent_us = int((self.config.max_call_s + self.config.lease_grace_s) * 1_000_000)
-        freed = await self.dialing.desk.release_stale(stale_agent_us)
-        if freed:
-            log.warning("%d agents left ringing by a lost call are available again", freed)
+        if self._now() >= self._agents_swept + AGENT_SWEEP_S:
+            self._agents_swept = self._now()
+            stale_us = int((self.config.max_call_s + self.config.lease_grace_s) * 1_000_000)
+            freed = await self.dialing.desk.release_stale(stale_us)
+            if freed:
+                log.warning("%d agents left ringing by a lost call are available again", freed)
         return await self.dialing.attempts.recover(int(self.config.stale_after_s * 1_000_000))
 
     # ---- the database away -----------------------------------------------------------------
