@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from outdial.clock import Clock
@@ -182,24 +183,29 @@ class CallConnector:
         if queue is None:
             log.warning("call %s: queue_join: no queue %s, skipped", self.call_id, queue_id)
             return False
-        campaign_id = self.campaign.id
-        self.desk.waiting[campaign_id] = self.desk.waiting.get(campaign_id, 0) + 1
-        try:
-            return await self._join(queue, media)
-        finally:
-            self.desk.waiting[campaign_id] -= 1
+        return await self._join(queue, media)
 
     async def _join(self, queue: QueueInfo, media: CallMedia) -> bool:
         service, tried = self.desk.service, set[uuid.UUID]()
         while media.elapsed_ms() < ABANDON_AFTER_MS:
-            reserved = await service.reserve(self.campaign.customer_id, queue, frozenset(tried))
-            if reserved is None:
-                await media.wait(POLL_MS)
-                continue
+            with self._waiting():  # counted as waiting (pacing) until an agent is reserved
+                reserved = await service.reserve(self.campaign.customer_id, queue, frozenset(tried))
+                if reserved is None:
+                    await media.wait(POLL_MS)
+                    continue
             tried.add(reserved.agent_id)
             if await self._bridge_agent(reserved, queue, media):
                 return True
         return await self._abandon(queue, media)
+
+    @contextlib.contextmanager
+    def _waiting(self) -> Iterator[None]:
+        waiting, campaign_id = self.desk.waiting, self.campaign.id
+        waiting[campaign_id] = waiting.get(campaign_id, 0) + 1
+        try:
+            yield
+        finally:
+            waiting[campaign_id] -= 1
 
     async def _bridge_agent(self, reserved: Reserved, queue: QueueInfo, media: CallMedia) -> bool:
         service, agent_id = self.desk.service, reserved.agent_id
