@@ -110,6 +110,7 @@ async def open_container(
             recordings_dir=settings.recordings.dir,
             recordings_retention_days=settings.recordings.retention_days,
             sessions=settings.sessions,
+            sim_agents=settings.telephony is TelephonyKind.SIM,
         )
         yield Container(settings, db, clock, ctx, Services.over(ctx))
     finally:

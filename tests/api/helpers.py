@@ -70,6 +70,10 @@ CAMPAIGN_FIELDS = [
     "tm_update",
     "tm_delete",
     "opt_out",
+    "dial_mode",
+    "max_abandon_rate",
+    "abandon_message",
+    "dispositions",
 ]
 CAMPAIGNCALL_FIELDS = [
     "id",
@@ -99,6 +103,12 @@ CAMPAIGNCALL_FIELDS = [
     "amd_ms",
     "digits",
     "opted_out",
+    "agent_id",
+    "abandoned",
+    "disposition",
+    "disposition_note",
+    "callback_at",
+    "tm_connect",
 ]
 
 

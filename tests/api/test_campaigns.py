@@ -137,7 +137,7 @@ async def test_put_resource_info_moves_the_outdial(tenant: Tenant) -> None:
     old_outdial = created["outdial_id"]
     new_outdial = await make_outdial(tenant)
     new_outplan = await make_outplan(tenant)
-    queue = "2c2f9e52-0f7c-4c8e-8d6b-7a3f3a7f0a11"
+    queue = (await tenant.ok("POST", "/v1.0/queues", json={"name": "q"}))["id"]
     path = f"/v1.0/campaigns/{created['id']}/resource_info"
     updated = await tenant.ok(
         "PUT",

@@ -62,6 +62,10 @@ _REFERENCE = {
     "positive_data_acceptance": "an id in the body must name an existing resource of the "
     "caller's (400 INVALID_REFERENCE): a fact of the data, not of the request's shape",
 }
+_ACTIONS = {
+    "positive_data_acceptance": "each action's `option` is checked by its type "
+    "(domain/action_options.py); the document lists the types and leaves `option` an object",
+}
 BY_DESIGN_FOR: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/v1.0/outdials"): _REFERENCE,
     ("PUT", "/v1.0/outdials/{id}/campaign_id"): _REFERENCE,
@@ -96,6 +100,15 @@ BY_DESIGN_FOR: dict[tuple[str, str], dict[str, str]] = {
         "positive_data_acceptance": "made-up credentials are 401 INVALID_CREDENTIALS (and, "
         "after several, 429 LOGIN_THROTTLED): whether a user has that password is a fact of "
         "the data",
+    },
+    # issue 13: tag ids must name the caller's tags; a queue's wait_actions are actions
+    ("POST", "/v1.0/agents"): _REFERENCE,
+    ("PUT", "/v1.0/agents/{id}/tag_ids"): _REFERENCE,
+    ("POST", "/v1.0/queues"): {**_REFERENCE, **_ACTIONS},
+    ("PUT", "/v1.0/queues/{id}"): {**_REFERENCE, **_ACTIONS},
+    ("PUT", "/v1.0/campaigncalls/{id}/disposition"): {
+        "positive_data_acceptance": "a code must be one of the campaign's dispositions and "
+        "callback_at in the future: facts of the data and of the time, not of the shape",
     },
     ("POST", "/v1.0/media"): {
         "positive_data_acceptance": "the body must be a PCM WAV file; the document can say "
@@ -221,6 +234,9 @@ async def _seed(services: Services) -> str:
     refs = {"outplan_id": str(outplan.id), "outdial_id": str(outdial.id)}
     campaign = await s.campaigns.create(me, {"name": "fuzz campaign", **refs})
     dnclist = await s.dnclists.create(me, {"name": "fuzz dnc"})
+    tag = await s.tags.create(me, {"name": "fuzz tag"})
+    agent = await s.agents.create(me, {"name": "fuzz agent", "tag_ids": [str(tag.id)]})
+    queue = await s.queues.create(me, {"name": "fuzz queue", "tag_ids": [str(tag.id)]})
     # A webhook (never reached: no dispatcher runs here), so that replays are accepted.
     await s.accounts.update(me, me, {"webhook_uri": "http://127.0.0.1:9/hook"})
     REAL_IDS.update(
@@ -230,6 +246,9 @@ async def _seed(services: Services) -> str:
         campaigns=[str(campaign.id)],
         dnclists=[str(dnclist.id)],
         customers=[str(me)],
+        tags=[str(tag.id)],
+        agents=[str(agent.id)],
+        queues=[str(queue.id)],
     )
     await s.ctx.db.dispose()  # the pool reopens on the loop that serves the requests
     return token

@@ -151,6 +151,8 @@ async def test_every_response_matches_its_schema(
     await s("GET", f"/v1.0/campaigns/{cid}/campaigncalls")
     await s("GET", "/v1.0/campaigncalls")
     await s("GET", f"/v1.0/campaigncalls/{call}")
+    later = {"disposition": "sale", "note": "n"}
+    await s("PUT", f"/v1.0/campaigncalls/{call}/disposition", json=later)
     await s("DELETE", f"/v1.0/campaigncalls/{call}")
     await s("PUT", f"/v1.0/campaigns/{cid}/status", json={"status": "run"})
     await s("DELETE", f"/v1.0/campaigns/{cid}", expect=409)
@@ -170,6 +172,28 @@ async def test_every_response_matches_its_schema(
     await s("GET", f"/v1.0/dnclists/{did}/entries/{e['id']}")
     await s("DELETE", f"/v1.0/dnclists/{did}/entries/{e['id']}")
     await s("DELETE", f"/v1.0/dnclists/{did}")
+
+    tag = await s("POST", "/v1.0/tags", json={"name": "sales"})
+    await s("GET", "/v1.0/tags")
+    await s("GET", f"/v1.0/tags/{tag['id']}")
+    await s("PUT", f"/v1.0/tags/{tag['id']}", json={"detail": "d"})
+    agent_body = {"username": "a", "password": "pw", "tag_ids": [tag["id"]]}
+    ag = await s("POST", "/v1.0/agents", json={**agent_body, "addresses": [TEL]})
+    aid = ag["id"]
+    await s("GET", "/v1.0/agents")
+    await s("GET", f"/v1.0/agents/{aid}")
+    await s("PUT", f"/v1.0/agents/{aid}", json={"name": "A"})
+    await s("PUT", f"/v1.0/agents/{aid}/status", json={"status": "available"})
+    await s("PUT", f"/v1.0/agents/{aid}/addresses", json={"addresses": [TEL]})
+    await s("PUT", f"/v1.0/agents/{aid}/tag_ids", json={"tag_ids": []})
+    await s("PUT", f"/v1.0/agents/{aid}/password", json={"password": "pw2"})
+    await s("DELETE", f"/v1.0/agents/{aid}")
+    q = await s("POST", "/v1.0/queues", json={"name": "q", "tag_ids": [tag["id"]]})
+    await s("GET", "/v1.0/queues")
+    await s("GET", f"/v1.0/queues/{q['id']}")
+    await s("PUT", f"/v1.0/queues/{q['id']}", json={"routing_method": "longest-idle"})
+    await s("DELETE", f"/v1.0/queues/{q['id']}")
+    await s("DELETE", f"/v1.0/tags/{tag['id']}")
 
     me = tenant.customer_id
     await s("GET", f"/v1.0/customers/{me}")

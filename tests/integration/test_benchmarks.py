@@ -103,6 +103,10 @@ RUNS = {
             rf"tasks slope [-+]{NUMBER} /min",
         ],
     ),
+    "agents": (
+        "bench_agents --agents 2 --minutes 1 --tick 1 --modes power:100",
+        [rf"\| 2 agents, 1 min \| power 100 \| {NUMBER}% \| {NUMBER}% \|"],
+    ),
     "sip": (
         "sip_bench --duration 1 --rate 10 --hold-ms 200 --concurrent 5 "
         "--concurrent-hold-ms 500 --ramp-rate 20",

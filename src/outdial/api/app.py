@@ -14,6 +14,7 @@ from outdial.api import errors, openapi
 from outdial.api.auth import Authenticate
 from outdial.api.middleware import RequestGuard
 from outdial.api.routes import (
+    agents,
     campaigns,
     compliance,
     console,
@@ -78,6 +79,7 @@ def create_app(
         media,
         recordings,
         users,
+        agents,
         dashboard,
         console,
     ):

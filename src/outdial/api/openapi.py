@@ -30,6 +30,7 @@ from outdial.api.middleware import MAX_BODY
 from outdial.domain.action_options import KNOWN_TYPES
 from outdial.domain.actions import MAX_ACTIONS
 from outdial.domain.address import AddressType
+from outdial.domain.agents import DISPOSITION_PATTERN, MAX_DISPOSITIONS
 from outdial.domain.callingcodes import MAX_CODE_DIGITS, MAX_CODES
 from outdial.domain.callwindow import MAX_HOLIDAYS
 from outdial.domain.ids import NIL_UUID
@@ -51,6 +52,8 @@ from outdial.domain.text import MAX_NAME, MAX_TEXT
 from outdial.domain.timezones import known_zones
 from outdial.domain.users import MAX_PASSWORD, MAX_USERNAME, MIN_PASSWORD, USERNAME_PATTERN
 from outdial.services import outplans
+from outdial.services.agents import MAX_ADDRESSES
+from outdial.services.tags import MAX_TAGS
 
 REF = "#/components/schemas/{model}"
 E164 = r"^\+[0-9]{7,15}$"
@@ -103,6 +106,10 @@ _RE = ("RECORDING_NOT_FOUND",)
 _CU = ("CUSTOMER_NOT_FOUND",)
 _DEST = ("DESTINATION_NOT_ALLOWED", "DESTINATION_BLOCKED")
 _REFS = ("INVALID_REFERENCE", "OUTDIAL_IN_USE")
+_TG = ("TAG_NOT_FOUND",)
+_AG = ("AGENT_NOT_FOUND",)
+_QU = ("QUEUE_NOT_FOUND",)
+_AGENT_INVALID = ("INVALID_REFERENCE", "DESTINATION_NOT_ALLOWED", "DESTINATION_BLOCKED")
 
 OPERATIONS: dict[str, Op] = {
     # outdials
@@ -281,6 +288,38 @@ OPERATIONS: dict[str, Op] = {
         ("RECORDING_NOT_FOUND", "RECORDING_FILE_NOT_FOUND"),
     ),
     "delete_recording": Op("Delete a recording and its file", "Recording", _RE),
+    # agents, tags, queues (issue 13)
+    "create_tag": Op("Create a tag", "Tag"),
+    "list_tags": Op("List tags", "TagList"),
+    "get_tag": Op("Get a tag", "Tag", _TG),
+    "update_tag": Op("Update a tag's name and detail", "Tag", _TG),
+    "delete_tag": Op("Delete a tag (soft)", "Tag", _TG),
+    "create_agent": Op("Create an agent", "Agent", invalid=_AGENT_INVALID),
+    "list_agents": Op("List agents", "AgentList"),
+    "get_agent": Op("Get an agent", "Agent", _AG),
+    "update_agent": Op("Update an agent's basic fields", "Agent", _AG),
+    "update_agent_status": Op("Set an agent's status", "Agent", _AG),
+    "update_agent_addresses": Op(
+        "Set where an agent answers",
+        "Agent",
+        _AG,
+        ("DESTINATION_NOT_ALLOWED", "DESTINATION_BLOCKED"),
+    ),
+    "update_agent_tag_ids": Op("Set an agent's tags", "Agent", _AG, ("INVALID_REFERENCE",)),
+    "update_agent_password": Op("Set an agent's password (never returned)", "Agent", _AG),
+    "delete_agent": Op("Delete an agent (soft)", "Agent", _AG),
+    "create_queue": Op("Create a queue", "Queue", invalid=("INVALID_REFERENCE",)),
+    "list_queues": Op("List queues", "QueueList"),
+    "get_queue": Op("Get a queue", "Queue", _QU),
+    "update_queue": Op("Update a queue", "Queue", _QU, ("INVALID_REFERENCE",)),
+    "delete_queue": Op("Delete a queue (soft)", "Queue", _QU),
+    "update_campaigncall_disposition": Op(
+        "Set a call's disposition, note and callback",
+        "Campaigncall",
+        _CC,
+        ("INVALID_DISPOSITION",),
+        ("CAMPAIGNCALL_DELETED", "CAMPAIGNCALL_NOT_DONE", "TARGET_NOT_SCHEDULABLE"),
+    ),
     # health
     "health": Op("Liveness and readiness", "Health"),
 }
@@ -297,6 +336,7 @@ TAGS = [
     {"name": "users", "description": "Customer users and their sign-in sessions"},
     {"name": "media", "description": "Uploaded audio"},
     {"name": "recordings", "description": "Call recordings"},
+    {"name": "agents", "description": "Agents, tags and queues (issue 13)"},
     {"name": "health", "description": "Liveness"},
 ]
 
@@ -437,6 +477,17 @@ FIELD_RULES: dict[str, dict[str, Any]] = {
     "max_concurrent_calls": {"minimum": 1, "maximum": 100_000},
     "calls_per_second": {"minimum": 0.001, "maximum": 100_000},
     "number": {"pattern": E164, "description": "E.164, such as +12125550100"},
+    # issue 13
+    "username": _NAME,
+    "note": _TEXT,
+    "abandon_message": _TEXT,
+    "password": {"maxLength": 1024},
+    "disposition": {"pattern": f"^(?:{DISPOSITION_PATTERN[1:-1]})?$"},
+    "max_abandon_rate": {"minimum": 0, "maximum": 100},
+    "callback_at": {"pattern": f"^(?:|{TIME[1:-1]})$"},
+    "wait_timeout": {**_MS, "maximum": 86_400_000},
+    "service_timeout": {**_MS, "maximum": 86_400_000},
+    "permission": {"minimum": 0, "maximum": 65535},
 }
 
 
@@ -584,6 +635,37 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
             "description": "the callee's IANA zone (calling windows); '' or null: from the number",
             "anyOf": [{"type": "string", "pattern": f"^(?:|{zones})$"}, {"type": "null"}],
         }
+    _agent_rules(schemas)
+
+
+def _agent_rules(schemas: dict[str, Any]) -> None:
+    """Issue 13's request lists: tag ids, agent addresses (sip or tel), disposition codes."""
+    tag_ids = {
+        "type": "array",
+        "maxItems": MAX_TAGS,
+        "items": {"type": "string", "format": "uuid", "pattern": f"^{_UUID}$",
+                  "not": {"const": str(NIL_UUID)}},
+        "description": "tag ids (each the caller's, not deleted)",
+    }  # fmt: skip
+    for name in ("AgentCreate", "AgentTagIds", "QueueIn"):
+        schemas[name]["properties"]["tag_ids"] = {"anyOf": [tag_ids, {"type": "null"}]}
+    addresses = {
+        "type": "array",
+        "maxItems": MAX_ADDRESSES,
+        "items": {"anyOf": [_ref("AddressTel"), _ref("AddressSip")]},
+        "description": "where the agent answers: tel or sip (sim:agent?aht=..&wrap=.. on the "
+        "simulated telephony)",
+    }
+    for name in ("AgentCreate", "AgentAddresses"):
+        schemas[name]["properties"]["addresses"] = {"anyOf": [addresses, {"type": "null"}]}
+    codes = {
+        "type": "array",
+        "maxItems": MAX_DISPOSITIONS,
+        "items": {"type": "string", "pattern": DISPOSITION_PATTERN},
+    }
+    for name in ("CampaignUpdate", "CampaignCreate"):
+        schemas[name]["properties"]["dispositions"] = {"anyOf": [codes, {"type": "null"}]}
+    schemas["QueueIn"]["properties"]["wait_actions"]["anyOf"][0]["maxItems"] = MAX_ACTIONS
 
 
 def _recycle_rules(props: dict[str, Any]) -> None:

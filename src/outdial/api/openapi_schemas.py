@@ -202,6 +202,14 @@ class Campaign(_Out):
     tm_update: str = _tm_update()
     tm_delete: str = _tm_delete()
     opt_out: OptOut | None = Field(description="outdial's own: opt-out by keypress; null: none")
+    dial_mode: Literal["", "preview", "progressive", "power", "predictive"] = Field(
+        description="outdial's own pacing with agents; power when a queue is set and no mode "
+        "is; '' without a queue",
+        examples=["predictive"],
+    )
+    max_abandon_rate: float = Field(ge=0, le=100, description="percent", examples=[3])
+    abandon_message: str = Field(description="spoken to an abandoned callee", examples=[""])
+    dispositions: list[str] = Field(description="the codes an agent may set")
 
 
 class Campaigncall(_Out):
@@ -245,6 +253,16 @@ class Campaigncall(_Out):
     amd_ms: int = Field(ge=0, description="ms from the answer to the amd decision")
     digits: str = Field(description="the keys the callee pressed, in order", examples=["9"])
     opted_out: bool = Field(description="the callee pressed the campaign's opt-out key")
+    agent_id: str = _ref("the agent the callee was connected to")
+    abandoned: bool = Field(description="answered and not connected to an agent within 2 s")
+    disposition: str = Field(description="the agent's code for the call", examples=[""])
+    disposition_note: str = Field(description="the agent's note", examples=[""])
+    callback_at: str = Field(
+        description="when the target is called again; '' when no callback", examples=[""]
+    )
+    tm_connect: str = Field(
+        description="when the callee was connected to an agent; '' when never", examples=[""]
+    )
 
 
 class DncList(_Out):
@@ -367,6 +385,64 @@ class Stats(_Out):
     calls_per_minute: list[MinuteCount]
     answer_rate: float
     tm_update: str = _ts("when it was computed", "2022-04-30 17:52:16.484341")
+    connected: int = Field(ge=0, description="callees connected to an agent")
+    abandoned: int = Field(ge=0, description="callees answered and not connected within 2 s")
+    abandon_rate: float = Field(
+        ge=0, le=1, description="abandoned / (connected + abandoned); 0 when none"
+    )
+
+
+class Tag(_Out):
+    """A tag: agents serve the queues they share a tag with."""
+
+    id: str = _id("the tag's id")
+    customer_id: str = _id("the owner", "5e4a0680-804e-11ec-8477-2fea5968d85b")
+    name: str = Field(examples=["sales"])
+    detail: str = Field(examples=[""])
+    tm_create: str = _tm_create()
+    tm_update: str = _tm_update()
+    tm_delete: str = _tm_delete()
+
+
+class Agent(_Out):
+    """A person who takes answered calls (VoIPBIN's agent; the password is never shown)."""
+
+    id: str = _id("the agent's id")
+    customer_id: str = _id("the owner", "5e4a0680-804e-11ec-8477-2fea5968d85b")
+    username: str = Field(examples=["alice"])
+    name: str = Field(examples=["Alice"])
+    detail: str = Field(examples=[""])
+    ring_method: Literal["ringall", "linear"] = Field(examples=["ringall"])
+    status: Literal["", "available", "away", "busy", "offline", "ringing"] = Field(
+        examples=["available"]
+    )
+    permission: int = Field(ge=0, le=65535, examples=[16])
+    tag_ids: list[str] = Field(description="tag ids")
+    addresses: list[Address] = Field(description="where the agent answers (sip, tel)")
+    tm_status: str = _ts("when the status last changed", "2022-04-30 17:52:16.484341")
+    tm_create: str = _tm_create()
+    tm_update: str = _tm_update()
+    tm_delete: str = _tm_delete()
+
+
+class Queue(_Out):
+    """Which agents serve answered calls and in what order (VoIPBIN's queue)."""
+
+    id: str = _id("the queue's id")
+    customer_id: str = _id("the owner", "5e4a0680-804e-11ec-8477-2fea5968d85b")
+    name: str = Field(examples=["sales"])
+    detail: str = Field(examples=[""])
+    routing_method: Literal["random", "longest-idle"] = Field(examples=["random"])
+    tag_ids: list[str] = Field(description="agents with one of these tags serve the queue")
+    wait_actions: list[dict[str, Any]] = Field(description="what a waiting callee hears")
+    wait_timeout: int = Field(ge=0, description="ms")
+    service_timeout: int = Field(ge=0, description="ms")
+    total_incoming_count: int = Field(ge=0)
+    total_serviced_count: int = Field(ge=0)
+    total_abandoned_count: int = Field(ge=0)
+    tm_create: str = _tm_create()
+    tm_update: str = _tm_update()
+    tm_delete: str = _tm_delete()
 
 
 class Customer(_Out):
@@ -574,6 +650,9 @@ class OutdialtargetBulk(_Out):
 
 
 DncEntryBulk = _bulk_of(DncEntry, "DncEntryBulk")
+TagList = _list_of(Tag, "TagList")
+AgentList = _list_of(Agent, "AgentList")
+QueueList = _list_of(Queue, "QueueList")
 
 # Every model the document names, by component name.
 MODELS: dict[str, type[BaseModel]] = {
@@ -620,5 +699,11 @@ MODELS: dict[str, type[BaseModel]] = {
         TargetHistoryEntry,
         TargetHistoryList,
         Recycled,
+        Tag,
+        Agent,
+        Queue,
+        TagList,
+        AgentList,
+        QueueList,
     )
 }

@@ -176,6 +176,12 @@ class CampaignUpdate(_In):
         None,
         description="opt-out by keypress: {key (0-9 * #), dnclist_id, confirmation}; null: off",
     )
+    dial_mode: Literal["", "preview", "progressive", "power", "predictive"] | None = Field(
+        None, description="pacing with agents; default power when a queue is set"
+    )
+    max_abandon_rate: float | None = Field(None, ge=0, le=100, description="percent")
+    abandon_message: str | None = Field(None, description="spoken to an abandoned callee")
+    dispositions: list[str] | None = Field(None, description="codes an agent may set")
 
 
 class ResourceInfo(_In):
@@ -214,3 +220,54 @@ class DncEntryIn(_In):
     number: str | None = Field(None, description="E.164, such as +12125550100")
     expire: str | None = Field(None, description="when the entry stops applying; null: never")
     detail: str | None = None
+
+
+class TagIn(_In):
+    name: str | None = None
+    detail: str | None = None
+
+
+class AgentUpdate(_In):
+    name: str | None = None
+    detail: str | None = None
+    ring_method: Literal["ringall", "linear"] | None = None
+    permission: int | None = Field(None, ge=0, le=65535)
+
+
+class AgentAddresses(_In):
+    addresses: list[AddressIn] | None = None
+
+
+class AgentTagIds(_In):
+    tag_ids: list[str] | None = None
+
+
+class AgentPassword(_In):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class AgentCreate(AgentUpdate, AgentAddresses, AgentTagIds):
+    username: str | None = None
+    password: str | None = Field(None, max_length=1024)
+
+
+class AgentStatusIn(_In):
+    status: Literal["available", "away", "busy", "offline"]
+
+
+class QueueIn(_In):
+    name: str | None = None
+    detail: str | None = None
+    routing_method: Literal["", "random", "longest-idle"] | None = None
+    tag_ids: list[str] | None = None
+    wait_actions: list[ActionIn] | None = None
+    wait_timeout: int | None = Field(None, ge=0, le=86_400_000, description="ms")
+    service_timeout: int | None = Field(None, ge=0, le=86_400_000, description="ms")
+
+
+class DispositionIn(_In):
+    disposition: str | None = Field(None, description="one of the campaign's dispositions")
+    note: str | None = None
+    callback_at: str | None = Field(
+        None, description="call the target again at this time (UTC wire format or RFC 3339)"
+    )

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import NamedTuple, Protocol, TypeVar
 
 from outdial.domain.address import Address
+from outdial.domain.agents import abandon_clears_us
 from outdial.domain.eligibility import (
     DAY_US,
     SKIPS_DESTINATION,
@@ -119,6 +120,9 @@ class Facts:
     pacing_full: bool = False
     calling_codes: tuple[str, ...] = ()  # the customer's (empty: every number)
     windows: WindowMemo | None = None
+    # Issue 13: number -> when a call to it was last abandoned (µs), any campaign of the
+    # customer, for the numbers abandoned in the last 72 h (safe harbour: they rest 72 h).
+    abandoned: Mapping[str, int] = field(default_factory=dict)
 
 
 class Verdict(str, Enum):
@@ -308,6 +312,17 @@ def decide(target: DialTarget, plan: Outplan, facts: Facts, now: datetime) -> De
             wake = max(clears_us for _, clears_us, _ in blocks)
             sleep_skips = [Skip(n, number, r, d, c) for r, c, d in blocks]
         blocked = blocked or bool(blocks)
+    if number is not None and number in facts.abandoned:
+        clears = abandon_clears_us((facts.abandoned[number],), us(now))
+        if clears is not None:
+            detail = "a call to it was abandoned less than 72 h ago"
+            out = _add(out, Blocker(Reason.ABANDON_HOLD, n, f"{number}: {detail}", from_us(clears)))
+            if wake is None:
+                wake = clears
+                sleep_skips = [Skip(n, number, Reason.ABANDON_HOLD, detail, clears)]
+            elif wake < clears:  # the later of the two wakes it
+                wake = clears
+            blocked = True
     if asleep and not blocked:
         # Put to sleep by an earlier decision under rules changed since (a window edited
         # open, a limit raised): the claim looks again at `not_before`.

@@ -41,6 +41,7 @@ class Reason(str, Enum):
     SLEEPING = "sleeping"  # asleep (`not_before`) under rules that no longer block it
     RETRY_RULE = "retry_rule"  # waiting the interval of the retry rule that matched (issue 17)
     SCHEDULED = "scheduled"  # not before the time an operator scheduled (issue 17)
+    ABANDON_HOLD = "abandon_hold"  # issue 13: abandoned less than 72 h ago (safe harbour)
 
 
 # Reasons after which the target is never dialed again (by this campaign, as things stand).

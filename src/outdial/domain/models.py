@@ -113,6 +113,11 @@ class Campaign:
     tm_update: datetime
     tm_delete: datetime | None = None
     opt_out: OptOut | None = None  # opt-out by keypress (issue 12)
+    # Issue 13: agents ("" dial_mode: power with a queue; see domain/agents.py)
+    dial_mode: str = ""
+    max_abandon_rate: float = 3.0
+    abandon_message: str = ""
+    dispositions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +152,13 @@ class Campaigncall:
     digits: str = ""
     opted_out: bool = False
     hangup_detail: str = ""  # `trunk_down`, `destination_blocked` or ""
+    # Issue 13: the agent reached, abandon, the agent's disposition.
+    agent_id: uuid.UUID = NIL_UUID
+    abandoned: bool = False
+    tm_connect: datetime | None = None
+    disposition: str = ""
+    disposition_note: str = ""
+    callback_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

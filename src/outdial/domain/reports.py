@@ -20,6 +20,14 @@ class CampaignStats:
     attempts_by_hangup_reason: Mapping[str, int]
     calls_per_minute: Sequence[tuple[datetime, int]]  # (start of the minute, attempts)
     at: datetime  # when the snapshot was taken
+    connected: int = 0  # issue 13: callees connected to an agent
+    abandoned: int = 0  # answered, no agent within 2 s
+
+    @property
+    def abandon_rate(self) -> float:
+        """Abandoned among the callees meant for an agent (connected + abandoned)."""
+        total = self.connected + self.abandoned
+        return self.abandoned / total if total else 0.0
 
 
 @dataclass(frozen=True, slots=True)

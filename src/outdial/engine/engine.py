@@ -13,12 +13,15 @@ from typing import Any
 
 from outdial.clock import Clock
 from outdial.domain.address import DIALABLE_TYPES, Address, AddressType
+from outdial.domain.destinations import DestinationRule
 from outdial.domain.errors import Unavailable
+from outdial.domain.ids import NIL_UUID
 from outdial.domain.models import Campaign
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.pacing import start_interval_us, starts_allowed
 from outdial.domain.rules import ring_limit_ms
 from outdial.domain.states import CampaignType, EndHandle
+from outdial.engine.desk import AgentDesk, queue_actions
 from outdial.engine.flowrun import FlowRunner, HttpSender, WebhookSender
 from outdial.engine.ledger import Ledger
 from outdial.engine.outbound import BLOCKED, PlayGuard
@@ -38,6 +41,7 @@ from outdial.telephony.base import CallRequest, Telephony
 
 log = logging.getLogger("outdial.engine")
 NO_SOURCE = Address(AddressType.NONE, "")
+AGENT_SWEEP_S = 60.0  # how often agents left `ringing` by a dead engine are looked for
 
 
 def call_variables(attempt: Claimed, campaign: Campaign, target: Any = None) -> dict[str, str]:
@@ -122,6 +126,9 @@ class Engine:
         self._reconnect_delay = 0.0
         self._recover_after = 0.0
         self._calls: dict[asyncio.Task[None], uuid.UUID] = {}  # attempt task -> campaigncall
+        self.desk = AgentDesk(dialing.desk, clock)  # agents and their pacing (issue 13)
+        self.agent_rule = DestinationRule(dialing.ctx.network)
+        self._agents_swept = 0.0  # when agents left ringing by a dead engine were last freed
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def open(self) -> None:
@@ -140,6 +147,7 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self.flows.drain()
+        await self.desk.close()
         await self.ledger.flush()
         if isinstance(self.flow_sender, HttpSender):
             await self.flow_sender.close()
@@ -235,6 +243,12 @@ class Engine:
     async def recover(self) -> int:
         if self.db_down_since is not None or self._now() < self._recover_after:
             return 0  # just back: give every engine time to beat before judging them dead
+        if self._now() >= self._agents_swept + AGENT_SWEEP_S:
+            self._agents_swept = self._now()
+            stale_us = int((self.config.max_call_s + self.config.lease_grace_s) * 1_000_000)
+            freed = await self.dialing.desk.release_stale(stale_us)
+            if freed:
+                log.warning("%d agents left ringing by a lost call are available again", freed)
         return await self.dialing.attempts.recover(
             int(self.config.stale_after_s * 1_000_000), by=self.id
         )
@@ -331,6 +345,7 @@ class Engine:
             * 1_000_000
         )
         started = 0
+        agents = await self.desk.limit(campaign)  # None: no agents involved
         while True:
             now = to_us(self.clock.now())
             limit = starts_allowed(
@@ -342,6 +357,8 @@ class Engine:
                 window_s=self.config.tick_s,
                 max_batch=self.config.max_batch,
             )
+            if agents is not None:
+                limit = min(limit, agents - started)
             if limit <= 0:
                 return started
             began = time.perf_counter()
@@ -369,6 +386,8 @@ class Engine:
                 self._spawn(attempt, campaign, data.get(attempt.target_id))
             started += len(claim.attempts)
             self.started += len(claim.attempts)
+            if agents is not None:
+                self.desk.placed(campaign.id, len(claim.attempts))
             ATTEMPTS_STARTED.inc(len(claim.attempts))
             if claim.attempts:
                 run = replace(run, in_flight=claim.in_flight, pace_next_us=claim.pace_next_us)
@@ -449,6 +468,7 @@ class Engine:
                 ),
             )
             return
+        actions = queue_actions(campaign)
         why = await self.play_guard.blocked(actions)
         if why is not None:
             log.warning("attempt failed: %s %s", ids, why, extra=extra)
@@ -467,20 +487,34 @@ class Engine:
             opt_out_confirmation=campaign.opt_out.confirmation if campaign.opt_out else "",
             variables=variables,
             recordings_dir=self.dialing.ctx.recordings_dir,
+            connector=self.desk.connector(campaign, attempt.campaigncall_id, self.agent_rule),
         )
+        began = to_us(self.clock.now())
+        with_agents = campaign.queue_id != NIL_UUID
+        rang = False
 
         async def on_answer() -> None:
+            nonlocal rang
             self.ledger.answered(attempt.campaigncall_id)
+            if with_agents:
+                rang = True
+                ring_us = to_us(self.clock.now()) - began
+                self.desk.ring_ended(campaign.id, ring_us, answered=True)
 
         limit = request.dial_timeout_ms / 1000 + self.config.max_call_s
-        await self._to_the_end(
-            attempt,
-            lambda: self.telephony.place_call(request, on_answer),
-            limit,
-            "attempt",
-            ids,
-            extra,
-        )
+        try:
+            await self._to_the_end(
+                attempt,
+                lambda: self.telephony.place_call(request, on_answer),
+                limit,
+                "attempt",
+                ids,
+                extra,
+            )
+        finally:
+            if with_agents and not rang:
+                ring_us = to_us(self.clock.now()) - began
+                self.desk.ring_ended(campaign.id, ring_us, answered=False)
 
     async def _flow_attempt(
         self,

@@ -18,7 +18,7 @@ from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import NIL_UUID
 from outdial.domain.states import CAMPAIGN_TRANSITIONS, CampaignStatus
 from outdial.storage import repo
-from outdial.storage.tables import campaigns, outdials, outplans
+from outdial.storage.tables import campaigns, outdials, outplans, queues
 from outdial.storage.transitions import moves_to
 
 Row = sa.Row[Any]
@@ -49,6 +49,8 @@ async def validate_refs(
                 f"outdial_id {row.id} is attached to campaign {row.campaign_id}",
                 reason="OUTDIAL_IN_USE",
             )
+    if refs.get("queue_id", NIL_UUID) != NIL_UUID:
+        await _live(conn, queues, customer_id, refs["queue_id"], "queue_id")
     if refs["next_campaign_id"] != NIL_UUID:
         await _live(conn, campaigns, customer_id, refs["next_campaign_id"], "next_campaign_id")
         await _no_cycle(conn, customer_id, campaign_id, refs["next_campaign_id"])

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.actions import ActionRules, media_refs, parse_actions
+from outdial.domain.agents import parse_dispositions
+from outdial.domain.dialmode import DialMode
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from outdial.domain.ids import NIL_UUID, new_id
 from outdial.domain.models import Campaign, Page
@@ -38,6 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "max_concurrent_calls": 100,
     "calls_per_second": 10.0,
     **{r: NIL_UUID for r in REFS},
+    "dial_mode": "",
+    "max_abandon_rate": 3.0,
+    "abandon_message": "",
+    "dispositions": "[]",
 }
 
 
@@ -57,6 +63,24 @@ def basic_fields(body: Body) -> dict[str, Any]:
     rate = number(body, "calls_per_second", low=0.001, high=100_000)
     if rate is not None:
         values["calls_per_second"] = rate
+    values.update(agent_fields(body))
+    return values
+
+
+def agent_fields(body: Body) -> dict[str, Any]:
+    """Issue 13: dial_mode ("" = the default), max_abandon_rate (percent), abandon_message,
+    dispositions (the codes an agent may set)."""
+    values: dict[str, Any] = dict(text_fields(body, {"abandon_message": "text"}))
+    if "dial_mode" in body:
+        mode = body["dial_mode"]
+        values["dial_mode"] = (
+            "" if mode in (None, "") else parse_enum(DialMode, mode, "dial_mode").value
+        )
+    ceiling = number(body, "max_abandon_rate", low=0, high=100)
+    if ceiling is not None:
+        values["max_abandon_rate"] = ceiling
+    if "dispositions" in body:
+        values["dispositions"] = dump_json(parse_dispositions(body["dispositions"]))
     return values
 
 

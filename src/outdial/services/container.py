@@ -8,10 +8,12 @@ from outdial.clock import Clock
 from outdial.domain.limits import Limits
 from outdial.domain.netpolicy import NetworkPolicy
 from outdial.services.accounts import AccountService
+from outdial.services.agents import AgentService
 from outdial.services.campaigncalls import CampaigncallService
 from outdial.services.campaigns import CampaignService
 from outdial.services.context import Context
 from outdial.services.customers import CustomerService
+from outdial.services.dispositions import DispositionService
 from outdial.services.dnclists import DncListService
 from outdial.services.eligibility import EligibilityService
 from outdial.services.event_feed import EventService
@@ -19,8 +21,10 @@ from outdial.services.limits import RequestLimits
 from outdial.services.media import MediaService
 from outdial.services.outdials import OutdialService
 from outdial.services.outplans import OutplanService
+from outdial.services.queues import QueueService
 from outdial.services.recordings import RecordingService
 from outdial.services.stats import StatsService
+from outdial.services.tags import TagService
 from outdial.services.target_reset import TargetResetService
 from outdial.services.targets import TargetService
 from outdial.services.users import UserService
@@ -46,6 +50,10 @@ class Services:
     recordings: RecordingService
     resets: TargetResetService
     users: UserService
+    tags: TagService
+    agents: AgentService
+    queues: QueueService
+    dispositions: DispositionService
 
     @classmethod
     def build(
@@ -58,6 +66,7 @@ class Services:
         max_call_ms: int = 3_600_000,
         recordings_dir: str = "",
         recordings_retention_days: float = 0.0,
+        sim_agents: bool = False,
     ) -> Services:
         """`network`: what customers' outbound requests may reach (closed by default);
         `limits`: the per-customer limits; `max_call_ms`: the longest call (and action)."""
@@ -69,6 +78,7 @@ class Services:
             max_call_ms,
             recordings_dir=recordings_dir,
             recordings_retention_days=recordings_retention_days,
+            sim_agents=sim_agents,
         )
         return cls.over(ctx)
 
@@ -94,6 +104,10 @@ class Services:
             recordings=RecordingService(ctx),
             resets=TargetResetService(ctx),
             users=UserService(ctx),
+            tags=TagService(ctx),
+            agents=AgentService(ctx),
+            queues=QueueService(ctx),
+            dispositions=DispositionService(ctx),
         )
 
     async def database_reachable(self) -> bool:

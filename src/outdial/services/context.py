@@ -26,6 +26,7 @@ class Context:
     recordings_retention_days: float = 0.0  # 0: recordings are kept until deleted
     # Customer users' sessions and the login throttle (issue 14; OUTDIAL_SESSION_*).
     sessions: SessionPolicy = field(default_factory=SessionPolicy)
+    sim_agents: bool = False  # `sim:` agent addresses accepted (the simulated telephony only)
 
     def now_us(self) -> int:
         return to_us(self.clock.now())

@@ -7,6 +7,7 @@ from __future__ import annotations
 from outdial.services.attempts import AttemptService
 from outdial.services.campaign_lifecycle import Broken, CampaignLifecycle, Roster, Running
 from outdial.services.context import Context
+from outdial.services.desk import DeskService
 from outdial.services.engine_registry import EngineRegistry
 
 __all__ = ["Broken", "DialingService", "Roster", "Running"]
@@ -20,3 +21,4 @@ class DialingService:
         self.registry = EngineRegistry(ctx)
         self.attempts = AttemptService(ctx)
         self.campaigns = CampaignLifecycle(ctx)
+        self.desk = DeskService(ctx)  # agents (issue 13)

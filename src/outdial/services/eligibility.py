@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.address import Address
+from outdial.domain.agents import ABANDON_HOLD_US
 from outdial.domain.callwindow import is_open
 from outdial.domain.decision import Decision, Facts, decide
 from outdial.domain.eligibility import (
@@ -111,9 +112,12 @@ class EligibilityService:
             calls = await compliance.calls_to(
                 conn, campaign.customer_id, numbers, now_us - lookback
             )
+        since = now_us - ABANDON_HOLD_US
+        abandoned = await compliance.abandoned_numbers(conn, campaign.customer_id, numbers, since)
         return Facts(
             listed=listed,
             calls=calls,
+            abandoned=abandoned,
             calling_codes=await quota.calling_codes(conn, campaign.customer_id),
             campaign_running=campaign.status is CampaignStatus.RUN,
             pacing_full=in_flight >= campaign.max_concurrent_calls,

@@ -44,6 +44,14 @@ class StatsService:
                     .group_by(CC.c.status, CC.c.result, CC.c.hangup_reason)
                 )
             ).all()
+            agents = (
+                await conn.execute(
+                    sa.select(
+                        sa.func.count(CC.c.tm_connect),
+                        sa.func.count(sa.case((CC.c.abandoned.is_(sa.true()), 1))),
+                    ).where(CC.c.campaign_id == campaign_id)
+                )
+            ).one()
             per_minute = (
                 await conn.execute(
                     sa.select(minute, sa.func.count())
@@ -78,4 +86,6 @@ class StatsService:
                 for start in range(first_minute // MINUTE_US, now // MINUTE_US + 1)
             ],
             at=datetime.fromtimestamp(now / 1_000_000, UTC),
+            connected=int(agents[0] or 0),
+            abandoned=int(agents[1] or 0),
         )

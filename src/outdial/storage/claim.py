@@ -261,4 +261,12 @@ def _campaigncall_row(
         "opted_out": False,
         "hangup_detail": "",
         "ended_by": None,
+        # issue 13: agents (filled when the callee is connected or abandoned)
+        "agent_id": None,
+        "abandoned": False,
+        "tm_abandon": None,
+        "tm_connect": None,
+        "disposition": "",
+        "disposition_note": "",
+        "callback_at": None,
     }

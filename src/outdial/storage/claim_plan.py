@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.address import Address
+from outdial.domain.agents import ABANDON_HOLD_US
 from outdial.domain.decision import Candidate, Decision, Facts, Skip, Verdict, decide
 from outdial.domain.eligibility import DAY_US, dial_number
 from outdial.domain.ids import new_id
@@ -120,8 +121,12 @@ class ClaimPlan:
             lookback = max(DAY_US, self.outplan.min_number_gap * 1000)
             found_calls = await compliance.calls_to(self.conn, cid, numbers, self.now_us - lookback)
             self.calls.update(found_calls)
+        since = self.now_us - ABANDON_HOLD_US
+        abandoned = await compliance.abandoned_numbers(self.conn, cid, numbers, since)
         # targets of one batch share few zones: the window is decided once per zone set
-        self.facts = Facts(listed, self.calls, calling_codes=self.calling_codes, windows={})
+        self.facts = Facts(
+            listed, self.calls, calling_codes=self.calling_codes, windows={}, abandoned=abandoned
+        )
 
     def decide_all(self) -> None:
         for c in self.candidates:

@@ -6,6 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from outdial.domain.ids import NIL_UUID
 from outdial.domain.models import (
     AccessKey,
     Campaign,
@@ -185,6 +186,10 @@ def campaign(row: Row) -> Campaign:
         tm_update=from_us(v["tm_update"]),
         tm_delete=opt_from_us(v["tm_delete"]),
         opt_out=load_opt_out(v.get("opt_out")),
+        dial_mode=v.get("dial_mode") or "",
+        max_abandon_rate=float(v.get("max_abandon_rate", 3.0)),
+        abandon_message=v.get("abandon_message") or "",
+        dispositions=tuple(load_json(v.get("dispositions") or "[]")),
     )
 
 
@@ -220,4 +225,10 @@ def campaigncall(row: Row) -> Campaigncall:
         digits=v.get("digits") or "",
         opted_out=bool(v.get("opted_out")),
         hangup_detail=v["hangup_detail"] or "",
+        agent_id=v.get("agent_id") or NIL_UUID,
+        abandoned=bool(v.get("abandoned")),
+        tm_connect=opt_from_us(v.get("tm_connect")),
+        disposition=v.get("disposition") or "",
+        disposition_note=v.get("disposition_note") or "",
+        callback_at=opt_from_us(v.get("callback_at")),
     )

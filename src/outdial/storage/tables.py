@@ -235,6 +235,11 @@ campaigns = sa.Table(
     *_times(),
     # Issue 12: opt-out by keypress, JSON {key, dnclist_id, confirmation}; NULL: none.
     sa.Column("opt_out", sa.Text, nullable=True),
+    # Issue 13: agents. dial_mode "" = the default (power with a queue, none without).
+    sa.Column("dial_mode", sa.String(16), nullable=False, server_default=""),
+    sa.Column("max_abandon_rate", sa.Float, nullable=False, server_default="3"),
+    sa.Column("abandon_message", sa.Text, nullable=False, server_default=""),
+    sa.Column("dispositions", sa.Text, nullable=False, server_default="[]"),
     sa.Index("ix_campaigns_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_campaigns_status", "status"),
 )
@@ -279,6 +284,15 @@ campaigncalls = sa.Table(
     # Issue 16 item 3: the engine that wrote the end (the attempt's own, or the one that
     # recovered it as `lost`); NULL while open and on attempts ended before it was kept.
     sa.Column("ended_by", sa.String(64), nullable=True),
+    # Issue 13: the agent reached (NULL: none), abandon (answered, no agent within 2 s; the
+    # number rests 72 h for every campaign of the customer), the agent's disposition.
+    sa.Column("agent_id", Id, nullable=True),
+    sa.Column("abandoned", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("tm_abandon", Micros, nullable=True),
+    sa.Column("tm_connect", Micros, nullable=True),
+    sa.Column("disposition", sa.String(64), nullable=False, server_default=""),
+    sa.Column("disposition_note", sa.Text, nullable=False, server_default=""),
+    sa.Column("callback_at", Micros, nullable=True),
     sa.Index("ix_campaigncalls_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_campaign", "campaign_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_target", "outdial_target_id"),
@@ -431,4 +445,55 @@ recordings = sa.Table(
     *_times(),
     sa.Index("ix_recordings_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_recordings_campaigncall", "campaigncall_id"),
+)
+
+# Issue 13: tags, agents (people who take answered calls) and queues (which agents serve).
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    *_times(),
+    sa.Index("ix_tags_list", "customer_id", "tm_create", "id"),
+)
+
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("username", sa.String(255), nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False),  # argon2id; never leaves the service
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("ring_method", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("permission", sa.BigInteger, nullable=False),
+    sa.Column("tag_ids", sa.Text, nullable=False),  # JSON list of tag ids
+    sa.Column("addresses", sa.Text, nullable=False),  # JSON list of Address objects
+    sa.Column("tm_status", Micros, nullable=False),  # when `status` last changed (longest idle)
+    *_times(),
+    sa.Index("ix_agents_list", "customer_id", "tm_create", "id"),
+    sa.Index("ix_agents_status", "customer_id", "status"),
+)
+
+queues = sa.Table(
+    "queues",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("routing_method", sa.String(16), nullable=False),
+    sa.Column("tag_ids", sa.Text, nullable=False),
+    sa.Column("wait_actions", sa.Text, nullable=False),
+    sa.Column("wait_timeout", sa.Integer, nullable=False),
+    sa.Column("service_timeout", sa.Integer, nullable=False),
+    sa.Column("total_incoming_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("total_serviced_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("total_abandoned_count", sa.BigInteger, nullable=False, server_default="0"),
+    *_times(),
+    sa.Index("ix_queues_list", "customer_id", "tm_create", "id"),
 )

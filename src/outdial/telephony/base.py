@@ -27,6 +27,9 @@ class CallRequest:
     opt_out_confirmation: str = ""  # text to speak before hanging up on an opt-out
     variables: dict[str, str] = field(default_factory=dict)  # target data for ${...}
     recordings_dir: str = ""  # empty = recording disabled
+    # Issue 13: runs `queue_join` / `connect` (telephony/interpreter.py Connector); None:
+    # those actions are skipped. Typed loosely: the interpreter's Protocol, not imported here.
+    connector: Any = None
 
 
 class MediaSource(Protocol):

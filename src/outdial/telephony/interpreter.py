@@ -92,6 +92,14 @@ class CallMedia(Protocol):
         ...
 
 
+class Connector(Protocol):
+    """Runs `queue_join` and `connect` on an answered call (the engine's agent desk,
+    engine/desk.py): finds the second party, bridges through `media`, and says whether the
+    call is over (connected and hung up, or abandoned)."""
+
+    async def run(self, kind: str, option: dict[str, Any], media: CallMedia) -> bool: ...
+
+
 @dataclass(slots=True)
 class ScriptResult:
     reason: HangupReason = HangupReason.NORMAL
@@ -120,6 +128,7 @@ class CallScript:
         opt_out_confirmation: str = "",
         recordings_dir: str = "",
         label: str = "",
+        connector: Connector | None = None,
     ) -> None:
         self.flow = Flow(actions, variables)
         self.media = media
@@ -129,6 +138,7 @@ class CallScript:
         self.recordings_dir = recordings_dir
         self.label = label or str(call_id)
         self.result = ScriptResult()
+        self.connector = connector  # queue_join / connect (None: skipped, logged)
         self.pending = ""  # received, not yet taken by a digits_receive
         self._stop: asyncio.Future[HangupReason] | None = None
         self._digit_waiters: list[Callable[[str], None]] = []
@@ -251,6 +261,12 @@ class CallScript:
             await self._start_recording(opt)
         elif kind == "recording_stop":
             self._stop_recording()
+        elif kind in ("queue_join", "connect") and self.connector is not None:
+            over = await self.connector.run(kind, opt, self.media)
+            self.result.played.append(kind)
+            if over:  # the conversation (or the abandon message) ended the call
+                self._halt(HangupReason.NORMAL)
+            return
         elif kind == "connect":
             await self._connect(opt)
         else:

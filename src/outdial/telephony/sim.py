@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from datetime import datetime
 
 from outdial.clock import Clock
 from outdial.domain.address import Address
+from outdial.domain.agents import SIM_PREFIX, parse_sim_agent
 from outdial.domain.numberplan import FarEnd, Listening, behaviour_for, listening_for
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.domain.rules import ring_limit_ms
@@ -18,6 +20,7 @@ from outdial.telephony.recording import Recorder
 
 log = logging.getLogger("outdial.telephony.sim")
 BEEP_MS = 250
+BRIDGE_RING_MS = 200  # a non-sim second leg rings this long on the simulated telephony
 
 
 class SimMedia:
@@ -25,10 +28,14 @@ class SimMedia:
     (AMD decision and time, the voicemail-drop cue, the 776 key press); every talk or play
     takes `action_ms`."""
 
-    def __init__(self, clock: Clock, far: Listening, action_ms: int) -> None:
+    def __init__(
+        self, clock: Clock, far: Listening, action_ms: int, rng: random.Random | None = None
+    ) -> None:
         self.clock = clock
         self.far = far
         self.action_ms = action_ms
+        self.rng = rng or random.Random(0)
+        self.bridges: list[tuple[str, BridgeResult]] = []  # what was bridged (tests)
         self.answered = clock.now()
         self.script: CallScript | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -84,10 +91,32 @@ class SimMedia:
         return None  # no audio: a recording is silence of the right length
 
     async def bridge(self, destination: Address, ring_timeout_ms: int) -> BridgeResult:
-        """No second parties on the simulated telephony of this branch: never answered (the
-        simulated agents of issue 13, `sim:agent?...`, are the engine side's)."""
-        log.info("sim: bridge to %s not answered (no simulated agents)", destination.target)
-        return BridgeResult(BridgeEnd.NOT_ANSWERED)
+        """A second leg on virtual time. `sim:agent?aht=S&wrap=S[&ring=MS][&answer=0]`: rings
+        `ring` ms, answers, talks an exponential time of mean `aht` s (drawn from the
+        telephony's seeded generator), then the agent hangs up. Any other address answers by
+        the number plan (SPEC 5) and talks `action_ms`."""
+        ring_limit = ring_limit_ms(ring_timeout_ms)
+        if destination.target.startswith(SIM_PREFIX):
+            agent = parse_sim_agent(destination.target)
+            answers, ring_ms = agent.answer, agent.ring_ms
+            talk_ms = agent.talk_ms(self.rng)
+            code = 200 if answers else 480
+        else:
+            behaviour = behaviour_for(destination.sip_user)
+            ring_ms, talk_ms = BRIDGE_RING_MS, self.action_ms
+            never = behaviour.far_end is FarEnd.NEVER_ANSWER
+            code = 487 if never else (behaviour.sip_code or 200)
+            answers = code == 200
+        if not answers or ring_ms > ring_limit:
+            await self.wait(ring_limit if code in (200, 480, 487) else ring_ms)
+            result = BridgeResult(BridgeEnd.NOT_ANSWERED, sip_code=487 if code == 200 else code)
+        else:
+            await self.wait(ring_ms)
+            answer_ms = self.elapsed_ms()
+            await self.wait(talk_ms)
+            result = BridgeResult(BridgeEnd.AGENT, 200, answer_ms, talk_ms)
+        self.bridges.append((destination.target, result))
+        return result
 
     def close(self) -> None:
         for task in self._tasks:
@@ -99,11 +128,14 @@ class SimTelephony:
     as its actions (`sleep` durations, `action_ms` for each talk or play, the far end's timing
     for `amd`, `wait_for_beep` and `digits_receive`)."""
 
-    def __init__(self, clock: Clock, *, ring_ms: int = 200, action_ms: int = 100) -> None:
+    def __init__(
+        self, clock: Clock, *, ring_ms: int = 200, action_ms: int = 100, seed: int = 0
+    ) -> None:
         self.clock = clock
         self.ring_ms = ring_ms
         self.action_ms = action_ms
         self.placed = 0
+        self.rng = random.Random(seed)  # simulated agents' talk times: deterministic per seed
 
     async def start(self) -> None:
         return None
@@ -126,7 +158,8 @@ class SimTelephony:
             code = behaviour.sip_code
             return CallOutcome(reason_for_sip_code(code), sip_code=code)
         await on_answer()
-        media = SimMedia(self.clock, listening_for(request.destination.sip_user), self.action_ms)
+        far = listening_for(request.destination.sip_user)
+        media = SimMedia(self.clock, far, self.action_ms, self.rng)
         script = CallScript(
             request.actions,
             media,
@@ -135,6 +168,7 @@ class SimTelephony:
             opt_out_key=request.opt_out_key,
             opt_out_confirmation=request.opt_out_confirmation,
             recordings_dir=request.recordings_dir,
+            connector=request.connector,
         )
         media.script = script
         try:

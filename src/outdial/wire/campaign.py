@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from outdial.domain.ids import NIL_UUID
 from outdial.domain.models import Campaign
 from outdial.wire.common import number, ts
 
@@ -29,4 +30,8 @@ def render(c: Campaign) -> dict[str, Any]:
         "tm_update": ts(c.tm_update),
         "tm_delete": ts(c.tm_delete),
         "opt_out": None if c.opt_out is None else c.opt_out.to_json(),
+        "dial_mode": c.dial_mode or ("power" if c.queue_id != NIL_UUID else ""),
+        "max_abandon_rate": number(c.max_abandon_rate),
+        "abandon_message": c.abandon_message,
+        "dispositions": list(c.dispositions),
     }

@@ -37,4 +37,10 @@ def render(c: Campaigncall) -> dict[str, Any]:
         "amd_ms": c.amd_ms,
         "digits": c.digits,
         "opted_out": c.opted_out,
+        "agent_id": str(c.agent_id),
+        "abandoned": c.abandoned,
+        "disposition": c.disposition,
+        "disposition_note": c.disposition_note,
+        "callback_at": "" if c.callback_at is None else ts(c.callback_at),
+        "tm_connect": "" if c.tm_connect is None else ts(c.tm_connect),
     }

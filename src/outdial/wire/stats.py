@@ -24,4 +24,7 @@ def render(s: CampaignStats) -> dict[str, Any]:
         "calls_per_minute": [{"minute": ts(at), "count": n} for at, n in s.calls_per_minute],
         "answer_rate": round(results["success"] / finished, 4) if finished else 0.0,
         "tm_update": ts(s.at),
+        "connected": s.connected,
+        "abandoned": s.abandoned,
+        "abandon_rate": round(s.abandon_rate, 4),
     }

@@ -15,6 +15,7 @@ from outdial.api.schemas import (
     CampaignServiceLevel,
     CampaignStatusIn,
     CampaignUpdate,
+    DispositionIn,
     ResourceInfo,
 )
 from outdial.domain.ids import parse_id
@@ -142,6 +143,14 @@ async def list_calls(s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONR
 @router.get("/campaigncalls/{id}", operation_id="get_campaigncall")
 async def get_call(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
     return ok(wire_campaigncall.render(await s.campaigncalls.get(me, parse_id(id))))
+
+
+@router.put("/campaigncalls/{id}/disposition", operation_id="update_campaigncall_disposition")
+async def set_disposition(
+    id: str, s: ServicesDep, me: CustomerId, body: DispositionIn | None = None
+) -> JSONResponse:
+    fields = body.fields() if body else {}
+    return ok(wire_campaigncall.render(await s.dispositions.set(me, parse_id(id), fields)))
 
 
 @router.delete("/campaigncalls/{id}", operation_id="delete_campaigncall")

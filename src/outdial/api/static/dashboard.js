@@ -65,6 +65,8 @@ async function refresh() {
   $("in-flight").textContent = s.calls_in_flight;
   $("attempts").textContent = s.attempts_total;
   $("answer-rate").textContent = `${Math.round(s.answer_rate * 100)}%`;
+  $("abandon-rate").textContent = `${(s.abandon_rate * 100).toFixed(1)}%`;
+  $("abandoned").textContent = s.abandoned; $("for-agents").textContent = s.abandoned + s.connected;
   const total = Math.max(1, s.targets_total);
   $("progress").children[0].style.width = `${100 * s.targets_by_status.done / total}%`;
   $("progress").children[1].style.width = `${100 * s.targets_by_status.progressing / total}%`;
@@ -76,6 +78,19 @@ async function refresh() {
   }
   $("run").disabled = c.status === "run"; $("stop").disabled = c.status === "stop";
   drawChart(s.calls_per_minute);
+  await showAgents();
+}
+
+async function showAgents() {  // issue 13: who is available, ringing (on a call), busy, away
+  const page = await api("GET", "/agents?page_size=100");
+  const body = $("agents"); body.textContent = "";
+  for (const a of page.result) {
+    const tr = document.createElement("tr"); tr.dataset.agent = a.id;
+    const name = document.createElement("td"); name.textContent = a.name || a.username || a.id.slice(0, 8);
+    const st = document.createElement("td"); const b = document.createElement("span");
+    b.className = `badge ${a.status}`; b.textContent = a.status; st.appendChild(b);
+    tr.append(name, st); body.appendChild(tr);
+  }
 }
 
 function drawChart(minutes) {

@@ -417,6 +417,7 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
             request.actions, sip_media, call_id=request.call_id, variables=request.variables,
             opt_out_key=request.opt_out_key, opt_out_confirmation=request.opt_out_confirmation,
             recordings_dir=request.recordings_dir, label=self.label,
+            connector=request.connector,
         )  # fmt: skip
         self.script = script
         return script

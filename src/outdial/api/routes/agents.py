@@ -1,0 +1,141 @@
+"""/v1.0/tags, /v1.0/agents and /v1.0/queues (issue 13)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from outdial.api.deps import CustomerId, PagingDep, ServicesDep
+from outdial.api.responses import ok
+from outdial.api.schemas import (
+    AgentAddresses,
+    AgentCreate,
+    AgentPassword,
+    AgentStatusIn,
+    AgentTagIds,
+    AgentUpdate,
+    QueueIn,
+    TagIn,
+)
+from outdial.domain.ids import parse_id
+from outdial.wire.agents import render_agent, render_queue, render_tag
+from outdial.wire.paging import listing
+
+router = APIRouter(prefix="/v1.0", tags=["agents"])
+
+
+@router.post("/tags", operation_id="create_tag")
+async def create_tag(s: ServicesDep, me: CustomerId, body: TagIn | None = None) -> JSONResponse:
+    return ok(render_tag(await s.tags.create(me, body.fields() if body else {})))
+
+
+@router.get("/tags", operation_id="list_tags")
+async def list_tags(s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
+    return ok(listing(await s.tags.list(me, paging.cursor, paging.limit), render_tag))
+
+
+@router.get("/tags/{id}", operation_id="get_tag")
+async def get_tag(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(render_tag(await s.tags.get(me, parse_id(id))))
+
+
+@router.put("/tags/{id}", operation_id="update_tag")
+async def update_tag(
+    id: str, s: ServicesDep, me: CustomerId, body: TagIn | None = None
+) -> JSONResponse:
+    return ok(render_tag(await s.tags.update(me, parse_id(id), body.fields() if body else {})))
+
+
+@router.delete("/tags/{id}", operation_id="delete_tag")
+async def delete_tag(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(render_tag(await s.tags.delete(me, parse_id(id))))
+
+
+@router.post("/agents", operation_id="create_agent")
+async def create_agent(
+    s: ServicesDep, me: CustomerId, body: AgentCreate | None = None
+) -> JSONResponse:
+    return ok(render_agent(await s.agents.create(me, body.fields() if body else {})))
+
+
+@router.get("/agents", operation_id="list_agents")
+async def list_agents(s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
+    return ok(listing(await s.agents.list(me, paging.cursor, paging.limit), render_agent))
+
+
+@router.get("/agents/{id}", operation_id="get_agent")
+async def get_agent(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(render_agent(await s.agents.get(me, parse_id(id))))
+
+
+@router.put("/agents/{id}", operation_id="update_agent")
+async def update_agent(
+    id: str, s: ServicesDep, me: CustomerId, body: AgentUpdate | None = None
+) -> JSONResponse:
+    fields = body.fields() if body else {}
+    return ok(render_agent(await s.agents.update(me, parse_id(id), fields, part="basic")))
+
+
+@router.put("/agents/{id}/status", operation_id="update_agent_status")
+async def update_agent_status(
+    id: str, s: ServicesDep, me: CustomerId, body: AgentStatusIn
+) -> JSONResponse:
+    fields = body.fields()
+    return ok(render_agent(await s.agents.update(me, parse_id(id), fields, part="status")))
+
+
+@router.put("/agents/{id}/addresses", operation_id="update_agent_addresses")
+async def update_agent_addresses(
+    id: str, s: ServicesDep, me: CustomerId, body: AgentAddresses | None = None
+) -> JSONResponse:
+    fields = body.fields() if body else {}
+    return ok(render_agent(await s.agents.update(me, parse_id(id), fields, part="addresses")))
+
+
+@router.put("/agents/{id}/tag_ids", operation_id="update_agent_tag_ids")
+async def update_agent_tag_ids(
+    id: str, s: ServicesDep, me: CustomerId, body: AgentTagIds | None = None
+) -> JSONResponse:
+    fields = body.fields() if body else {}
+    return ok(render_agent(await s.agents.update(me, parse_id(id), fields, part="tag_ids")))
+
+
+@router.put("/agents/{id}/password", operation_id="update_agent_password")
+async def update_agent_password(
+    id: str, s: ServicesDep, me: CustomerId, body: AgentPassword
+) -> JSONResponse:
+    fields = body.fields()
+    return ok(render_agent(await s.agents.update(me, parse_id(id), fields, part="password")))
+
+
+@router.delete("/agents/{id}", operation_id="delete_agent")
+async def delete_agent(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(render_agent(await s.agents.delete(me, parse_id(id))))
+
+
+@router.post("/queues", operation_id="create_queue")
+async def create_queue(s: ServicesDep, me: CustomerId, body: QueueIn | None = None) -> JSONResponse:
+    return ok(render_queue(await s.queues.create(me, body.fields() if body else {})))
+
+
+@router.get("/queues", operation_id="list_queues")
+async def list_queues(s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
+    return ok(listing(await s.queues.list(me, paging.cursor, paging.limit), render_queue))
+
+
+@router.get("/queues/{id}", operation_id="get_queue")
+async def get_queue(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(render_queue(await s.queues.get(me, parse_id(id))))
+
+
+@router.put("/queues/{id}", operation_id="update_queue")
+async def update_queue(
+    id: str, s: ServicesDep, me: CustomerId, body: QueueIn | None = None
+) -> JSONResponse:
+    fields = body.fields() if body else {}
+    return ok(render_queue(await s.queues.update(me, parse_id(id), fields)))
+
+
+@router.delete("/queues/{id}", operation_id="delete_queue")
+async def delete_queue(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
+    return ok(render_queue(await s.queues.delete(me, parse_id(id))))

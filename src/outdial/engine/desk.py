@@ -1,0 +1,269 @@
+"""The engine's agent desk (issue 13): connects answered callees to agents and paces the
+campaigns that have a queue.
+
+- `CallConnector` (one per call) runs `queue_join` and `connect` for the interpreter: it
+  reserves an available agent of the queue (routing order, tag match; a guarded UPDATE makes
+  it `ringing`), bridges the call to the agent's address (`CallMedia.bridge`), and when the
+  conversation is over puts the agent in wrap-up (`busy`) and then back to `available`. No
+  agent reached within 2 s of the answer (US FTC/FCC): the call is **abandoned**, the callee
+  hears the campaign's `abandon_message` (safe harbour) and the call ends; the number then
+  rests 72 h for every campaign of the customer (the claim's decision, domain/decision.py).
+- `AgentDesk.limit` (once per campaign per tick) turns the campaign's `dial_mode` into a
+  number of calls to start now with `domain/dialmode` (`PacingPolicy`), from the queue's
+  agents as the database has them and this engine's measured `PacingStats`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from outdial.clock import Clock
+from outdial.domain.address import Address, AddressType, parse_address
+from outdial.domain.agents import (
+    ABANDON_AFTER_MS,
+    DEFAULT_RING_TIMEOUT_MS,
+    DEFAULT_WRAPUP_MS,
+    SIM_PREFIX,
+    AgentStatus,
+    effective_dial_mode,
+    parse_sim_agent,
+)
+from outdial.domain.destinations import DestinationRule
+from outdial.domain.dialmode import (
+    AgentPhase,
+    AgentView,
+    DialMode,
+    PacingPolicy,
+    PacingStats,
+    Snapshot,
+)
+from outdial.domain.ids import NIL_UUID, parse_ref
+from outdial.domain.models import Campaign
+from outdial.services.desk import DeskService, QueueInfo, Reserved
+from outdial.storage.timeconv import to_us
+from outdial.telephony.bridge import BridgeEnd
+from outdial.telephony.interpreter import CallMedia
+
+log = logging.getLogger("outdial.engine.desk")
+POLL_MS = 100  # how often a waiting callee looks for a free agent
+
+
+def queue_actions(campaign: Campaign) -> list[dict[str, Any]]:
+    """The campaign's actions with `queue_join` appended when it has a queue and its actions
+    join none (as VoIPBIN does)."""
+    actions = list(campaign.actions)
+    if campaign.queue_id == NIL_UUID or any(a.get("type") == "queue_join" for a in actions):
+        return actions
+    option = {"queue_id": str(campaign.queue_id)}
+    return [*actions, {"id": str(uuid.uuid4()), "type": "queue_join", "option": option}]
+
+
+def wrapup_ms(address: Address) -> int:
+    if address.target.startswith(SIM_PREFIX):
+        return int(parse_sim_agent(address.target).wrap_s * 1000)
+    return DEFAULT_WRAPUP_MS
+
+
+class AgentDesk:
+    def __init__(self, service: DeskService, clock: Clock) -> None:
+        self.service = service
+        self.clock = clock
+        self.stats: dict[uuid.UUID, PacingStats] = {}
+        self.waiting: dict[uuid.UUID, int] = {}  # campaign -> callees looking for an agent
+        self.wrapping: set[uuid.UUID] = set()  # agents in wrap-up by this engine
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.decisions: dict[uuid.UUID, str] = {}  # campaign -> last pacing reason (logs)
+
+    def now_us(self) -> int:
+        return to_us(self.clock.now())
+
+    def stats_for(self, campaign_id: uuid.UUID) -> PacingStats:
+        found = self.stats.get(campaign_id)
+        if found is None:
+            found = self.stats[campaign_id] = PacingStats()
+        return found
+
+    # ---- pacing ----------------------------------------------------------------------------
+    async def limit(self, campaign: Campaign) -> int | None:
+        """Calls the campaign's dial mode allows now; None: no agents involved."""
+        mode = effective_dial_mode(campaign.dial_mode, campaign.queue_id != NIL_UUID)
+        if mode is None:
+            return None
+        if mode is DialMode.PREVIEW:
+            return 0  # the agents ask for calls (not automated: docs/agents.md)
+        queue = await self.service.queue(campaign.customer_id, campaign.queue_id)
+        if queue is None:
+            return 0
+        now = self.now_us()
+        views = []
+        for agent in await self.service.agents(campaign.customer_id, queue):
+            if agent.status == AgentStatus.AVAILABLE:
+                views.append(AgentView(AgentPhase.IDLE, agent.since_us))
+            elif agent.status == AgentStatus.RINGING:  # its leg rings or it talks
+                views.append(AgentView(AgentPhase.TALKING, agent.since_us))
+            elif agent.status == AgentStatus.BUSY and agent.id in self.wrapping:
+                views.append(AgentView(AgentPhase.WRAPUP, agent.since_us))
+        calls = await self.service.open_calls(campaign.id)
+        ringing = [c.tm_create for c in calls if c.status == "dialing"]
+        snap = Snapshot(
+            now, views, ringing_since_us=ringing, waiting=self.waiting.get(campaign.id, 0)
+        )
+        policy = PacingPolicy(
+            mode=mode,
+            service_level=campaign.service_level,
+            max_abandon_rate=campaign.max_abandon_rate,
+        )
+        decision = policy.decide(snap, self.stats_for(campaign.id).measures(now))
+        if self.decisions.get(campaign.id) != decision.reason.value:
+            self.decisions[campaign.id] = decision.reason.value
+            log.info("campaign %s pacing: %s", campaign.id, decision.reason.value)
+        return decision.calls
+
+    def placed(self, campaign_id: uuid.UUID, count: int) -> None:
+        stats, now = self.stats_for(campaign_id), self.now_us()
+        for _ in range(count):
+            stats.placed(now)
+
+    def ring_ended(self, campaign_id: uuid.UUID, ring_us: int, *, answered: bool) -> None:
+        self.stats_for(campaign_id).ring_ended(self.now_us(), ring_us, answered=answered)
+
+    # ---- connecting ------------------------------------------------------------------------
+    def connector(
+        self, campaign: Campaign, call_id: uuid.UUID, rule: DestinationRule
+    ) -> CallConnector:
+        return CallConnector(self, campaign, call_id, rule)
+
+    def after_call(self, agent_id: uuid.UUID, campaign_id: uuid.UUID, wrap_ms: int) -> None:
+        """Wrap-up (`busy`) for `wrap_ms`, then `available` (unless the agent went elsewhere)."""
+        self.wrapping.add(agent_id)
+        task = asyncio.get_running_loop().create_task(self._wrap(agent_id, campaign_id, wrap_ms))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _wrap(self, agent_id: uuid.UUID, campaign_id: uuid.UUID, wrap_ms: int) -> None:
+        try:
+            await self.clock.sleep(wrap_ms / 1000)
+            self.stats_for(campaign_id).wrapup_ended(self.now_us(), wrap_ms * 1000)
+        finally:
+            self.wrapping.discard(agent_id)
+            with contextlib.suppress(Exception):  # the database away: release_stale later
+                await self.service.set_status(agent_id, AgentStatus.AVAILABLE, AgentStatus.BUSY)
+
+    async def close(self) -> None:
+        """Shutdown: agents in wrap-up are freed at once."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class CallConnector:
+    """`queue_join` and `connect` for one answered call (telephony/interpreter.py)."""
+
+    def __init__(
+        self, desk: AgentDesk, campaign: Campaign, call_id: uuid.UUID, rule: DestinationRule
+    ) -> None:
+        self.desk, self.campaign, self.call_id, self.rule = desk, campaign, call_id, rule
+        self.agent_id = NIL_UUID
+
+    async def run(self, kind: str, option: dict[str, Any], media: CallMedia) -> bool:
+        if kind == "connect":
+            return await self._connect(option, media)
+        raw = option.get("queue_id")
+        try:
+            queue_id = parse_ref(raw if isinstance(raw, str) else None, field="queue_id")
+        except Exception:
+            queue_id = NIL_UUID
+        if queue_id == NIL_UUID:
+            queue_id = self.campaign.queue_id
+        queue = await self.desk.service.queue(self.campaign.customer_id, queue_id)
+        if queue is None:
+            log.warning("call %s: queue_join: no queue %s, skipped", self.call_id, queue_id)
+            return False
+        return await self._join(queue, media)
+
+    async def _join(self, queue: QueueInfo, media: CallMedia) -> bool:
+        service, tried = self.desk.service, set[uuid.UUID]()
+        while media.elapsed_ms() < ABANDON_AFTER_MS:
+            with self._waiting():  # counted as waiting (pacing) until an agent is reserved
+                reserved = await service.reserve(self.campaign.customer_id, queue, frozenset(tried))
+                if reserved is None:
+                    await media.wait(POLL_MS)
+                    continue
+            tried.add(reserved.agent_id)
+            if await self._bridge_agent(reserved, queue, media):
+                return True
+        return await self._abandon(queue, media)
+
+    @contextlib.contextmanager
+    def _waiting(self) -> Iterator[None]:
+        waiting, campaign_id = self.desk.waiting, self.campaign.id
+        waiting[campaign_id] = waiting.get(campaign_id, 0) + 1
+        try:
+            yield
+        finally:
+            waiting[campaign_id] -= 1
+
+    async def _bridge_agent(self, reserved: Reserved, queue: QueueInfo, media: CallMedia) -> bool:
+        service, agent_id = self.desk.service, reserved.agent_id
+        for address in reserved.addresses:
+            waited_ms = media.elapsed_ms()
+            result = await media.bridge(address, DEFAULT_RING_TIMEOUT_MS)
+            if result.end is BridgeEnd.CALLEE and not 200 <= result.sip_code < 300:
+                # the callee hung up while the agent's phone rang: never connected, abandoned
+                await service.set_status(agent_id, AgentStatus.AVAILABLE, AgentStatus.RINGING)
+                now = self.desk.now_us()
+                await service.abandoned(self.call_id, queue.id, now)
+                self.desk.stats_for(self.campaign.id).abandoned(now)
+                log.info("call %s: the callee hung up while agent %s rang", self.call_id, agent_id)
+                return True
+            if not result.connected:
+                log.info("call %s: agent %s at %s did not answer (%s)", self.call_id, agent_id,
+                         address.target, result.sip_code)  # fmt: skip
+                continue
+            now = self.desk.now_us()
+            connect_us = now - result.talk_ms * 1000
+            await service.connected(self.call_id, queue.id, agent_id, connect_us)
+            stats = self.desk.stats_for(self.campaign.id)
+            wait_ms = max(waited_ms, result.answer_ms)
+            stats.connected(now, wait_ms * 1000)
+            stats.call_ended(now, result.talk_ms * 1000)
+            await service.set_status(agent_id, AgentStatus.BUSY, AgentStatus.RINGING)
+            self.desk.after_call(agent_id, self.campaign.id, wrapup_ms(address))
+            log.info("call %s: agent %s talked %d ms (%s hung up)", self.call_id, agent_id,
+                     result.talk_ms, result.end.value)  # fmt: skip
+            return True
+        # no address answered: the agent is free for other calls (it may be away from its desk)
+        await service.set_status(agent_id, AgentStatus.AVAILABLE, AgentStatus.RINGING)
+        return False
+
+    async def _abandon(self, queue: QueueInfo, media: CallMedia) -> bool:
+        now = self.desk.now_us()
+        await self.desk.service.abandoned(self.call_id, queue.id, now)
+        self.desk.stats_for(self.campaign.id).abandoned(now)
+        log.info("call %s: abandoned (no agent within %d ms)", self.call_id, ABANDON_AFTER_MS)
+        message = self.campaign.abandon_message.strip()
+        if message:
+            await media.talk(message, "")
+        return True
+
+    async def _connect(self, option: dict[str, Any], media: CallMedia) -> bool:
+        """`connect`: bridge to each of `destinations` in turn until one answers."""
+        raw = option.get("destinations")
+        for n, item in enumerate(raw if isinstance(raw, list) else []):
+            try:
+                address = parse_address(item, f"destinations[{n}]")
+                if address is None or address.type not in (AddressType.TEL, AddressType.SIP):
+                    continue
+                self.rule.check(address, f"destinations[{n}]")
+            except Exception as exc:  # the network policy or a malformed address: skipped
+                log.warning("call %s: connect destination %d skipped: %s", self.call_id, n, exc)
+                continue
+            result = await media.bridge(address, DEFAULT_RING_TIMEOUT_MS)
+            if result.connected:
+                return True
+        return False
