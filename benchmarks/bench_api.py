@@ -86,6 +86,9 @@ async def fill(db: Database, outdial_id: uuid.UUID, size: int) -> None:
                     "tm_create": at,
                     "tm_update": at,
                     "tm_delete": None,
+                    "timezone": None,
+                    "not_before": None,
+                    "priority": 0,
                 }
             )
             if len(chunk) == CHUNK:

@@ -38,7 +38,10 @@ def rows(count: int) -> list[tuple[Any, ...]]:
     for i in range(count):
         text = dump_address(Address(AddressType.TEL, f"+1{AREAS[i % 6]}555{i:04d}"))
         dests = (text, None, None, None, None)
-        out.append((uuid.uuid4(), *dests, 0, 0, 0, 0, 0, None, "idle", None, None))
+        # tries 0-4, timezone, status, last attempt, not_before, retry_at/_note, start_destination
+        out.append(
+            (uuid.uuid4(), *dests, 0, 0, 0, 0, 0, None, "idle", None, None, None, None, None)
+        )
     return out
 
 

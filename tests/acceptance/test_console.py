@@ -262,13 +262,18 @@ def test_lists_upload_refuses_bad_rows_then_imports_pages_and_searches(
     page.click("#next-page")
     expect(page.locator("#targets tr.target")).to_have_count(5)
     page.click("#prev-page")
-    page.fill("input[name=search]", "+15550100007")
+    expect(page.locator("#targets tr.target")).to_have_count(25)
+    # The search looks through the page shown (rows imported together share tm_create, so
+    # which 25 come first is the database's choice): search for one of them by its number.
+    lead = page.locator("#targets tr.target a").first.inner_text()
+    n = int(lead.removeprefix("Lead "))
+    page.fill("input[name=search]", f"+1555010{n:04d}")
     expect(page.locator("#targets tr.target")).to_have_count(1)
-    expect(page.locator("#targets tr.target")).to_contain_text("Lead 7")
+    expect(page.locator("#targets tr.target")).to_contain_text(lead)
     _shot(page, "list")
     page.locator("#targets tr.target a").click()
-    expect(page.locator("main h1")).to_have_text("Target: Lead 7")
-    expect(page.locator("main")).to_contain_text("tel:+15550100007")
+    expect(page.locator("main h1")).to_have_text(f"Target: {lead}")
+    expect(page.locator("main")).to_contain_text(f"tel:+1555010{n:04d}")
     expect(page.locator("#eligibility")).not_to_be_empty()
     _shot(page, "target")
     assert len(env["api"].get(f"/outdials/{outdial_id}/targets").json()["result"]) == 30
@@ -523,7 +528,11 @@ def test_flow_upload_outplan_campaign_run_calls_export(page: Any, env: dict[str,
     # The global calls page and a target's page after the run.
     _go(page, "/calls")
     page.select_option("#calls-filter select[name=result]", "fail")
-    expect(page.locator("#calls tr.campaigncall")).to_have_count(2)
+    # every failed call of the customer (other tests of this module may have made some)
+    listed = env["api"].get("/campaigncalls", params={"page_size": 100}).json()["result"]
+    failed = sum(1 for c in listed if c["result"] == "fail")
+    assert failed >= 2
+    expect(page.locator("#calls tr.campaigncall")).to_have_count(failed)
     _shot(page, "calls")
     page.locator("#calls tr.campaigncall a").first.click()
     expect(page.locator("main h1")).to_contain_text("Target:")

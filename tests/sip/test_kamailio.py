@@ -13,6 +13,7 @@ import pytest
 
 from outdial.domain.outcome import HangupReason
 from outdial.telephony.sip.config import sip_values
+from tests.sip.conftest import PortTaken
 
 pytestmark = [pytest.mark.sipp, pytest.mark.kamailio]
 REALM = "trunk.test"
@@ -44,7 +45,10 @@ class Kamailio:
             while loop.time() < deadline:
                 assert self.proc is not None
                 if self.proc.returncode is not None:
-                    raise RuntimeError(f"kamailio exited {self.proc.returncode}: {self.log_text()}")
+                    text = self.log_text()
+                    if "Address already in use" in text:  # its TCP/TLS port was taken: retry
+                        raise PortTaken(f"kamailio lost a port to another process: {text[-300:]}")
+                    raise RuntimeError(f"kamailio exited {self.proc.returncode}: {text}")
                 sock.sendto(probe, ("127.0.0.1", self.port))
                 try:
                     if sock.recv(4096).startswith(b"SIP/2.0 200"):
