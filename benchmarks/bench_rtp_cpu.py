@@ -12,7 +12,11 @@ so a machine shared with other work gives the same figure; wall-clock timing is 
   first leg's `on_packet` (what the socket reader calls) and relayed out of the second.
   Prints CPU per packet relayed (header rewrite, timestamp mapping, `sendto`).
 
-Usage: python -m benchmarks.bench_rtp_cpu [--mode send|relay|both] [--streams 1000]
+- `tick`: the send path alone (`RtpStream.tick` called at made-up times for 100 streams, no
+  clock task), for an instruction count under callgrind (run it with two --packets values and
+  divide the difference by the packets between them).
+
+Usage: python -m benchmarks.bench_rtp_cpu [--mode send|relay|both|tick] [--streams 1000]
        [--seconds 10] [--packets 200000] [--uvloop]
 """
 
@@ -116,8 +120,39 @@ async def bench_relay(packets: int) -> dict[str, Any]:
     }
 
 
+async def bench_tick(streams_n: int, packets: int) -> dict[str, Any]:
+    """The send path alone, no clock task: each stream's `tick` called at its slots on a
+    made-up time, so a run's instruction count (callgrind) is the same on any machine."""
+    from outdial.telephony.sip.media import MediaClock, RtpStream
+
+    sink = _sink()
+    clock = MediaClock()
+    streams = [RtpStream(clock, HOST) for _ in range(streams_n)]
+    for stream in streams:
+        stream.set_remote(sink.getsockname(), 0)
+        stream.play(b"\xff" * (160 * (packets // streams_n + 2)))
+    await clock.close()  # the task is not needed: ticks are driven below
+    t0 = min(stream.due for stream in streams)
+    cpu0 = time.process_time()
+    for n in range(packets // streams_n):
+        now = t0 + 0.02 * n + 0.0001
+        for stream in streams:
+            stream.tick(now)
+    cpu1 = time.process_time()
+    sent = sum(s.sent_packets for s in streams)
+    for stream in streams:
+        stream.close()
+    sink.close()
+    return {
+        "packets_sent": sent,
+        "cpu_us_per_packet": round(1e6 * (cpu1 - cpu0) / max(1, sent), 2),
+    }
+
+
 async def main(mode: str, streams: int, seconds: float, packets: int) -> None:
     print(f"load average (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    if mode == "tick":
+        print("tick:", await bench_tick(min(streams, 100), packets))
     if mode in ("send", "both"):
         print("send:", await bench_send(streams, seconds))
     if mode in ("relay", "both"):
@@ -126,7 +161,7 @@ async def main(mode: str, streams: int, seconds: float, packets: int) -> None:
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=["send", "relay", "both"], default="both")
+    parser.add_argument("--mode", choices=["send", "relay", "both", "tick"], default="both")
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--packets", type=int, default=200_000)
