@@ -169,9 +169,9 @@ def test_pack_into_writes_the_same_packet_as_packet() -> None:
         two.pack_into(buffer, 0xFFFFFF00 + 160 * n)
         assert bytes(buffer) == one.packet(payload, 0xFFFFFF00 + 160 * n)
     buffer = bytearray(12 + 4)
-    two.pack_into(buffer, 5, payload_type=101)
+    two.pack_into(buffer, 5)
     parsed = RtpPacket.parse(bytes(buffer))
-    assert parsed.payload_type == 101 and two.payload_type == PCMU
+    assert parsed.payload_type == PCMU and parsed.timestamp == 5 and not parsed.marker
     assert (two.sequence, two.timestamp, two.packets) == (3, 9, 4)
 
 

@@ -449,29 +449,6 @@ class RtpStream:
         self.sent_packets += 1
         return True
 
-    def forward_packet(
-        self, packet: bytearray, payload_type: int, timestamp: int, marker: bool
-    ) -> bool:
-        """`forward` for a whole datagram already copied: its first 12 bytes (a plain RTP
-        header, no CSRC or extension) are rewritten in place with this stream's header and it
-        is sent as it is (the relay's usual packet: one copy, no joins)."""
-        packetizer = self.packetizer
-        remote = self.remote
-        if packetizer is None or remote is None or self._closed:
-            return False
-        if marker:
-            packetizer.mark()
-        packetizer.pack_into(packet, timestamp, payload_type)
-        if self.on_sent is not None and payload_type == packetizer.payload_type:
-            self.on_sent(bytes(packet[12:]), payload_type)
-        try:
-            self._sock.sendto(packet, remote)
-        except OSError:
-            self.send_errors += 1
-            return False
-        self.sent_packets += 1
-        return True
-
     def media_timestamp(self) -> int:
         """The RTP timestamp of the present moment on this stream's sampling clock."""
         if self._t0 is None:

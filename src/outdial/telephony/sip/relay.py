@@ -47,50 +47,35 @@ class Direction:
             self.dropped += 1
             return
         first, second, _, timestamp, ssrc = _HEAD.unpack_from(data)
+        if first == 0x80:  # no padding, extension or CSRC: the usual packet
+            payload = data[12:]
+        elif first >> 6 == 2:
+            try:
+                payload = RtpPacket.parse(data).payload
+            except ValueError:
+                self.dropped += 1
+                return
+        else:
+            self.dropped += 1
+            return
         pt = second & 0x7F
         sink = self.sink
-        if first == 0x80 and pt in _G711:  # the usual packet: no padding, extension or CSRC
+        if pt in _G711:
             out_pt = sink.payload_type
-            if pt == out_pt:
-                packet = bytearray(data)
-            else:  # the header is rewritten whole below: translating it too costs nothing
-                packet = bytearray(data.translate(transcode_table(pt, out_pt)))
+            if pt != out_pt:
+                payload = payload.translate(transcode_table(pt, out_pt))
                 self.transcoded += 1
-            marker = bool(second & 0x80)
-            if ssrc != self.ssrc:  # the first packet, or the far end restarted its stream
-                self.ssrc = ssrc
-                self.offset = (sink.media_timestamp() - timestamp) & _MASK
-                marker = True
-            sent = sink.forward_packet(packet, out_pt, (timestamp + self.offset) & _MASK, marker)
+        elif pt == self.in_event and self.out_event is not None:
+            out_pt = self.out_event
         else:
-            if first == 0x80:
-                payload = data[12:]
-            elif first >> 6 == 2:
-                try:
-                    payload = RtpPacket.parse(data).payload
-                except ValueError:
-                    self.dropped += 1
-                    return
-            else:
-                self.dropped += 1
-                return
-            if pt in _G711:
-                out_pt = sink.payload_type
-                if pt != out_pt:
-                    payload = payload.translate(transcode_table(pt, out_pt))
-                    self.transcoded += 1
-            elif pt == self.in_event and self.out_event is not None:
-                out_pt = self.out_event
-            else:
-                self.dropped += 1
-                return
-            marker = bool(second & 0x80)
-            if ssrc != self.ssrc:
-                self.ssrc = ssrc
-                self.offset = (sink.media_timestamp() - timestamp) & _MASK
-                marker = True
-            sent = sink.forward(payload, out_pt, (timestamp + self.offset) & _MASK, marker)
-        if sent:
+            self.dropped += 1
+            return
+        marker = bool(second & 0x80)
+        if ssrc != self.ssrc:  # the first packet, or the far end restarted its stream
+            self.ssrc = ssrc
+            self.offset = (sink.media_timestamp() - timestamp) & _MASK
+            marker = True
+        if sink.forward(payload, out_pt, (timestamp + self.offset) & _MASK, marker):
             self.forwarded += 1
             if self.on_forward is not None:
                 self.on_forward(data)

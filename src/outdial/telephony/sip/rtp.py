@@ -63,13 +63,11 @@ class RtpPacketizer:
         """The next packet starts a talkspurt (marker bit, RFC 3551 4.1)."""
         self._marker = True
 
-    def pack_into(self, buffer: bytearray, timestamp: int, payload_type: int | None = None) -> None:
+    def pack_into(self, buffer: bytearray, timestamp: int) -> None:
         """Write the next packet's header into `buffer`, whose bytes after it are the payload
-        (the media clock's reused send buffer, a relayed datagram's copy: no joins), with
-        `payload_type` instead of the stream's for this packet when given."""
+        (a reused send buffer: no joins). The media clock inlines the same steps."""
         self.timestamp = timestamp = timestamp & 0xFFFFFFFF
-        pt = self.payload_type if payload_type is None else payload_type
-        second = pt | (0x80 if self._marker else 0)
+        second = self.payload_type | (0x80 if self._marker else 0)
         _HEADER.pack_into(buffer, 0, 0x80, second, self.sequence, timestamp, self.ssrc)
         self._marker = False
         self.sequence = (self.sequence + 1) & 0xFFFF
