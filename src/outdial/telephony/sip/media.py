@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import math
 import socket
+import struct
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -30,7 +32,9 @@ from outdial.telephony.sip.rtp import RtpPacketizer
 log = logging.getLogger("outdial.telephony.sip.media")
 _MAX_BURST = 5  # packets sent at once to catch up after a late tick
 _EARLY = 0.001  # a packet this close to its slot goes in this tick
-TICK = 0.005  # the clock's period; packet times (10-60 ms) are multiples of it
+TICK = 0.001  # the clock's grid; packet times (10-60 ms) are multiples of it
+_SPREAD = 5  # a stream starts on the least busy of this many ticks from now
+_pack_header = struct.Struct("!BBHII").pack_into  # the RTP header (rtp.py)
 _ON_TIME = 0.005  # sent within this of its slot: on time (counted by the clock)
 
 
@@ -76,56 +80,134 @@ class EventLike(Protocol):
 
 
 class MediaClock:
+    """Sends every playing stream's packets at their slots, from one task.
+
+    Streams wait in a timing wheel: one bucket per 1 ms tick holding the streams whose next
+    slot falls on it. The task sleeps until the earliest non-empty bucket, sends those
+    streams' packets and files each stream again under the tick of its next slot, so a tick
+    costs only the streams due in it (not a scan of all of them) and the packets of 1,000
+    calls leave in twenty small bursts per 20 ms instead of four large ones. A stream starts
+    on the least busy of the next few ticks (`grid`), so calls answered in one burst still
+    spread their packets over the 20 ms."""
+
     def __init__(self) -> None:
         self._streams: set[RtpStream] = set()
+        self._wheel: dict[int, list[RtpStream]] = {}  # tick number -> streams due then
+        self._keys: list[int] = []  # heap of the wheel's tick numbers
         self._task: asyncio.Task[None] | None = None
+        self._waiter: asyncio.Future[None] | None = None  # the task's sleep, to cut short
+        self._sleeping_until = math.inf  # the tick number the task sleeps until
+        self.epoch = 0.0  # the time of tick 0
         self.late_ticks = 0
         self.packets_on_time = 0  # sent within 5 ms of their slot
         self.packets_late = 0  # sent later than that (a busy or stalled loop)
+        self.packets_within_1ms = 0  # of the on-time ones, within 1 ms
         self.next_tick = 0.0
 
+    def _running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def add(self, stream: RtpStream) -> None:
+        if not self._running():
+            loop = asyncio.get_running_loop()
+            self.epoch = self.next_tick = loop.time()
+            self._wheel.clear()
+            self._keys.clear()
+            self._streams.clear()
+            self._sleeping_until = math.inf
+            self._task = loop.create_task(self._run())
+        if stream in self._streams:
+            return
         self._streams.add(stream)
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        self._file(stream)
+
+    def _tick_of(self, at: float) -> int:
+        return math.ceil((at - self.epoch) / TICK - 1e-6)
+
+    def _file(self, stream: RtpStream, earliest: int | None = None) -> None:
+        key = self._tick_of(stream.due)
+        if earliest is not None and key < earliest:
+            key = earliest  # still behind after a burst: more at the next tick
+        stream.wheel_key = key
+        bucket = self._wheel.get(key)
+        if bucket is None:
+            self._wheel[key] = [stream]
+            heapq.heappush(self._keys, key)
+            waiter = self._waiter
+            if key < self._sleeping_until and waiter is not None and not waiter.done():
+                waiter.set_result(None)  # due before the task would wake
+        else:
+            bucket.append(stream)
 
     def discard(self, stream: RtpStream) -> None:
         self._streams.discard(stream)
+        stream.wheel_key = None  # left in its bucket, skipped there
 
     def grid(self, now: float) -> float:
-        """The first tick at or after `now`: a stream starting now has its slots on the clock's
-        ticks (else each packet would wait for the next tick). Ticks are 5 ms apart, so the
-        streams started at random times spread over four phases of each 20 ms and one tick
-        sends about a quarter of the packets, not all of them in one burst."""
-        if self._task is None or self._task.done():
+        """The tick a stream starting now has its slots on: the least busy of the next
+        `_SPREAD` ticks (the earliest of equals; `now` itself when the clock is idle), so
+        packets wait for no tick and calls answered together do not all send at once."""
+        if not self._running():
             return now
-        ahead = self.next_tick - now
-        if ahead >= -_EARLY:
-            return self.next_tick - TICK * int(ahead / TICK)
-        return self.next_tick + TICK * math.ceil(-ahead / TICK)
+        first = self._tick_of(now)
+        phases = max(1, round(0.02 / TICK))
+        load = [0] * _SPREAD
+        for key, bucket in self._wheel.items():
+            offset = (key - first) % phases
+            if offset < _SPREAD:
+                load[offset] += len(bucket)
+        best = min(range(_SPREAD), key=load.__getitem__)
+        return self.epoch + (first + best) * TICK
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        next_tick = self.next_tick = loop.time()
-        while self._streams:
+        wheel, keys, streams = self._wheel, self._keys, self._streams
+        while streams:
             now = loop.time()
-            due = now + _EARLY
-            for stream in list(self._streams):
-                if stream.due <= due and not stream.tick(now):
-                    self._streams.discard(stream)
-            next_tick += TICK
-            if next_tick < now:
-                self.late_ticks += 1
-                next_tick = now + TICK
-            self.next_tick = next_tick
-            await asyncio.sleep(next_tick - loop.time())
+            last = math.floor((now - self.epoch) / TICK + 1e-6)
+            while keys and keys[0] <= last:
+                key = heapq.heappop(keys)
+                bucket = wheel.pop(key)
+                if last - key > 1:
+                    self.late_ticks += 1
+                for stream in bucket:
+                    if stream.wheel_key != key:
+                        continue  # discarded, or filed again elsewhere
+                    if stream.tick(now):
+                        self._file(stream, last + 1)
+                    else:
+                        stream.wheel_key = None
+                        streams.discard(stream)
+            if not keys:
+                break
+            self._sleeping_until = keys[0]
+            self.next_tick = self.epoch + keys[0] * TICK
+            if self.next_tick > loop.time():
+                waiter = self._waiter = loop.create_future()
+                timer = loop.call_at(self.next_tick, _wake, waiter)
+                try:
+                    await waiter
+                finally:
+                    timer.cancel()
+                    self._waiter = None
+            else:
+                await asyncio.sleep(0)  # late: let the loop read and write meanwhile
+            self._sleeping_until = math.inf
+        streams.clear()
 
     async def close(self) -> None:
         self._streams.clear()
+        self._wheel.clear()
+        self._keys.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class RtpStream:
@@ -153,6 +235,8 @@ class RtpStream:
         self._ts0 = 0  # the timestamp of slot 0
         self._slot = 0  # the next slot to send
         self.due = 0.0  # the time of that slot (the clock skips the stream until then)
+        self.wheel_key: int | None = None  # the clock's tick this stream waits for
+        self._buffer = bytearray(12 + self.samples)  # the packet being sent, reused
         self._held = False
         self.sent_packets = 0
         self.send_errors = 0
@@ -221,18 +305,26 @@ class RtpStream:
         queue = self._queue
         if not queue:
             return False
-        t0, ptime = self._t0, self.ptime
+        t0, ptime, clock = self._t0, self.ptime, self.clock
         assert t0 is not None
         sent = 0
-        while queue and t0 + self._slot * ptime <= now + _EARLY and sent < _MAX_BURST:
-            if now - (t0 + self._slot * ptime) > _ON_TIME:
-                self.clock.packets_late += 1
+        slot = self._slot
+        limit = now + _EARLY
+        at = t0 + slot * ptime
+        while queue and at <= limit and sent < _MAX_BURST:
+            late = now - at
+            if late > _ON_TIME:
+                clock.packets_late += 1
             else:
-                self.clock.packets_on_time += 1
-            self._send(self._take_chunk(), self._slot)
+                clock.packets_on_time += 1
+                if late <= 0.001:
+                    clock.packets_within_1ms += 1
+            self._send_next(slot)
             sent += 1
-            self._slot += 1
-        if queue and t0 + self._slot * ptime < now - _MAX_BURST * ptime:
+            slot += 1
+            at = t0 + slot * ptime
+        self._slot = slot
+        if queue and at < now - _MAX_BURST * ptime:
             # far behind (a stalled loop): resync to the clock instead of bursting
             self._slot = math.ceil((now - t0) / ptime - 1e-9)
             if self.packetizer is not None:
@@ -240,12 +332,66 @@ class RtpStream:
         self.due = t0 + self._slot * ptime
         return bool(queue)
 
+    def _send_next(self, slot: int) -> None:
+        """The next packet's audio into the send buffer, its header before it, and out: no
+        new bytes per packet in the usual case (a whole packet from one payload, no codec
+        change, nothing recording it)."""
+        need = self.samples
+        buffer = self._buffer
+        if len(buffer) != 12 + need:
+            buffer = self._buffer = bytearray(12 + need)
+        view, pt, _ = self._queue[0]
+        offset = self._offset
+        packetizer = self.packetizer
+        if offset + need < len(view) and packetizer is not None and pt == packetizer.payload_type:
+            self._offset = offset + need
+            buffer[12:] = view[offset : offset + need]
+        else:
+            buffer[12:] = self._take_chunk()
+        remote = self.remote
+        if packetizer is None or remote is None:
+            self._held = True  # paced but not sent: the next packet sent starts a talkspurt
+            return
+        if self._held:
+            self._held = False
+            packetizer.mark()
+        # RtpPacketizer.pack_into, inlined: this runs 50,000 times a second at 1,000 calls
+        timestamp = (self._ts0 + slot * need) & 0xFFFFFFFF
+        sequence = packetizer.sequence
+        if packetizer._marker:
+            packetizer._marker = False
+            _pack_header(
+                buffer,
+                0,
+                0x80,
+                packetizer.payload_type | 0x80,
+                sequence,
+                timestamp,
+                packetizer.ssrc,
+            )
+        else:
+            _pack_header(
+                buffer, 0, 0x80, packetizer.payload_type, sequence, timestamp, packetizer.ssrc
+            )
+        packetizer.sequence = (sequence + 1) & 0xFFFF
+        packetizer.timestamp = (timestamp + need) & 0xFFFFFFFF
+        packetizer.packets += 1
+        if self.on_sent is not None:
+            self.on_sent(bytes(buffer[12:]), packetizer.payload_type)
+        try:
+            self._sock.sendto(buffer, remote)
+            self.sent_packets += 1
+        except OSError as exc:  # full buffer or ICMP unreachable: drop this packet only
+            self.send_errors += 1
+            if self.send_errors == 1:
+                log.debug("call %s: RTP send to %s failed: %s", self.label, self.remote, exc)
+
     def _take_chunk(self) -> bytes:
         need = self.samples
         target = self.payload_type
         view, pt, done = self._queue[0]
         offset = self._offset
-        if offset + need < len(view):  # the common case: a whole packet from one payload
+        if offset + need < len(view):  # a whole packet from one payload
             self._offset = offset + need
             piece = bytes(view[offset : offset + need])
             return piece if pt == target else piece.translate(transcode_table(pt, target))
@@ -264,24 +410,6 @@ class RtpStream:
         if need:
             parts.append(silence(target, need))
         return parts[0] if len(parts) == 1 else b"".join(parts)
-
-    def _send(self, chunk: bytes, slot: int) -> None:
-        if self.packetizer is None or self.remote is None:
-            self._held = True  # paced but not sent: the next packet sent starts a talkspurt
-            return
-        if self._held:
-            self._held = False
-            self.packetizer.mark()
-        timestamp = self._ts0 + slot * self.samples
-        if self.on_sent is not None:
-            self.on_sent(chunk, self.packetizer.payload_type)
-        try:
-            self._sock.sendto(self.packetizer.packet(chunk, timestamp), self.remote)
-            self.sent_packets += 1
-        except OSError as exc:  # full buffer or ICMP unreachable: drop this packet only
-            self.send_errors += 1
-            if self.send_errors == 1:
-                log.debug("call %s: RTP send to %s failed: %s", self.label, self.remote, exc)
 
     def flush(self) -> None:
         """Drop the audio queued to play (a bridge starts: the actions' audio stops now)."""

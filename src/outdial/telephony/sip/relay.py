@@ -121,13 +121,15 @@ class RtpRelay:
 
 
 def _chain(
-    first: Callable[[bytes], None] | None, then: Callable[[bytes], None]
+    listener: Callable[[bytes], None] | None, relay: Callable[[bytes], None]
 ) -> Callable[[bytes], None]:
-    if first is None:
-        return then
+    """The relay first: the packet is on its way before the listener (jitter buffer, keys,
+    recording) looks at it."""
+    if listener is None:
+        return relay
 
     def both(data: bytes) -> None:
-        first(data)
-        then(data)
+        relay(data)
+        listener(data)
 
     return both

@@ -63,6 +63,17 @@ class RtpPacketizer:
         """The next packet starts a talkspurt (marker bit, RFC 3551 4.1)."""
         self._marker = True
 
+    def pack_into(self, buffer: bytearray, timestamp: int) -> None:
+        """Write the next packet's header into `buffer`, whose bytes after it are the payload
+        (a reused send buffer: no joins). The media clock inlines the same steps."""
+        self.timestamp = timestamp = timestamp & 0xFFFFFFFF
+        second = self.payload_type | (0x80 if self._marker else 0)
+        _HEADER.pack_into(buffer, 0, 0x80, second, self.sequence, timestamp, self.ssrc)
+        self._marker = False
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        self.timestamp = (timestamp + len(buffer) - _HEADER.size) & 0xFFFFFFFF
+        self.packets += 1
+
     def packet(self, payload: bytes, timestamp: int | None = None) -> bytes:
         """The next packet; `timestamp` (samples from the start value) when the sender paces
         by the sampling clock, else the previous one plus the previous payload."""
