@@ -213,6 +213,7 @@ class PhoneBook:
         self.phones: dict[uuid.UUID, BrowserPhone] = {}
         self.on_drop = on_drop
         self._tasks: set[asyncio.Task[None]] = set()
+        logging.getLogger("aioice").setLevel(logging.WARNING)  # every ICE check at INFO
 
     def is_open(self, agent_id: uuid.UUID) -> bool:
         phone = self.phones.get(agent_id)

@@ -8,7 +8,7 @@
 //
 //   const phone = await startPhone({ agentId, onState: (s) => console.log(s) });
 //   phone.state();   // "connecting" | "connected" | "disconnected" | "failed" | "closed"
-//   await phone.stats(); // { packetsReceived, packetsSent } of the audio
+//   await phone.stats(); // { packetsReceived, packetsSent, bytesReceived, totalAudioEnergy }
 //   await phone.stop();
 import { ApiError, auth } from "./api.js";
 
@@ -74,11 +74,15 @@ export async function startPhone({ agentId, audio = null, onState = () => {} } =
   window.addEventListener("pagehide", onHide);
 
   async function stats() {
-    const out = { packetsReceived: 0, packetsSent: 0, bytesReceived: 0 };
+    // totalAudioEnergy: what was heard (0 for silence), as the browser measures it
+    const out = { packetsReceived: 0, packetsSent: 0, bytesReceived: 0, totalAudioEnergy: 0 };
     if (stopped) return out;
     (await pc.getStats()).forEach((s) => {
       if (s.kind !== "audio") return;
-      if (s.type === "inbound-rtp") { out.packetsReceived += s.packetsReceived || 0; out.bytesReceived += s.bytesReceived || 0; }
+      if (s.type === "inbound-rtp") {
+        out.packetsReceived += s.packetsReceived || 0; out.bytesReceived += s.bytesReceived || 0;
+        out.totalAudioEnergy += s.totalAudioEnergy || 0;
+      }
       if (s.type === "outbound-rtp") out.packetsSent += s.packetsSent || 0;
     });
     return out;
