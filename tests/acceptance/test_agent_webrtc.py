@@ -3,7 +3,8 @@
 Through `outdial serve --telephony sip` and headless Chromium with its fake microphone (a beep
 every second): the agent's page opens its browser phone (`startPhone`, WebRTC to outdial's
 aiortc); a campaign with a queue dials a callee on the local answering peer (777: a voicemail
-greeting of 4-8 s, talking while the bridge starts even on a loaded machine), and the answered callee is connected to the browser, not to a SIP address.
+greeting of 4-8 s, talking while the bridge starts even on a loaded machine), and the answered
+callee is connected to the browser, not to a SIP address.
 Audio flows both ways: the callee receives non-silent G.711 (the browser's beep, relayed by
 outdial) and the browser's `getStats()` counts audio packets and energy received (the callee's
 voice; the silence outdial sends between calls has none).
