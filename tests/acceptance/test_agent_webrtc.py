@@ -111,17 +111,22 @@ def _heard(page: Any, before: dict[str, float]) -> dict[str, float] | None:
     return now if more > 25 and louder > 1e-4 else None
 
 
-START = """async ([agentId, key]) => {
+# The agent page's control, in a section like the one the agent page has (`agent-phone`)
+MOUNT = """async ([agentId, key]) => {
   sessionStorage.setItem("outdial-key", key);
-  const { startPhone } = await import("/console/phone.js");
-  window.__states = [];
-  window.__phone = await startPhone({ agentId, onState: (s) => window.__states.push(s) });
-  return window.__phone.state();
+  const { mountPhoneControl } = await import("/console/phone.js");
+  const section = document.createElement("section");
+  section.id = "agent-phone";
+  document.body.append(section);
+  window.__control = mountPhoneControl(section, agentId);
 }"""
 
 
 def _open_phone(page: Any, agent_id: str, key: str) -> None:
-    page.evaluate(START, [agent_id, key])
+    page.evaluate(MOUNT, [agent_id, key])
+    page.click("#agent-phone button")
+    page.wait_for_function("() => window.__control.phone !== null", timeout=15000)
+    page.evaluate("() => { window.__phone = window.__control.phone; }")
     _until(
         lambda: page.evaluate("() => window.__phone.state()") == "connected",
         15,
@@ -191,7 +196,8 @@ def test_the_browser_is_the_agents_phone(
                 assert calls and calls[0]["status"] != "done", calls
                 assert api.get(f"/agents/{agent['id']}").json()["status"] == "ringing"
 
-                page.evaluate("() => window.__phone.stop()")  # the agent hangs up
+                assert page.text_content("#agent-phone [role=status]") == "Phone: connected"
+                page.click("#agent-phone button")  # the agent hangs up
 
                 def ended() -> Any:
                     found = api.get(f"/campaigns/{campaign}/campaigncalls").json()["result"]

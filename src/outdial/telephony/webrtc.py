@@ -3,7 +3,8 @@
 The agent's page (console/phone.js) sends an SDP offer with its microphone track
 (`POST /v1.0/agents/{id}/phone`); `PhoneBook.open` answers it with a peer connection of its own
 (non-trickle ICE: the answer carries every candidate; no STUN/TURN server is asked, so it works
-where the browser reaches outdial directly, as on a LAN or loopback). Audio is negotiated as
+where the browser reaches outdial's host addresses directly, as on a LAN; aioice leaves
+loopback out, so a browser on the same host uses the host's own address). Audio is negotiated as
 PCMU only (every browser has it: no Opus, and the callee's G.711 needs no resampling).
 
 While the session is open the agent's phone is this `BrowserPhone` (a `LocalLeg`,

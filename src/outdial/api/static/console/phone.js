@@ -97,3 +97,40 @@ export async function startPhone({ agentId, audio = null, onState = () => {} } =
 
   return { stop, state, stats, audio: player, pc };
 }
+
+// The agent page's control (its `agent-phone` section): one button that opens and hangs up
+// the browser phone, a line that says the phone's state, and the <audio> element it plays in.
+export function mountPhoneControl(container, agentId) {
+  const status = document.createElement("p");
+  status.setAttribute("role", "status");
+  status.className = "phone-state";
+  status.textContent = "Phone: off";
+  const audio = document.createElement("audio");
+  audio.hidden = true;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = "Use this browser as my phone";
+  let phone = null;
+  const show = (s) => { status.textContent = `Phone: ${s === "closed" ? "off" : s}`; };
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      if (phone) {
+        await phone.stop(); phone = null;
+        button.textContent = "Use this browser as my phone";
+      } else {
+        show("connecting");
+        phone = await startPhone({ agentId, audio, onState: show });
+        show(phone.state());
+        button.textContent = "Hang up the browser phone";
+      }
+    } catch (e) {
+      phone = null;
+      status.textContent = `Phone: ${e.message || e}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  container.append(button, status, audio);
+  return { button, status, audio, get phone() { return phone; } };
+}
