@@ -5,9 +5,12 @@ the process's `PhoneBook` (a fake here; the real one is in tests/sip/test_webrtc
 
 from __future__ import annotations
 
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+import pytest
 
 from tests.api.helpers import error
 from tests.conftest import Tenant
@@ -87,3 +90,14 @@ async def test_no_credentials_no_phone(tenant: Tenant) -> None:
     agent = await _agent(tenant)
     r = await tenant.client.post(f"/v1.0/agents/{agent['id']}/phone", json=OFFER)
     assert r.status_code == 401
+
+
+async def test_without_aiortc_the_phone_book_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """outdial runs without the `webrtc` extra: opening a phone is a 409 with the reason."""
+    from outdial.telephony.webrtc import PhoneBook, PhoneUnavailable, available
+
+    monkeypatch.setitem(sys.modules, "aiortc", None)  # import aiortc raises ImportError
+    assert "outdial[webrtc]" in (available() or "")
+    with pytest.raises(PhoneUnavailable) as raised:
+        await PhoneBook().open(uuid.uuid4(), uuid.uuid4(), OFFER["sdp"])
+    assert raised.value.reason == "WEBRTC_UNAVAILABLE"
