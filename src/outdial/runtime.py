@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from outdial.engine.webhooks import WebhookWorker
     from outdial.services.container import Services
     from outdial.services.context import Context
+    from outdial.telephony.webrtc import PhoneBook
 
 log = logging.getLogger("outdial")
 
@@ -345,6 +346,23 @@ async def _process(
                 await supervisor.close()
 
 
+def browser_phones(c: Container, dialer: Engine | None) -> PhoneBook | None:
+    """The agents' browser phones (telephony/webrtc.py), with the SIP telephony's engine in
+    this process: its bridges reach them and its desk prefers them. A phone that drops makes
+    its agent `offline`."""
+    if dialer is None or not hasattr(dialer.telephony, "local_legs"):
+        return None
+    from outdial.telephony.webrtc import PhoneBook
+
+    async def offline(customer_id: uuid.UUID, agent_id: uuid.UUID) -> None:
+        await c.services.agents.update(customer_id, agent_id, {"status": "offline"}, part="status")
+
+    phones = PhoneBook(offline)
+    setattr(dialer.telephony, "local_legs", phones.leg)  # noqa: B010 (not on the Protocol)
+    dialer.desk.phone_open = phones.is_open
+    return phones
+
+
 async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> None:
     import uvicorn
 
@@ -368,11 +386,19 @@ async def serve(settings: Settings, host: str, port: int, *, engine: bool) -> No
                 if dialer is not None:
                     supervisor.start("engine", dialer.serve)
 
+            phones = browser_phones(c, dialer)
+
+            async def shutdown() -> None:
+                if phones is not None:
+                    await phones.close_all()
+                await supervisor.wind_down()
+
             health = getattr(dialer.telephony, "health", None) if dialer is not None else None
             app = create_app(
                 c.services,
                 on_startup=started,
-                on_shutdown=supervisor.wind_down,
+                on_shutdown=shutdown,
+                phones=phones,
                 health_detail=health,
                 metrics=c.settings.api_metrics and not c.settings.metrics_bind,
             )

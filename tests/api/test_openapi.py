@@ -187,6 +187,14 @@ async def test_every_response_matches_its_schema(
     await s("PUT", f"/v1.0/agents/{aid}/addresses", json={"addresses": [TEL]})
     await s("PUT", f"/v1.0/agents/{aid}/tag_ids", json={"tag_ids": []})
     await s("PUT", f"/v1.0/agents/{aid}/password", json={"password": "pw2"})
+    offer = {"type": "offer", "sdp": "v=0"}  # no browser phones in this app: 409
+    await s("POST", f"/v1.0/agents/{aid}/phone", json=offer, expect=409)
+    from tests.api.test_agent_phone import FakePhones
+
+    tenant.client._transport.app.state.phones = FakePhones()  # type: ignore[attr-defined]
+    await s("POST", f"/v1.0/agents/{aid}/phone", json=offer)
+    await s("GET", f"/v1.0/agents/{aid}/phone")
+    await s("DELETE", f"/v1.0/agents/{aid}/phone")
     await s("DELETE", f"/v1.0/agents/{aid}")
     q = await s("POST", "/v1.0/queues", json={"name": "q", "tag_ids": [tag["id"]]})
     await s("GET", "/v1.0/queues")

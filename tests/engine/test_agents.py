@@ -221,3 +221,36 @@ async def test_a_callee_who_hangs_up_while_the_agent_rings_is_abandoned_not_conn
         assert await _until(h, agent.id, "available", 0.1, 20) == "available"
         stats = await services.stats.campaign(h.customer_id, campaign.id)
         assert (stats.connected, stats.abandoned) == (0, 1)
+
+
+async def test_an_open_browser_phone_is_tried_before_the_stored_addresses(
+    services: Services, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The desk bridges to `webrtc:<agent id>` first when the agent's browser phone is open
+    (telephony/webrtc.py); the sim telephony has no browser phones (480), so the agent's
+    stored address answers next."""
+    from outdial.telephony import sim
+
+    bridged: list[str] = []
+    real = sim.SimMedia.bridge
+
+    async def spy(self: Any, destination: Any, ring_timeout_ms: int) -> Any:
+        bridged.append(destination.target)
+        return await real(self, destination, ring_timeout_ms)
+
+    monkeypatch.setattr(sim.SimMedia, "bridge", spy)
+    async with Harness(services, clock) as h:
+        h.engine.telephony = Spy(clock)
+        queue, (agent, other) = await _agents(h, 2, aht=30, wrap=5)
+        h.engine.desk.phone_open = lambda agent_id: agent_id == agent.id
+        await services.agents.update(h.customer_id, other.id, {"status": "away"}, part="status")
+        _, _, campaign = await h.setup(
+            ["+15550001001"], queue_id=str(queue.id), service_level=100, actions=[]
+        )
+        await h.run(campaign.id)
+        assert await _until(h, agent.id, "ringing", 0.1, 20) == "ringing"
+        for _ in range(50):
+            if len(bridged) >= 2:
+                break
+            await h.tick(0.1)
+        assert bridged[:2] == [f"webrtc:{agent.id}", "sim:agent?aht=30&wrap=5"]

@@ -40,9 +40,11 @@ def create_app(
     on_shutdown: Hook | None = None,
     health_detail: Callable[[], dict[str, Any]] | None = None,
     metrics: bool = True,
+    phones: Any = None,
 ) -> FastAPI:
     """`metrics`: serve `GET /metrics` on this app (off when the operator turns it off or
-    binds it elsewhere)."""
+    binds it elsewhere). `phones`: the agents' browser phones (telephony/webrtc.py
+    `PhoneBook`); None: `/agents/{id}/phone` answers 409 WEBRTC_UNAVAILABLE."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,6 +67,7 @@ def create_app(
         redirect_slashes=False,
     )
     app.state.services = services
+    app.state.phones = phones
     app.state.ready = False
     errors.install(app)
     app.add_middleware(Authenticate)  # inside RequestGuard: it sees the request id

@@ -425,6 +425,19 @@ class Agent(_Out):
     tm_delete: str = _tm_delete()
 
 
+class AgentPhone(_Out):
+    """The agent's browser phone (WebRTC; docs/agents.md "The browser as the agent's phone")."""
+
+    agent_id: str = _id("the agent's id")
+    type: Literal["answer", ""] = Field(
+        examples=["answer"], description="'answer' with outdial's SDP answer; '' otherwise"
+    )
+    sdp: str = Field(examples=[""], description="outdial's SDP answer (non-trickle ICE)")
+    state: Literal["new", "connecting", "connected", "disconnected", "failed", "closed"] = Field(
+        examples=["connected"], description="the peer connection's state; 'closed': none open"
+    )
+
+
 class Queue(_Out):
     """Which agents serve answered calls and in what order (VoIPBIN's queue)."""
 
@@ -701,6 +714,7 @@ MODELS: dict[str, type[BaseModel]] = {
         Recycled,
         Tag,
         Agent,
+        AgentPhone,
         Queue,
         TagList,
         AgentList,

@@ -255,6 +255,11 @@ class AgentStatusIn(_In):
     status: Literal["available", "away", "busy", "offline"]
 
 
+class AgentPhoneOffer(_In):
+    type: Literal["offer"] = "offer"
+    sdp: str = Field(min_length=1, max_length=65_536, description="the browser's SDP offer")
+
+
 class QueueIn(_In):
     name: str | None = None
     detail: str | None = None

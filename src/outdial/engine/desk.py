@@ -3,7 +3,8 @@ campaigns that have a queue.
 
 - `CallConnector` (one per call) runs `queue_join` and `connect` for the interpreter: it
   reserves an available agent of the queue (routing order, tag match; a guarded UPDATE makes
-  it `ringing`), bridges the call to the agent's address (`CallMedia.bridge`), and when the
+  it `ringing`), bridges the call to the agent's address (`CallMedia.bridge`; the agent's
+  browser phone first when it is open, telephony/webrtc.py), and when the
   conversation is over puts the agent in wrap-up (`busy`) and then back to `available`. No
   agent reached within 2 s of the answer (US FTC/FCC): the call is **abandoned**, the callee
   hears the campaign's `abandon_message` (safe harbour) and the call ends; the number then
@@ -19,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from outdial.clock import Clock
@@ -46,7 +47,7 @@ from outdial.domain.ids import NIL_UUID, parse_ref
 from outdial.domain.models import Campaign
 from outdial.services.desk import DeskService, QueueInfo, Reserved
 from outdial.storage.timeconv import to_us
-from outdial.telephony.bridge import BridgeEnd
+from outdial.telephony.bridge import BridgeEnd, phone_address
 from outdial.telephony.interpreter import CallMedia
 
 log = logging.getLogger("outdial.engine.desk")
@@ -78,6 +79,9 @@ class AgentDesk:
         self.wrapping: set[uuid.UUID] = set()  # agents in wrap-up by this engine
         self._tasks: set[asyncio.Task[None]] = set()
         self.decisions: dict[uuid.UUID, str] = {}  # campaign -> last pacing reason (logs)
+        # Whether an agent's browser phone is open (telephony/webrtc.py `PhoneBook.is_open`);
+        # set by the process that serves the phones. An open phone is bridged to first.
+        self.phone_open: Callable[[uuid.UUID], bool] | None = None
 
     def now_us(self) -> int:
         return to_us(self.clock.now())
@@ -210,7 +214,11 @@ class CallConnector:
 
     async def _bridge_agent(self, reserved: Reserved, queue: QueueInfo, media: CallMedia) -> bool:
         service, agent_id = self.desk.service, reserved.agent_id
-        for address in reserved.addresses:
+        addresses = list(reserved.addresses)
+        phone_open = self.desk.phone_open
+        if phone_open is not None and phone_open(agent_id):
+            addresses.insert(0, phone_address(agent_id))  # the browser phone wins
+        for address in addresses:
             waited_ms = media.elapsed_ms()
             result = await media.bridge(address, DEFAULT_RING_TIMEOUT_MS)
             if result.end is BridgeEnd.CALLEE and not 200 <= result.sip_code < 300:

@@ -4,12 +4,26 @@ Shared by the engine's queue logic and every telephony (sim, sip). `CallMedia.br
 telephony/interpreter.py) dials `destination` as a second leg while the callee's leg stays up,
 relays audio both ways once it answers, and returns when the conversation is over (either
 side hung up; the other leg gets BYE) or when the second leg did not answer (the callee's
-leg is then still up, so the caller may try another agent or play a message)."""
+leg is then still up, so the caller may try another agent or play a message).
+
+A second party may also be a *local leg*: one outdial holds itself instead of dialing it, the
+agent's browser phone (telephony/webrtc.py). Its address is `{"type": "sip", "target":
+"webrtc:<agent id>"}` (`phone_address`), made by the engine's desk for an agent whose browser
+phone is open and never stored; the SIP telephony hands such a target to its `local_legs`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
+
+from outdial.domain.address import Address, AddressType
+
+LOCAL_PREFIX = "webrtc:"  # the target of a local leg (the agent's browser phone)
 
 
 class BridgeEnd(StrEnum):
@@ -29,3 +43,37 @@ class BridgeResult:
     @property
     def connected(self) -> bool:
         return self.end is not BridgeEnd.NOT_ANSWERED
+
+
+class LocalLeg(Protocol):
+    """A second party outdial holds itself (the agent's browser phone). Audio crosses it as
+    16-bit little-endian mono PCM at 8 kHz, in 20 ms chunks."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def ended(self) -> asyncio.Future[str]:
+        """Resolved (with why) when the leg is gone: the page closed, ICE or DTLS failed."""
+        ...
+
+    def attach(self, speak: Callable[[bytes], None]) -> bool:
+        """Start a conversation: what the agent says goes to `speak`; False: the leg is busy
+        with another conversation or gone (not answered)."""
+        ...
+
+    def hear(self, pcm: bytes) -> None:
+        """The callee's audio, for the agent to hear."""
+        ...
+
+    def detach(self) -> None:
+        """The conversation is over (the leg itself stays open for the next one)."""
+        ...
+
+
+LocalLegs = Callable[[str], LocalLeg | None]  # a `webrtc:` target -> its open leg, or None
+
+
+def phone_address(agent_id: uuid.UUID) -> Address:
+    """The address the desk bridges to when the agent's browser phone is open."""
+    return Address(AddressType.SIP, f"{LOCAL_PREFIX}{agent_id}")

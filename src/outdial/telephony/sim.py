@@ -14,7 +14,7 @@ from outdial.domain.numberplan import FarEnd, Listening, behaviour_for, listenin
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.domain.rules import ring_limit_ms
 from outdial.telephony.base import CallRequest, OnAnswer
-from outdial.telephony.bridge import BridgeEnd, BridgeResult
+from outdial.telephony.bridge import LOCAL_PREFIX, BridgeEnd, BridgeResult
 from outdial.telephony.interpreter import CallScript
 from outdial.telephony.recording import Recorder
 
@@ -96,6 +96,10 @@ class SimMedia:
         telephony's seeded generator), then the agent hangs up. Any other address answers by
         the number plan (SPEC 5) and talks `action_ms`."""
         ring_limit = ring_limit_ms(ring_timeout_ms)
+        if destination.target.startswith(LOCAL_PREFIX):  # no browser phones here: no audio
+            result = BridgeResult(BridgeEnd.NOT_ANSWERED, sip_code=480)
+            self.bridges.append((destination.target, result))
+            return result
         if destination.target.startswith(SIM_PREFIX):
             agent = parse_sim_agent(destination.target)
             answers, ring_ms = agent.answer, agent.ring_ms

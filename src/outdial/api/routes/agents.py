@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from outdial.api.deps import CustomerId, PagingDep, ServicesDep
@@ -11,12 +13,14 @@ from outdial.api.schemas import (
     AgentAddresses,
     AgentCreate,
     AgentPassword,
+    AgentPhoneOffer,
     AgentStatusIn,
     AgentTagIds,
     AgentUpdate,
     QueueIn,
     TagIn,
 )
+from outdial.domain.errors import FailedPrecondition
 from outdial.domain.ids import parse_id
 from outdial.wire.agents import render_agent, render_queue, render_tag
 from outdial.wire.paging import listing
@@ -82,6 +86,52 @@ async def update_agent_status(
 ) -> JSONResponse:
     fields = body.fields()
     return ok(render_agent(await s.agents.update(me, parse_id(id), fields, part="status")))
+
+
+def _phones(request: Request) -> Any:
+    """The process's `PhoneBook` (telephony/webrtc.py); 409 when browser phones are off."""
+    phones = getattr(request.app.state, "phones", None)
+    if phones is None:
+        raise FailedPrecondition(
+            "browser phones need `outdial serve --telephony sip` with the engine on",
+            reason="WEBRTC_UNAVAILABLE",
+        )
+    return phones
+
+
+def _phone(agent_id: str, sdp: str, state: str) -> dict[str, str]:
+    return {"agent_id": agent_id, "type": "answer" if sdp else "", "sdp": sdp, "state": state}
+
+
+@router.post("/agents/{id}/phone", operation_id="open_agent_phone")
+async def open_agent_phone(
+    id: str, request: Request, s: ServicesDep, me: CustomerId, body: AgentPhoneOffer
+) -> JSONResponse:
+    agent = await s.agents.get(me, parse_id(id))
+    phones = _phones(request)
+    answer = await phones.open(me, agent.id, body.sdp)
+    return ok(_phone(str(agent.id), answer, phones.get(me, agent.id).state))
+
+
+@router.get("/agents/{id}/phone", operation_id="get_agent_phone")
+async def get_agent_phone(
+    id: str, request: Request, s: ServicesDep, me: CustomerId
+) -> JSONResponse:
+    agent = await s.agents.get(me, parse_id(id))
+    phones = getattr(request.app.state, "phones", None)
+    phone = phones.get(me, agent.id) if phones is not None else None
+    return ok(_phone(str(agent.id), "", phone.state if phone is not None else "closed"))
+
+
+@router.delete("/agents/{id}/phone", operation_id="close_agent_phone")
+async def close_agent_phone(
+    id: str, request: Request, s: ServicesDep, me: CustomerId
+) -> JSONResponse:
+    agent = await s.agents.get(me, parse_id(id))
+    phones = getattr(request.app.state, "phones", None)
+    if phones is not None:
+        await phones.close(me, agent.id)
+    return ok(_phone(str(agent.id), "", "closed"))
 
 
 @router.put("/agents/{id}/addresses", operation_id="update_agent_addresses")

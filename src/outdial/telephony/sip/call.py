@@ -22,7 +22,7 @@ from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_cod
 from outdial.domain.rules import ring_limit_ms
 from outdial.domain.trunk import Verdict, verdict_for
 from outdial.telephony.base import CallRequest, OnAnswer
-from outdial.telephony.bridge import BridgeEnd, BridgeResult
+from outdial.telephony.bridge import LOCAL_PREFIX, BridgeEnd, BridgeResult
 from outdial.telephony.interpreter import CallScript, ScriptResult
 from outdial.telephony.listen.amd import amd_settings_for
 from outdial.telephony.sip.actions import ActionPlayer, SipMedia
@@ -443,6 +443,11 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
 
         if self.remote_bye.done():  # the callee is gone already
             return BridgeResult(BridgeEnd.CALLEE)
+        if destination.target.startswith(LOCAL_PREFIX):  # the agent's browser phone
+            local = self.env.local_legs(destination.target) if self.env.local_legs else None
+            if local is None:
+                return BridgeResult(BridgeEnd.NOT_ANSWERED, 480)
+            return await b2bua.bridge_local(self, local)
         if self.env.leg_target is None:
             return BridgeResult(BridgeEnd.NOT_ANSWERED)
         return await b2bua.bridge(self, self.env.leg_target, destination, ring_timeout_ms)

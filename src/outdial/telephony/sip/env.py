@@ -13,6 +13,7 @@ from functools import lru_cache
 from outdial.domain.netpolicy import NetworkPolicy, parse_ip_literal
 from outdial.netguard import resolve_checked
 from outdial.telephony.base import CallRequest
+from outdial.telephony.bridge import LocalLegs
 from outdial.telephony.sip.auth import RealmGuard
 from outdial.telephony.sip.hop import Hop
 from outdial.telephony.sip.library import AudioLibrary
@@ -81,6 +82,8 @@ class CallEnv:
     ears: Ears = field(default_factory=Ears)  # the far end's audio of every call, analysed
     # Where a bridge's second leg goes (SipTelephony.leg_target), or why it cannot be dialed.
     leg_target: Callable[[CallRequest], Awaitable[DialTarget | str]] | None = None
+    # A `webrtc:` bridge target -> the open local leg (the agent's browser phone), or None.
+    local_legs: LocalLegs | None = None
 
     def is_trunk(self, host: str, port: int) -> bool:
         return (host.lower(), port) in self.trunk

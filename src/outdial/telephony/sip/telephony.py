@@ -16,6 +16,7 @@ from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.rules import ring_limit_ms
 from outdial.domain.trunk import TRUNK_DOWN
 from outdial.telephony.base import CallRequest, OnAnswer
+from outdial.telephony.bridge import LocalLeg, LocalLegs
 from outdial.telephony.sip.auth import RealmGuard
 from outdial.telephony.sip.call import OutboundCall
 from outdial.telephony.sip.config import (
@@ -65,6 +66,9 @@ class SipTelephony:
         self.registration: Registration | None = None
         self.trunk: TrunkMonitor | None = None  # the health of the trunk (or outbound proxy)
         self.calls_placed = 0
+        # The agents' browser phones (telephony/webrtc.py `PhoneBook.leg`), set by the process
+        # that serves them; None: a `webrtc:` bridge target is not answered.
+        self.local_legs: LocalLegs | None = None
         self.calls_active = 0
 
     @property
@@ -120,7 +124,7 @@ class SipTelephony:
             realms=RealmGuard(cfg.realms), trunk=frozenset(names),
             trunk_hops=tuple(self._trunk_hops), resolver=self.resolver,
             failover=cfg.failover_ms / 1000, session_expires=cfg.session_expires,
-            leg_target=self.leg_target,
+            leg_target=self.leg_target, local_legs=self.local_leg,
         )  # fmt: skip
         first = cfg.outbound_proxy or trunk
         if first is not None:
@@ -246,6 +250,9 @@ class SipTelephony:
             secure=uri.startswith("sips:"), identity=identity if to_trunk else "",
             extra_headers=request.sip_headers,
         )  # fmt: skip
+
+    def local_leg(self, target: str) -> LocalLeg | None:
+        return self.local_legs(target) if self.local_legs is not None else None
 
     async def leg_target(self, request: CallRequest) -> DialTarget | str:
         """Where a bridge's second leg goes, by the rules of `place_call` (trunk health, the
