@@ -104,6 +104,7 @@ _DE = ("DNCLIST_NOT_FOUND", "DNCLIST_ENTRY_NOT_FOUND")
 _ME = ("MEDIA_NOT_FOUND",)
 _RE = ("RECORDING_NOT_FOUND",)
 _CU = ("CUSTOMER_NOT_FOUND",)
+_AK = ("ACCESSKEY_NOT_FOUND",)
 _DEST = ("DESTINATION_NOT_ALLOWED", "DESTINATION_BLOCKED")
 _REFS = ("INVALID_REFERENCE", "OUTDIAL_IN_USE")
 _TG = ("TAG_NOT_FOUND",)
@@ -273,6 +274,12 @@ OPERATIONS: dict[str, Op] = {
     ),
     "logout": Op("Sign out: end the session and clear its cookie", "LoggedOut"),
     "get_session": Op("Who the caller is, with the session's CSRF token", "Session"),
+    # access keys (issue 14, console-ops)
+    "create_accesskey": Op("Create an access key (its token is shown once)", "AccessKeyCreated"),
+    "list_accesskeys": Op("List the customer's access keys (never their tokens)", "AccessKeyList"),
+    "get_accesskey": Op("Get an access key", "AccessKey", _AK),
+    "update_accesskey": Op("Update an access key's name and detail", "AccessKey", _AK),
+    "delete_accesskey": Op("Revoke an access key (at once, everywhere)", "AccessKey", _AK),
     # media
     "create_media": Op("Upload a WAV file", "Media", invalid=("INVALID_MEDIA",)),
     "list_media": Op("List media", "MediaList"),
@@ -334,6 +341,7 @@ TAGS = [
     {"name": "compliance", "description": "Eligibility, previews and the compliance log"},
     {"name": "events", "description": "Stats, the event stream, webhooks, customers"},
     {"name": "users", "description": "Customer users and their sign-in sessions"},
+    {"name": "accesskeys", "description": "The customer's access keys (token shown once)"},
     {"name": "media", "description": "Uploaded audio"},
     {"name": "recordings", "description": "Call recordings"},
     {"name": "agents", "description": "Agents, tags and queues (issue 13)"},

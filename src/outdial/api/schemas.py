@@ -271,3 +271,19 @@ class DispositionIn(_In):
     callback_at: str | None = Field(
         None, description="call the target again at this time (UTC wire format or RFC 3339)"
     )
+
+
+class AccessKeyCreate(_In):
+    name: str | None = Field(None, description="up to 255 characters")
+    detail: str | None = None
+    expire: int | None = Field(
+        None,
+        ge=0,
+        description="seconds from now until the key stops working; absent or 0: never (a key "
+        "made with an expiring key never outlives it)",
+    )
+
+
+class AccessKeyUpdate(_In):
+    name: str | None = None
+    detail: str | None = None
