@@ -864,6 +864,34 @@ def build(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
+def _choices(values: tuple[str, ...]) -> dict[str, Any]:
+    """A comma-separated list of some of `values` (or empty: no filter)."""
+    one = "(?:" + "|".join(re.escape(v) for v in values) + ")"
+    return {"type": "string", "pattern": f"^(?:{one}(?:,{one})*)?$"}
+
+
+_TIME_OR_EMPTY = {"type": "string", "pattern": f"^(?:|{TIME[1:-1]})$"}
+_CALL_FILTERS: dict[str, dict[str, Any]] = {
+    "status": _choices(("dialing", "progressing", "done")),
+    "result": _choices(("success", "fail")),
+    "hangup_reason": _choices(HANGUP_REASONS),
+    "reason": _choices(HANGUP_REASONS),
+    "since": _TIME_OR_EMPTY,
+    "until": _TIME_OR_EMPTY,
+    "target_id": {"type": "string", "pattern": UUID_OR_EMPTY},
+}
+# The list filters (console-ops; domain/list_filters.py): what each value may be, so that a
+# value the document allows is one the server takes. (`until` must also be after `since`.)
+LIST_FILTERS: dict[str, dict[str, dict[str, Any]]] = {
+    "list_outdial_targets": {
+        "status": _choices(("idle", "progressing", "done")),
+        "q": {"type": "string", "pattern": r"^[^\x00-\x1f]*$"},
+    },
+    "list_campaigncalls": _CALL_FILTERS,
+    "list_campaign_campaigncalls": _CALL_FILTERS,
+}
+
+
 def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
@@ -889,6 +917,9 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
                 "not": {"const": str(NIL_UUID)},
                 "description": "only this attempt's (a UUID; empty: all)",
             }
+        filters = LIST_FILTERS.get(operation.get("operationId", ""), {})
+        if param.get("in") == "query" and param["name"] in filters:
+            param["schema"] = {**param.get("schema", {}), **filters[param["name"]]}
         if param.get("in") == "query" and param["name"] == "page_token":
             param["schema"] = {
                 "type": "string",

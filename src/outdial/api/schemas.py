@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from outdial.services.customers import MAX_EXPIRE_S
+
 
 class _In(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
@@ -279,6 +281,7 @@ class AccessKeyCreate(_In):
     expire: int | None = Field(
         None,
         ge=0,
+        le=MAX_EXPIRE_S,
         description="seconds from now until the key stops working; absent or 0: never (a key "
         "made with an expiring key never outlives it)",
     )

@@ -31,7 +31,7 @@ class CallFilter:
     result: tuple[str, ...] = ()
     hangup_reason: tuple[str, ...] = ()
     since: datetime | None = None  # tm_create >= since
-    until: datetime | None = None  # tm_create < until
+    until: datetime | None = None  # tm_create < until (not after since: nothing matches)
     target_id: uuid.UUID | None = None
 
 
@@ -64,8 +64,6 @@ def call_filter(
     until: datetime | None,
     target_id: uuid.UUID | None,
 ) -> CallFilter:
-    if since is not None and until is not None and until <= since:
-        raise InvalidArgument("until must be later than since")
     return CallFilter(
         choices(status, CampaigncallStatus, "status"),
         choices(result, CallResult, "result"),
