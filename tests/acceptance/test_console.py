@@ -263,13 +263,23 @@ def test_lists_upload_refuses_bad_rows_then_imports_pages_and_searches(
     expect(page.locator("#targets tr.target")).to_have_count(5)
     page.click("#prev-page")
     expect(page.locator("#targets tr.target")).to_have_count(25)
-    # The search looks through the page shown (rows imported together share tm_create, so
-    # which 25 come first is the database's choice): search for one of them by its number.
+    # The search runs on the server (?q=): a number on the second page is found from the
+    # first, a part of a name finds every match, a status filters.
+    page.click("#next-page")
     lead = page.locator("#targets tr.target a").first.inner_text()
     n = int(lead.removeprefix("Lead "))
+    page.click("#prev-page")
     page.fill("input[name=search]", f"+1555010{n:04d}")
     expect(page.locator("#targets tr.target")).to_have_count(1)
     expect(page.locator("#targets tr.target")).to_contain_text(lead)
+    page.fill("input[name=search]", "lead 1")  # Lead 1, Lead 10..19: 11
+    expect(page.locator("#targets tr.target")).to_have_count(11)
+    page.select_option("#target-search select[name=status]", "done")
+    expect(page.locator("#targets tr.target")).to_have_count(0)
+    page.select_option("#target-search select[name=status]", "idle")
+    expect(page.locator("#targets tr.target")).to_have_count(11)
+    page.fill("input[name=search]", f"+1555010{n:04d}")
+    expect(page.locator("#targets tr.target")).to_have_count(1)
     _shot(page, "list")
     page.locator("#targets tr.target a").click()
     expect(page.locator("main h1")).to_have_text(f"Target: {lead}")
@@ -427,17 +437,115 @@ def test_webhooks_url_secret_deliveries_and_replay(
     expect(page.locator("#notice")).to_contain_text("Replay queued")
 
 
-def test_access_keys_page_explains_the_cli_when_there_is_no_route(page: Any) -> None:
+def test_access_keys_page_creates_shows_once_and_revokes(page: Any, env: dict[str, Any]) -> None:
+    """Keys over /v1.0/accesskeys: the token is shown once on the page and works; the list
+    shows only its first characters; Revoke stops it at once."""
     from playwright.sync_api import expect
 
     _go(page, "/keys")
-    expect(page.locator("#keys-cli")).to_contain_text("outdial accesskeys create")
+    _labelled(page)
+    form = page.locator("#key-create")
+    form.locator("input[name=name]").fill("nightly export")
+    form.locator("input[name=detail]").fill("reports job")
+    page.select_option("#key-create select[name=expire]", "86400")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#token-value")).not_to_be_empty()
+    token = page.locator("#token-value").inner_text()
+    base = f"{env['server'].url}/v1.0"
+    assert httpx.get(f"{base}/outdials", params={"token": token}).status_code == 200
+    row = page.locator("tr.accesskey", has_text="nightly export")
+    expect(row).to_contain_text(token[:8])
+    expect(row).not_to_contain_text(token)
+    expect(row).not_to_contain_text("never")  # it expires in a day
+    listed = env["api"].get("/accesskeys").json()["result"]
+    assert token not in json.dumps(listed)
     _shot(page, "keys")
+    page.reload()  # the token is not shown again
+    page.locator("body[data-shown='#/keys']").wait_for(state="attached")
+    expect(page.locator("#token-value")).to_have_count(0)
+    page.locator("tr.accesskey", has_text="nightly export").get_by_role(
+        "button", name="Revoke"
+    ).click()
+    expect(page.locator("#notice")).to_contain_text("Key revoked")
+    expect(page.locator("tr.accesskey", has_text="nightly export")).to_have_count(0)
+    assert httpx.get(f"{base}/outdials", params={"token": token}).status_code == 401
+
+
+def test_agents_and_queues_page(page: Any, env: dict[str, Any]) -> None:
+    """Tags, an agent (addresses, tags, ring method), its live status polled from the API, its
+    edit form, a queue with counts; a campaign with that queue shows the agent numbers."""
+    from playwright.sync_api import expect
+
+    api = env["api"]
+    _go(page, "/team")
+    _labelled(page)
+    page.fill("#tag-form input[name=name]", "spanish")
+    page.click("#tag-form button[type=submit]")
+    expect(page.locator("tr.tag", has_text="spanish")).to_have_count(1)
+    tag = next(t for t in api.get("/tags").json()["result"] if t["name"] == "spanish")
+    form = page.locator("#agent-form")
+    form.locator("input[name=username]").fill("ana")
+    form.locator("input[name=password]").fill("secret-pass-1")
+    form.locator("input[name=name]").fill("Ana Ruiz")
+    page.select_option("#agent-form select[name=ring_method]", "linear")
+    form.locator("input[name=addresses]").fill("tel:+15550300001, sip:ana@127.0.0.1")
+    form.locator(f"input[name=a-tag_{tag['id']}]").check()
+    form.locator("button[type=submit]").click()
+    row = page.locator("tr.agent", has_text="Ana Ruiz")
+    expect(row).to_have_attribute("data-status", "offline")
+    agent = next(a for a in api.get("/agents").json()["result"] if a["username"] == "ana")
+    assert agent["ring_method"] == "linear" and agent["tag_ids"] == [tag["id"]]
+    assert [a["target"] for a in agent["addresses"]] == ["+15550300001", "ana@127.0.0.1"]
+    # live status: the agent goes available elsewhere (the API), the page follows by itself
+    api.put(f"/agents/{agent['id']}/status", json={"status": "available"}).raise_for_status()
+    expect(row).to_have_attribute("data-status", "available", timeout=10_000)
+    row.get_by_role("button", name="Set ana away").click()
+    expect(row).to_have_attribute("data-status", "away")
+    assert api.get(f"/agents/{agent['id']}").json()["status"] == "away"
+    page.fill("#queue-form input[name=name]", "sales line")
+    page.select_option("#queue-form select[name=routing_method]", "longest-idle")
+    page.fill("#queue-form input[name=wait_timeout]", "30000")
+    page.locator(f"#queue-form input[name=q-tag_{tag['id']}]").check()
+    page.click("#queue-form button[type=submit]")
+    expect(page.locator("tr.queue", has_text="sales line")).to_contain_text("longest-idle")
+    queue = next(q for q in api.get("/queues").json()["result"] if q["name"] == "sales line")
+    assert queue["wait_timeout"] == 30000 and queue["tag_ids"] == [tag["id"]]
+    _shot(page, "team")
+    # the agent's edit form
+    page.locator("tr.agent a", has_text="Ana Ruiz").click()
+    expect(page.locator("main h1")).to_have_text("Agent: Ana Ruiz")
+    _labelled(page)
+    page.fill("#agent-edit input[name=name]", "Ana R.")
+    page.fill("#agent-edit input[name=addresses]", "tel:+15550300002")
+    page.locator(f"#agent-edit input[name=e-tag_{tag['id']}]").uncheck()
+    page.click("#save-agent")
+    page.locator("body[data-shown='#/team']").wait_for(state="attached")
+    edited = api.get(f"/agents/{agent['id']}").json()
+    assert edited["name"] == "Ana R." and edited["tag_ids"] == []
+    assert [a["target"] for a in edited["addresses"]] == ["+15550300002"]
+    # a campaign with the queue: agent settings saved, its page shows the agent numbers
+    _go(page, "/campaigns")
+    form = page.locator("#campaign-form")
+    form.locator("input[name=name]").fill("agents campaign")
+    page.select_option("#campaign-form select[name=queue_id]", queue["id"])
+    page.select_option("#campaign-form select[name=dial_mode]", "progressive")
+    form.locator("input[name=max_abandon_rate]").fill("2.5")
+    form.locator("input[name=abandon_message]").fill("sorry, we will call again")
+    form.locator("input[name=dispositions]").fill("sale, callback")
+    page.click("#save-campaign")
+    expect(page.locator("main h1")).to_have_text("Campaign: agents campaign")
+    campaign_id = page.url.rsplit("/", 1)[1]
+    made = api.get(f"/campaigns/{campaign_id}").json()
+    assert (made["queue_id"], made["dial_mode"]) == (queue["id"], "progressive")
+    assert made["max_abandon_rate"] == 2.5 and made["dispositions"] == ["sale", "callback"]
+    expect(page.locator("#agent-stats")).to_be_visible()
+    expect(page.locator("#abandon-rate")).to_have_text("0.0")
+    expect(page.locator("#connected")).to_have_text("0")
 
 
 def test_pages_fit_a_phone(page: Any) -> None:
     page.set_viewport_size(PHONE)
-    for name in ("lists", "outplans", "campaigns", "calls", "dnc", "webhooks", "keys"):
+    for name in ("lists", "outplans", "campaigns", "calls", "dnc", "webhooks", "keys", "team"):
         _go(page, f"/{name}")
         width = page.evaluate("document.scrollingElement.scrollWidth")
         assert width <= PHONE["width"], f"{name} scrolls sideways at phone width ({width}px)"

@@ -14,6 +14,7 @@ from outdial.api import errors, openapi
 from outdial.api.auth import Authenticate
 from outdial.api.middleware import RequestGuard
 from outdial.api.routes import (
+    accesskeys,
     agents,
     campaigns,
     compliance,
@@ -83,6 +84,7 @@ def create_app(
         recordings,
         users,
         agents,
+        accesskeys,
         dashboard,
         console,
     ):

@@ -104,6 +104,7 @@ _DE = ("DNCLIST_NOT_FOUND", "DNCLIST_ENTRY_NOT_FOUND")
 _ME = ("MEDIA_NOT_FOUND",)
 _RE = ("RECORDING_NOT_FOUND",)
 _CU = ("CUSTOMER_NOT_FOUND",)
+_AK = ("ACCESSKEY_NOT_FOUND",)
 _DEST = ("DESTINATION_NOT_ALLOWED", "DESTINATION_BLOCKED")
 _REFS = ("INVALID_REFERENCE", "OUTDIAL_IN_USE")
 _TG = ("TAG_NOT_FOUND",)
@@ -273,6 +274,12 @@ OPERATIONS: dict[str, Op] = {
     ),
     "logout": Op("Sign out: end the session and clear its cookie", "LoggedOut"),
     "get_session": Op("Who the caller is, with the session's CSRF token", "Session"),
+    # access keys (issue 14, console-ops)
+    "create_accesskey": Op("Create an access key (its token is shown once)", "AccessKeyCreated"),
+    "list_accesskeys": Op("List the customer's access keys (never their tokens)", "AccessKeyList"),
+    "get_accesskey": Op("Get an access key", "AccessKey", _AK),
+    "update_accesskey": Op("Update an access key's name and detail", "AccessKey", _AK),
+    "delete_accesskey": Op("Revoke an access key (at once, everywhere)", "AccessKey", _AK),
     # media
     "create_media": Op("Upload a WAV file", "Media", invalid=("INVALID_MEDIA",)),
     "list_media": Op("List media", "MediaList"),
@@ -342,6 +349,7 @@ TAGS = [
     {"name": "compliance", "description": "Eligibility, previews and the compliance log"},
     {"name": "events", "description": "Stats, the event stream, webhooks, customers"},
     {"name": "users", "description": "Customer users and their sign-in sessions"},
+    {"name": "accesskeys", "description": "The customer's access keys (token shown once)"},
     {"name": "media", "description": "Uploaded audio"},
     {"name": "recordings", "description": "Call recordings"},
     {"name": "agents", "description": "Agents, tags and queues (issue 13)"},
@@ -864,6 +872,34 @@ def build(app: FastAPI) -> dict[str, Any]:
     return doc
 
 
+def _choices(values: tuple[str, ...]) -> dict[str, Any]:
+    """A comma-separated list of some of `values` (or empty: no filter)."""
+    one = "(?:" + "|".join(re.escape(v) for v in values) + ")"
+    return {"type": "string", "pattern": f"^(?:{one}(?:,{one})*)?$"}
+
+
+_TIME_OR_EMPTY = {"type": "string", "pattern": f"^(?:|{TIME[1:-1]})$"}
+_CALL_FILTERS: dict[str, dict[str, Any]] = {
+    "status": _choices(("dialing", "progressing", "done")),
+    "result": _choices(("success", "fail")),
+    "hangup_reason": _choices(HANGUP_REASONS),
+    "reason": _choices(HANGUP_REASONS),
+    "since": _TIME_OR_EMPTY,
+    "until": _TIME_OR_EMPTY,
+    "target_id": {"type": "string", "pattern": UUID_OR_EMPTY},
+}
+# The list filters (console-ops; domain/list_filters.py): what each value may be, so that a
+# value the document allows is one the server takes. (`until` must also be after `since`.)
+LIST_FILTERS: dict[str, dict[str, dict[str, Any]]] = {
+    "list_outdial_targets": {
+        "status": _choices(("idle", "progressing", "done")),
+        "q": {"type": "string", "pattern": r"^[^\x00-\x1f]*$"},
+    },
+    "list_campaigncalls": _CALL_FILTERS,
+    "list_campaign_campaigncalls": _CALL_FILTERS,
+}
+
+
 def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
@@ -889,6 +925,9 @@ def _describe(path: str, method: str, operation: dict[str, Any]) -> None:
                 "not": {"const": str(NIL_UUID)},
                 "description": "only this attempt's (a UUID; empty: all)",
             }
+        filters = LIST_FILTERS.get(operation.get("operationId", ""), {})
+        if param.get("in") == "query" and param["name"] in filters:
+            param["schema"] = {**param.get("schema", {}), **filters[param["name"]]}
         if param.get("in") == "query" and param["name"] == "page_token":
             param["schema"] = {
                 "type": "string",

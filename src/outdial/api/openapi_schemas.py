@@ -662,7 +662,39 @@ class OutdialtargetBulk(_Out):
     )
 
 
+class AccessKey(_Out):
+    """An access key of the customer's (VoIPBIN's CustomerManagerAccesskey): never the token
+    itself, only its first characters (`token_prefix`)."""
+
+    id: str = _id("the key's id")
+    customer_id: str = _id("the customer the key works for")
+    name: str = Field(examples=["reporting"])
+    detail: str = Field(examples=["the nightly export job"])
+    token_prefix: str = Field(
+        examples=["Xq3vB0aL"], description="the token's first 8 characters, to tell keys apart"
+    )
+    tm_expire: str | None = Field(
+        None,
+        pattern=TS_PATTERN,
+        examples=["2027-04-30 17:52:16.484341"],
+        description="when the key stops working (UTC); null: never",
+    )
+    tm_create: str = _tm_create()
+    tm_update: str = _tm_update()
+    tm_delete: str = _tm_delete()
+
+
+class AccessKeyCreated(AccessKey):
+    """The new key with its token: shown this once, store it now (only a hash is kept)."""
+
+    token: str = Field(
+        examples=["Xq3vB0aLx7kP2mQ9rT5wY1zC4dF6gH8jK0lN3pR5sU7"],
+        description="the credential, sent as `Authorization: Bearer` (or ?accesskey=)",
+    )
+
+
 DncEntryBulk = _bulk_of(DncEntry, "DncEntryBulk")
+AccessKeyList = _list_of(AccessKey, "AccessKeyList")
 TagList = _list_of(Tag, "TagList")
 AgentList = _list_of(Agent, "AgentList")
 QueueList = _list_of(Queue, "QueueList")
@@ -719,5 +751,8 @@ MODELS: dict[str, type[BaseModel]] = {
         TagList,
         AgentList,
         QueueList,
+        AccessKey,
+        AccessKeyCreated,
+        AccessKeyList,
     )
 }

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from outdial.services.customers import MAX_EXPIRE_S
+
 
 class _In(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
@@ -276,3 +278,20 @@ class DispositionIn(_In):
     callback_at: str | None = Field(
         None, description="call the target again at this time (UTC wire format or RFC 3339)"
     )
+
+
+class AccessKeyCreate(_In):
+    name: str | None = Field(None, description="up to 255 characters")
+    detail: str | None = None
+    expire: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_EXPIRE_S,
+        description="seconds from now until the key stops working; absent or 0: never (a key "
+        "made with an expiring key never outlives it)",
+    )
+
+
+class AccessKeyUpdate(_In):
+    name: str | None = None
+    detail: str | None = None

@@ -34,6 +34,9 @@ class AccessKey:
     tm_create: datetime
     tm_expire: datetime | None = None
     tm_delete: datetime | None = None
+    detail: str = ""
+    token_prefix: str = ""
+    tm_update: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 
 from outdial.domain.errors import FailedPrecondition
+from outdial.domain.list_filters import CallFilter
 from outdial.domain.models import Campaigncall, Page
 from outdial.domain.states import CampaigncallStatus
 from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.lookup import owned
 from outdial.storage import repo, rows
+from outdial.storage.list_filters import call_where
 from outdial.storage.pagination import Cursor, page_of
 from outdial.storage.tables import campaigncalls, campaigns
 from outdial.wire import campaigncall as wire_campaigncall
@@ -33,8 +35,13 @@ class CampaigncallService:
         cursor: Cursor | None,
         limit: int,
         campaign_id: uuid.UUID | None = None,
+        filter_: CallFilter | None = None,
     ) -> Page:
+        """A page of the customer's (or the campaign's) calls, newest first, that match
+        `filter_` (domain/list_filters.py)."""
         where = [campaigncalls.c.customer_id == customer_id, campaigncalls.c.tm_delete.is_(None)]
+        if filter_ is not None:
+            where.extend(call_where(filter_))
         async with self.ctx.db.read() as conn:
             if campaign_id is not None:
                 await owned(

@@ -10,6 +10,7 @@ from typing import Any
 from outdial.domain.dedupe import Dedupe, DedupeAction
 from outdial.domain.destinations import DestinationRule
 from outdial.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from outdial.domain.list_filters import TargetFilter
 from outdial.domain.models import Outdial, Page, Target
 from outdial.domain.retry import scheduled_note
 from outdial.services import events
@@ -19,6 +20,7 @@ from outdial.services.lookup import owned
 from outdial.services.target_input import RowError, target_values
 from outdial.storage import quota, repo, rows
 from outdial.storage import targets as target_rows
+from outdial.storage.list_filters import target_where
 from outdial.storage.pagination import Cursor, page_of
 from outdial.storage.schedule import schedule as schedule_target
 from outdial.storage.tables import outdial_targets, outdials
@@ -162,13 +164,20 @@ class TargetService:
         return page_of(items)
 
     async def list_wire(
-        self, customer_id: uuid.UUID, outdial_id: uuid.UUID, cursor: Cursor | None, limit: int
+        self,
+        customer_id: uuid.UUID,
+        outdial_id: uuid.UUID,
+        cursor: Cursor | None,
+        limit: int,
+        filter_: TargetFilter | None = None,
     ) -> Page:
         """The page `list` returns, its items already wire JSON objects rendered straight
-        from the rows (the API's read model; see wire/target_read_model.py)."""
+        from the rows (the API's read model; see wire/target_read_model.py); `filter_`: the
+        route's `status` and `q` (domain/list_filters.py)."""
+        where = target_where(filter_) if filter_ is not None else []
         async with self.ctx.db.query() as conn:
             found = await target_rows.page_owned(
-                conn, customer_id, outdial_id, cursor, limit, target_rows.WIRE_COLUMNS
+                conn, customer_id, outdial_id, cursor, limit, target_rows.WIRE_COLUMNS, where
             )
             if not found:
                 await self._outdial(conn, customer_id, outdial_id)

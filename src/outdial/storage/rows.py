@@ -81,6 +81,9 @@ def accesskey(row: Row) -> AccessKey:
         from_us(v["tm_create"]),
         opt_from_us(v["tm_expire"]),
         opt_from_us(v["tm_delete"]),
+        v.get("detail") or "",
+        v.get("token_prefix") or "",
+        opt_from_us(v.get("tm_update")),
     )
 
 

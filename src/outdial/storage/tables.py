@@ -53,6 +53,11 @@ accesskeys = sa.Table(
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("tm_expire", Micros, nullable=True),
     *_times(),
+    # console-ops: keys over REST (VoIPBIN's `detail` and `token_prefix`, the token's first
+    # characters, shown in lists so an operator can tell keys apart without the token).
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+    sa.Column("token_prefix", sa.String(16), nullable=False, server_default=""),
+    sa.Index("ix_accesskeys_list", "customer_id", "tm_create", "id"),
 )
 
 # Issue 14: customer users (console sign-in) and their sessions. A username is unique among

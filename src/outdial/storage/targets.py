@@ -67,11 +67,12 @@ async def page_owned(
     cursor: Cursor | None,
     limit: int,
     columns: Sequence[sa.ColumnElement[Any]] | None = None,
+    filters: Sequence[sa.ColumnElement[bool]] = (),
 ) -> Sequence[sa.Row[Any]]:
-    """A page of the outdial's live targets (whole rows, or `columns`), empty unless the
-    outdial is the customer's."""
+    """A page of the outdial's live targets (whole rows, or `columns`) that match `filters`
+    (storage/list_filters.py), empty unless the outdial is the customer's."""
     t = outdial_targets
-    where = [t.c.outdial_id == outdial_id, t.c.tm_delete.is_(None)]
+    where = [t.c.outdial_id == outdial_id, t.c.tm_delete.is_(None), *filters]
     where.append(_owned_by(outdial_id, customer_id))
     found: Sequence[sa.Row[Any]] = (
         await conn.execute(page_query(t, where, cursor, limit, columns))

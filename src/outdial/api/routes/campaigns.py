@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from outdial.api.deps import CustomerId, KeyDigest, PagingDep, ServicesDep
+from outdial.api.list_filters import CallFilterDep
 from outdial.api.responses import ok
 from outdial.api.schemas import (
     CampaignActions,
@@ -128,15 +129,19 @@ async def recycle_campaign(
 
 @router.get("/campaigns/{id}/campaigncalls", operation_id="list_campaign_campaigncalls")
 async def list_campaign_calls(
-    id: str, s: ServicesDep, me: CustomerId, paging: PagingDep
+    id: str, s: ServicesDep, me: CustomerId, paging: PagingDep, where: CallFilterDep
 ) -> JSONResponse:
-    page = await s.campaigncalls.list(me, paging.cursor, paging.limit, campaign_id=parse_id(id))
+    page = await s.campaigncalls.list(
+        me, paging.cursor, paging.limit, campaign_id=parse_id(id), filter_=where
+    )
     return ok(listing(page, wire_campaigncall.render))
 
 
 @router.get("/campaigncalls", operation_id="list_campaigncalls")
-async def list_calls(s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
-    page = await s.campaigncalls.list(me, paging.cursor, paging.limit)
+async def list_calls(
+    s: ServicesDep, me: CustomerId, paging: PagingDep, where: CallFilterDep
+) -> JSONResponse:
+    page = await s.campaigncalls.list(me, paging.cursor, paging.limit, filter_=where)
     return ok(listing(page, wire_campaigncall.render))
 
 

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from outdial.api.deps import CustomerId, KeyDigest, PagingDep, ServicesDep
 from outdial.api.errors import envelope
+from outdial.api.list_filters import TargetFilterDep
 from outdial.api.responses import ok
 from outdial.api.schemas import (
     OutdialCampaignId,
@@ -167,8 +168,10 @@ async def import_targets(
 
 
 @router.get("/{id}/targets", operation_id="list_outdial_targets")
-async def list_targets(id: str, s: ServicesDep, me: CustomerId, paging: PagingDep) -> JSONResponse:
-    page = await s.targets.list_wire(me, parse_id(id), paging.cursor, paging.limit)
+async def list_targets(
+    id: str, s: ServicesDep, me: CustomerId, paging: PagingDep, where: TargetFilterDep
+) -> JSONResponse:
+    page = await s.targets.list_wire(me, parse_id(id), paging.cursor, paging.limit, where)
     return ok({"result": page.items, "next_page_token": page_token(page)})
 
 

@@ -9,8 +9,9 @@ import * as calls from "./calls.js";
 import * as dnc from "./dnc.js";
 import * as webhooks from "./webhooks.js";
 import * as keys from "./keys.js";
+import * as team from "./team.js";
 
-const PAGES = { lists, outplans, campaigns, calls, dnc, webhooks, keys };
+const PAGES = { lists, outplans, campaigns, calls, dnc, webhooks, keys, team };
 const main = document.getElementById("view");
 
 function signInPage() {

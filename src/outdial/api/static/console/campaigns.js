@@ -7,9 +7,18 @@ import { callsPanel } from "./calls.js";
 import { badge, button, download, field, formValues, guard, h, link, notify, short, table, toCsv, NIL } from "./ui.js";
 
 async function choices() {
-  const [plans, lists] = await Promise.all([all("list_outplans", {}, {}, 500), all("list_outdials", {}, {}, 500)]);
+  const [plans, lists, queues] = await Promise.all([all("list_outplans", {}, {}, 500), all("list_outdials", {}, {}, 500), all("list_queues", {}, {}, 500)]);
   return { plans: [[NIL, "(none)"], ...plans.map((p) => [p.id, p.name || short(p.id)])],
-    lists: [[NIL, "(none)"], ...lists.map((o) => [o.id, o.name || short(o.id)])] };
+    lists: [[NIL, "(none)"], ...lists.map((o) => [o.id, o.name || short(o.id)])],
+    queues: [[NIL, "(no queue: no agents)"], ...queues.map((q) => [q.id, q.name || short(q.id)])] };
+}
+
+// The agent settings of a campaign (issue 13): sent only with a queue, or when they were set.
+function agentFields(v) {
+  const out = { dial_mode: v.dial_mode, abandon_message: v.abandon_message,
+    dispositions: v.dispositions.split(",").map((d) => d.trim()).filter(Boolean) };
+  if (v.max_abandon_rate !== undefined) out.max_abandon_rate = v.max_abandon_rate;
+  return out;
 }
 
 function campaignForm(c, opts, editor) {
@@ -25,6 +34,12 @@ function campaignForm(c, opts, editor) {
       field("Most calls at once", "max_concurrent_calls", { kind: "number", min: 1, value: c.max_concurrent_calls ?? 10 }),
       field("Calls started per second", "calls_per_second", { kind: "number", min: 0.1, step: 0.1, value: c.calls_per_second ?? 2 }),
       field("Service level (%)", "service_level", { kind: "number", min: 0, max: 100, value: c.service_level ?? 0 })),
+    h("fieldset", { class: "grid", id: "agent-settings" }, h("legend", {}, "Agents (a queue connects answered calls to its agents)"),
+      field("Queue", "queue_id", { kind: "select", value: c.queue_id || NIL, options: opts.queues }),
+      field("Dial mode", "dial_mode", { kind: "select", value: c.dial_mode || "", options: [["", "default (power with a queue)"], "preview", "progressive", "power", "predictive"] }),
+      field("Most abandoned (%)", "max_abandon_rate", { kind: "number", min: 0, max: 100, step: 0.1, value: c.max_abandon_rate ?? 3 }),
+      field("Abandon message", "abandon_message", { value: c.abandon_message || "" }),
+      field("Dispositions", "dispositions", { value: (c.dispositions || []).join(", "), help: "codes an agent may set, comma separated" })),
     editor.root,
     h("div", { class: "actions-row" }, h("button", { type: "submit", id: "save-campaign" }, c.id ? "Save campaign" : "Create campaign")));
 }
@@ -37,7 +52,8 @@ export async function render(main, id) {
   form.addEventListener("submit", (ev) => { ev.preventDefault(); guard(async () => {
     const v = formValues(form);
     const body = { name: v.name, detail: v.detail, type: v.type, end_handle: v.end_handle, outplan_id: v.outplan_id, outdial_id: v.outdial_id,
-      max_concurrent_calls: v.max_concurrent_calls, calls_per_second: v.calls_per_second, service_level: v.service_level, actions: editor.value() };
+      max_concurrent_calls: v.max_concurrent_calls, calls_per_second: v.calls_per_second, service_level: v.service_level, actions: editor.value(),
+      queue_id: v.queue_id, ...agentFields(v) };
     const c = await call("create_campaign", {}, body); location.hash = `#/campaigns/${c.id}`;
   }); });
   main.replaceChildren(h("h1", {}, "Campaigns"),
@@ -58,10 +74,13 @@ async function campaign(main, id) {
   const run = button("Run", () => setStatus("run"), { id: "run" });
   const stop = button("Stop", () => setStatus("stop"), { id: "stop", class: "danger" });
   const numbers = {}; const liveState = h("span", { class: "muted", id: "live-state" }, "");
+  // With a queue: calls connected to an agent, abandoned ones and the abandon rate.
+  const agentStats = h("div", { class: "stats", id: "agent-stats", "aria-live": "polite", hidden: c.queue_id === NIL },
+    stat(numbers, "connected", "Connected to agents"), stat(numbers, "abandoned", "Abandoned"), stat(numbers, "abandon-rate", "Abandon %"));
   const live = h("section", { "aria-labelledby": "live-title" }, h("h2", { id: "live-title" }, "Live"),
     h("div", { class: "stats", "aria-live": "polite" }, stat(numbers, "targets-total", "Targets"), stat(numbers, "targets-done", "Done"),
       stat(numbers, "in-flight", "In flight"), stat(numbers, "attempts", "Attempts"), stat(numbers, "answer-rate", "Answered %")),
-    h("p", {}, link("/dashboard", "Open the live dashboard"), liveState));
+    agentStats, h("p", {}, link("/dashboard", "Open the live dashboard"), liveState));
   const refresh = async () => {
     const [cc, s] = await Promise.all([call("get_campaign", { id }), call("get_campaign_stats", { id })]);
     status.textContent = cc.status; status.className = `badge ${cc.status}`;
@@ -69,6 +88,7 @@ async function campaign(main, id) {
     const set = (k, v) => { numbers[k].textContent = v; };
     set("targets-total", s.targets_total); set("targets-done", s.targets_by_status.done || 0); set("in-flight", s.calls_in_flight);
     set("attempts", s.attempts_total); set("answer-rate", Math.round(s.answer_rate * 100));
+    set("connected", s.connected ?? 0); set("abandoned", s.abandoned ?? 0); set("abandon-rate", ((s.abandon_rate ?? 0) * 100).toFixed(1));
   };
   const setStatus = (st) => guard(async () => { await call("update_campaign_status", { id }, { status: st }); await refresh(); notify(`Campaign set to ${st}.`); });
 
@@ -77,8 +97,9 @@ async function campaign(main, id) {
   form.addEventListener("submit", (ev) => { ev.preventDefault(); guard(async () => {
     const v = formValues(form);
     await call("update_campaign", { id }, { name: v.name, detail: v.detail, type: v.type, end_handle: v.end_handle,
-      max_concurrent_calls: v.max_concurrent_calls, calls_per_second: v.calls_per_second, service_level: v.service_level });
-    await call("update_campaign_resource_info", { id }, { outplan_id: v.outplan_id, outdial_id: v.outdial_id, queue_id: c.queue_id, next_campaign_id: c.next_campaign_id });
+      max_concurrent_calls: v.max_concurrent_calls, calls_per_second: v.calls_per_second, service_level: v.service_level, ...agentFields(v) });
+    await call("update_campaign_resource_info", { id }, { outplan_id: v.outplan_id, outdial_id: v.outdial_id, queue_id: v.queue_id, next_campaign_id: c.next_campaign_id });
+    agentStats.hidden = v.queue_id === NIL;
     await call("update_campaign_actions", { id }, { actions: editor.value() });
     notify("Campaign saved.");
   }); });

@@ -1,4 +1,5 @@
-// Lists (outdials): create, upload CSV / JSON Lines with progress, browse and search targets,
+// Lists (outdials): create, upload CSV / JSON Lines with progress, browse and search targets
+// (on the server: ?q= and ?status=),
 // and one target's page with its eligibility answer.
 import { all, call } from "./api.js";
 import { addr, badge, button, field, formValues, guard, h, link, notify, short, table, NIL } from "./ui.js";
@@ -58,26 +59,32 @@ async function outdial(main, id) {
     await call("create_outdial_targets_bulk", { id }, [body]); notify("Target added."); one.reset(); await showTargets();
   }); });
 
-  const search = field("Search this page (number, name or status)", "search", { kind: "search" });
+  // The search runs on the server (GET .../targets?q=&status=): every page is of matches.
+  const search = h("form", { class: "grid", id: "target-search", role: "search", "aria-label": "Search targets" },
+    field("Search (name or number)", "search", { kind: "search", maxlength: 100 }),
+    field("Status", "status", { kind: "select", options: [["", "any"], "idle", "progressing", "done"] }));
   const holder = h("div", { id: "targets" });
   const pager = h("div", { class: "actions-row" });
-  const tokens = [""]; let current = 0; let rows = [];
-  const draw = () => {
-    const q = search.querySelector("input").value.trim().toLowerCase();
-    const shown = q ? rows.filter((t) => [t.name, t.status, ...[0, 1, 2, 3, 4].map((n) => addr(t[`destination_${n}`]))].join(" ").toLowerCase().includes(q)) : rows;
+  let tokens = [""]; let current = 0;
+  const showTargets = async () => {
+    const f = search.elements;
+    const page = await call("list_outdial_targets", { id }, undefined,
+      { page_size: 25, page_token: tokens[current], q: f.search.value.trim(), status: f.status.value });
+    tokens[current + 1] = page.next_page_token;
+    const filtered = f.search.value.trim() || f.status.value;
     holder.replaceChildren(table([["Name", (t) => link(`#/lists/${id}/targets/${t.id}`, t.name || short(t.id))],
       ["Destination 0", (t) => addr(t.destination_0)], ["Status", (t) => badge(t.status)],
-      ["Tries", (t) => [0, 1, 2, 3, 4].map((n) => t[`try_count_${n}`]).join(" / ")]], shown,
-      { caption: `Targets (page ${current + 1}, ${shown.length} shown)`, rowAttrs: (t) => ({ class: "target", "data-id": t.id }) }));
-  };
-  const showTargets = async () => {
-    const page = await call("list_outdial_targets", { id }, undefined, { page_size: 25, page_token: tokens[current] });
-    rows = page.result; tokens[current + 1] = page.next_page_token; draw();
+      ["Tries", (t) => [0, 1, 2, 3, 4].map((n) => t[`try_count_${n}`]).join(" / ")]], page.result,
+      { caption: `${filtered ? "Matching targets" : "Targets"} (page ${current + 1}, ${page.result.length} shown)`, rowAttrs: (t) => ({ class: "target", "data-id": t.id }) }));
     pager.replaceChildren(
       button("Previous page", () => { current--; guard(showTargets); }, { class: "secondary", disabled: current === 0, id: "prev-page" }),
       button("Next page", () => { current++; guard(showTargets); }, { class: "secondary", disabled: !page.next_page_token, id: "next-page" }));
   };
-  search.querySelector("input").addEventListener("input", draw);
+  let pending = null;
+  const restart = () => { tokens = [""]; current = 0; clearTimeout(pending); pending = setTimeout(() => guard(showTargets), 250); };
+  search.addEventListener("input", restart);
+  search.addEventListener("change", restart);
+  search.addEventListener("submit", (ev) => { ev.preventDefault(); restart(); });
   main.replaceChildren(h("h1", {}, `List: ${o.name || o.id}`), h("p", { class: "muted" }, o.detail),
     upload, one, h("h2", {}, "Targets"), search, holder, pager);
   await showTargets();
@@ -89,7 +96,7 @@ async function target(main, outdialId, id) {
   try { elig = await call("get_target_eligibility", { id: outdialId, target_id: id }); } catch (e) { eligError = e.message; }
   let attempts = [];
   if (o.campaign_id !== NIL) {
-    attempts = (await all("list_campaign_campaigncalls", { id: o.campaign_id }, {}, 2000)).filter((c) => c.outdial_target_id === id);
+    attempts = await all("list_campaign_campaigncalls", { id: o.campaign_id }, { target_id: id }, 2000);
   }
   const dests = [0, 1, 2, 3, 4].filter((n) => t[`destination_${n}`]).map((n) => ({ n, a: t[`destination_${n}`], tries: t[`try_count_${n}`] }));
   const answer = elig
