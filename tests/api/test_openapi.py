@@ -23,12 +23,16 @@ from pydantic import BaseModel
 from outdial.api import openapi_schemas as out
 from outdial.api.app import create_app
 from outdial.api.openapi import OPERATIONS
+from outdial.clock import FakeClock
+from outdial.domain.limits import Limits
+from outdial.domain.netpolicy import NetworkPolicy
 from outdial.domain.outcome import CallOutcome, HangupReason, RecordingFile
 from outdial.services.container import Services
 from outdial.services.dialing import DialingService
+from outdial.storage.db import Database
 from tests.api.helpers import TEL, insert_campaigncall, make_outdial
 from tests.api.test_seed_roundtrip import SEED_EXAMPLE
-from tests.conftest import Tenant
+from tests.conftest import LOOPBACK, Tenant
 
 DOC = create_app(cast(Services, None)).openapi()
 
@@ -71,6 +75,15 @@ class Recorder:
         model.model_validate(response.json(), strict=True)  # extra="forbid", all required
         if code == "200":
             self.seen.add(operation["operationId"])
+
+
+@pytest.fixture
+def services(db: Database, clock: FakeClock) -> Services:
+    """The walk below sends more requests than one key's burst on a clock that never moves:
+    the rate limit (tested in test_limits.py) is raised here, every other limit stays."""
+    return Services.build(
+        db, clock, network=NetworkPolicy.from_text(LOOPBACK), limits=Limits(request_burst=1000)
+    )
 
 
 @pytest.fixture
