@@ -4,12 +4,20 @@ Shared by the engine's queue logic and every telephony (sim, sip). `CallMedia.br
 telephony/interpreter.py) dials `destination` as a second leg while the callee's leg stays up,
 relays audio both ways once it answers, and returns when the conversation is over (either
 side hung up; the other leg gets BYE) or when the second leg did not answer (the callee's
-leg is then still up, so the caller may try another agent or play a message)."""
+leg is then still up, so the caller may try another agent or play a message).
+
+`ring_also`: more addresses rung at the same time as `destination` (an agent's `ringall`):
+the first to answer is bridged, the others get CANCEL (`BridgeResult.index` says which one
+answered: 0 `destination`, n the n-th of `ring_also`). `on_answer(answer_ms)` is awaited when
+the second leg answers, before the conversation (the engine records the connection then)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+
+OnBridgeAnswer = Callable[[int], Awaitable[None]]  # the answer's call-elapsed ms
 
 
 class BridgeEnd(StrEnum):
@@ -25,6 +33,7 @@ class BridgeResult:
     sip_code: int = 0  # the agent leg's final response (200 when answered)
     answer_ms: int = 0  # call elapsed ms (callee leg clock) when the agent answered; 0 if not
     talk_ms: int = 0  # how long the two were connected
+    index: int = 0  # which address answered (0: `destination`, n: `ring_also[n - 1]`)
 
     @property
     def connected(self) -> bool:
