@@ -81,12 +81,16 @@ async def test_answered_callee_reaches_an_agent_then_wrapup(
         )
         assert campaign.dial_mode == "" and campaign.queue_id == queue.id
         await h.run(campaign.id)
-        # placed, rang 200 ms, answered, agent reserved
-        assert await _until(h, agent.id, "ringing", 0.1, 20) == "ringing"
+        # placed, rang 200 ms, answered, agent reserved, the agent answered at once: the
+        # connection is recorded at the agent's answer, while they talk
+        assert await _until(h, agent.id, "busy", 0.1, 20) == "busy"
         assert [a["type"] for a in spy.requests[0].actions] == ["queue_join"]  # appended
+        (call,) = await h.calls(campaign.id)
+        assert call.status != "done" and call.tm_connect is not None
+        assert call.agent_id == agent.id
         for _ in range(2000):  # the talk (exponential, mean 30 s) on virtual time
             await h.tick(0.1)
-            if await _status(h, agent.id) != "ringing":
+            if (await h.calls(campaign.id))[0].status == "done":
                 break
         assert await _status(h, agent.id) == "busy"  # wrap-up
         (call,) = await h.calls(campaign.id)
@@ -187,7 +191,8 @@ async def test_predictive_campaign_keeps_each_agent_on_one_call(
             spans = sorted((c.tm_connect, c.tm_update) for c in connected if c.agent_id == agent.id)
             assert all(end <= nxt for (_, end), (nxt, _) in pairwise(spans))
         stats = await services.stats.campaign(h.customer_id, campaign.id)
-        assert (stats.connected, stats.abandoned) == (len(connected), len(abandoned))
+        talking = [c for c in calls if c.status != "done" and c.tm_connect is not None]
+        assert (stats.connected, stats.abandoned) == (len(connected + talking), len(abandoned))
         assert h.engine.desk.decisions[campaign.id] in ("predictive", "warming_up", "throttled")
 
 
@@ -199,7 +204,9 @@ async def test_a_callee_who_hangs_up_while_the_agent_rings_is_abandoned_not_conn
     from outdial.telephony import sim
     from outdial.telephony.bridge import BridgeEnd, BridgeResult
 
-    async def callee_gone(self: Any, destination: Any, ring_timeout_ms: int) -> BridgeResult:
+    async def callee_gone(
+        self: Any, destination: Any, ring_timeout_ms: int, **_: Any
+    ) -> BridgeResult:
         await self.wait(300)
         return BridgeResult(BridgeEnd.CALLEE)
 

@@ -368,3 +368,47 @@ async def test_an_agent_answer_without_audio_is_not_a_connection(
     far = next(iter(agent.calls.values()))
     await asyncio.wait_for(far.done.wait(), 3)
     assert far.bye_received  # answered, so hung up with BYE
+
+
+class RingAll:
+    """A connector (as the engine's desk is) that rings two addresses at once (`ringall`)."""
+
+    def __init__(self, first: str, second: str) -> None:
+        self.targets = (first, second)
+        self.answered: list[int] = []
+
+    async def run(self, kind: str, option: dict[str, Any], media: Any) -> bool:
+        from outdial.domain.address import Address, AddressType
+
+        first, second = (Address(AddressType.SIP, t) for t in self.targets)
+
+        async def on_answer(ms: int) -> None:
+            self.answered.append(ms)
+
+        result = await media.bridge(first, 5000, ring_also=[second], on_answer=on_answer)
+        return result.connected
+
+
+async def test_ringall_first_answer_wins_the_other_gets_cancel(
+    telephony, peers, kit: SimpleNamespace, results: list[BridgeResult]
+) -> None:
+    """Two INVITEs at once: 4081 never answers, 7781 answers (and hangs up after 300 ms). The
+    bridge connects 7781 (index 1), the ringing 4081 leg gets CANCEL, on_answer came once."""
+    callee = await peers()
+    phones = await peers(Agent, hangup_after_ms=300)
+    tel = await telephony()
+    ringall = RingAll(f"4081@{phones.address}", f"7781@{phones.address}")
+    request = dataclasses.replace(
+        kit.call_request(
+            kit.sip(f"{CALLEE}@{callee.address}"),
+            actions=[{"type": "queue_join", "option": {}}],
+        ),
+        connector=ringall,
+    )
+    outcome = await asyncio.wait_for(tel.place_call(request, kit.no_op), 10)
+    assert outcome.answered
+    [result] = results
+    assert (result.end, result.sip_code, result.index) == (BridgeEnd.AGENT, 200, 1)
+    assert len(ringall.answered) == 1 and ringall.answered[0] == result.answer_ms
+    legs = {call.user: call for call in phones.calls.values()}
+    assert legs["4081"].cancelled and legs["7781"].final_code == 200

@@ -332,7 +332,7 @@ OPERATIONS: dict[str, Op] = {
         "Set a call's disposition, note and callback",
         "Campaigncall",
         _CC,
-        ("INVALID_DISPOSITION",),
+        ("INVALID_DISPOSITION", "INVALID_REFERENCE"),
         ("CAMPAIGNCALL_DELETED", "CAMPAIGNCALL_NOT_DONE", "TARGET_NOT_SCHEDULABLE"),
     ),
     # health
@@ -484,6 +484,7 @@ FIELD_RULES: dict[str, dict[str, Any]] = {
     "outplan_id": _REF,
     "outdial_id": _REF,
     "queue_id": _REF,
+    "callback_agent_id": _REF,
     "next_campaign_id": _REF,
     "dial_timeout": {**_MS, "maximum": outplans.MAX_DIAL_TIMEOUT},
     "try_interval": {**_MS, "maximum": outplans.MAX_TRY_INTERVAL},

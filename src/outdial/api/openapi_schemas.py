@@ -263,6 +263,7 @@ class Campaigncall(_Out):
     tm_connect: str = Field(
         description="when the callee was connected to an agent; '' when never", examples=[""]
     )
+    callback_agent_id: str = _ref("the agent the callback is routed to (nil UUID: the queue)")
 
 
 class DncList(_Out):

@@ -278,6 +278,9 @@ class DispositionIn(_In):
     callback_at: str | None = Field(
         None, description="call the target again at this time (UTC wire format or RFC 3339)"
     )
+    callback_agent_id: str | None = Field(
+        None, description="route the callback to this agent of the customer (else the queue)"
+    )
 
 
 class AccessKeyCreate(_In):

@@ -162,6 +162,7 @@ class Campaigncall:
     disposition: str = ""
     disposition_note: str = ""
     callback_at: datetime | None = None
+    callback_agent_id: uuid.UUID = NIL_UUID  # the agent the callback is routed to
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ def reason_for_sip_code(code: int) -> HangupReason:
 # logged (it may name internal hosts).
 TRUNK_DOWN = "trunk_down"  # the trunk was down: the attempt does not count as a try
 DESTINATION_BLOCKED = "destination_blocked"
+SERVICE_TIMEOUT = "service_timeout"  # the queue's service_timeout ended the conversation
 PUBLIC_DETAILS = frozenset({TRUNK_DOWN, DESTINATION_BLOCKED})
 
 

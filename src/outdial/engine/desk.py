@@ -31,6 +31,7 @@ from outdial.domain.agents import (
     DEFAULT_WRAPUP_MS,
     SIM_PREFIX,
     AgentStatus,
+    RingMethod,
     effective_dial_mode,
     parse_sim_agent,
 )
@@ -47,11 +48,41 @@ from outdial.domain.ids import NIL_UUID, parse_ref
 from outdial.domain.models import Campaign
 from outdial.services.desk import DeskService, QueueInfo, Reserved
 from outdial.storage.timeconv import to_us
-from outdial.telephony.bridge import BridgeEnd, phone_address
+from outdial.telephony.bridge import BridgeEnd, BridgeResult, phone_address
 from outdial.telephony.interpreter import CallMedia
 
 log = logging.getLogger("outdial.engine.desk")
 POLL_MS = 100  # how often a waiting callee looks for a free agent
+CALLBACK_AGENT_MS = 1_500  # a callback waits this long for its agent, then takes the queue's
+WAIT_ACTION_TYPES = frozenset({"talk", "play", "sleep"})
+
+
+async def play_wait_actions(actions: tuple[dict[str, Any], ...], media: CallMedia) -> None:
+    """The queue's `wait_actions` (talk, play, sleep; others skipped) over and over, until
+    cancelled (an agent is found, or the wait is over)."""
+    playable = [a for a in actions if a.get("type") in WAIT_ACTION_TYPES]
+    while playable:
+        for action in playable:
+            opt = action.get("option") if isinstance(action.get("option"), dict) else {}
+            assert isinstance(opt, dict)
+            kind = action["type"]
+            if kind == "talk" and isinstance(opt.get("text"), str) and opt["text"].strip():
+                await media.talk(opt["text"], str(opt.get("language") or ""))
+            elif kind == "play" and opt.get("stream_urls"):
+                urls = opt["stream_urls"]
+                await media.play([str(u) for u in (urls if isinstance(urls, list) else [urls])])
+            elif kind == "sleep" and isinstance(opt.get("duration"), int):
+                await media.silence(max(0, min(opt["duration"], 3_600_000)))
+            else:
+                await media.wait(POLL_MS)  # nothing to hear: never a busy loop
+    await asyncio.Event().wait()  # nothing playable: silence until cancelled
+
+
+async def _stop(task: asyncio.Future[Any]) -> None:
+    """Cancel `task` and wait for it to be over (its own cleanup: CANCEL, BYE)."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
 
 
 def queue_actions(campaign: Campaign) -> list[dict[str, Any]]:
@@ -108,7 +139,9 @@ class AgentDesk:
         for agent in await self.service.agents(campaign.customer_id, queue):
             if agent.status == AgentStatus.AVAILABLE:
                 views.append(AgentView(AgentPhase.IDLE, agent.since_us))
-            elif agent.status == AgentStatus.RINGING:  # its leg rings or it talks
+            elif agent.status == AgentStatus.RINGING:  # its leg rings
+                views.append(AgentView(AgentPhase.TALKING, agent.since_us))
+            elif agent.status == AgentStatus.BUSY and agent.on_call:  # it talks
                 views.append(AgentView(AgentPhase.TALKING, agent.since_us))
             elif agent.status == AgentStatus.BUSY and agent.id in self.wrapping:
                 views.append(AgentView(AgentPhase.WRAPUP, agent.since_us))
@@ -151,6 +184,8 @@ class AgentDesk:
 
     async def _wrap(self, agent_id: uuid.UUID, campaign_id: uuid.UUID, wrap_ms: int) -> None:
         try:
+            # the wrap-up starts now: `busy` from now, no longer on the call
+            await self.service.set_status(agent_id, AgentStatus.BUSY, AgentStatus.BUSY)
             await self.clock.sleep(wrap_ms / 1000)
             self.stats_for(campaign_id).wrapup_ended(self.now_us(), wrap_ms * 1000)
         finally:
@@ -173,6 +208,7 @@ class CallConnector:
     ) -> None:
         self.desk, self.campaign, self.call_id, self.rule = desk, campaign, call_id, rule
         self.agent_id = NIL_UUID
+        self.late = False  # not connected within 2 s (FTC): marked abandoned already
 
     async def run(self, kind: str, option: dict[str, Any], media: CallMedia) -> bool:
         if kind == "connect":
@@ -191,17 +227,60 @@ class CallConnector:
         return await self._join(queue, media)
 
     async def _join(self, queue: QueueInfo, media: CallMedia) -> bool:
+        """Wait for an agent up to the queue's patience (`wait_timeout` when above 2 s, else
+        2 s), hearing the queue's `wait_actions` meanwhile when the patience is longer than
+        2 s; a callback call tries its agent first (CALLBACK_AGENT_MS)."""
         service, tried = self.desk.service, set[uuid.UUID]()
-        while media.elapsed_ms() < ABANDON_AFTER_MS:
-            with self._waiting():  # counted as waiting (pacing) until an agent is reserved
-                reserved = await service.reserve(self.campaign.customer_id, queue, frozenset(tried))
-                if reserved is None:
-                    await media.wait(POLL_MS)
-                    continue
-            tried.add(reserved.agent_id)
-            if await self._bridge_agent(reserved, queue, media):
-                return True
+        patience = max(ABANDON_AFTER_MS, queue.wait_timeout)
+        preferred = await service.callback_agent(self.call_id)
+        music: asyncio.Task[None] | None = None
+        if patience > ABANDON_AFTER_MS and queue.wait_actions:
+            music = asyncio.ensure_future(play_wait_actions(queue.wait_actions, media))
+        try:
+            while (elapsed := media.elapsed_ms()) < patience:
+                if elapsed >= ABANDON_AFTER_MS and not self.late:
+                    await self._late(queue)
+                only = preferred if elapsed < CALLBACK_AGENT_MS else NIL_UUID
+                with self._waiting():  # counted as waiting (pacing) until an agent is reserved
+                    found = await service.reserve(
+                        self.campaign.customer_id, queue, frozenset(tried), only
+                    )
+                    if found is None:
+                        await media.wait(POLL_MS)
+                        continue
+                if music is not None:
+                    await _stop(music)
+                    music = None
+                tried.add(found.agent_id)
+                if await self._bridge_agent(found, queue, media):
+                    return True
+        except asyncio.CancelledError:
+            # the callee hung up (or the call was stopped) before a conversation: abandoned
+            # in the queue
+            if self.agent_id == NIL_UUID:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._gave_up(queue))
+            raise
+        finally:
+            if music is not None:
+                await _stop(music)
         return await self._abandon(queue, media)
+
+    async def _late(self, queue: QueueInfo) -> None:
+        """2 s after the answer and still waiting (a queue that lets callees wait longer): the
+        campaigncall counts as abandoned for the campaign (FTC), the call goes on waiting."""
+        self.late = True
+        now = self.desk.now_us()
+        await self.desk.service.abandoned(self.call_id, NIL_UUID, now)
+        self.desk.stats_for(self.campaign.id).abandoned(now)
+        log.info("call %s: not connected within %d ms, waits on", self.call_id, ABANDON_AFTER_MS)
+
+    async def _gave_up(self, queue: QueueInfo) -> None:
+        now = self.desk.now_us()
+        await self.desk.service.abandoned(self.call_id, queue.id, now, mark=not self.late)
+        if not self.late:
+            self.desk.stats_for(self.campaign.id).abandoned(now)
+        self.late = True
 
     @contextlib.contextmanager
     def _waiting(self) -> Iterator[None]:
@@ -213,20 +292,35 @@ class CallConnector:
             waiting[campaign_id] -= 1
 
     async def _bridge_agent(self, reserved: Reserved, queue: QueueInfo, media: CallMedia) -> bool:
+        """Ring the reserved agent's addresses (`ringall`: all at once; `linear`: one after
+        the other) and bridge the first that answers. True: the call is over."""
         service, agent_id = self.desk.service, reserved.agent_id
         addresses = list(reserved.addresses)
+        if reserved.ring_method == RingMethod.RINGALL.value and len(addresses) > 1:
+            rounds = [(addresses[0], tuple(addresses[1:]))]
+        else:
+            rounds = [(a, ()) for a in addresses]
         phone_open = self.desk.phone_open
-        if phone_open is not None and phone_open(agent_id):
-            addresses.insert(0, phone_address(agent_id))  # the browser phone wins
-        for address in addresses:
+        if phone_open is not None and phone_open(agent_id):  # the browser phone wins
+            rounds.insert(0, (phone_address(agent_id), ()))
+        for address, also in rounds:
             waited_ms = media.elapsed_ms()
-            result = await media.bridge(address, DEFAULT_RING_TIMEOUT_MS)
+            try:
+                result = await self._bridge(agent_id, queue, media, address, also)
+            except asyncio.CancelledError:  # the call is stopped: the agent is not kept
+                if self.agent_id == NIL_UUID:
+                    back = service.set_status(agent_id, AgentStatus.AVAILABLE, AgentStatus.RINGING)
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(back)
+                else:
+                    self._talk_over(agent_id, address)
+                raise
+            if result is None:  # the service_timeout ended it
+                return True
             if result.end is BridgeEnd.CALLEE and not 200 <= result.sip_code < 300:
                 # the callee hung up while the agent's phone rang: never connected, abandoned
                 await service.set_status(agent_id, AgentStatus.AVAILABLE, AgentStatus.RINGING)
-                now = self.desk.now_us()
-                await service.abandoned(self.call_id, queue.id, now)
-                self.desk.stats_for(self.campaign.id).abandoned(now)
+                await self._gave_up(queue)
                 log.info("call %s: the callee hung up while agent %s rang", self.call_id, agent_id)
                 return True
             if not result.connected:
@@ -234,14 +328,11 @@ class CallConnector:
                          address.target, result.sip_code)  # fmt: skip
                 continue
             now = self.desk.now_us()
-            connect_us = now - result.talk_ms * 1000
-            await service.connected(self.call_id, queue.id, agent_id, connect_us)
             stats = self.desk.stats_for(self.campaign.id)
-            wait_ms = max(waited_ms, result.answer_ms)
-            stats.connected(now, wait_ms * 1000)
+            if not self.late:
+                stats.connected(now, max(waited_ms, result.answer_ms) * 1000)
             stats.call_ended(now, result.talk_ms * 1000)
-            await service.set_status(agent_id, AgentStatus.BUSY, AgentStatus.RINGING)
-            self.desk.after_call(agent_id, self.campaign.id, wrapup_ms(address))
+            self._talk_over(agent_id, (address, *also)[result.index])
             log.info("call %s: agent %s talked %d ms (%s hung up)", self.call_id, agent_id,
                      result.talk_ms, result.end.value)  # fmt: skip
             return True
@@ -249,11 +340,62 @@ class CallConnector:
         await service.set_status(agent_id, AgentStatus.AVAILABLE, AgentStatus.RINGING)
         return False
 
+    async def _bridge(
+        self,
+        agent_id: uuid.UUID,
+        queue: QueueInfo,
+        media: CallMedia,
+        address: Address,
+        also: tuple[Address, ...],
+    ) -> BridgeResult | None:
+        """One bridge; the connection is recorded at the agent's answer (`tm_connect`, the
+        agent `busy` on this call); a conversation longer than the queue's `service_timeout`
+        is ended (None: both legs are hung up by the call's end)."""
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[int] = loop.create_future()
+
+        async def on_answer(answer_ms: int) -> None:
+            now = self.desk.now_us()
+            self.agent_id = agent_id
+            # shielded: a cancellation meanwhile does not lose the connection's record
+            await asyncio.shield(self.desk.service.connected(self.call_id, queue.id, agent_id, now))
+            if not answered.done():  # the service_timeout counts from here
+                answered.set_result(answer_ms)
+
+        work = asyncio.ensure_future(
+            media.bridge(address, DEFAULT_RING_TIMEOUT_MS, ring_also=also, on_answer=on_answer)
+        )
+        limit: asyncio.Future[None] | None = None
+        try:
+            first: set[asyncio.Future[Any]] = {work, answered}
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done() and queue.service_timeout > 0:
+                limit = asyncio.ensure_future(media.wait(queue.service_timeout))
+                await asyncio.wait({work, limit}, return_when=asyncio.FIRST_COMPLETED)
+                if not work.done():
+                    await _stop(work)
+                    await self.desk.service.service_timeout(self.call_id)
+                    self._talk_over(agent_id, address)
+                    log.info("call %s: service_timeout %d ms: the conversation is ended",
+                             self.call_id, queue.service_timeout)  # fmt: skip
+                    return None
+            return await work
+        finally:
+            if limit is not None:
+                limit.cancel()
+            if not work.done():
+                await _stop(work)
+
+    def _talk_over(self, agent_id: uuid.UUID, address: Address) -> None:
+        """The conversation ended: the agent wraps up (`busy`), then is `available`."""
+        self.desk.after_call(agent_id, self.campaign.id, wrapup_ms(address))
+
     async def _abandon(self, queue: QueueInfo, media: CallMedia) -> bool:
-        now = self.desk.now_us()
-        await self.desk.service.abandoned(self.call_id, queue.id, now)
-        self.desk.stats_for(self.campaign.id).abandoned(now)
-        log.info("call %s: abandoned (no agent within %d ms)", self.call_id, ABANDON_AFTER_MS)
+        """No agent within the patience: abandoned (in the queue, and for the campaign unless
+        it was at 2 s); the callee hears the campaign's `abandon_message` and the call ends."""
+        await self._gave_up(queue)
+        log.info("call %s: abandoned (no agent within %d ms)", self.call_id,
+                 max(ABANDON_AFTER_MS, queue.wait_timeout))  # fmt: skip
         message = self.campaign.abandon_message.strip()
         if message:
             await media.talk(message, "")

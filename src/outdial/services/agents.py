@@ -19,6 +19,7 @@ from outdial.domain.errors import InvalidArgument, NotFound
 from outdial.domain.ids import new_id
 from outdial.domain.models import Page
 from outdial.domain.states import parse_enum
+from outdial.services import events
 from outdial.services.context import Context
 from outdial.services.fields import Body, integer, text_fields
 from outdial.services.lookup import owned
@@ -28,6 +29,7 @@ from outdial.storage.agent_rows import agent as agent_from_row
 from outdial.storage.codec import dump_json
 from outdial.storage.pagination import Cursor, page_of
 from outdial.storage.tables import agents
+from outdial.wire.agents import render_agent
 
 NOT_FOUND = "AGENT_NOT_FOUND"
 _TEXT = {"name": "name", "detail": "text", "username": "name"}
@@ -168,15 +170,19 @@ class AgentService:
             raise InvalidArgument(f"unknown agent update {part!r}")
         now = self.ctx.now_us()
         values["tm_update"] = now
-        if "status" in values:
-            values["tm_status"] = now
+        if "status" in values:  # a manual status: the engine's call no longer holds the agent
+            values.update(tm_status=now, campaigncall_id=None)
         async with self.ctx.db.write() as conn:
             await owned(conn, agents, customer_id, agent_id, NOT_FOUND, "agent")
             await check_tags(conn, customer_id, tag_ids, "tag_ids")
             row = await repo.update(conn, agents, agent_id, values, agents.c.tm_delete.is_(None))
-        if row is None:
-            raise NotFound(f"agent {agent_id} is deleted", reason=NOT_FOUND)
-        return agent_from_row(row)
+            if row is None:
+                raise NotFound(f"agent {agent_id} is deleted", reason=NOT_FOUND)
+            agent = agent_from_row(row)
+            if "status" in values:
+                data = render_agent(agent)
+                await events.emit(conn, customer_id, events.AGENT_STATUS_UPDATED, data)
+        return agent
 
     async def delete(self, customer_id: uuid.UUID, agent_id: uuid.UUID) -> Agent:
         async with self.ctx.db.write() as conn:

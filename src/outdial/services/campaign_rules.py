@@ -24,6 +24,13 @@ from outdial.storage.transitions import moves_to
 Row = sa.Row[Any]
 
 
+async def live_ref(
+    conn: AsyncConnection, table: sa.Table, customer_id: uuid.UUID, id_: uuid.UUID, field: str
+) -> Row:
+    """The customer's live row `id_` of `table`, else 400 INVALID_REFERENCE."""
+    return await _live(conn, table, customer_id, id_, field)
+
+
 async def _live(
     conn: AsyncConnection, table: sa.Table, customer_id: uuid.UUID, id_: uuid.UUID, field: str
 ) -> Row:

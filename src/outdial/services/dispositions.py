@@ -6,7 +6,9 @@ at most 64 characters otherwise). `callback_at` (in the future, within a year) i
 campaigncall and puts the target to sleep until then (`not_before`, the claim's own sleep);
 an answered target, `done`, goes back to `idle` for it: the only way back from `done`, in
 one guarded UPDATE. The callback uses the tries the target has left: a destination whose
-tries are used up is not dialed again (docs/agents.md)."""
+tries are used up is not dialed again (docs/agents.md). `callback_agent_id` (with
+`callback_at`: a live agent of the customer, else 400 INVALID_REFERENCE) routes the callback
+to that agent (engine/desk.py)."""
 
 from __future__ import annotations
 
@@ -17,9 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from outdial.domain.agents import check_disposition
 from outdial.domain.errors import FailedPrecondition, InvalidArgument
+from outdial.domain.ids import NIL_UUID, parse_ref
 from outdial.domain.models import Campaigncall
 from outdial.domain.states import CampaigncallStatus, TargetStatus
 from outdial.services import events
+from outdial.services.campaign_rules import live_ref
 from outdial.services.campaigncalls import NOT_FOUND
 from outdial.services.context import Context
 from outdial.services.dnclists import parse_expire
@@ -27,7 +31,7 @@ from outdial.services.fields import Body, text_fields
 from outdial.services.lookup import owned
 from outdial.storage import repo, rows
 from outdial.storage.codec import load_json
-from outdial.storage.tables import campaigncalls, campaigns, outdial_targets
+from outdial.storage.tables import agents, campaigncalls, campaigns, outdial_targets
 from outdial.wire import campaigncall as wire_campaigncall
 
 YEAR_US = 366 * 86_400 * 1_000_000
@@ -45,6 +49,11 @@ class DispositionService:
         callback = parse_expire(body.get("callback_at"), "callback_at")
         if callback is not None and not now < callback <= now + YEAR_US:
             raise InvalidArgument("callback_at must be in the future, within a year")
+        raw_agent = body.get("callback_agent_id")
+        agent_id = parse_ref(raw_agent if isinstance(raw_agent, str) else None,
+                             field="callback_agent_id")  # fmt: skip
+        if agent_id != NIL_UUID and callback is None:
+            raise InvalidArgument("callback_agent_id needs callback_at")
         async with self.ctx.db.write() as conn:
             row = await owned(conn, campaigncalls, customer_id, call_id, NOT_FOUND, "campaigncall")
             if row.tm_delete is not None:
@@ -65,6 +74,9 @@ class DispositionService:
                         "a callback is set once the call is done", reason="CAMPAIGNCALL_NOT_DONE"
                     )
                 values["callback_at"] = callback
+                if agent_id != NIL_UUID:  # the customer's live agent (desk2)
+                    await live_ref(conn, agents, customer_id, agent_id, "callback_agent_id")
+                values["callback_agent_id"] = agent_id if agent_id != NIL_UUID else None
                 await _schedule(conn, row.outdial_target_id, callback, now)
             updated = await repo.update(conn, campaigncalls, call_id, values)
             assert updated is not None

@@ -45,6 +45,7 @@ STATUS_EVENTS = {
     "stopping": "campaign_status_stopping",
     "stop": "campaign_status_stop",
 }
+AGENT_STATUS_UPDATED = "agent_status_updated"  # issue 13: an agent's status changed
 # Process-wide: an engine's SIP trunk went down or came back (docs/operations.md).
 TRUNK_DOWN = "trunk_down"
 TRUNK_UP = "trunk_up"
@@ -70,6 +71,7 @@ ALL = (
     CAMPAIGNCALL_DELETED,
     RECORDING_FINISHED,
     RECORDING_DELETED,
+    AGENT_STATUS_UPDATED,
     TRUNK_DOWN,
     TRUNK_UP,
 )

@@ -47,7 +47,19 @@ class StatsService:
             agents = (
                 await conn.execute(
                     sa.select(
-                        sa.func.count(CC.c.tm_connect),
+                        # connected within 2 s; one connected later (a queue's longer
+                        # wait_timeout) is an abandon for the campaign (FTC), counted once
+                        sa.func.count(
+                            sa.case(
+                                (
+                                    sa.and_(
+                                        CC.c.tm_connect.is_not(None),
+                                        CC.c.abandoned.is_(sa.false()),
+                                    ),
+                                    1,
+                                )
+                            )
+                        ),
                         sa.func.count(sa.case((CC.c.abandoned.is_(sa.true()), 1))),
                     ).where(CC.c.campaign_id == campaign_id)
                 )

@@ -219,7 +219,8 @@ async def finish(
                 amd_ms=outcome.amd_ms,
                 digits=outcome.digits,
                 opted_out=outcome.opted_out,
-                hangup_detail=outcome.public_detail,
+                # a detail the attempt got while it ran (service_timeout) is kept
+                hangup_detail=outcome.public_detail or CC.c.hangup_detail,
                 tm_update=now_us,
                 lease_expires=None,
             )

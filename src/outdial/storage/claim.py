@@ -269,4 +269,5 @@ def _campaigncall_row(
         "disposition": "",
         "disposition_note": "",
         "callback_at": None,
+        "callback_agent_id": None,
     }

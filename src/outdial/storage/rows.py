@@ -234,4 +234,5 @@ def campaigncall(row: Row) -> Campaigncall:
         disposition=v.get("disposition") or "",
         disposition_note=v.get("disposition_note") or "",
         callback_at=opt_from_us(v.get("callback_at")),
+        callback_agent_id=v.get("callback_agent_id") or NIL_UUID,
     )

@@ -298,6 +298,7 @@ campaigncalls = sa.Table(
     sa.Column("disposition", sa.String(64), nullable=False, server_default=""),
     sa.Column("disposition_note", sa.Text, nullable=False, server_default=""),
     sa.Column("callback_at", Micros, nullable=True),
+    sa.Column("callback_agent_id", Id, nullable=True),  # the callback's agent (desk2)
     sa.Index("ix_campaigncalls_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_campaign", "campaign_id", "tm_create", "id"),
     sa.Index("ix_campaigncalls_target", "outdial_target_id"),
@@ -479,6 +480,7 @@ agents = sa.Table(
     sa.Column("tag_ids", sa.Text, nullable=False),  # JSON list of tag ids
     sa.Column("addresses", sa.Text, nullable=False),  # JSON list of Address objects
     sa.Column("tm_status", Micros, nullable=False),  # when `status` last changed (longest idle)
+    sa.Column("campaigncall_id", Id, nullable=True),  # the call it talks on (desk2), else NULL
     *_times(),
     sa.Index("ix_agents_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_agents_status", "customer_id", "status"),

@@ -6,17 +6,23 @@ relays audio both ways once it answers, and returns when the conversation is ove
 side hung up; the other leg gets BYE) or when the second leg did not answer (the callee's
 leg is then still up, so the caller may try another agent or play a message).
 
+`ring_also`: more addresses rung at the same time as `destination` (an agent's `ringall`):
+the first to answer is bridged, the others get CANCEL (`BridgeResult.index` says which one
+answered: 0 `destination`, n the n-th of `ring_also`). `on_answer(answer_ms)` is awaited when
+the second leg answers, before the conversation (the engine records the connection then).
+
 A second party may also be a *local leg*: one outdial holds itself instead of dialing it, the
 agent's browser phone (telephony/webrtc.py). Its address is `{"type": "sip", "target":
 "webrtc:<agent id>"}` (`phone_address`), made by the engine's desk for an agent whose browser
 phone is open and never stored; the SIP telephony hands such a target to its `local_legs`.
+A local leg is always bridged alone (never in `ring_also`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -24,6 +30,8 @@ from typing import Protocol
 from outdial.domain.address import Address, AddressType
 
 LOCAL_PREFIX = "webrtc:"  # the target of a local leg (the agent's browser phone)
+
+OnBridgeAnswer = Callable[[int], Awaitable[None]]  # the answer's call-elapsed ms
 
 
 class BridgeEnd(StrEnum):
@@ -39,6 +47,7 @@ class BridgeResult:
     sip_code: int = 0  # the agent leg's final response (200 when answered)
     answer_ms: int = 0  # call elapsed ms (callee leg clock) when the agent answered; 0 if not
     talk_ms: int = 0  # how long the two were connected
+    index: int = 0  # which address answered (0: `destination`, n: `ring_also[n - 1]`)
 
     @property
     def connected(self) -> bool:

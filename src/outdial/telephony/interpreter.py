@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -37,7 +37,7 @@ from outdial.domain.address import DIALABLE_TYPES, Address, parse_address
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.flow import DigitGather, Flow
 from outdial.domain.outcome import HangupReason, RecordingFile
-from outdial.telephony.bridge import BridgeResult
+from outdial.telephony.bridge import BridgeResult, OnBridgeAnswer
 from outdial.telephony.recording import Recorder, failed
 
 log = logging.getLogger("outdial.telephony.interpreter")
@@ -87,8 +87,16 @@ class CallMedia(Protocol):
         """Feed (or, with None, stop feeding) a recorder with both directions."""
         ...
 
-    async def bridge(self, destination: Address, ring_timeout_ms: int) -> BridgeResult:
-        """Call `destination` as a second leg and connect the two (telephony/bridge.py)."""
+    async def bridge(
+        self,
+        destination: Address,
+        ring_timeout_ms: int,
+        *,
+        ring_also: Sequence[Address] = (),
+        on_answer: OnBridgeAnswer | None = None,
+    ) -> BridgeResult:
+        """Call `destination` (and `ring_also` at the same time) as a second leg and connect
+        the two (telephony/bridge.py)."""
         ...
 
 

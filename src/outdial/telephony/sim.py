@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Sequence
 from datetime import datetime
 
 from outdial.clock import Clock
@@ -14,7 +15,7 @@ from outdial.domain.numberplan import FarEnd, Listening, behaviour_for, listenin
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.domain.rules import ring_limit_ms
 from outdial.telephony.base import CallRequest, OnAnswer
-from outdial.telephony.bridge import LOCAL_PREFIX, BridgeEnd, BridgeResult
+from outdial.telephony.bridge import LOCAL_PREFIX, BridgeEnd, BridgeResult, OnBridgeAnswer
 from outdial.telephony.interpreter import CallScript
 from outdial.telephony.recording import Recorder
 
@@ -90,37 +91,66 @@ class SimMedia:
     def record(self, recorder: Recorder | None) -> None:
         return None  # no audio: a recording is silence of the right length
 
-    async def bridge(self, destination: Address, ring_timeout_ms: int) -> BridgeResult:
+    async def bridge(
+        self,
+        destination: Address,
+        ring_timeout_ms: int,
+        *,
+        ring_also: Sequence[Address] = (),
+        on_answer: OnBridgeAnswer | None = None,
+    ) -> BridgeResult:
         """A second leg on virtual time. `sim:agent?aht=S&wrap=S[&ring=MS][&answer=0]`: rings
         `ring` ms, answers, talks an exponential time of mean `aht` s (drawn from the
         telephony's seeded generator), then the agent hangs up. Any other address answers by
-        the number plan (SPEC 5) and talks `action_ms`."""
+        the number plan (SPEC 5) and talks `action_ms`. With `ring_also` every address rings
+        at once: the one that answers first (the lowest index on a tie) is bridged, the others
+        are recorded as cancelled (487)."""
         ring_limit = ring_limit_ms(ring_timeout_ms)
         if destination.target.startswith(LOCAL_PREFIX):  # no browser phones here: no audio
             result = BridgeResult(BridgeEnd.NOT_ANSWERED, sip_code=480)
             self.bridges.append((destination.target, result))
             return result
+        legs = [self._leg(a) for a in (destination, *ring_also)]
+        answering = [
+            (ring_ms, n) for n, (answers, ring_ms, _) in enumerate(legs) if answers
+            and ring_ms <= ring_limit
+        ]  # fmt: skip
+        targets = [a.target for a in (destination, *ring_also)]
+        if not answering:
+            failing = [ring_ms for answers, ring_ms, code in legs if code not in (200, 480, 487)]
+            rang = ring_limit if len(failing) < len(legs) else max(failing)
+            await self.wait(rang)
+            for target, (_, _, code) in zip(targets, legs, strict=True):
+                result = BridgeResult(BridgeEnd.NOT_ANSWERED, sip_code=487 if code == 200 else code)
+                self.bridges.append((target, result))
+            return result if len(legs) == 1 else BridgeResult(BridgeEnd.NOT_ANSWERED, 487)
+        ring_ms, index = min(answering)
+        await self.wait(ring_ms)
+        for n, target in enumerate(targets):
+            if n != index:  # CANCEL to the others
+                self.bridges.append((target, BridgeResult(BridgeEnd.NOT_ANSWERED, 487)))
+        answer_ms = self.elapsed_ms()
+        target = targets[index]
+        if target.startswith(SIM_PREFIX):
+            talk_ms = parse_sim_agent(target).talk_ms(self.rng)
+        else:
+            talk_ms = self.action_ms
+        if on_answer is not None:
+            await on_answer(answer_ms)
+        await self.wait(talk_ms)
+        result = BridgeResult(BridgeEnd.AGENT, 200, answer_ms, talk_ms, index)
+        self.bridges.append((target, result))
+        return result
+
+    def _leg(self, destination: Address) -> tuple[bool, int, int]:
+        """(answers, ring ms, SIP code) of a second leg to `destination`."""
         if destination.target.startswith(SIM_PREFIX):
             agent = parse_sim_agent(destination.target)
-            answers, ring_ms = agent.answer, agent.ring_ms
-            talk_ms = agent.talk_ms(self.rng)
-            code = 200 if answers else 480
-        else:
-            behaviour = behaviour_for(destination.sip_user)
-            ring_ms, talk_ms = BRIDGE_RING_MS, self.action_ms
-            never = behaviour.far_end is FarEnd.NEVER_ANSWER
-            code = 487 if never else (behaviour.sip_code or 200)
-            answers = code == 200
-        if not answers or ring_ms > ring_limit:
-            await self.wait(ring_limit if code in (200, 480, 487) else ring_ms)
-            result = BridgeResult(BridgeEnd.NOT_ANSWERED, sip_code=487 if code == 200 else code)
-        else:
-            await self.wait(ring_ms)
-            answer_ms = self.elapsed_ms()
-            await self.wait(talk_ms)
-            result = BridgeResult(BridgeEnd.AGENT, 200, answer_ms, talk_ms)
-        self.bridges.append((destination.target, result))
-        return result
+            return agent.answer, agent.ring_ms, 200 if agent.answer else 480
+        behaviour = behaviour_for(destination.sip_user)
+        never = behaviour.far_end is FarEnd.NEVER_ANSWER
+        code = 487 if never else (behaviour.sip_code or 200)
+        return code == 200, BRIDGE_RING_MS, code
 
     def close(self) -> None:
         for task in self._tasks:

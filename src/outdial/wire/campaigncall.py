@@ -43,4 +43,5 @@ def render(c: Campaigncall) -> dict[str, Any]:
         "disposition_note": c.disposition_note,
         "callback_at": "" if c.callback_at is None else ts(c.callback_at),
         "tm_connect": "" if c.tm_connect is None else ts(c.tm_connect),
+        "callback_agent_id": str(c.callback_agent_id),
     }

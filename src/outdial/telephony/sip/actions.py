@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from outdial.domain.address import Address
-from outdial.telephony.bridge import BridgeEnd, BridgeResult
+from outdial.telephony.bridge import BridgeEnd, BridgeResult, OnBridgeAnswer
 from outdial.telephony.listen.rfc4733_send import digits_packets
 from outdial.telephony.recording import Recorder
 from outdial.telephony.sip import g711
@@ -141,7 +141,7 @@ class SipMedia:
         *,
         label: str,
         event_payload_type: int | None,
-        bridger: Callable[[Address, int], Awaitable[BridgeResult]] | None = None,
+        bridger: Callable[..., Awaitable[BridgeResult]] | None = None,
     ) -> None:
         self.bridger = bridger
         self.library = library
@@ -217,11 +217,20 @@ class SipMedia:
     def started(self) -> None:
         return None
 
-    async def bridge(self, destination: Address, ring_timeout_ms: int) -> BridgeResult:
+    async def bridge(
+        self,
+        destination: Address,
+        ring_timeout_ms: int,
+        *,
+        ring_also: Sequence[Address] = (),
+        on_answer: OnBridgeAnswer | None = None,
+    ) -> BridgeResult:
         """Dial `destination` as a second leg and relay audio with it (sip/b2bua.py)."""
         if self.bridger is None:
             return BridgeResult(BridgeEnd.NOT_ANSWERED)
-        return await self.bridger(destination, ring_timeout_ms)
+        return await self.bridger(
+            destination, ring_timeout_ms, ring_also=ring_also, on_answer=on_answer
+        )
 
     def record(self, recorder: Recorder | None) -> None:
         self.ear.record(recorder)

@@ -8,6 +8,8 @@ answers, session timers). When the agent answers, `RtpRelay` joins the two legs'
 lasts until one side sends BYE, then the other leg gets BYE:
 
 - the agent leg fails or rings out (CANCEL): NOT_ANSWERED, the callee's leg is still up;
+- several destinations (an agent's `ringall`): one INVITE each at once; the first 2xx is
+  bridged and the others get CANCEL (BYE when one answered as well);
 - the callee hangs up: BYE to the agent (CANCEL while it still rings), end CALLEE;
 - the agent hangs up: BYE to the callee, end AGENT;
 - a session timer of either leg expires: BYE to both, end DIALER;
@@ -29,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 from typing import Any
 
@@ -38,7 +40,7 @@ import numpy as np
 from outdial.domain.address import Address
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.telephony.base import CallRequest
-from outdial.telephony.bridge import BridgeEnd, BridgeResult, LocalLeg
+from outdial.telephony.bridge import BridgeEnd, BridgeResult, LocalLeg, OnBridgeAnswer
 from outdial.telephony.sip import g711
 from outdial.telephony.sip.call import OutboundCall
 from outdial.telephony.sip.dialog import Dialog
@@ -96,33 +98,62 @@ class AgentLeg(OutboundCall):
 
 
 async def bridge(
-    callee: OutboundCall, leg_target: LegTarget, destination: Address, ring_timeout_ms: int
+    callee: OutboundCall,
+    leg_target: LegTarget,
+    destinations: Sequence[Address],
+    ring_timeout_ms: int,
+    on_answer: OnBridgeAnswer | None = None,
 ) -> BridgeResult:
-    """Dial `destination` and relay audio between it and `callee` (see the module doc)."""
+    """Dial `destinations` (all at once when there are several: an agent's `ringall`; the
+    first to answer is bridged, the others get CANCEL, or BYE when they answered as well) and
+    relay audio between the one that answered and `callee` (see the module doc)."""
     loop = asyncio.get_running_loop()
     base = callee.request
-    request = CallRequest(uuid.uuid4(), base.source, destination, max(1, ring_timeout_ms))
-    target = await leg_target(request)
-    if isinstance(target, str):
-        log.warning("call %s: cannot bridge to %s: %s", callee.label, destination.target, target)
+    legs: list[tuple[int, AgentLeg, asyncio.Task[CallOutcome]]] = []
+    failed_code = 0
+    for index, destination in enumerate(destinations):
+        request = CallRequest(uuid.uuid4(), base.source, destination, max(1, ring_timeout_ms))
+        target = await leg_target(request)
+        if isinstance(target, str):
+            log.warning("call %s: cannot bridge to %s: %s", callee.label, destination.target,
+                        target)  # fmt: skip
+            continue
+        leg = AgentLeg(callee.env, request, target)
+        log.info("call %s: bridging to %s (leg %s)", callee.label, destination.target, leg.label)
+        legs.append((index, leg, loop.create_task(leg.run())))
+    if not legs:
         return BridgeResult(BridgeEnd.NOT_ANSWERED)
-    leg = AgentLeg(callee.env, request, target)
-    log.info("call %s: bridging to %s (leg %s)", callee.label, destination.target, leg.label)
-    task: asyncio.Task[CallOutcome] = loop.create_task(leg.run())
     callee_end: set[asyncio.Future[Any]] = {callee.remote_bye, callee.session_end}
     relay: RtpRelay | None = None
     callee.bridging = True
+    chosen: tuple[int, AgentLeg, asyncio.Task[CallOutcome]] | None = None
     try:
-        first: set[asyncio.Future[Any]] = {leg.media_answer, task, *callee_end}
-        await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
-        if not leg.media_answer.done():
-            if task.done():  # failed, busy, rang out: the callee is still there
-                outcome = task.result()
+        ringing = list(legs)
+        while chosen is None:
+            first: set[asyncio.Future[Any]] = set(callee_end)
+            for _, leg, task in ringing:
+                first |= {leg.media_answer, task}
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+            chosen = next((item for item in ringing if item[1].media_answer.done()), None)
+            if chosen is not None:
+                break
+            for item in [item for item in ringing if item[2].done()]:
+                ringing.remove(item)  # failed, busy, rang out
+                outcome = item[2].result()
+                failed_code = outcome.sip_code or failed_code
                 log.info("call %s: agent leg not answered: %s", callee.label, outcome.detail)
-                return BridgeResult(BridgeEnd.NOT_ANSWERED, outcome.sip_code or 0)
-            # the callee hung up while the agent's phone rang: CANCEL it
-            await _end_leg(leg, task)
-            return BridgeResult(BridgeEnd.CALLEE if callee.remote_bye.done() else BridgeEnd.DIALER)
+            if any(f.done() for f in callee_end):
+                # the callee hung up while the agent's phones rang: CANCEL them
+                await asyncio.gather(*(_end_leg(leg, task) for _, leg, task in ringing))
+                ringing.clear()
+                callee_gone = callee.remote_bye.done()
+                return BridgeResult(BridgeEnd.CALLEE if callee_gone else BridgeEnd.DIALER)
+            if not ringing:  # the callee is still there
+                return BridgeResult(BridgeEnd.NOT_ANSWERED, failed_code)
+        index, leg, task = chosen
+        others = [item for item in legs if item is not chosen and not item[2].done()]
+        if others:  # ringall: the others get CANCEL (BYE if they answered too)
+            await asyncio.gather(*(_end_leg(o_leg, o_task) for _, o_leg, o_task in others))
         media = leg.media_answer.result()
         answer_ms = callee.answered_ms()
         connected = loop.time()
@@ -131,7 +162,9 @@ async def bridge(
         )
         relay.start()
         callee.relay = relay
-        log.info("call %s: connected to %s", callee.label, destination.target)
+        log.info("call %s: connected to %s", callee.label, destinations[index].target)
+        if on_answer is not None:
+            await on_answer(answer_ms)
         await asyncio.wait({task, *callee_end}, return_when=asyncio.FIRST_COMPLETED)  # talking
         talk_ms = int((loop.time() - connected) * 1000)
         relay.stop()
@@ -148,19 +181,21 @@ async def bridge(
             outcome = task.result()
             end = BridgeEnd.AGENT if outcome.detail == AGENT_HUNG_UP else BridgeEnd.DIALER
         log.info("call %s: bridge over (%s) after %d ms", callee.label, end.value, talk_ms)
-        return BridgeResult(end, code, answer_ms, talk_ms)
+        return BridgeResult(end, code, answer_ms, talk_ms, index)
     except asyncio.CancelledError:
         if relay is not None:
             relay.stop()
-        task.cancel()  # the leg's own cancellation sends CANCEL or BYE
+        for _, _, task in legs:
+            task.cancel()  # the leg's own cancellation sends CANCEL or BYE
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.shield(task)
+            await asyncio.shield(asyncio.gather(*(t for _, _, t in legs), return_exceptions=True))
         raise
     finally:
         callee.bridging = False
         callee.relay = None
-        if not task.done():
-            task.cancel()
+        for _, _, task in legs:
+            if not task.done():
+                task.cancel()
 
 
 async def _end_leg(leg: AgentLeg, task: asyncio.Task[CallOutcome]) -> None:
@@ -201,8 +236,11 @@ def g711_from_pcm(pcm: bytes, payload_type: int) -> bytes:
     return bytes(_encoder(payload_type)[samples].tobytes())
 
 
-async def bridge_local(callee: OutboundCall, leg: LocalLeg) -> BridgeResult:
-    """Relay audio between `callee` and a local leg (see the module doc)."""
+async def bridge_local(
+    callee: OutboundCall, leg: LocalLeg, on_answer: OnBridgeAnswer | None = None
+) -> BridgeResult:
+    """Relay audio between `callee` and a local leg (see the module doc); an open local leg
+    answers at once (`on_answer` is awaited as it is attached)."""
     loop = asyncio.get_running_loop()
     stream = callee.stream
     saved = stream.on_packet
@@ -242,6 +280,8 @@ async def bridge_local(callee: OutboundCall, leg: LocalLeg) -> BridgeResult:
     stream.on_packet = _chain(saved, from_callee)
     log.info("call %s: connected to %s", callee.label, leg.label)
     try:
+        if on_answer is not None:
+            await on_answer(answer_ms)
         ends: set[asyncio.Future[Any]] = {leg.ended, callee.remote_bye, callee.session_end}
         await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
         talk_ms = int((loop.time() - connected) * 1000)

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import secrets
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from outdial.domain.address import Address
@@ -22,7 +22,7 @@ from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_cod
 from outdial.domain.rules import ring_limit_ms
 from outdial.domain.trunk import Verdict, verdict_for
 from outdial.telephony.base import CallRequest, OnAnswer
-from outdial.telephony.bridge import LOCAL_PREFIX, BridgeEnd, BridgeResult
+from outdial.telephony.bridge import LOCAL_PREFIX, BridgeEnd, BridgeResult, OnBridgeAnswer
 from outdial.telephony.interpreter import CallScript, ScriptResult
 from outdial.telephony.listen.amd import amd_settings_for
 from outdial.telephony.sip.actions import ActionPlayer, SipMedia
@@ -437,7 +437,14 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
             self._bye.cancel()  # as before: a hang-up given up on stops its BYE transaction
             raise
 
-    async def bridge(self, destination: Address, ring_timeout_ms: int) -> BridgeResult:
+    async def bridge(
+        self,
+        destination: Address,
+        ring_timeout_ms: int,
+        *,
+        ring_also: Sequence[Address] = (),
+        on_answer: OnBridgeAnswer | None = None,
+    ) -> BridgeResult:
         """Connect this answered call to `destination` (sip/b2bua.py)."""
         from outdial.telephony.sip import b2bua
 
@@ -447,10 +454,12 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
             local = self.env.local_legs(destination.target) if self.env.local_legs else None
             if local is None:
                 return BridgeResult(BridgeEnd.NOT_ANSWERED, 480)
-            return await b2bua.bridge_local(self, local)
+            return await b2bua.bridge_local(self, local, on_answer)
         if self.env.leg_target is None:
             return BridgeResult(BridgeEnd.NOT_ANSWERED)
-        return await b2bua.bridge(self, self.env.leg_target, destination, ring_timeout_ms)
+        destinations = (destination, *ring_also)
+        leg_target = self.env.leg_target
+        return await b2bua.bridge(self, leg_target, destinations, ring_timeout_ms, on_answer)
 
     async def _stop_script(self, play: asyncio.Task[ScriptResult]) -> None:
         play.cancel()
