@@ -42,7 +42,13 @@ WINDOW_US = 30 * 60 * US
 
 
 async def run_mode(
-    mode: str, level: int, agents: int, minutes: float, tick: float, clock_kind: str = "step"
+    mode: str,
+    level: int,
+    agents: int,
+    minutes: float,
+    tick: float,
+    clock_kind: str = "step",
+    warmup: float = 0.0,
 ) -> str:
     path = os.path.join(tempfile.mkdtemp(prefix="outdial-agents-"), "bench.db")
     db = Database(f"sqlite:///{path}")
@@ -106,29 +112,40 @@ async def run_mode(
     engine.config = EngineConfig(drain_timeout_s=0.0)
     await engine.close()
     await db.dispose()
+    since_us = start_us + round(warmup * 60 * US)  # figures from here (the cold start left out)
     talk_us = 0
     for c in calls:
         if c.tm_connect is not None:
             ended = min(to_us(c.tm_update), end_us) if c.status == "done" else end_us
-            talk_us += max(0, ended - to_us(c.tm_connect))
-    connected = [c for c in calls if c.tm_connect is not None]
+            talk_us += max(0, ended - max(to_us(c.tm_connect), since_us))
+    connected = [c for c in calls if c.tm_connect is not None and to_us(c.tm_connect) >= since_us]
     abandoned = [to_us(c.tm_create) for c in calls if c.abandoned]
-    meant = sorted([to_us(c.tm_create) for c in connected] + abandoned)
+    abandoned = [x for x in abandoned if x >= since_us]
+    meant = sorted(
+        [
+            x
+            for x in (to_us(c.tm_create) for c in calls if c.tm_connect is not None)
+            if x >= since_us
+        ]
+        + abandoned
+    )
     worst = 0.0
-    t = start_us
+    t = since_us
     while t + WINDOW_US <= end_us:
         n = sum(1 for x in meant if t <= x < t + WINDOW_US)
         a = sum(1 for x in abandoned if t <= x < t + WINDOW_US)
         worst = max(worst, a / n if n else 0.0)
         t += 60 * US
-    if end_us - start_us < WINDOW_US:  # a run shorter than a window: the run is the window
+    if end_us - since_us < WINDOW_US:  # a run shorter than a window: the run is the window
         worst = len(abandoned) / len(meant) if meant else 0.0
-    logged = agents * (end_us - start_us)
-    hours = (end_us - start_us) / 3600 / US
+    logged = agents * (end_us - since_us)
+    hours = (end_us - since_us) / 3600 / US
     rate = len(abandoned) / len(meant) if meant else 0.0
     name = f"power {level}" if mode == "power" else mode
+    after = f", from minute {warmup:g}" if warmup else ""
     return (
-        f"| {agents} agents, {minutes:g} min | {name} | {talk_us / logged:.1%} | {rate:.2%} | "
+        f"| {agents} agents, {minutes:g} min{after} | {name} | {talk_us / logged:.1%} "
+        f"| {rate:.2%} | "
         f"{worst:.2%} | {len(connected) / agents / hours:.1f} | {len(calls):,} | {cpu:.1f} |"
     )
 
@@ -146,6 +163,13 @@ def main() -> None:
         help="step: wake each sleeper at its deadline and let the program settle before time "
         "moves (benchmarks/stepclock.py); fixed: the old FakeClock, every --tick at once",
     )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=0.0,
+        help="leave the first MINUTES out of the figures (the cold start: every agent idle, "
+        "predictive dialing progressive until 20 answers are measured)",
+    )
     args = parser.parse_args()
     print(f"clock: {args.clock}, engine step every {args.tick:g} s, sim telephony seed 1")
     print(
@@ -155,7 +179,15 @@ def main() -> None:
     for item in args.modes.split(","):
         mode, _, level = item.partition(":")
         row = asyncio.run(
-            run_mode(mode, int(level or 100), args.agents, args.minutes, args.tick, args.clock)
+            run_mode(
+                mode,
+                int(level or 100),
+                args.agents,
+                args.minutes,
+                args.tick,
+                args.clock,
+                args.warmup,
+            )
         )
         print(row, flush=True)
 
