@@ -49,6 +49,7 @@ async def run_mode(
     tick: float,
     clock_kind: str = "step",
     warmup: float = 0.0,
+    ring_shape: float = 0.0,
 ) -> str:
     path = os.path.join(tempfile.mkdtemp(prefix="outdial-agents-"), "bench.db")
     db = Database(f"sqlite:///{path}")
@@ -87,7 +88,7 @@ async def run_mode(
          "dial_mode": mode, "service_level": level, "calls_per_second": 1000,
          "max_concurrent_calls": 100_000},
     )  # fmt: skip
-    telephony = SimTelephony(clock, ring_ms=8000, action_ms=100, seed=1)
+    telephony = SimTelephony(clock, ring_ms=8000, action_ms=100, seed=1, ring_shape=ring_shape)
     engine = Engine(DialingService(s.ctx), telephony, clock, EngineConfig(rest_factor=0.0))
     await engine.open()
     await s.campaigns.set_status(me, campaign.id, {"status": "run"})
@@ -170,8 +171,16 @@ def main() -> None:
         help="leave the first MINUTES out of the figures (the cold start: every agent idle, "
         "predictive dialing progressive until 20 answers are measured)",
     )
+    parser.add_argument(
+        "--ring-shape",
+        type=float,
+        default=0.0,
+        help="answered calls ring a gamma time of mean 8 s and this shape (bench_pacing: 4); "
+        "0: exactly 8 s",
+    )
     args = parser.parse_args()
-    print(f"clock: {args.clock}, engine step every {args.tick:g} s, sim telephony seed 1")
+    ring = f"gamma ring, shape {args.ring_shape:g}" if args.ring_shape > 0 else "fixed 8 s ring"
+    print(f"clock: {args.clock}, engine step every {args.tick:g} s, sim telephony seed 1, {ring}")
     print(
         "| run | mode | occupancy | abandoned | worst 30 min | connects / agent h | calls | CPU s |"
     )
@@ -187,6 +196,7 @@ def main() -> None:
                 args.tick,
                 args.clock,
                 args.warmup,
+                args.ring_shape,
             )
         )
         print(row, flush=True)
