@@ -63,6 +63,10 @@ def main() -> None:
     base = Scenario(hours=args.hours, seed=args.seed)
     predictive = ("predictive", PacingPolicy(DialMode.PREDICTIVE))
     progressive = ("progressive", PacingPolicy(DialMode.PROGRESSIVE))
+    print(
+        f"seed {args.seed} (--part seeds: 1 to {args.seeds}), {args.hours:g} simulated hours, "
+        f"policy asked every {base.tick_s:g} s"
+    )
     print(HEADER)
     print("|" + "---|" * 10)
     if args.part in ("all", "main"):

@@ -163,10 +163,20 @@ class SimTelephony:
     for `amd`, `wait_for_beep` and `digits_receive`)."""
 
     def __init__(
-        self, clock: Clock, *, ring_ms: int = 200, action_ms: int = 100, seed: int = 0
+        self,
+        clock: Clock,
+        *,
+        ring_ms: int = 200,
+        action_ms: int = 100,
+        seed: int = 0,
+        ring_shape: float = 0.0,
     ) -> None:
         self.clock = clock
         self.ring_ms = ring_ms
+        # ring_shape > 0: answered calls ring a gamma time of mean ring_ms and this shape
+        # (benchmarks: real ring times vary); 0: exactly ring_ms
+        self.ring_shape = ring_shape
+        self.ring_rng = random.Random(seed + 1)
         self.action_ms = action_ms
         self.placed = 0
         self.rng = random.Random(seed)  # simulated agents' talk times: deterministic per seed
@@ -187,7 +197,7 @@ class SimTelephony:
         if behaviour.far_end is FarEnd.NEVER_ANSWER or self.ring_ms > ring_limit:
             await self._wait(ring_limit)
             return CallOutcome(HangupReason.DIALOUT, sip_code=487, detail="dial timeout")
-        await self._wait(self.ring_ms)
+        await self._wait(self._ring_ms(ring_limit))
         if behaviour.sip_code is not None:
             code = behaviour.sip_code
             return CallOutcome(reason_for_sip_code(code), sip_code=code)
@@ -224,6 +234,12 @@ class SimTelephony:
             opted_out=result.opted_out,
             recordings=tuple(result.recordings),
         )
+
+    def _ring_ms(self, ring_limit: int) -> int:
+        if self.ring_shape <= 0:
+            return self.ring_ms
+        drawn = self.ring_rng.gammavariate(self.ring_shape, self.ring_ms / self.ring_shape)
+        return min(max(1, round(drawn)), max(1, ring_limit - 1))
 
     async def _wait(self, ms: int) -> None:
         if ms > 0:
