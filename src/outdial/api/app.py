@@ -14,6 +14,7 @@ from outdial.api import errors, openapi
 from outdial.api.auth import Authenticate
 from outdial.api.middleware import RequestGuard
 from outdial.api.routes import (
+    agent_desk,
     agents,
     campaigns,
     compliance,
@@ -79,6 +80,7 @@ def create_app(
         media,
         recordings,
         users,
+        agent_desk,
         agents,
         dashboard,
         console,

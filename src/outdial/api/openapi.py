@@ -265,7 +265,8 @@ OPERATIONS: dict[str, Op] = {
         "Delete a user (soft) and end its sessions", "User", (*_CU, "USER_NOT_FOUND")
     ),
     "login": Op(
-        "Sign in with a username and password: sets the session cookie",
+        "Sign in with a username and password (a customer user, or kind agent an agent): "
+        "sets the session cookie",
         "Session",
         exhausted=("LOGIN_THROTTLED",),
         denied=("CROSS_ORIGIN_LOGIN",),
@@ -273,6 +274,17 @@ OPERATIONS: dict[str, Op] = {
     ),
     "logout": Op("Sign out: end the session and clear its cookie", "LoggedOut"),
     "get_session": Op("Who the caller is, with the session's CSRF token", "Session"),
+    # the agent page (issue 14): an agent's own sign-in and desk
+    "list_agent_campaigncalls": Op(
+        "The campaigncalls connected to an agent (active=1: waiting for its disposition)",
+        "CampaigncallList",
+        _AG,
+    ),
+    "get_campaigncall_context": Op(
+        "A call with its target, its campaign's dispositions and the target's history",
+        "CampaigncallContext",
+        _CC,
+    ),
     # media
     "create_media": Op("Upload a WAV file", "Media", invalid=("INVALID_MEDIA",)),
     "list_media": Op("List media", "MediaList"),
@@ -355,7 +367,8 @@ SECURITY_SCHEMES = {
         "type": "apiKey",
         "in": "cookie",
         "name": "outdial_session",
-        "description": "a customer user's session (POST /v1.0/login); writes must carry its "
+        "description": "a customer user's session (POST /v1.0/login) or an agent's "
+        "(POST /v1.0/login with kind agent, least-privilege); writes must carry its "
         "CSRF token in X-CSRF-Token (403 CSRF_TOKEN_INVALID otherwise)",
     },
 }
@@ -368,7 +381,8 @@ HTTP_STATUS = {
     "401": ("UNAUTHENTICATED", "No working access key or session."),
     "403": (
         "PERMISSION_DENIED",
-        "A cookie write without its CSRF token, or a login from another site.",
+        "A cookie write without its CSRF token, a login from another site, or an agent's "
+        "session outside its own few routes.",
     ),
     "404": ("NOT_FOUND", "No such resource of the caller's."),
     "409": ("FAILED_PRECONDITION", "The resource is not in a state that allows this."),
@@ -424,8 +438,14 @@ def _errors(method: str, path: str, op: Op, has_body: bool, has_query: bool) -> 
     if invalid:
         found["400"] = tuple(dict.fromkeys(invalid))
     found["401"] = ("AUTHENTICATION_REQUIRED", "INVALID_CREDENTIALS", "SESSION_EXPIRED")
-    denied = (() if op is OPERATIONS["login"] else ("CSRF_TOKEN_INVALID",)) + op.denied
-    if method in ("post", "put", "delete") and denied:
+    anonymous = op is OPERATIONS["login"]
+    csrf = () if anonymous else ("CSRF_TOKEN_INVALID",)
+    agent = () if anonymous else ("AGENT_NOT_PERMITTED",)  # an agent's session elsewhere
+    if method in ("post", "put", "delete"):
+        denied = csrf + op.denied + agent
+    else:
+        denied = op.denied + agent
+    if denied:
         found["403"] = denied
     if op.not_found:
         found["404"] = op.not_found
@@ -597,10 +617,12 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
     schemas["UserCreate"]["properties"].update(_user_fields())
     schemas["LoginIn"] = {
         "type": "object",
-        "description": "A username and its password (JSON or a form)",
+        "description": "A username and its password (JSON or a form); `kind` `agent` signs "
+        "an agent in (the agent page: a least-privilege session)",
         "properties": {
             "username": {"type": "string", "maxLength": MAX_USERNAME},
             "password": {"type": "string", "maxLength": MAX_PASSWORD},
+            "kind": {"type": "string", "enum": ["user", "agent"], "default": "user"},
         },
         "required": ["username", "password"],
     }
