@@ -21,6 +21,7 @@ class ApiError extends Error {
 
 let session = null; // {csrf_token, agent_id, username, customer_id}
 let shown = ""; // the campaigncall on screen
+const finished = new Set(); // calls disposed here: a poll answered before that is stale
 let timer = 0;
 let busy = false;
 
@@ -195,6 +196,7 @@ async function dispose(ev) {
   button.disabled = true;
   try {
     const done = await api("PUT", `/campaigncalls/${shown}/disposition`, body);
+    finished.add(done.id);
     notify(`Saved: ${done.disposition}${done.callback_at ? `, call back ${done.callback_at.slice(0, 16)} UTC` : ""}.`, "ok");
     showWaiting();
     await refresh();
@@ -213,10 +215,11 @@ async function refresh() {
   busy = true;
   try {
     showAgent(await api("GET", `/agents/${session.agent_id}`));
-    const page = await api("GET", `/agents/${session.agent_id}/campaigncalls?active=1&page_size=1`);
-    const call = page.result[0];
-    if (!call) showWaiting();
-    else showCall(await api("GET", `/campaigncalls/${call.id}/context`));
+    const page = await api("GET", `/agents/${session.agent_id}/campaigncalls?active=1&page_size=5`);
+    const call = page.result.find((c) => !finished.has(c.id));
+    if (!call) { showWaiting(); return; }
+    const ctx = await api("GET", `/campaigncalls/${call.id}/context`);
+    if (!finished.has(ctx.campaigncall.id)) showCall(ctx);
   } catch (e) {
     handle(e);
   } finally {
