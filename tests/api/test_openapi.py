@@ -166,6 +166,7 @@ async def test_every_response_matches_its_schema(
     await s("GET", f"/v1.0/campaigncalls/{call}")
     later = {"disposition": "sale", "note": "n"}
     await s("PUT", f"/v1.0/campaigncalls/{call}/disposition", json=later)
+    await s("GET", f"/v1.0/campaigncalls/{call}/context")
     await s("DELETE", f"/v1.0/campaigncalls/{call}")
     await s("PUT", f"/v1.0/campaigns/{cid}/status", json={"status": "run"})
     await s("DELETE", f"/v1.0/campaigns/{cid}", expect=409)
@@ -208,6 +209,8 @@ async def test_every_response_matches_its_schema(
     await s("POST", f"/v1.0/agents/{aid}/phone", json=offer)
     await s("GET", f"/v1.0/agents/{aid}/phone")
     await s("DELETE", f"/v1.0/agents/{aid}/phone")
+    await s("GET", f"/v1.0/agents/{aid}/campaigncalls?active=1")
+    await s("POST", "/v1.0/login", json={"kind": "agent", "username": "a", "password": "pw2"})
     await s("DELETE", f"/v1.0/agents/{aid}")
     q = await s("POST", "/v1.0/queues", json={"name": "q", "tag_ids": [tag["id"]]})
     await s("GET", "/v1.0/queues")

@@ -15,6 +15,7 @@ from outdial.api.auth import Authenticate
 from outdial.api.middleware import RequestGuard
 from outdial.api.routes import (
     accesskeys,
+    agent_desk,
     agents,
     campaigns,
     compliance,
@@ -83,6 +84,7 @@ def create_app(
         media,
         recordings,
         users,
+        agent_desk,
         agents,
         accesskeys,
         dashboard,

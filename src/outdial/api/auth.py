@@ -1,9 +1,11 @@
 """Authentication of every `/v1.0` request, before a route reads its body (issue 10).
 
-Two kinds of credential (issue 14): an access key (as below), or a customer user's session
-cookie (`outdial_session`, set by `POST /v1.0/login`, the one route that needs no
-credential). A write made with the session cookie must carry the session's CSRF token in
-`X-CSRF-Token` (403 `CSRF_TOKEN_INVALID` otherwise); an access key, when sent, wins over
+Two kinds of credential (issue 14): an access key (as below), or a session cookie
+(`outdial_session`) set by `POST /v1.0/login` (the one route that needs no credential): a
+customer user's, or with `kind: agent` an agent's. An agent's session may
+use only its own few routes (domain/agent_sessions.py): anything else is 403
+`AGENT_NOT_PERMITTED`. A write made with a session cookie must carry the session's CSRF token
+in `X-CSRF-Token` (403 `CSRF_TOKEN_INVALID` otherwise); an access key, when sent, wins over
 the cookie.
 
 A request without a working access key is answered 401 here, whatever its body: no JSON is
@@ -18,12 +20,15 @@ from __future__ import annotations
 
 import secrets
 from http.cookies import SimpleCookie
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from outdial.api.middleware import send_error
+from outdial.domain.agent_sessions import AGENT_TOKEN_PREFIX, AgentSession, Grant, agent_grant
 from outdial.domain.errors import OutdialError, Unavailable
+from outdial.domain.users import Session
 from outdial.services.customers import hash_token
 from outdial.services.limits import RateLimited
 from outdial.services.users import hash_session_token
@@ -111,9 +116,13 @@ class Authenticate:
             )
             return
         services = scope["app"].state.services
-        session = None
+        session: Session | AgentSession | None = None
         try:
-            if source == "session":
+            if source == "session" and token.startswith(AGENT_TOKEN_PREFIX):
+                digest = hash_session_token(token)
+                session = await services.agent_sessions.session(digest)
+                customer_id = session.customer_id
+            elif source == "session":
                 digest = hash_session_token(token)
                 session = await services.users.session(digest)
                 customer_id = session.customer_id
@@ -163,13 +172,41 @@ class Authenticate:
                 "a write authenticated by a cookie must have Content-Type: application/json",
             )
             return
+        if isinstance(session, AgentSession) and not await _agent_may(
+            services, session, scope, send, rid
+        ):
+            return
         state["customer_id"] = customer_id
-        if session is None:
+        if isinstance(session, AgentSession):
+            state["agent_session"] = session
+            state["session_digest"] = digest
+        elif session is None:
             state["key_digest"] = digest
         else:
             state["session"] = session
             state["session_digest"] = digest
         await self.app(scope, receive, send)
+
+
+async def _agent_may(
+    services: Any, session: AgentSession, scope: Scope, send: Send, rid: str
+) -> bool:
+    """An agent session is least-privilege (domain/agent_sessions.py): anything but its own
+    few routes is 403 AGENT_NOT_PERMITTED, and so is a campaigncall not connected to it."""
+    grant, named = agent_grant(
+        str(scope.get("method", "")), scope.get("path", ""), session.agent_id
+    )
+    if grant is Grant.OWN_CALL and await services.agent_sessions.owns_call(session, named):
+        return True
+    if grant is Grant.ALLOW:
+        return True
+    message = (
+        "this campaigncall is not connected to the signed-in agent"
+        if grant is Grant.OWN_CALL
+        else "an agent session may only read and set itself and its own calls"
+    )
+    await send_error(send, rid, 403, "PERMISSION_DENIED", "AGENT_NOT_PERMITTED", message)
+    return False
 
 
 def _header(scope: Scope, name: bytes) -> bytes:

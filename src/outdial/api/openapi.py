@@ -266,7 +266,8 @@ OPERATIONS: dict[str, Op] = {
         "Delete a user (soft) and end its sessions", "User", (*_CU, "USER_NOT_FOUND")
     ),
     "login": Op(
-        "Sign in with a username and password: sets the session cookie",
+        "Sign in with a username and password (a customer user, or kind agent an agent): "
+        "sets the session cookie",
         "Session",
         exhausted=("LOGIN_THROTTLED",),
         denied=("CROSS_ORIGIN_LOGIN",),
@@ -280,6 +281,17 @@ OPERATIONS: dict[str, Op] = {
     "get_accesskey": Op("Get an access key", "AccessKey", _AK),
     "update_accesskey": Op("Update an access key's name and detail", "AccessKey", _AK),
     "delete_accesskey": Op("Revoke an access key (at once, everywhere)", "AccessKey", _AK),
+    # the agent page (issue 14): an agent's own sign-in and desk
+    "list_agent_campaigncalls": Op(
+        "The campaigncalls connected to an agent (active=1: waiting for its disposition)",
+        "CampaigncallList",
+        _AG,
+    ),
+    "get_campaigncall_context": Op(
+        "A call with its target, its campaign's dispositions and the target's history",
+        "CampaigncallContext",
+        _CC,
+    ),
     # media
     "create_media": Op("Upload a WAV file", "Media", invalid=("INVALID_MEDIA",)),
     "list_media": Op("List media", "MediaList"),
@@ -371,7 +383,8 @@ SECURITY_SCHEMES = {
         "type": "apiKey",
         "in": "cookie",
         "name": "outdial_session",
-        "description": "a customer user's session (POST /v1.0/login); writes must carry its "
+        "description": "a customer user's session (POST /v1.0/login) or an agent's "
+        "(POST /v1.0/login with kind agent, least-privilege); writes must carry its "
         "CSRF token in X-CSRF-Token (403 CSRF_TOKEN_INVALID otherwise)",
     },
 }
@@ -384,7 +397,8 @@ HTTP_STATUS = {
     "401": ("UNAUTHENTICATED", "No working access key or session."),
     "403": (
         "PERMISSION_DENIED",
-        "A cookie write without its CSRF token, or a login from another site.",
+        "A cookie write without its CSRF token, a login from another site, or an agent's "
+        "session outside its own few routes.",
     ),
     "404": ("NOT_FOUND", "No such resource of the caller's."),
     "409": ("FAILED_PRECONDITION", "The resource is not in a state that allows this."),
@@ -440,8 +454,14 @@ def _errors(method: str, path: str, op: Op, has_body: bool, has_query: bool) -> 
     if invalid:
         found["400"] = tuple(dict.fromkeys(invalid))
     found["401"] = ("AUTHENTICATION_REQUIRED", "INVALID_CREDENTIALS", "SESSION_EXPIRED")
-    denied = (() if op is OPERATIONS["login"] else ("CSRF_TOKEN_INVALID",)) + op.denied
-    if method in ("post", "put", "delete") and denied:
+    anonymous = op is OPERATIONS["login"]
+    csrf = () if anonymous else ("CSRF_TOKEN_INVALID",)
+    agent = () if anonymous else ("AGENT_NOT_PERMITTED",)  # an agent's session elsewhere
+    if method in ("post", "put", "delete"):
+        denied = csrf + op.denied + agent
+    else:
+        denied = op.denied + agent
+    if denied:
         found["403"] = denied
     if op.not_found:
         found["404"] = op.not_found
@@ -614,10 +634,12 @@ def _request_rules(schemas: dict[str, Any], request_names: set[str]) -> None:
     schemas["UserCreate"]["properties"].update(_user_fields())
     schemas["LoginIn"] = {
         "type": "object",
-        "description": "A username and its password (JSON or a form)",
+        "description": "A username and its password (JSON or a form); `kind` `agent` signs "
+        "an agent in (the agent page: a least-privilege session)",
         "properties": {
             "username": {"type": "string", "maxLength": MAX_USERNAME},
             "password": {"type": "string", "maxLength": MAX_PASSWORD},
+            "kind": {"type": "string", "enum": ["user", "agent"], "default": "user"},
         },
         "required": ["username", "password"],
     }

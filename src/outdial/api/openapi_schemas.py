@@ -551,18 +551,20 @@ class UserList(_Out):
 
 class Session(_Out):
     """Who is signed in: the CSRF token to send in `X-CSRF-Token` on every write made with
-    the session cookie. For an access key: `kind` `accesskey` and empty user fields."""
+    the session cookie. For an access key: `kind` `accesskey` and empty user fields; for an
+    agent signed in with `POST /v1.0/login` `kind: agent`: `kind` `agent` and its `agent_id`."""
 
     csrf_token: str = Field(examples=["Jd1n9Y0bWq5t2S7kQeG4u8rVb3xZcA6mHfLpNoTiRyE"])
     customer_id: str = _id("the caller's customer")
     username: str = Field(examples=["ops@example.com"])
-    user_id: str = Field(description="the user's id; '' for an access key")
+    user_id: str = Field(description="the user's id; '' for an access key or an agent")
+    agent_id: str = Field(description="the signed-in agent's id; '' unless `kind` is `agent`")
     tm_expire: str = Field(
         description="when the session ends (UTC, `YYYY-MM-DD HH:MM:SS.ffffff`); '' for an "
         "access key",
         examples=["2022-04-30 17:52:16.484341"],
     )
-    kind: Literal["session", "accesskey"]
+    kind: Literal["session", "accesskey", "agent"]
 
 
 class LoggedOut(_Out):
@@ -694,6 +696,27 @@ class AccessKeyCreated(AccessKey):
     )
 
 
+class CampaignBrief(_Out):
+    """What an agent needs of the call's campaign: the codes it may choose from."""
+
+    id: str = _id("the campaign's id")
+    name: str
+    dispositions: list[str] = Field(
+        description="the campaign's disposition codes (any code is taken when empty)"
+    )
+
+
+class CampaigncallContext(_Out):
+    """A call as the agent page shows it: the campaigncall, its campaign's dispositions, the
+    target (name, detail, data, destinations; null if it is gone) and the target's other
+    campaigncalls, newest first (at most 20)."""
+
+    campaigncall: Campaigncall
+    campaign: CampaignBrief
+    target: Outdialtarget | None
+    history: list[Campaigncall]
+
+
 DncEntryBulk = _bulk_of(DncEntry, "DncEntryBulk")
 AccessKeyList = _list_of(AccessKey, "AccessKeyList")
 TagList = _list_of(Tag, "TagList")
@@ -755,5 +778,7 @@ MODELS: dict[str, type[BaseModel]] = {
         AccessKey,
         AccessKeyCreated,
         AccessKeyList,
+        CampaignBrief,
+        CampaigncallContext,
     )
 }

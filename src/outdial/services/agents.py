@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from outdial.domain.address import Address, AddressType, parse_address
@@ -28,7 +29,7 @@ from outdial.storage import repo
 from outdial.storage.agent_rows import agent as agent_from_row
 from outdial.storage.codec import dump_json
 from outdial.storage.pagination import Cursor, page_of
-from outdial.storage.tables import agents
+from outdial.storage.tables import agent_sessions, agents
 from outdial.wire.agents import render_agent
 
 NOT_FOUND = "AGENT_NOT_FOUND"
@@ -40,7 +41,7 @@ _hasher = PasswordHasher()  # argon2id with the library's current parameters
 
 def hash_password(body: Body) -> str | None:
     """The argon2id hash of `password` when the body carries one ("" or null: no password,
-    the agent cannot log in)."""
+    the agent cannot sign in)."""
     if "password" not in body:
         return None
     value = body["password"]
@@ -178,6 +179,8 @@ class AgentService:
             row = await repo.update(conn, agents, agent_id, values, agents.c.tm_delete.is_(None))
             if row is None:
                 raise NotFound(f"agent {agent_id} is deleted", reason=NOT_FOUND)
+            if part == "password":  # the old password's sessions end
+                await _end_sessions(conn, agent_id)
             agent = agent_from_row(row)
             if "status" in values:
                 data = render_agent(agent)
@@ -188,4 +191,10 @@ class AgentService:
         async with self.ctx.db.write() as conn:
             row = await owned(conn, agents, customer_id, agent_id, NOT_FOUND, "agent")
             row = await repo.soft_delete(conn, agents, row, self.ctx.now_us())
+            await _end_sessions(conn, agent_id)
         return agent_from_row(row)
+
+
+async def _end_sessions(conn: Any, agent_id: uuid.UUID) -> None:
+    """An agent's sign-ins (the agent page) end with its password or itself."""
+    await conn.execute(sa.delete(agent_sessions).where(agent_sessions.c.agent_id == agent_id))

@@ -8,6 +8,7 @@ from outdial.clock import Clock
 from outdial.domain.limits import Limits
 from outdial.domain.netpolicy import NetworkPolicy
 from outdial.services.accounts import AccountService
+from outdial.services.agent_sessions import AgentSessionService
 from outdial.services.agents import AgentService
 from outdial.services.campaigncalls import CampaigncallService
 from outdial.services.campaigns import CampaignService
@@ -54,6 +55,7 @@ class Services:
     agents: AgentService
     queues: QueueService
     dispositions: DispositionService
+    agent_sessions: AgentSessionService
 
     @classmethod
     def build(
@@ -86,6 +88,7 @@ class Services:
     def over(cls, ctx: Context) -> Services:
         """The services over one context (the composition root builds the context once)."""
         clock = ctx.clock
+        users = UserService(ctx)
         return cls(
             ctx=ctx,
             customers=CustomerService(ctx),
@@ -103,11 +106,12 @@ class Services:
             accounts=AccountService(ctx),
             recordings=RecordingService(ctx),
             resets=TargetResetService(ctx),
-            users=UserService(ctx),
+            users=users,
             tags=TagService(ctx),
             agents=AgentService(ctx),
             queues=QueueService(ctx),
             dispositions=DispositionService(ctx),
+            agent_sessions=AgentSessionService(ctx, users),
         )
 
     async def database_reachable(self) -> bool:

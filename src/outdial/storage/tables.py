@@ -92,6 +92,18 @@ user_sessions = sa.Table(
     *_times(),
 )
 
+agent_sessions = sa.Table(  # issue 14, the agent page: an agent's server-side sessions
+    "agent_sessions",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("agent_id", Id, nullable=False, index=True),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("tm_expire", Micros, nullable=False, index=True),
+    *_times(),
+)
+
 outdials = sa.Table(
     "outdials",
     metadata,

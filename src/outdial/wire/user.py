@@ -28,6 +28,7 @@ def session(s: Session) -> dict[str, Any]:
         "customer_id": str(s.customer_id),
         "username": s.username,
         "user_id": str(s.user_id),
+        "agent_id": "",
         "tm_expire": ts(s.tm_expire),
         "kind": "session",
     }

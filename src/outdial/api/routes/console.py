@@ -33,6 +33,12 @@ async def console() -> HTMLResponse:
     return HTMLResponse((CONSOLE / "index.html").read_text(encoding="utf-8"), headers=HEADERS)
 
 
+@router.get("/console/agent", operation_id="console_agent")
+async def console_agent() -> HTMLResponse:
+    """The agent page (issue 14): an agent signs in and takes calls (agent.js)."""
+    return HTMLResponse((CONSOLE / "agent.html").read_text(encoding="utf-8"), headers=HEADERS)
+
+
 @router.get("/console/{name}", operation_id="console_asset")
 async def console_asset(name: str) -> Response:
     found = ASSET.match(name)

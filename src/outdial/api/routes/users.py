@@ -19,6 +19,7 @@ from outdial.api.auth import SESSION_COOKIE
 from outdial.api.deps import CustomerId, ServicesDep
 from outdial.api.errors import envelope
 from outdial.api.responses import ok
+from outdial.api.routes import agent_desk
 from outdial.domain.errors import InvalidArgument, PermissionDenied
 from outdial.domain.ids import parse_id
 from outdial.domain.users import MAX_PASSWORD, MAX_USERNAME
@@ -68,9 +69,11 @@ _LOGIN_BODY = {
 
 @router.post("/login", operation_id="login", openapi_extra=_LOGIN_BODY)
 async def login(request: Request, s: ServicesDep) -> JSONResponse:
-    """`{username, password}` as JSON or a form. 200: the session cookie is set and the body
-    carries the CSRF token; 401 INVALID_CREDENTIALS (an unknown username alike); 429
-    LOGIN_THROTTLED after too many failures for the username or from the address."""
+    """`{username, password}` as JSON or a form; `kind: agent` signs an agent in (the agent
+    page, a least-privilege session: docs/agents.md), `user` (the default) a customer user.
+    200: the session cookie is set and the body carries the CSRF token; 401
+    INVALID_CREDENTIALS (an unknown username alike); 429 LOGIN_THROTTLED after too many
+    failures for the username or from the address."""
     _same_origin(request)
     sent = request.scope.get("state", {}).get("content_type", b"")
     if sent != _FORM and sent not in _JSON:
@@ -83,12 +86,22 @@ async def login(request: Request, s: ServicesDep) -> JSONResponse:
         )
     fields = _login_fields(await _small_body(request), form=sent == _FORM)
     address = request.client.host if request.client else ""
-    result = await s.users.login(fields.get("username"), fields.get("password"), address)
-    response = ok(wire_user.session(result.session))
+    kind = fields.get("kind", "user")
+    if kind == "agent":
+        agent = await s.agent_sessions.login(
+            fields.get("username"), fields.get("password"), address
+        )
+        token, body = agent.token, agent_desk.render_session(agent.session)
+    elif kind in ("user", "", None):
+        result = await s.users.login(fields.get("username"), fields.get("password"), address)
+        token, body = result.token, wire_user.session(result.session)
+    else:
+        raise InvalidArgument("kind must be user or agent")
+    response = ok(body)
     policy = s.ctx.sessions
     response.set_cookie(
         SESSION_COOKIE,
-        result.token,
+        token,
         max_age=int(policy.ttl_s),
         path="/",
         httponly=True,
@@ -102,8 +115,11 @@ async def login(request: Request, s: ServicesDep) -> JSONResponse:
 async def logout(request: Request, s: ServicesDep, me: CustomerId) -> JSONResponse:
     """End the caller's session (its cookie stops working in every process at once) and
     clear the cookie. With an access key there is no session: nothing ends."""
-    digest = request.scope.get("state", {}).get("session_digest")
-    if digest:
+    state = request.scope.get("state", {})
+    digest = state.get("session_digest")
+    if digest and state.get("agent_session") is not None:  # an agent's (agent page)
+        await s.agent_sessions.logout(digest)
+    elif digest:
         await s.users.logout(digest)
     response = ok({"logged_out": bool(digest)})
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
@@ -113,7 +129,11 @@ async def logout(request: Request, s: ServicesDep, me: CustomerId) -> JSONRespon
 @router.get("/session", operation_id="get_session")
 async def get_session(request: Request, me: CustomerId) -> JSONResponse:
     """Who the caller is: the session (with its CSRF token, for a page that was reloaded),
-    or, for an access key, `kind: accesskey` with empty user fields."""
+    or, for an access key, `kind: accesskey` with empty user fields; for an agent's session
+    (the agent page), `kind: agent` with its `agent_id`."""
+    agent = request.scope.get("state", {}).get("agent_session")
+    if agent is not None:
+        return ok(agent_desk.render_session(agent))
     session = request.scope.get("state", {}).get("session")
     if session is not None:
         return ok(wire_user.session(session))
@@ -123,6 +143,7 @@ async def get_session(request: Request, me: CustomerId) -> JSONResponse:
             "customer_id": str(me),
             "username": "",
             "user_id": "",
+            "agent_id": "",
             "tm_expire": "",
             "kind": "accesskey",
         }

@@ -10,6 +10,8 @@
 //   phone.state();   // "connecting" | "connected" | "disconnected" | "failed" | "closed"
 //   await phone.stats(); // { packetsReceived, packetsSent, bytesReceived, totalAudioEnergy }
 //   await phone.stop();
+// `headers(method)` gives the request's credentials headers (default: the console's; the agent
+// page passes its session's CSRF header).
 import { ApiError, auth } from "./api.js";
 
 const ICE_WAIT_MS = 5000; // at most this long for the browser's candidates
@@ -18,8 +20,8 @@ function phoneUrl(agentId) {
   return `/v1.0/agents/${encodeURIComponent(agentId)}/phone`;
 }
 
-async function request(method, agentId, body) {
-  const headers = auth.headers(method);
+async function request(method, agentId, body, headersFor = auth.headers) {
+  const headers = headersFor(method);
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(phoneUrl(agentId), {
     method, headers, credentials: "same-origin",
@@ -40,7 +42,7 @@ function gathered(pc) {
   });
 }
 
-export async function startPhone({ agentId, audio = null, onState = () => {} } = {}) {
+export async function startPhone({ agentId, audio = null, onState = () => {}, headers = auth.headers } = {}) {
   if (!agentId) throw new Error("startPhone needs the agent's id");
   const mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
   const pc = new RTCPeerConnection({ iceServers: [] });
@@ -63,7 +65,7 @@ export async function startPhone({ agentId, audio = null, onState = () => {} } =
   try {
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
-    const answer = await request("POST", agentId, { type: "offer", sdp: pc.localDescription.sdp });
+    const answer = await request("POST", agentId, { type: "offer", sdp: pc.localDescription.sdp }, headers);
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
   } catch (e) {
     release();
@@ -92,7 +94,7 @@ export async function startPhone({ agentId, audio = null, onState = () => {} } =
     if (stopped) return;
     window.removeEventListener("pagehide", onHide);
     release();
-    await request("DELETE", agentId).catch(() => {});
+    await request("DELETE", agentId, undefined, headers).catch(() => {});
   }
 
   return { stop, state, stats, audio: player, pc };
@@ -100,7 +102,7 @@ export async function startPhone({ agentId, audio = null, onState = () => {} } =
 
 // The agent page's control (its `agent-phone` section): one button that opens and hangs up
 // the browser phone, a line that says the phone's state, and the <audio> element it plays in.
-export function mountPhoneControl(container, agentId) {
+export function mountPhoneControl(container, agentId, { headers = auth.headers } = {}) {
   const status = document.createElement("p");
   status.setAttribute("role", "status");
   status.className = "phone-state";
@@ -120,7 +122,7 @@ export function mountPhoneControl(container, agentId) {
         button.textContent = "Use this browser as my phone";
       } else {
         show("connecting");
-        phone = await startPhone({ agentId, audio, onState: show });
+        phone = await startPhone({ agentId, audio, onState: show, headers });
         show(phone.state());
         button.textContent = "Hang up the browser phone";
       }
