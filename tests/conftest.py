@@ -79,6 +79,17 @@ def in_parallel_phase(item: pytest.Item) -> bool:
     return parts[0] in PARALLEL_DIRS and item.get_closest_marker("serial") is None
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The parallel phase does not even import the serial directories (each worker collects)."""
+    if config.getoption("phase") != "parallel" or not collection_path.is_dir():
+        return None
+    try:
+        parts = collection_path.resolve().relative_to(TESTS_DIR).parts
+    except ValueError:
+        return None
+    return True if len(parts) == 1 and parts[0] not in PARALLEL_DIRS else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     phase = config.getoption("phase")
     if phase == "all":
