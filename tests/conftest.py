@@ -54,6 +54,53 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit(f"CI=true and this machine lacks what the suite needs:\n  {lines}", 1)
 
 
+# The phases of scripts/test.sh (docs/testing.md): the tests under these directories of tests/
+# run under pytest-xdist (`-n 2`) unless marked `serial`; every other test runs in the serial
+# phase. Without --phase (the default, `all`) pytest runs every test as before.
+PARALLEL_DIRS = ("unit", "api", "engine", "listen")
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--phase",
+        choices=("all", "parallel", "serial"),
+        default="all",
+        help="run only the tests of one phase of scripts/test.sh (docs/testing.md)",
+    )
+
+
+def in_parallel_phase(item: pytest.Item) -> bool:
+    """Whether a test belongs to the parallel phase: under PARALLEL_DIRS and not `serial`."""
+    try:
+        parts = Path(item.path).resolve().relative_to(TESTS_DIR).parts
+    except ValueError:
+        return False
+    return parts[0] in PARALLEL_DIRS and item.get_closest_marker("serial") is None
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The parallel phase does not even import the serial directories (each worker collects)."""
+    if config.getoption("phase") != "parallel" or not collection_path.is_dir():
+        return None
+    try:
+        parts = collection_path.resolve().relative_to(TESTS_DIR).parts
+    except ValueError:
+        return None
+    return True if len(parts) == 1 and parts[0] not in PARALLEL_DIRS else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    phase = config.getoption("phase")
+    if phase == "all":
+        return
+    keep = [item for item in items if in_parallel_phase(item) == (phase == "parallel")]
+    dropped = [item for item in items if in_parallel_phase(item) != (phase == "parallel")]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """The random order's seed, also under -q (which hides pytest-randomly's header line)."""
     seed = getattr(config.option, "randomly_seed", None)

@@ -46,6 +46,7 @@ async def test_cooling_target_does_not_block_others(services: Services, clock: F
         assert len(await h.calls(campaign.id)) == 2
 
 
+@pytest.mark.serial  # the rest is measured on the real clock (docs/testing.md, two phases)
 async def test_a_slow_empty_claim_rests_the_campaign(services: Services, clock: FakeClock) -> None:
     """An empty claim that took long (a large list with nothing due) is not repeated every
     tick: the campaign rests rest_factor times the claim's time (capped), then is claimed
