@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import signal
 import socket
@@ -352,12 +353,14 @@ def browser_phones(c: Container, dialer: Engine | None) -> PhoneBook | None:
     its agent `offline`."""
     if dialer is None or not hasattr(dialer.telephony, "local_legs"):
         return None
-    from outdial.telephony.webrtc import PhoneBook
+    from outdial.telephony.webrtc import PhoneBook, parse_host_addresses
 
     async def offline(customer_id: uuid.UUID, agent_id: uuid.UUID) -> None:
         await c.services.agents.update(customer_id, agent_id, {"status": "offline"}, part="status")
 
-    phones = PhoneBook(offline)
+    phones = PhoneBook(
+        offline, parse_host_addresses(os.environ.get("OUTDIAL_WEBRTC_ADDRESSES", ""))
+    )
     setattr(dialer.telephony, "local_legs", phones.leg)  # noqa: B010 (not on the Protocol)
     dialer.desk.phone_open = phones.is_open
     return phones

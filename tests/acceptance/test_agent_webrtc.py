@@ -149,6 +149,7 @@ def test_the_browser_is_the_agents_phone(
     trunk = Trunk()
     monkeypatch.setenv("OUTDIAL_SIP_TRUNK", f"127.0.0.1:{trunk.peer.port}")
     monkeypatch.setenv("OUTDIAL_SIP_BIND", "127.0.0.1:0")
+    monkeypatch.setenv("OUTDIAL_WEBRTC_ADDRESSES", "127.0.0.1")  # ICE on loopback only
     customer = cli("customers", "create", "--name", "acme", "--database-url", url)
     key = cli("accesskeys", "create", "--customer-id", customer["id"], "--database-url", url)
     server = Server(

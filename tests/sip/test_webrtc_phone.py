@@ -143,7 +143,7 @@ async def test_a_call_bridged_to_the_phone_and_the_phone_dropping(
     async def on_drop(customer_id: uuid.UUID, agent_id: uuid.UUID) -> None:
         dropped.append((customer_id, agent_id))
 
-    phones = PhoneBook(on_drop)
+    phones = PhoneBook(on_drop, ("127.0.0.1",))  # ICE on loopback only
     customer, agent = uuid.uuid4(), uuid.uuid4()
     with pytest.raises(InvalidArgument):
         await phones.open(customer, agent, "v=0\r\n")
@@ -216,11 +216,16 @@ async def test_close_and_a_second_offer_replace_the_session() -> None:
     async def on_drop(customer_id: uuid.UUID, agent_id: uuid.UUID) -> None:
         dropped.append(agent_id)
 
-    phones = PhoneBook(on_drop)
+    phones = PhoneBook(on_drop, ("127.0.0.1",))  # ICE on loopback only
     customer, agent = uuid.uuid4(), uuid.uuid4()
     first, second = Browser(), Browser()
     try:
-        await first.answer(await phones.open(customer, agent, await first.offer()))
+        offer = await first.offer()
+        answer = await phones.open(customer, agent, offer)
+        for sdp in (offer, answer):  # host candidates on loopback only (the test net's rule)
+            hosts = [line.split()[4] for line in sdp.splitlines() if line.startswith("a=candidate")]
+            assert hosts and set(hosts) == {"127.0.0.1"}, sdp
+        await first.answer(answer)
         old = phones.get(customer, agent)
         await second.answer(await phones.open(customer, agent, await second.offer()))
         new = phones.get(customer, agent)
@@ -236,3 +241,12 @@ async def test_close_and_a_second_offer_replace_the_session() -> None:
         await first.close()
         await second.close()
         await phones.close_all()
+
+
+def test_host_addresses_setting() -> None:
+    from outdial.telephony.webrtc import parse_host_addresses
+
+    assert parse_host_addresses("") == ()
+    assert parse_host_addresses(" 127.0.0.1, ::1 ,") == ("127.0.0.1", "::1")
+    with pytest.raises(ValueError, match="not an IP address"):
+        parse_host_addresses("localhost")

@@ -26,10 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fractions
+import ipaddress
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from outdial.domain.errors import FailedPrecondition, InvalidArgument
@@ -207,14 +208,50 @@ class _CalleeAudio:
             self.track.stop()
 
 
+def parse_host_addresses(addresses: Sequence[str] | str) -> tuple[str, ...]:
+    """`OUTDIAL_WEBRTC_ADDRESSES` (comma-separated IP addresses, e.g. `127.0.0.1` for a
+    browser on the same host, or the LAN address agents reach): the only ICE host candidates
+    outdial offers. Empty: every interface's address but loopback (aioice's choice)."""
+    if isinstance(addresses, str):
+        addresses = [a for a in addresses.split(",")]
+    out: list[str] = []
+    for raw in addresses:
+        text = raw.strip()
+        if not text:
+            continue
+        try:
+            out.append(str(ipaddress.ip_address(text)))
+        except ValueError:
+            raise ValueError(f"OUTDIAL_WEBRTC_ADDRESSES: {text!r} is not an IP address") from None
+    return tuple(out)
+
+
 class PhoneBook:
     """The open browser phones of this process, by agent."""
 
-    def __init__(self, on_drop: OnDrop | None = None) -> None:
+    def __init__(self, on_drop: OnDrop | None = None, host_addresses: Sequence[str] = ()) -> None:
         self.phones: dict[uuid.UUID, BrowserPhone] = {}
         self.on_drop = on_drop
         self._tasks: set[asyncio.Task[None]] = set()
+        self.host_addresses = parse_host_addresses(host_addresses)
         logging.getLogger("aioice").setLevel(logging.WARNING)  # every ICE check at INFO
+        if available() is None:
+            self._use_host_addresses()
+
+    def _use_host_addresses(self) -> None:
+        """Offer only the operator's addresses as ICE host candidates (aioice gathers every
+        interface's address but loopback; aioice has no option for it, so its gathering
+        function is replaced, for this process)."""
+        if not self.host_addresses:
+            return
+        import aioice.ice
+
+        chosen = list(self.host_addresses)
+
+        def chosen_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+            return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+        aioice.ice.get_host_addresses = chosen_addresses
 
     def is_open(self, agent_id: uuid.UUID) -> bool:
         phone = self.phones.get(agent_id)
