@@ -109,6 +109,7 @@ CAMPAIGNCALL_FIELDS = [
     "disposition_note",
     "callback_at",
     "tm_connect",
+    "callback_agent_id",
 ]
 
 
