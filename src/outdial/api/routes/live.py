@@ -107,6 +107,8 @@ async def stream_events(
     check = s.customers.key_valid
     if state.get("session_digest"):  # a user's session: the stream ends with it (issue 14)
         digest, check = str(state["session_digest"]), s.users.session_valid
+        if state.get("agent_session") is not None:  # an admin agent's (its permission)
+            check = s.agent_sessions.session_valid
     s.limits.open_stream(me)  # 429 past the customer's limit of open streams
     return _CountedStream(
         lambda: s.limits.close_stream(me),
