@@ -5,10 +5,12 @@ supervisor's reading and other agents' status to an agent session, the customer 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
 
+from outdial.services import events
 from outdial.services.container import Services
 from tests.api.helpers import TEL, error
 from tests.api.test_agent_login import (
@@ -18,6 +20,7 @@ from tests.api.test_agent_login import (
     make_agent,
     signed_in,
 )
+from tests.api.test_event_stream import serving
 from tests.conftest import Tenant
 
 MANAGER, ADMIN = 0x0040, 0x0020
@@ -119,3 +122,51 @@ async def test_permission_bits_are_read_at_every_request(
     await tenant.ok("PUT", f"/v1.0/agents/{agent['id']}", json={"permission": 0})
     response = await browser.call("GET", "/v1.0/campaigns")
     error(response, 403, "PERMISSION_DENIED", "AGENT_NOT_PERMITTED")
+
+
+async def test_an_agent_streams_only_its_own_events(services: Services) -> None:
+    """`GET /v1.0/agents/{id}/events` on a real server (SSE): the agent's status and its
+    campaigncalls' updates, never another agent's; another agent's stream is refused."""
+    customer = await services.customers.create("desk")
+    _, token = await services.customers.create_accesskey(customer.id, "k")
+    key = {"Authorization": f"Bearer {token}"}
+    async with serving(services) as url, httpx.AsyncClient(base_url=url, timeout=None) as http:
+        made = []
+        for name in ("ann", "bob"):
+            body = {"username": name, "password": PASSWORD, "name": name}
+            response = await http.post("/v1.0/agents", json=body, headers=key)
+            assert response.status_code == 200, response.text
+            made.append(response.json()["id"])
+        me, them = made
+        login = await http.post(
+            "/v1.0/login", json={"kind": "agent", "username": "ann", "password": PASSWORD}
+        )
+        cookie = {"Cookie": f"outdial_session={login.cookies['outdial_session']}"}
+        refused = await http.get(f"/v1.0/agents/{them}/events", headers=cookie)
+        error(refused, 403, "PERMISSION_DENIED", "AGENT_NOT_PERMITTED")
+        missing = await http.get(f"/v1.0/agents/{uuid.uuid4()}/events", headers=key)
+        error(missing, 404, "NOT_FOUND", "AGENT_NOT_FOUND")
+        async with http.stream("GET", f"/v1.0/agents/{me}/events", headers=cookie) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            chunks = stream.aiter_text()
+            assert (await anext(chunks)).startswith("retry:")
+            for agent, status in ((them, "away"), (me, "available")):
+                path = f"/v1.0/agents/{agent}/status"
+                assert (await http.put(path, json={"status": status}, headers=key)).is_success
+            call, theirs = uuid.uuid4(), uuid.uuid4()
+            async with services.ctx.db.write() as conn:
+                for cc, agent in ((theirs, them), (call, me)):
+                    data = {"id": str(cc), "agent_id": agent, "callback_agent_id": me}
+                    await events.emit(conn, customer.id, events.CAMPAIGNCALL_UPDATED, data)
+            seen = ""
+            async with asyncio.timeout(20):
+                while seen.count("\n\n") < 2:
+                    seen += await anext(chunks)
+        blocks = [b for b in seen.split("\n\n") if b.startswith("id:")]
+        assert [b.split("\n")[1] for b in blocks] == [
+            "event: agent_status_updated",
+            "event: campaigncall_updated",
+        ]
+        assert me in blocks[0] and them not in blocks[0] and str(call) in blocks[1]
+        assert them not in seen and str(theirs) not in seen

@@ -14,6 +14,7 @@ from outdial.domain.agent_sessions import (
     Grant,
     Level,
     agent_grant,
+    agents_event,
     level_of,
 )
 
@@ -108,3 +109,21 @@ def test_a_plain_agent_keeps_its_own_routes() -> None:
     assert agent_grant("GET", "/v1.0/campaigns/x/y", ME, PERMISSION_CUSTOMER_MANAGER)[0] is (
         Grant.DENY
     )
+
+
+def test_the_agents_own_stream_keeps_its_status_and_its_calls() -> None:
+    call = uuid.uuid4()
+    mine = f'{{"id":"{call}","agent_id":"{ME}","callback_agent_id":"{THEM}"}}'
+    theirs = f'{{"id":"{call}","agent_id":"{THEM}","callback_agent_id":"{ME}"}}'
+    assert agents_event("agent_status_updated", ME, f'{{"id":"{ME}"}}', ME)
+    assert not agents_event("agent_status_updated", THEM, f'{{"id":"{THEM}"}}', ME)
+    assert agents_event("campaigncall_updated", call, mine, ME)
+    assert not agents_event("campaigncall_updated", call, theirs, ME)
+    assert not agents_event("campaign_status_run", call, mine, ME)
+    assert not agents_event("campaigncall_updated", call, "not json", ME)
+    assert not agents_event("campaigncall_updated", call, "[]", ME)
+    for bits in (0, PERMISSION_CUSTOMER_MANAGER):
+        assert agent_grant("GET", f"/v1.0/agents/{ME}/events", ME, bits)[0] is Grant.ALLOW
+    assert agent_grant("GET", f"/v1.0/agents/{THEM}/events", ME, 0)[0] is Grant.DENY
+    events_of_them = f"/v1.0/agents/{THEM}/events"
+    assert agent_grant("GET", events_of_them, ME, PERMISSION_CUSTOMER_MANAGER)[0] is Grant.ALLOW

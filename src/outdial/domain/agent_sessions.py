@@ -15,6 +15,7 @@ nothing here (one customer's service has no project level)."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -80,6 +81,7 @@ _RULES: tuple[tuple[str, re.Pattern[str], bool, Grant], ...] = (
     ("GET", re.compile(rf"/v1\.0/agents/{_ID}"), True, Grant.ALLOW),
     ("PUT", re.compile(rf"/v1\.0/agents/{_ID}/status"), True, Grant.ALLOW),
     ("GET", re.compile(rf"/v1\.0/agents/{_ID}/campaigncalls"), True, Grant.ALLOW),
+    ("GET", re.compile(rf"/v1\.0/agents/{_ID}/events"), True, Grant.ALLOW),  # its own stream
     ("POST", re.compile(rf"/v1\.0/agents/{_ID}/phone"), True, Grant.ALLOW),  # the browser phone
     ("GET", re.compile(rf"/v1\.0/agents/{_ID}/phone"), True, Grant.ALLOW),
     ("DELETE", re.compile(rf"/v1\.0/agents/{_ID}/phone"), True, Grant.ALLOW),
@@ -94,7 +96,7 @@ _MANAGER_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("GET", re.compile(r"/v1\.0/campaigncalls")),
     ("GET", re.compile(rf"/v1\.0/campaigncalls/{_ID}(?:/context)?")),
     ("GET", re.compile(r"/v1\.0/agents")),
-    ("GET", re.compile(rf"/v1\.0/agents/{_ID}(?:/campaigncalls)?")),
+    ("GET", re.compile(rf"/v1\.0/agents/{_ID}(?:/campaigncalls|/events)?")),
     ("PUT", re.compile(rf"/v1\.0/agents/{_ID}/status")),
     ("GET", re.compile(r"/v1\.0/queues")),
     ("GET", re.compile(rf"/v1\.0/queues/{_ID}")),
@@ -127,3 +129,17 @@ def agent_grant(
             return Grant.DENY, named
         return grant, named
     return Grant.DENY, ""
+
+
+def agents_event(event_type: str, resource_id: uuid.UUID, data: str, agent_id: uuid.UUID) -> bool:
+    """Whether an event belongs on the agent's own stream (`GET /agents/{id}/events`): its
+    `agent_status_updated`, and the updates of the campaigncalls whose `agent_id` is its."""
+    if event_type == "agent_status_updated":
+        return resource_id == agent_id
+    if not event_type.startswith("campaigncall_"):
+        return False
+    try:
+        found = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(found, dict) and str(found.get("agent_id", "")).lower() == str(agent_id)
