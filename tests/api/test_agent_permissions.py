@@ -10,6 +10,7 @@ import uuid
 
 import httpx
 
+from outdial.api.routes.live import KEY_CHECK_S
 from outdial.services import events
 from outdial.services.container import Services
 from tests.api.helpers import TEL, error
@@ -163,6 +164,21 @@ async def test_an_agent_streams_only_its_own_events(services: Services) -> None:
             async with asyncio.timeout(20):
                 while seen.count("\n\n") < 2:
                     seen += await anext(chunks)
+            # past a session check (KEY_CHECK_S) the stream is still open: the agent's
+            # session is checked as an agent's, not a user's
+            await asyncio.sleep(KEY_CHECK_S + 0.5)
+            path = f"/v1.0/agents/{me}/status"
+            assert (await http.put(path, json={"status": "away"}, headers=key)).is_success
+            later = ""
+            async with asyncio.timeout(20):
+                while "\n\n" not in later:
+                    later += await anext(chunks)
+            assert "event: agent_status_updated" in later and '"status":"away"' in later
+            csrf = {"X-CSRF-Token": login.json()["csrf_token"], **cookie}
+            assert (await http.post("/v1.0/logout", headers=csrf)).is_success
+            async with asyncio.timeout(20):
+                async for _ in chunks:  # the stream ends soon after the session
+                    pass
         blocks = [b for b in seen.split("\n\n") if b.startswith("id:")]
         assert [b.split("\n")[1] for b in blocks] == [
             "event: agent_status_updated",
