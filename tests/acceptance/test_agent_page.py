@@ -153,7 +153,8 @@ def test_an_agent_signs_in_takes_a_call_and_disposes_it(env: dict[str, Any]) -> 
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.set_default_timeout(WAIT_MS)
-            page.goto(f"{base}/console/agent?poll_ms=500")
+            # a poll of a minute: what the page shows in time came by the agent's event stream
+            page.goto(f"{base}/console/agent?poll_ms=60000")
             page.locator("body[data-state='signin']").wait_for(state="attached")
             _accessible(page)
             _shot(page, "signin")
@@ -169,6 +170,7 @@ def test_an_agent_signs_in_takes_a_call_and_disposes_it(env: dict[str, Any]) -> 
             page.wait_for_function(
                 "() => document.getElementById('status').textContent === 'offline'"
             )
+            page.locator("body[data-live='stream']").wait_for(state="attached")
             assert "Ann's desk phone" in page.locator("#phone-addresses").inner_text()
             assert page.locator("#agent-phone").count() == 1  # where a browser phone goes
             # the keyboard reaches the status buttons and sets "available"

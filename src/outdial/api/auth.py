@@ -192,9 +192,10 @@ async def _agent_may(
     services: Any, session: AgentSession, scope: Scope, send: Send, rid: str
 ) -> bool:
     """An agent session is least-privilege (domain/agent_sessions.py): anything but its own
-    few routes is 403 AGENT_NOT_PERMITTED, and so is a campaigncall not connected to it."""
+    few routes is 403 AGENT_NOT_PERMITTED, and so is a campaigncall not connected to it,
+    unless its permission bits (manager, admin) open more."""
     grant, named = agent_grant(
-        str(scope.get("method", "")), scope.get("path", ""), session.agent_id
+        str(scope.get("method", "")), scope.get("path", ""), session.agent_id, session.permission
     )
     if grant is Grant.OWN_CALL and await services.agent_sessions.owns_call(session, named):
         return True
@@ -203,7 +204,7 @@ async def _agent_may(
     message = (
         "this campaigncall is not connected to the signed-in agent"
         if grant is Grant.OWN_CALL
-        else "an agent session may only read and set itself and its own calls"
+        else "this agent's permission does not allow the request"
     )
     await send_error(send, rid, 403, "PERMISSION_DENIED", "AGENT_NOT_PERMITTED", message)
     return False

@@ -287,6 +287,12 @@ OPERATIONS: dict[str, Op] = {
         "CampaigncallList",
         _AG,
     ),
+    "stream_agent_events": Op(
+        "One agent's event stream (Server-Sent Events): its status, its campaigncalls",
+        "text/event-stream",
+        _AG,
+        exhausted=("TOO_MANY_STREAMS",),
+    ),
     "get_campaigncall_context": Op(
         "A call with its target, its campaign's dispositions and the target's history",
         "CampaigncallContext",

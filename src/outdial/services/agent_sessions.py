@@ -22,7 +22,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from outdial.domain.agent_sessions import ACTIVE_WINDOW_S, AGENT_TOKEN_PREFIX, AgentSession
+from outdial.domain.agent_sessions import (
+    ACTIVE_WINDOW_S,
+    AGENT_TOKEN_PREFIX,
+    AgentSession,
+    Level,
+    level_of,
+)
 from outdial.domain.errors import NotFound, PermissionDenied, Unauthenticated
 from outdial.domain.ids import new_id
 from outdial.domain.models import Campaigncall, Page, Target
@@ -96,7 +102,7 @@ class AgentSessionService:
             found = (
                 await conn.execute(
                     sa.select(agents.c.id, agents.c.customer_id, agents.c.username)
-                    .add_columns(agents.c.password_hash)
+                    .add_columns(agents.c.password_hash, agents.c.permission)
                     .select_from(agents.join(customers, customers.c.id == agents.c.customer_id))
                     .where(
                         agents.c.username == name,
@@ -144,7 +150,9 @@ class AgentSessionService:
                     "tm_update": now,
                 },
             )
-        session = AgentSession(row.id, row.customer_id, row.username, csrf, from_us(expire))
+        session = AgentSession(
+            row.id, row.customer_id, row.username, csrf, from_us(expire), int(row.permission)
+        )
         return AgentLogin(token, session)
 
     async def session(self, digest: str) -> AgentSession:
@@ -154,6 +162,7 @@ class AgentSessionService:
         now = self.ctx.now_us()
         query = (
             sa.select(S.c.agent_id, S.c.customer_id, S.c.csrf_token, S.c.tm_expire, A.c.username)
+            .add_columns(A.c.permission)
             .select_from(
                 S.join(A, A.c.id == S.c.agent_id).join(customers, customers.c.id == S.c.customer_id)
             )
@@ -174,6 +183,7 @@ class AgentSessionService:
             found.username,
             found.csrf_token,
             from_us(found.tm_expire),
+            int(found.permission),
         )
 
     async def session_valid(self, digest: str) -> bool:
@@ -277,8 +287,12 @@ class AgentSessionService:
 
 def check_agent_id(session: AgentSession | None, agent_id: uuid.UUID) -> None:
     """A route reached by an agent session about another agent (the middleware already
-    refuses it; kept here as a second lock)."""
-    if session is not None and session.agent_id != agent_id:
+    refuses it; kept here as a second lock): only a manager's or an admin's may."""
+    if (
+        session is not None
+        and session.agent_id != agent_id
+        and level_of(session.permission) is Level.AGENT
+    ):
         raise PermissionDenied("an agent reads only itself", reason="AGENT_NOT_PERMITTED")
 
 

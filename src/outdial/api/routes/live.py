@@ -14,9 +14,13 @@ from starlette.types import Receive, Scope, Send
 
 from outdial.api.deps import CustomerId, ServicesDep
 from outdial.api.responses import ok
+from outdial.api.routes.agent_desk import agent_session
+from outdial.domain.agent_sessions import agents_event
 from outdial.domain.errors import InvalidArgument
 from outdial.domain.ids import parse_id
+from outdial.services.agent_sessions import check_agent_id
 from outdial.services.container import Services
+from outdial.services.events import Event
 from outdial.wire import deliveries as wire_deliveries
 from outdial.wire import stats as wire_stats
 
@@ -91,6 +95,34 @@ async def stream_events(
     """Server-Sent Events: `id` is the event id, `event` its type, `data` the event JSON.
     Resume with the `Last-Event-ID` header (browsers send it on reconnect) or the
     `last_event_id` query; without either the stream starts with the next event."""
+    start = await _start(s, me, last_event_id, from_id)
+    return _open_stream(request, s, me, start, None)
+
+
+@router.get("/agents/{id}/events", operation_id="stream_agent_events")
+async def stream_agent_events(
+    id: str,
+    request: Request,
+    s: ServicesDep,
+    me: CustomerId,
+    last_event_id: Annotated[str | None, Header()] = None,
+    from_id: Annotated[int | None, Query(alias="last_event_id", ge=0, le=MAX_EVENT_ID)] = None,
+) -> StreamingResponse:
+    """One agent's events (the agent page): its `agent_status_updated` and the updates of the
+    campaigncalls connected to it, as `/events` sends them (same ids, resume alike). The
+    agent's own session may open it (and a manager's, a customer's key or user)."""
+    agent_id = parse_id(id)
+    check_agent_id(agent_session(request), agent_id)
+    await s.agents.get(me, agent_id)  # 404 AGENT_NOT_FOUND
+    start = await _start(s, me, last_event_id, from_id)
+
+    def keep(event: Event) -> bool:
+        return agents_event(event.type, event.resource_id, event.data, agent_id)
+
+    return _open_stream(request, s, me, start, keep)
+
+
+async def _start(s: Services, me: uuid.UUID, last_event_id: str | None, from_id: int | None) -> int:
     if last_event_id is not None:
         try:
             start = int(last_event_id)
@@ -98,19 +130,30 @@ async def stream_events(
                 raise ValueError
         except ValueError:
             raise InvalidArgument("Last-Event-ID must be an event id") from None
-    elif from_id is not None:
-        start = from_id
-    else:
-        start = await s.events.last_id(me)
+        return start
+    if from_id is not None:
+        return from_id
+    return await s.events.last_id(me)
+
+
+def _open_stream(
+    request: Request,
+    s: Services,
+    me: uuid.UUID,
+    start: int,
+    keep: Callable[[Event], bool] | None,
+) -> StreamingResponse:
     state = request.scope.get("state", {})
     digest = str(state.get("key_digest", ""))
     check = s.customers.key_valid
     if state.get("session_digest"):  # a user's session: the stream ends with it (issue 14)
         digest, check = str(state["session_digest"]), s.users.session_valid
+        if state.get("agent_session") is not None:  # an agent's (the agent page)
+            check = s.agent_sessions.session_valid
     s.limits.open_stream(me)  # 429 past the customer's limit of open streams
     return _CountedStream(
         lambda: s.limits.close_stream(me),
-        _stream(request, s, me, start, digest, check),
+        _stream(request, s, me, start, digest, check, keep),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -145,6 +188,7 @@ async def _stream(
     last: int,
     digest: str,
     check: Callable[[str], Awaitable[bool]],
+    keep: Callable[[Event], bool] | None = None,
 ) -> AsyncIterator[str]:
     """Events as they come; ends when the client goes away or its key stops working
     (revoked, expired: within KEY_CHECK_S plus a poll, in any process)."""
@@ -159,10 +203,11 @@ async def _stream(
             next_check = loop.time() + KEY_CHECK_S
         found = await _unbroken(s.events.after(me, last, 500))
         for event in found:
-            yield f"id: {event.id}\nevent: {event.type}\ndata: {event.body()}\n\n"
+            if keep is None or keep(event):
+                yield f"id: {event.id}\nevent: {event.type}\ndata: {event.body()}\n\n"
+                quiet = 0.0  # (others' events skipped still leave the keepalive due)
             last = event.id
         if found:
-            quiet = 0.0
             continue
         await asyncio.sleep(POLL_S)
         quiet += POLL_S

@@ -2,13 +2,17 @@
 // status, sees the call connected to it (the target's name, detail, data, destinations and
 // call history) and sets the call's disposition (and a callback time). It uses only the
 // routes an agent's session may use (docs/agents.md, "Agent sign-in"); the session is an
-// HttpOnly cookie, and every write carries the CSRF token the sign-in answered.
+// HttpOnly cookie, and every write carries the CSRF token the sign-in answered. Updates come
+// from the agent's own event stream (GET /agents/{id}/events) when it is open, with a slow
+// poll as a safety net; while it is not (no EventSource, an error, a reconnect) the page polls.
 import { h, notify, clearNotice, table, badge } from "./ui.js";
 import { mountPhoneControl } from "./phone.js";
 
 const BASE = "/v1.0";
 const STORE = "outdial-agent-session";
 const POLL_MS = Number(new URLSearchParams(location.search).get("poll_ms")) || 1500;
+const LIVE_POLL_MS = 10 * POLL_MS; // while the event stream is open
+const LIVE_RETRY_MS = 30000; // a stream that failed for good is tried again after this
 const STATUSES = ["available", "away", "busy", "offline"];
 const $ = (id) => document.getElementById(id);
 
@@ -25,6 +29,9 @@ let shown = ""; // the campaigncall on screen
 const finished = new Set(); // calls disposed here: a poll answered before that is stale
 let timer = 0;
 let busy = false;
+let again = false; // an event came during a refresh: refresh once more after it
+let source = null; // the EventSource while the agent is signed in
+let retryLive = 0;
 
 function remember(s) {
   session = s;
@@ -54,7 +61,7 @@ function setState(state) {
 // ---- sign-in and sign-out -------------------------------------------------------------
 
 function showSignin(message) {
-  stopPolling(); remember(null); shown = "";
+  stopLive(); stopPolling(); remember(null); shown = "";
   $("who").textContent = "";
   setState("signin");
   if (message) notify(message, "error");
@@ -91,7 +98,7 @@ async function signIn(ev) {
 let phoneControl = null; // mountPhoneControl's handle while an agent is signed in
 
 async function signOut() {
-  stopPolling();
+  stopLive(); stopPolling();
   if (phoneControl?.phone) await phoneControl.phone.stop().catch(() => {});
   phoneControl = null;
   document.querySelector("#agent-phone .phone-control")?.remove();
@@ -108,7 +115,7 @@ async function enter(s) {
   mountPhone(s.agent_id);
   await refresh();
   $("view").focus();
-  startPolling();
+  startLive();
 }
 
 // The browser as the agent's phone (phone.js): one control per signed-in agent; the server
@@ -233,8 +240,9 @@ async function dispose(ev) {
 // ---- polling --------------------------------------------------------------------------
 
 async function refresh() {
-  if (!session || busy) return;
-  busy = true;
+  if (!session) return;
+  if (busy) { again = true; return; }
+  busy = true; again = false;
   try {
     showAgent(await api("GET", `/agents/${session.agent_id}`));
     const page = await api("GET", `/agents/${session.agent_id}/campaigncalls?active=1&page_size=5`);
@@ -246,11 +254,49 @@ async function refresh() {
     handle(e);
   } finally {
     busy = false;
+    if (again && session) setTimeout(refresh, 0);
   }
 }
 
-function startPolling() { stopPolling(); timer = setInterval(refresh, POLL_MS); }
+function startPolling(ms = POLL_MS) { stopPolling(); timer = setInterval(refresh, ms); }
 function stopPolling() { if (timer) clearInterval(timer); timer = 0; }
+
+// ---- live updates: the agent's own event stream ---------------------------------------
+
+function startLive() {
+  stopLive();
+  startPolling(); // until the stream is open, and for good without EventSource
+  document.body.dataset.live = "poll";
+  if (typeof EventSource === "undefined" || !session) return;
+  const es = new EventSource(`${BASE}/agents/${encodeURIComponent(session.agent_id)}/events`);
+  source = es;
+  let pending = 0; // a burst of events makes one refresh
+  const changed = () => { if (!pending) pending = setTimeout(() => { pending = 0; refresh(); }, 100); };
+  es.addEventListener("agent_status_updated", changed);
+  es.addEventListener("campaigncall_updated", changed);
+  es.onopen = () => {
+    if (source !== es) return;
+    document.body.dataset.live = "stream";
+    startPolling(LIVE_POLL_MS);
+    refresh(); // what happened before the stream opened
+  };
+  es.onerror = () => {
+    if (source !== es) return;
+    document.body.dataset.live = "poll";
+    startPolling(); // the browser reconnects by itself; poll meanwhile
+    if (es.readyState === EventSource.CLOSED) { // refused (an ended session, a limit)
+      source = null;
+      retryLive = setTimeout(() => { if (session) startLive(); }, LIVE_RETRY_MS);
+    }
+  };
+}
+
+function stopLive() {
+  if (source) source.close();
+  source = null;
+  if (retryLive) clearTimeout(retryLive);
+  retryLive = 0;
+}
 
 function handle(e) {
   if (e instanceof ApiError && e.http === 401) showSignin("Your session has ended: sign in again.");
