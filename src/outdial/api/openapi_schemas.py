@@ -420,15 +420,17 @@ class Agent(_Out):
     permission: int = Field(ge=0, le=65535, examples=[16])
     tag_ids: list[str] = Field(description="tag ids")
     addresses: list[Address] = Field(description="where the agent answers (sip, tel)")
-    nailed_up: bool = Field(
-        description="outdial's own (not VoIPBIN's): the desk keeps one leg to the agent open "
-        "between calls and connects callees to it without ringing (docs/agents.md)",
-        examples=[False],
-    )
     tm_status: str = _ts("when the status last changed", "2022-04-30 17:52:16.484341")
     tm_create: str = _tm_create()
     tm_update: str = _tm_update()
     tm_delete: str = _tm_delete()
+    nailed_up: bool | None = Field(
+        None,
+        description="outdial's own (not VoIPBIN's), present only when true: the desk keeps "
+        "one leg to the agent open between calls and connects callees to it without ringing "
+        "(docs/agents.md)",
+        examples=[True],
+    )
 
 
 class AgentPhone(_Out):

@@ -32,11 +32,13 @@ def render_agent(a: Agent) -> dict[str, Any]:
         "permission": a.permission,
         "tag_ids": [str(t) for t in a.tag_ids],
         "addresses": [x.to_json() for x in a.addresses],
-        "nailed_up": a.nailed_up,
         "tm_status": ts(a.tm_status),
         "tm_create": ts(a.tm_create),
         "tm_update": ts(a.tm_update),
         "tm_delete": ts(a.tm_delete),
+        # outdial's own (docs/agents.md "Nailed-up agents"): shown only when set, so an agent
+        # without it has exactly VoIPBIN's fields
+        **({"nailed_up": True} if a.nailed_up else {}),
     }
 
 
