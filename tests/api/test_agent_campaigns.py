@@ -103,6 +103,45 @@ async def test_campaigncall_fields_and_disposition(
     assert (row.status, row.not_before) == ("idle", to_us(at))  # dialed again then
 
 
+async def test_dispositions_in_the_compliance_export(
+    tenant: Tenant, services: Services, clock: FakeClock
+) -> None:
+    """An attempt carries agent_id, disposition, note and callback_at when set (the console's
+    CSV is made from these same records), and none of them when not."""
+    campaign = await _campaign(tenant, dispositions=["callback"])
+    plain = await insert_campaigncall(services, tenant.customer_id, campaign)
+    await clock.advance(1)
+    target = await tenant.ok(
+        "POST", f"/v1.0/outdials/{campaign['outdial_id']}/targets", json={"destination_0": TEL}
+    )
+    async with services.ctx.db.write() as conn:  # answered: the target is done
+        await conn.execute(
+            sa.update(outdial_targets)
+            .where(outdial_targets.c.id == uuid.UUID(target["id"]))
+            .values(status="done", try_count_0=1)
+        )
+    talked = await insert_campaigncall(
+        services, tenant.customer_id, campaign, target_id=uuid.UUID(target["id"])
+    )
+    agent_id = uuid.uuid4()
+    async with services.ctx.db.write() as conn:
+        await conn.execute(
+            sa.update(campaigncalls)
+            .where(campaigncalls.c.id == uuid.UUID(talked))
+            .values(agent_id=agent_id)
+        )
+    at = clock.now() + timedelta(days=1)
+    body = {"disposition": "callback", "note": 'after 5 pm, "ask"', "callback_at": at.isoformat()}
+    await tenant.ok("PUT", f"/v1.0/campaigncalls/{talked}/disposition", json=body)
+    log = await tenant.ok("GET", f"/v1.0/campaigns/{campaign['id']}/compliance")
+    by_id = {r["id"]: r for r in log["result"]}
+    record = by_id[talked]
+    assert record["agent_id"] == str(agent_id)
+    assert (record["disposition"], record["note"]) == ("callback", 'after 5 pm, "ask"')
+    assert record["callback_at"] == at.strftime("%Y-%m-%d %H:%M:%S.%f")
+    assert not {"agent_id", "disposition", "note", "callback_at"} & set(by_id[plain])
+
+
 async def test_disposition_isolation_and_in_flight(
     tenant: Tenant, other_tenant: Tenant, services: Services, clock: FakeClock
 ) -> None:

@@ -187,3 +187,16 @@ async def test_isolation(tenant: Tenant, other_tenant: Tenant) -> None:
     error(response, 400, "INVALID_ARGUMENT", "INVALID_REFERENCE")
     assert (await other_tenant.ok("GET", "/v1.0/agents"))["result"] == []
     assert agent["tag_ids"] == [] and queue["tag_ids"] == []
+
+
+async def test_nailed_up_field(tenant: Tenant) -> None:
+    """outdial's own `nailed_up` (docs/agents.md): set on create or PUT, shown only when true
+    (an agent without it has exactly VoIPBIN's fields), a boolean only."""
+    agent = await tenant.ok("POST", "/v1.0/agents", json={"name": "n", "nailed_up": True})
+    assert agent["nailed_up"] is True and list(agent)[:-1] == AGENT_FIELDS
+    path = f"/v1.0/agents/{agent['id']}"
+    off = await tenant.ok("PUT", path, json={"nailed_up": False})
+    assert "nailed_up" not in off and list(off) == AGENT_FIELDS
+    assert (await tenant.ok("PUT", path, json={"nailed_up": True, "name": "m"}))["nailed_up"]
+    error(await tenant.call("PUT", path, json={"nailed_up": "yes"}), 400, "INVALID_ARGUMENT")
+    assert (await tenant.ok("GET", path))["nailed_up"] is True

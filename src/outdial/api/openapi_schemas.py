@@ -424,6 +424,13 @@ class Agent(_Out):
     tm_create: str = _tm_create()
     tm_update: str = _tm_update()
     tm_delete: str = _tm_delete()
+    nailed_up: bool | None = Field(
+        None,
+        description="outdial's own (not VoIPBIN's), present only when true: the desk keeps "
+        "one leg to the agent open between calls and connects callees to it without ringing "
+        "(docs/agents.md)",
+        examples=[True],
+    )
 
 
 class AgentPhone(_Out):

@@ -234,6 +234,9 @@ class AgentUpdate(_In):
     detail: str | None = None
     ring_method: Literal["ringall", "linear"] | None = None
     permission: int | None = Field(None, ge=0, le=65535)
+    nailed_up: bool | None = Field(
+        None, description="outdial's own: keep one leg to the agent open between calls"
+    )
 
 
 class AgentAddresses(_In):

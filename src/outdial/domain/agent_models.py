@@ -39,6 +39,7 @@ class Agent:
     tm_create: datetime
     tm_update: datetime
     tm_delete: datetime | None = None
+    nailed_up: bool = False  # outdial's own: the desk keeps a leg open to it (docs/agents.md)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,12 @@ campaigns that have a queue.
 - `AgentDesk.limit` (once per campaign per tick) turns the campaign's `dial_mode` into a
   number of calls to start now with `domain/dialmode` (`PacingPolicy`), from the queue's
   agents as the database has them and this engine's measured `PacingStats`.
+- Nailed-up agents (`nailed_up`; `AgentDesk.sync_legs`, from `limit`): when such an agent of
+  a paced queue is `available` and has no open leg, the desk calls it once (the agent is
+  `ringing` meanwhile) through the telephony's `open_leg` and keeps the leg; callees are then
+  bridged to `nailed:<agent id>` first (connected at once, no ring). The leg gets BYE when the
+  agent goes `away` or `offline` (or is no longer nailed up); a leg that drops or is not
+  answered makes the agent `offline`.
 """
 
 from __future__ import annotations
@@ -46,9 +52,17 @@ from outdial.domain.dialmode import (
 )
 from outdial.domain.ids import NIL_UUID, parse_ref
 from outdial.domain.models import Campaign
-from outdial.services.desk import DeskService, QueueInfo, Reserved
+from outdial.services.desk import AgentState, DeskService, QueueInfo, Reserved
 from outdial.storage.timeconv import to_us
-from outdial.telephony.bridge import BridgeEnd, BridgeResult, phone_address
+from outdial.telephony.bridge import (
+    NAILED_PREFIX,
+    BridgeEnd,
+    BridgeResult,
+    HeldLeg,
+    LegOpener,
+    nailed_address,
+    phone_address,
+)
 from outdial.telephony.interpreter import CallMedia
 
 log = logging.getLogger("outdial.engine.desk")
@@ -113,6 +127,12 @@ class AgentDesk:
         # Whether an agent's browser phone is open (telephony/webrtc.py `PhoneBook.is_open`);
         # set by the process that serves the phones. An open phone is bridged to first.
         self.phone_open: Callable[[uuid.UUID], bool] | None = None
+        # The telephony's `open_leg` (sim: SimTelephony.open_leg); None: no nailed-up legs.
+        self.leg_opener: LegOpener | None = None
+        self.legs: dict[uuid.UUID, HeldLeg] = {}  # agent -> its open nailed-up leg
+        self.leg_address: dict[uuid.UUID, Address] = {}  # agent -> where its leg was dialed
+        self._opening: set[uuid.UUID] = set()
+        self._hung_up: set[int] = set()  # id() of legs this desk ended (not a drop)
 
     def now_us(self) -> int:
         return to_us(self.clock.now())
@@ -136,10 +156,12 @@ class AgentDesk:
             return 0
         now = self.now_us()
         views = []
-        for agent in await self.service.agents(campaign.customer_id, queue):
-            if agent.status == AgentStatus.AVAILABLE:
+        found = await self.service.agents(campaign.customer_id, queue)
+        self.sync_legs(found)
+        for agent in found:
+            if agent.status == AgentStatus.AVAILABLE and agent.id not in self._opening:
                 views.append(AgentView(AgentPhase.IDLE, agent.since_us))
-            elif agent.status == AgentStatus.RINGING:  # its leg rings
+            elif agent.status == AgentStatus.RINGING or agent.id in self._opening:  # rings
                 views.append(AgentView(AgentPhase.TALKING, agent.since_us))
             elif agent.status == AgentStatus.BUSY and agent.on_call:  # it talks
                 views.append(AgentView(AgentPhase.TALKING, agent.since_us))
@@ -160,6 +182,76 @@ class AgentDesk:
             self.decisions[campaign.id] = decision.reason.value
             log.info("campaign %s pacing: %s", campaign.id, decision.reason.value)
         return decision.calls
+
+    # ---- nailed-up legs --------------------------------------------------------------------
+    def nailed_leg(self, agent_id: uuid.UUID) -> HeldLeg | None:
+        leg = self.legs.get(agent_id)
+        return None if leg is None or leg.ended.done() else leg
+
+    def sync_legs(self, found: list[AgentState]) -> None:
+        """Open a leg to each `available` nailed-up agent without one; BYE to the legs of
+        agents gone `away` or `offline` or no longer nailed up."""
+        if self.leg_opener is None:
+            return
+        for agent in found:
+            leg = self.legs.get(agent.id)
+            off = agent.status in (AgentStatus.AWAY, AgentStatus.OFFLINE) or not agent.nailed_up
+            if leg is not None and off:
+                self._hang_up(agent.id, leg)
+            elif (
+                leg is None
+                and agent.nailed_up
+                and agent.address is not None
+                and agent.status == AgentStatus.AVAILABLE
+                and agent.id not in self._opening
+            ):
+                self._opening.add(agent.id)
+                self._spawn(self._open_leg(agent.id, agent.address))
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _hang_up(self, agent_id: uuid.UUID, leg: HeldLeg) -> None:
+        self._hung_up.add(id(leg))
+        leg.hang_up()
+        log.info("agent %s: nailed-up leg hung up", agent_id)
+
+    async def _open_leg(self, agent_id: uuid.UUID, address: Address) -> None:
+        """Call the agent once (`ringing` meanwhile, so no callee is reserved for it); answered:
+        `available` with the leg kept; not answered: `offline` (not at its desk)."""
+        try:
+            if not await self.service.set_status(
+                agent_id, AgentStatus.RINGING, AgentStatus.AVAILABLE
+            ):
+                return  # taken meanwhile (another engine's callee, a manual status)
+            assert self.leg_opener is not None
+            leg = None
+            try:
+                leg = await self.leg_opener(agent_id, address)
+                if leg is not None:  # kept before the agent is `available`: a callee uses it
+                    self.legs[agent_id], self.leg_address[agent_id] = leg, address
+                    leg.ended.add_done_callback(lambda _: self._leg_ended(agent_id, leg))
+                    log.info("agent %s: nailed-up leg open", agent_id)
+            finally:
+                to = AgentStatus.OFFLINE if leg is None else AgentStatus.AVAILABLE
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.service.set_status(agent_id, to, AgentStatus.RINGING))
+            if leg is None:
+                log.info("agent %s: nailed-up leg not answered: offline", agent_id)
+        finally:
+            self._opening.discard(agent_id)
+
+    def _leg_ended(self, agent_id: uuid.UUID, leg: HeldLeg) -> None:
+        if self.legs.get(agent_id) is leg:
+            del self.legs[agent_id]
+        if id(leg) in self._hung_up:
+            self._hung_up.discard(id(leg))
+            return
+        log.info("agent %s: nailed-up leg dropped: offline", agent_id)  # not available
+        statuses = (AgentStatus.AVAILABLE, AgentStatus.RINGING, AgentStatus.BUSY)
+        self._spawn(self.service.set_status(agent_id, AgentStatus.OFFLINE, *statuses))
 
     def placed(self, campaign_id: uuid.UUID, count: int) -> None:
         stats, now = self.stats_for(campaign_id), self.now_us()
@@ -194,7 +286,9 @@ class AgentDesk:
                 await self.service.set_status(agent_id, AgentStatus.AVAILABLE, AgentStatus.BUSY)
 
     async def close(self) -> None:
-        """Shutdown: agents in wrap-up are freed at once."""
+        """Shutdown: agents in wrap-up are freed at once, nailed-up legs get BYE."""
+        for agent_id, leg in list(self.legs.items()):
+            self._hang_up(agent_id, leg)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -303,6 +397,8 @@ class CallConnector:
         phone_open = self.desk.phone_open
         if phone_open is not None and phone_open(agent_id):  # the browser phone wins
             rounds.insert(0, (phone_address(agent_id), ()))
+        elif self.desk.nailed_leg(agent_id) is not None:  # the open leg: no ring
+            rounds.insert(0, (nailed_address(agent_id), ()))
         for address, also in rounds:
             waited_ms = media.elapsed_ms()
             try:
@@ -388,6 +484,8 @@ class CallConnector:
 
     def _talk_over(self, agent_id: uuid.UUID, address: Address) -> None:
         """The conversation ended: the agent wraps up (`busy`), then is `available`."""
+        if address.target.startswith(NAILED_PREFIX):  # the wrap-up of the address it rang
+            address = self.desk.leg_address.get(agent_id, address)
         self.desk.after_call(agent_id, self.campaign.id, wrapup_ms(address))
 
     async def _abandon(self, queue: QueueInfo, media: CallMedia) -> bool:

@@ -127,6 +127,9 @@ class Engine:
         self._recover_after = 0.0
         self._calls: dict[asyncio.Task[None], uuid.UUID] = {}  # attempt task -> campaigncall
         self.desk = AgentDesk(dialing.desk, clock)  # agents and their pacing (issue 13)
+        opener = getattr(telephony, "open_leg", None)  # nailed-up agent legs (sim)
+        if opener is not None:
+            self.desk.leg_opener = opener
         self.agent_rule = DestinationRule(dialing.ctx.network)
         self._agents_swept = 0.0  # when agents left ringing by a dead engine were last freed
 

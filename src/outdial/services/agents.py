@@ -108,6 +108,10 @@ class AgentService:
         permission = integer(body, "permission", low=0, high=0xFFFF)
         if permission is not None:
             values["permission"] = permission
+        if body.get("nailed_up") is not None:
+            if not isinstance(body["nailed_up"], bool):
+                raise InvalidArgument("nailed_up must be a boolean")
+            values["nailed_up"] = body["nailed_up"]
         return values
 
     async def create(self, customer_id: uuid.UUID, body: Body) -> Agent:
@@ -117,6 +121,7 @@ class AgentService:
             "detail": "",
             "ring_method": RingMethod.RINGALL.value,
             "permission": 0,
+            "nailed_up": False,
             "status": AgentStatus.OFFLINE.value,
         }
         values.update(self._fields(body))

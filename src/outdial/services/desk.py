@@ -55,10 +55,17 @@ class AgentState:
     status: str
     since_us: int
     on_call: bool = False  # `busy` because it talks on a call (not a wrap-up or manual busy)
+    nailed_up: bool = False  # the desk keeps a leg open to it (docs/agents.md)
+    address: Address | None = None  # its first address (where a nailed-up leg is dialed)
 
 
 def _tags(text: str) -> frozenset[uuid.UUID]:
     return frozenset(uuid.UUID(v) for v in load_json(text or "[]"))
+
+
+def _first_address(text: str) -> Address | None:
+    found = load_json(text or "[]")
+    return address_from_json(found[0]) if found else None
 
 
 class DeskService:
@@ -86,13 +93,26 @@ class DeskService:
         """The live agents that serve the queue, with their status and since when."""
         async with self.ctx.db.read() as conn:
             found = await conn.execute(
-                sa.select(A.id, A.status, A.tm_status, A.tag_ids, A.campaigncall_id).where(
-                    A.customer_id == customer_id, A.tm_delete.is_(None)
-                )
+                sa.select(
+                    A.id,
+                    A.status,
+                    A.tm_status,
+                    A.tag_ids,
+                    A.campaigncall_id,
+                    A.nailed_up,
+                    A.addresses,
+                ).where(A.customer_id == customer_id, A.tm_delete.is_(None))
             )
             rows = found.all()
         return [
-            AgentState(r.id, r.status, r.tm_status, r.campaigncall_id is not None)
+            AgentState(
+                r.id,
+                r.status,
+                r.tm_status,
+                r.campaigncall_id is not None,
+                bool(r.nailed_up),
+                _first_address(r.addresses) if r.nailed_up else None,
+            )
             for r in rows
             if serves(_tags(r.tag_ids), queue.tag_ids)
         ]

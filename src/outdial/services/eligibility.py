@@ -392,4 +392,20 @@ def _attempt_json(
         "status": c.status,
         "result": c.result,
         "hangup_reason": c.hangup_reason,
+        **_agent_fields(c),
     }
+
+
+def _agent_fields(c: Any) -> dict[str, Any]:
+    """The agent's part of an attempt, each key only when set (docs/compliance.md): who
+    talked (`agent_id`), the disposition, its `note` and the `callback_at` asked for."""
+    out: dict[str, Any] = {}
+    if c.agent_id is not None and c.agent_id != NIL_UUID:
+        out["agent_id"] = str(c.agent_id)
+    if c.disposition:
+        out["disposition"] = c.disposition
+    if c.disposition_note:
+        out["note"] = c.disposition_note
+    if c.callback_at is not None:
+        out["callback_at"] = ts(from_us(c.callback_at))
+    return out

@@ -48,6 +48,7 @@ def agent(row: Row) -> Agent:
         tm_create=from_us(row.tm_create),
         tm_update=from_us(row.tm_update),
         tm_delete=opt_from_us(row.tm_delete),
+        nailed_up=bool(row.nailed_up),
     )
 
 

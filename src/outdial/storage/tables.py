@@ -493,6 +493,7 @@ agents = sa.Table(
     sa.Column("addresses", sa.Text, nullable=False),  # JSON list of Address objects
     sa.Column("tm_status", Micros, nullable=False),  # when `status` last changed (longest idle)
     sa.Column("campaigncall_id", Id, nullable=True),  # the call it talks on (desk2), else NULL
+    sa.Column("nailed_up", sa.Boolean, nullable=False, server_default=sa.false()),  # (nailed)
     *_times(),
     sa.Index("ix_agents_list", "customer_id", "tm_create", "id"),
     sa.Index("ix_agents_status", "customer_id", "status"),

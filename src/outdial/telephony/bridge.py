@@ -16,6 +16,11 @@ agent's browser phone (telephony/webrtc.py). Its address is `{"type": "sip", "ta
 "webrtc:<agent id>"}` (`phone_address`), made by the engine's desk for an agent whose browser
 phone is open and never stored; the SIP telephony hands such a target to its `local_legs`.
 A local leg is always bridged alone (never in `ring_also`).
+
+A *nailed-up* leg (`HeldLeg`) is a local leg the telephony dialed itself: the engine's desk
+calls a `nailed_up` agent once (`open_leg`) and keeps the leg between calls; each callee is
+bridged to `{"type": "sip", "target": "nailed:<agent id>"}` (`nailed_address`), which answers
+at once (no ring). Like `webrtc:` it is made by the desk and never stored (docs/agents.md).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Protocol
 from outdial.domain.address import Address, AddressType
 
 LOCAL_PREFIX = "webrtc:"  # the target of a local leg (the agent's browser phone)
+NAILED_PREFIX = "nailed:"  # the target of an agent's nailed-up leg
 
 OnBridgeAnswer = Callable[[int], Awaitable[None]]  # the answer's call-elapsed ms
 
@@ -86,3 +92,20 @@ LocalLegs = Callable[[str], LocalLeg | None]  # a `webrtc:` target -> its open l
 def phone_address(agent_id: uuid.UUID) -> Address:
     """The address the desk bridges to when the agent's browser phone is open."""
     return Address(AddressType.SIP, f"{LOCAL_PREFIX}{agent_id}")
+
+
+class HeldLeg(LocalLeg, Protocol):
+    """A nailed-up agent leg: dialed once by the telephony and kept open between calls."""
+
+    def hang_up(self) -> None:
+        """BYE: the desk ends the leg (the agent went away or offline, shutdown)."""
+        ...
+
+
+# (agent id, the agent's address) -> the answered leg, or None (not answered, failed)
+LegOpener = Callable[[uuid.UUID, Address], Awaitable[HeldLeg | None]]
+
+
+def nailed_address(agent_id: uuid.UUID) -> Address:
+    """The address the desk bridges to when the agent's nailed-up leg is open."""
+    return Address(AddressType.SIP, f"{NAILED_PREFIX}{agent_id}")

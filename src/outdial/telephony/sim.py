@@ -5,23 +5,71 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from outdial.clock import Clock
 from outdial.domain.address import Address
-from outdial.domain.agents import SIM_PREFIX, parse_sim_agent
+from outdial.domain.agents import DEFAULT_RING_TIMEOUT_MS, SIM_PREFIX, parse_sim_agent
 from outdial.domain.numberplan import FarEnd, Listening, behaviour_for, listening_for
 from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_code
 from outdial.domain.rules import ring_limit_ms
 from outdial.telephony.base import CallRequest, OnAnswer
-from outdial.telephony.bridge import LOCAL_PREFIX, BridgeEnd, BridgeResult, OnBridgeAnswer
+from outdial.telephony.bridge import (
+    LOCAL_PREFIX,
+    NAILED_PREFIX,
+    BridgeEnd,
+    BridgeResult,
+    OnBridgeAnswer,
+)
 from outdial.telephony.interpreter import CallScript
 from outdial.telephony.recording import Recorder
 
 log = logging.getLogger("outdial.telephony.sim")
 BEEP_MS = 250
 BRIDGE_RING_MS = 200  # a non-sim second leg rings this long on the simulated telephony
+
+
+class SimLeg:
+    """A nailed-up agent leg on the simulated telephony (a `HeldLeg`): answered once, then
+    open until `hang_up` (the desk's BYE) or `drop` (the agent's side hangs up: tests). Each
+    conversation on it lasts the agent's drawn talk time (`sim:agent?aht=`), then the agent
+    ends that conversation and the leg stays open (silence until the next callee)."""
+
+    def __init__(self, agent_id: uuid.UUID, address: Address) -> None:
+        self.agent_id, self.address = agent_id, address
+        self.label = f"{NAILED_PREFIX}{agent_id}"
+        self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.conversations = 0  # callees bridged to this leg
+        self._busy = False
+
+    def attach(self, speak: Callable[[bytes], None]) -> bool:
+        if self.ended.done() or self._busy:
+            return False
+        self._busy = True
+        self.conversations += 1
+        return True
+
+    def hear(self, pcm: bytes) -> None:
+        return None  # no audio on the simulated telephony
+
+    def detach(self) -> None:
+        self._busy = False
+
+    def talk_ms(self, rng: random.Random, default_ms: int) -> int:
+        if self.address.target.startswith(SIM_PREFIX):
+            return parse_sim_agent(self.address.target).talk_ms(rng)
+        return default_ms
+
+    def hang_up(self) -> None:
+        if not self.ended.done():
+            self.ended.set_result("bye")
+
+    def drop(self) -> None:
+        if not self.ended.done():
+            self.ended.set_result("dropped")
 
 
 class SimMedia:
@@ -40,6 +88,7 @@ class SimMedia:
         self.answered = clock.now()
         self.script: CallScript | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.legs: dict[str, SimLeg] = {}  # the telephony's nailed-up legs by target
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -106,6 +155,8 @@ class SimMedia:
         at once: the one that answers first (the lowest index on a tie) is bridged, the others
         are recorded as cancelled (487)."""
         ring_limit = ring_limit_ms(ring_timeout_ms)
+        if destination.target.startswith(NAILED_PREFIX):
+            return await self._bridge_held(destination.target, on_answer)
         if destination.target.startswith(LOCAL_PREFIX):  # no browser phones here: no audio
             result = BridgeResult(BridgeEnd.NOT_ANSWERED, sip_code=480)
             self.bridges.append((destination.target, result))
@@ -139,6 +190,32 @@ class SimMedia:
             await on_answer(answer_ms)
         await self.wait(talk_ms)
         result = BridgeResult(BridgeEnd.AGENT, 200, answer_ms, talk_ms, index)
+        self.bridges.append((target, result))
+        return result
+
+    async def _bridge_held(self, target: str, on_answer: OnBridgeAnswer | None) -> BridgeResult:
+        """A nailed-up leg: connected at once (it is already answered), the agent's talk
+        time, then the agent ends the conversation; the leg stays open. A leg that is gone or
+        busy: not answered (480)."""
+        leg = self.legs.get(target)
+        if leg is None or not leg.attach(lambda pcm: None):
+            result = BridgeResult(BridgeEnd.NOT_ANSWERED, sip_code=480)
+            self.bridges.append((target, result))
+            return result
+        try:
+            answer_ms = self.elapsed_ms()
+            if on_answer is not None:
+                await on_answer(answer_ms)
+            talk = asyncio.ensure_future(self.wait(leg.talk_ms(self.rng, self.action_ms)))
+            try:
+                either: set[asyncio.Future[Any]] = {talk, leg.ended}
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                talk.cancel()
+            talk_ms = self.elapsed_ms() - answer_ms
+        finally:
+            leg.detach()
+        result = BridgeResult(BridgeEnd.AGENT, 200, answer_ms, talk_ms)
         self.bridges.append((target, result))
         return result
 
@@ -180,6 +257,8 @@ class SimTelephony:
         self.action_ms = action_ms
         self.placed = 0
         self.rng = random.Random(seed)  # simulated agents' talk times: deterministic per seed
+        self.legs: dict[str, SimLeg] = {}  # nailed-up agent legs by target (`nailed:<id>`)
+        self.legs_opened = 0  # agent legs dialed by `open_leg` (tests: the agent is called once)
 
     async def start(self) -> None:
         return None
@@ -204,6 +283,7 @@ class SimTelephony:
         await on_answer()
         far = listening_for(request.destination.sip_user)
         media = SimMedia(self.clock, far, self.action_ms, self.rng)
+        media.legs = self.legs
         script = CallScript(
             request.actions,
             media,
@@ -234,6 +314,32 @@ class SimTelephony:
             opted_out=result.opted_out,
             recordings=tuple(result.recordings),
         )
+
+    async def open_leg(self, agent_id: uuid.UUID, address: Address) -> SimLeg | None:
+        """Call a nailed-up agent once (`LegOpener`): a `sim:agent` rings its `ring` ms and
+        answers unless `answer=0`; another address answers by the number plan after
+        BRIDGE_RING_MS. None: not answered."""
+        self.legs_opened += 1
+        if address.target.startswith(SIM_PREFIX):
+            agent = parse_sim_agent(address.target)
+            answers, ring_ms = agent.answer, agent.ring_ms
+        else:
+            behaviour = behaviour_for(address.sip_user)
+            answers = behaviour.far_end is not FarEnd.NEVER_ANSWER and behaviour.sip_code is None
+            ring_ms = BRIDGE_RING_MS
+        if ring_ms > DEFAULT_RING_TIMEOUT_MS:  # rings out, as a bridge to it would
+            answers, ring_ms = False, DEFAULT_RING_TIMEOUT_MS
+        await self._wait(ring_ms)
+        if not answers:
+            return None
+        leg = SimLeg(agent_id, address)
+        self.legs[leg.label] = leg
+        leg.ended.add_done_callback(lambda _: self._forget(leg))
+        return leg
+
+    def _forget(self, leg: SimLeg) -> None:
+        if self.legs.get(leg.label) is leg:
+            del self.legs[leg.label]
 
     def _ring_ms(self, ring_limit: int) -> int:
         if self.ring_shape <= 0:

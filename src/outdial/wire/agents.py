@@ -36,6 +36,9 @@ def render_agent(a: Agent) -> dict[str, Any]:
         "tm_create": ts(a.tm_create),
         "tm_update": ts(a.tm_update),
         "tm_delete": ts(a.tm_delete),
+        # outdial's own (docs/agents.md "Nailed-up agents"): shown only when set, so an agent
+        # without it has exactly VoIPBIN's fields
+        **({"nailed_up": True} if a.nailed_up else {}),
     }
 
 
