@@ -195,7 +195,9 @@ def test_the_browser_is_the_agents_phone(
                 assert got["packetsReceived"] > before["packetsReceived"]
                 calls = api.get(f"/campaigns/{campaign}/campaigncalls").json()["result"]
                 assert calls and calls[0]["status"] != "done", calls
-                assert api.get(f"/agents/{agent['id']}").json()["status"] == "ringing"
+                assert (
+                    api.get(f"/agents/{agent['id']}").json()["status"] == "busy"
+                )  # talking (desk2: busy from the answer)
 
                 assert page.text_content("#agent-phone [role=status]") == "Phone: connected"
                 page.click("#agent-phone button")  # the agent hangs up

@@ -47,7 +47,7 @@ from tests.conftest import LOOPBACK
 # OUTDIAL_FUZZ_EXAMPLES for a deeper search: 60 passed on every operation on 2026-11-27.
 IN_CI = os.environ.get("CI", "").lower() == "true"
 MAX_EXAMPLES = int(os.environ.get("OUTDIAL_FUZZ_EXAMPLES", "20" if IN_CI else "6"))
-BUDGET_S = float(os.environ.get("OUTDIAL_FUZZ_BUDGET_S", "4" if IN_CI else "8"))
+BUDGET_S = float(os.environ.get("OUTDIAL_FUZZ_BUDGET_S", "2.5" if IN_CI else "8"))
 
 # Every check schemathesis has (`--checks all`), applied to every generated request, except the
 # by-design ones below, each with its reason (issue 20).

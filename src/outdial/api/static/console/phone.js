@@ -20,7 +20,9 @@ function phoneUrl(agentId) {
   return `/v1.0/agents/${encodeURIComponent(agentId)}/phone`;
 }
 
-async function request(method, agentId, body, headersFor = auth.headers) {
+const consoleHeaders = (method) => auth.headers(method); // the console's key or session
+
+async function request(method, agentId, body, headersFor = consoleHeaders) {
   const headers = headersFor(method);
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(phoneUrl(agentId), {
@@ -42,7 +44,7 @@ function gathered(pc) {
   });
 }
 
-export async function startPhone({ agentId, audio = null, onState = () => {}, headers = auth.headers } = {}) {
+export async function startPhone({ agentId, audio = null, onState = () => {}, headers = consoleHeaders } = {}) {
   if (!agentId) throw new Error("startPhone needs the agent's id");
   const mic = await navigator.mediaDevices.getUserMedia({ audio: true, video: false });
   const pc = new RTCPeerConnection({ iceServers: [] });
@@ -102,7 +104,7 @@ export async function startPhone({ agentId, audio = null, onState = () => {}, he
 
 // The agent page's control (its `agent-phone` section): one button that opens and hangs up
 // the browser phone, a line that says the phone's state, and the <audio> element it plays in.
-export function mountPhoneControl(container, agentId, { headers = auth.headers } = {}) {
+export function mountPhoneControl(container, agentId, { headers = consoleHeaders } = {}) {
   const status = document.createElement("p");
   status.setAttribute("role", "status");
   status.className = "phone-state";
