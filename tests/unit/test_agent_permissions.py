@@ -18,7 +18,9 @@ from outdial.domain.agent_sessions import (
     level_of,
 )
 
-ME, THEM = uuid.uuid4(), uuid.uuid4()
+# fixed ids: they appear in the parametrized test ids, which every xdist worker must collect alike
+ME = uuid.UUID("9f1c2a3e-0000-4000-8000-000000000001")
+THEM = uuid.UUID("9f1c2a3e-0000-4000-8000-000000000002")
 
 
 @pytest.mark.parametrize(
