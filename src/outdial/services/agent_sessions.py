@@ -30,7 +30,6 @@ from outdial.domain.agent_sessions import (
     level_of,
 )
 from outdial.domain.errors import NotFound, PermissionDenied, Unauthenticated
-from outdial.domain.ids import new_id
 from outdial.domain.models import Campaigncall, Page, Target
 from outdial.domain.users import encodable
 from outdial.services.context import Context
@@ -38,6 +37,7 @@ from outdial.services.users import UserService, hash_session_token
 from outdial.storage import repo, rows
 from outdial.storage.codec import load_json
 from outdial.storage.pagination import Cursor, page_of
+from outdial.storage.sessions import open_session
 from outdial.storage.tables import (
     agent_sessions,
     agents,
@@ -135,20 +135,15 @@ class AgentSessionService:
         now = self.ctx.now_us()
         expire = now + int(self.users.policy.ttl_s * 1_000_000)
         async with self.ctx.db.write() as conn:
-            await conn.execute(sa.delete(agent_sessions).where(agent_sessions.c.tm_expire <= now))
-            await repo.insert(
+            await open_session(
                 conn,
                 agent_sessions,
-                {
-                    "id": new_id(),
-                    "agent_id": row.id,
-                    "customer_id": row.customer_id,
-                    "token_hash": hash_session_token(token),
-                    "csrf_token": csrf,
-                    "tm_expire": expire,
-                    "tm_create": now,
-                    "tm_update": now,
-                },
+                ("agent_id", row.id),
+                row.customer_id,
+                token_hash=hash_session_token(token),
+                csrf_token=csrf,
+                now=now,
+                expire=expire,
             )
         session = AgentSession(
             row.id, row.customer_id, row.username, csrf, from_us(expire), int(row.permission)

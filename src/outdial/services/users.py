@@ -43,6 +43,7 @@ from outdial.domain.users import (
 )
 from outdial.services.context import Context
 from outdial.storage import repo
+from outdial.storage.sessions import open_session
 from outdial.storage.tables import customers, user_sessions, users
 from outdial.storage.timeconv import from_us, opt_from_us
 
@@ -221,21 +222,15 @@ class UserService:
         if self.hasher.check_needs_rehash(row.password_hash):  # the parameters were raised
             rehash = await self._hash(password)
         async with self.ctx.db.write() as conn:
-            # Ended sessions are of no use: each login sweeps them away.
-            await conn.execute(sa.delete(user_sessions).where(user_sessions.c.tm_expire <= now))
-            await repo.insert(
+            await open_session(
                 conn,
                 user_sessions,
-                {
-                    "id": new_id(),
-                    "user_id": row.id,
-                    "customer_id": row.customer_id,
-                    "token_hash": hash_session_token(token),
-                    "csrf_token": csrf,
-                    "tm_expire": expire,
-                    "tm_create": now,
-                    "tm_update": now,
-                },
+                ("user_id", row.id),
+                row.customer_id,
+                token_hash=hash_session_token(token),
+                csrf_token=csrf,
+                now=now,
+                expire=expire,
             )
             if rehash is not None:
                 await conn.execute(
