@@ -95,6 +95,15 @@ async def test_customer_webhook_settings(tenant: Tenant, other_tenant: Tenant) -
     assert theirs["webhook_uri"] == ""
 
 
+async def test_the_caller_reads_its_own_customer_without_knowing_its_id(
+    tenant: Tenant, other_tenant: Tenant
+) -> None:
+    mine = await tenant.ok("GET", "/v1.0/customer")
+    assert mine == await tenant.ok("GET", f"/v1.0/customers/{tenant.customer_id}")
+    theirs = await other_tenant.ok("GET", "/v1.0/customer")
+    assert theirs["id"] == str(other_tenant.customer_id) != mine["id"]
+
+
 async def test_replay(
     services: Services, clock: FakeClock, tenant: Tenant, other_tenant: Tenant
 ) -> None:

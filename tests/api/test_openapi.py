@@ -221,6 +221,7 @@ async def test_every_response_matches_its_schema(
 
     me = tenant.customer_id
     await s("GET", f"/v1.0/customers/{me}")
+    await s("GET", "/v1.0/customer")
     hook = {"webhook_uri": "http://127.0.0.1:9/hook", "allowed_calling_codes": ["1", "82"]}
     await s("PUT", f"/v1.0/customers/{me}", json=hook)
     await s("POST", f"/v1.0/customers/{me}/webhook_secret")

@@ -242,6 +242,7 @@ OPERATIONS: dict[str, Op] = {
     ),
     # events
     "get_campaign_stats": Op("A campaign's counts", "Stats", _CA),
+    "get_own_customer": Op("Get the caller's own customer", "Customer", _CU),
     "get_customer": Op("Get the caller's customer", "Customer", _CU),
     "update_customer": Op(
         "Update webhook settings and allowed calling codes",

@@ -52,6 +52,12 @@ async def campaign_stats(id: str, s: ServicesDep, me: CustomerId) -> JSONRespons
     return ok(wire_stats.render(await s.stats.campaign(me, parse_id(id))))
 
 
+@router.get("/customer", operation_id="get_own_customer")
+async def get_own_customer(s: ServicesDep, me: CustomerId) -> JSONResponse:
+    """The caller's own customer (VoIPBIN's GET /v1.0/customer): who an access key belongs to."""
+    return ok(await s.accounts.get(me, me))
+
+
 @router.get("/customers/{id}", operation_id="get_customer")
 async def get_customer(id: str, s: ServicesDep, me: CustomerId) -> JSONResponse:
     return ok(await s.accounts.get(me, parse_id(id)))

@@ -46,6 +46,7 @@ export const OPERATIONS = {
   list_dnclist_entries: ["GET", "/dnclists/{id}/entries"],
   delete_dnclist_entry: ["DELETE", "/dnclists/{id}/entries/{entry_id}"],
   get_customer: ["GET", "/customers/{id}"],
+  get_own_customer: ["GET", "/customer"],
   update_customer: ["PUT", "/customers/{id}"],
   rotate_webhook_secret: ["POST", "/customers/{id}/webhook_secret"],
   list_webhook_deliveries: ["GET", "/webhook_deliveries"],
@@ -171,13 +172,9 @@ export async function signOut() {
   auth.clear();
 }
 
-// The caller's customer id: the session says it; with an access key, any of the customer's
-// resources carries it (there is no "who am I" route yet).
+// The caller's customer id: the session says it; with an access key, GET /v1.0/customer does.
 export async function customerId() {
   if (auth.session && auth.session.customer_id) return auth.session.customer_id;
-  for (const op of ["list_outdials", "list_outplans", "list_campaigns", "list_dnclists"]) {
-    const page = await call(op, {}, undefined, { page_size: 1 });
-    if (page.result.length) return page.result[0].customer_id;
-  }
-  return "";
+  const me = await call("get_own_customer").catch(() => null);
+  return me && me.id ? me.id : "";
 }

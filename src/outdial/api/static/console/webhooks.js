@@ -5,7 +5,7 @@ import { badge, button, field, guard, h, notify, table } from "./ui.js";
 
 export async function render(main) {
   const me = await customerId();
-  const idField = field("Customer id", "customer_id", { value: me, required: true, help: "found from your resources; type it if you have none yet" });
+  const idField = field("Customer id", "customer_id", { value: me, required: true, help: "the customer your key or sign-in belongs to" });
   const idOf = () => idField.querySelector("input").value.trim();
   const form = h("form", { class: "panel", id: "webhook-form", "aria-labelledby": "wh-title" }, h("h2", { id: "wh-title" }, "Where events go"),
     h("div", { class: "grid" }, idField, field("Webhook URL", "webhook_uri", { kind: "url", help: "http(s); empty turns webhooks off" }),
