@@ -55,9 +55,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 # The phases of scripts/test.sh (docs/testing.md): the tests under these directories of tests/
-# run under pytest-xdist (`-n 2`) unless marked `serial`; every other test runs in the serial
-# phase. Without --phase (the default, `all`) pytest runs every test as before.
-PARALLEL_DIRS = ("unit", "api", "engine", "listen")
+# run under pytest-xdist (`-n 2`) unless marked `serial`; every other test (tests/faults, a
+# directory not listed here, anything marked `serial`) runs in the serial phase. Without --phase
+# (the default, `all`) pytest runs every test as before.
+PARALLEL_DIRS = ("unit", "api", "engine", "listen", "sip", "integration", "acceptance")
 TESTS_DIR = Path(__file__).resolve().parent
 
 

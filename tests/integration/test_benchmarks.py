@@ -116,6 +116,7 @@ RUNS = {
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # the benchmarks take both cores: not beside another test (docs/testing.md)
 @pytest.mark.parametrize("name", list(RUNS))
 def test_benchmark_runs_and_prints_its_figures(name: str, pg_template: str) -> None:
     del pg_template  # PostgreSQL must be there (the fixture skips, or fails under CI=true)
