@@ -61,11 +61,15 @@ def _until(check: Any, seconds: float, what: str) -> Any:
     raise AssertionError(f"not within {seconds} s: {what}")
 
 
+# On PostgreSQL alone: the queue and agent rules under it run on both databases in tests/engine
+# (test_agents*.py); this test is about the SIP legs (docs/testing.md, one database where it
+# does not matter).
 @pytest.mark.slow
+@pytest.mark.postgres
 def test_a_queue_connects_the_answered_callee_to_a_sip_agent(
-    isolated_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pg_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = isolated_database_url
+    url = pg_database_url
     peers = Peers(agent_talk_ms=1500)
     monkeypatch.setenv("OUTDIAL_SIP_TRUNK", f"127.0.0.1:{peers.trunk.port}")
     monkeypatch.setenv("OUTDIAL_SIP_BIND", "127.0.0.1:0")

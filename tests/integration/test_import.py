@@ -297,6 +297,13 @@ def one_json(result: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(lines[0])
 
 
+# The CLI on SQLite alone: the services it calls run on both databases above and in tests/api,
+# and the CLI reaches PostgreSQL in test_cli_migrate_postgres (docs/testing.md, one database
+# where it does not matter).
+CLI_ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@CLI_ON_SQLITE
 async def test_cli_customers_and_accesskeys(services: Services, database_url: str) -> None:
     created = one_json(
         outdial_cli("customers", "create", "--name", "Acme", "--database-url", database_url)
@@ -342,6 +349,7 @@ async def test_cli_customers_and_accesskeys(services: Services, database_url: st
     assert one_json(unknown)["error"]["reason"] == "ACCESSKEY_NOT_FOUND"
 
 
+@CLI_ON_SQLITE
 @pytest.mark.parametrize("progress", ["--progress", "--no-progress"])
 async def test_cli_targets_import(
     services: Services, outdial_id: uuid.UUID, database_url: str, tmp_path: Path, progress: str
@@ -377,6 +385,7 @@ async def test_cli_targets_import(
     assert one_json(result)["imported"] == 1
 
 
+@CLI_ON_SQLITE
 async def test_cli_targets_import_rejects_a_bad_file(
     services: Services, outdial_id: uuid.UUID, database_url: str, tmp_path: Path
 ) -> None:

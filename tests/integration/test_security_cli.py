@@ -32,8 +32,10 @@ def cli(*args: str, private: str | None = None) -> tuple[int, Any]:
     return done.returncode, json.loads(done.stdout.splitlines()[-1])
 
 
-def test_customers_update_and_rotation(isolated_database_url: str) -> None:
-    url = isolated_database_url
+# The CLI and `outdial serve` flags on one database: the services under them run on both in
+# tests/api (docs/testing.md, one database where it does not matter).
+def test_customers_update_and_rotation(sqlite_database_url: str) -> None:
+    url = sqlite_database_url
     _, customer = cli("customers", "create", "--name", "acme", "--database-url", url)
     me = ["--id", customer["id"], "--database-url", url]
     rc, out = cli("customers", "update", *me, "--webhook-uri", "http://127.0.0.1:9/hook")
@@ -51,9 +53,9 @@ def test_customers_update_and_rotation(isolated_database_url: str) -> None:
 
 
 def test_import_refuses_inside_sip_hosts_unless_opened(
-    isolated_database_url: str, tmp_path: Path
+    sqlite_database_url: str, tmp_path: Path
 ) -> None:
-    url = isolated_database_url
+    url = sqlite_database_url
     _, customer = cli("customers", "create", "--name", "acme", "--database-url", url)
     _, key = cli("accesskeys", "create", "--customer-id", customer["id"], "--database-url", url)
     server = Server(url, tmp_path / "serve.log", "--no-engine")
@@ -77,9 +79,9 @@ def test_import_refuses_inside_sip_hosts_unless_opened(
 METRICS_AT = re.compile(r"metrics on (http://127\.0\.0\.1:[0-9]+/metrics)")
 
 
-def test_serve_moves_metrics_off_the_api_port(isolated_database_url: str, tmp_path: Path) -> None:
+def test_serve_moves_metrics_off_the_api_port(sqlite_database_url: str, tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
-    server = Server(isolated_database_url, log, "--no-engine", "--metrics-bind", "127.0.0.1:0")
+    server = Server(sqlite_database_url, log, "--no-engine", "--metrics-bind", "127.0.0.1:0")
     try:
         assert httpx.get(f"{server.url}/metrics").status_code == 404
         [metrics_url] = METRICS_AT.findall(log.read_text())  # port 0: the log names the port
@@ -87,7 +89,7 @@ def test_serve_moves_metrics_off_the_api_port(isolated_database_url: str, tmp_pa
         assert moved.status_code == 200 and "outdial_api_request_seconds" in moved.text
     finally:
         assert server.stop() == 0
-    server = Server(isolated_database_url, tmp_path / "off.log", "--no-engine", "--no-api-metrics")
+    server = Server(sqlite_database_url, tmp_path / "off.log", "--no-engine", "--no-api-metrics")
     try:
         assert httpx.get(f"{server.url}/metrics").status_code == 404
         assert httpx.get(f"{server.url}/health").status_code == 200

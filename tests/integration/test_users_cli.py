@@ -32,8 +32,10 @@ def cli(*args: str, stdin: str = "") -> tuple[int, Any]:
     return done.returncode, json.loads(lines[0])
 
 
-def test_users_from_the_cli(isolated_database_url: str) -> None:
-    url = ("--database-url", isolated_database_url)
+# The CLI and a real `outdial serve` on one database: the users, sessions and import services
+# under them run on both in tests/api (docs/testing.md, one database where it does not matter).
+def test_users_from_the_cli(sqlite_database_url: str) -> None:
+    url = ("--database-url", sqlite_database_url)
     _, customer = cli("customers", "create", "--name", "Acme", *url)
     cid = ("--customer-id", customer["id"])
     code, user = cli(
@@ -81,9 +83,9 @@ def test_users_from_the_cli(isolated_database_url: str) -> None:
 
 
 def test_login_and_import_on_a_real_server(
-    isolated_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = ("--database-url", isolated_database_url)
+    url = ("--database-url", sqlite_database_url)
     _, customer = cli("customers", "create", "--name", "Acme", *url)
     cli(
         "users",
@@ -98,7 +100,7 @@ def test_login_and_import_on_a_real_server(
     )
     monkeypatch.setenv("OUTDIAL_SESSION_TTL", "120")
     server = Server(
-        isolated_database_url, tmp_path / "serve.log", "--no-engine", "--import-max-body", "4096"
+        sqlite_database_url, tmp_path / "serve.log", "--no-engine", "--import-max-body", "4096"
     )
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:
