@@ -82,9 +82,9 @@ fi
 "$VENV/bin/ruff" format --check src tests benchmarks
 "$VENV/bin/mypy" src/outdial
 
-# 5. Tests, in two phases (docs/testing.md): first the tests under tests/unit, tests/api,
-#    tests/engine and tests/listen (those not marked `serial`) on pytest-xdist workers
-#    (OUTDIAL_TEST_WORKERS, 2), then every other test in one process. Both phases always run;
+# 5. Tests, in two phases (docs/testing.md): first every test outside tests/faults that is not
+#    marked `serial` on pytest-xdist workers (OUTDIAL_TEST_WORKERS, 2), then tests/faults and
+#    the tests marked `serial` in one process. Both phases always run;
 #    the script fails when either fails or collects no test (pytest's exit code 5). With
 #    arguments: one pytest run with them.
 #    Bytecode is written (some machines set PYTHONDONTWRITEBYTECODE): each of the suite's many
