@@ -20,7 +20,13 @@ import pytest
 from outdial.domain.agents import DEFAULT_RING_TIMEOUT_MS
 from outdial.domain.outcome import HangupReason
 from outdial.telephony.base import CallRequest
-from outdial.telephony.bridge import NAILED_PREFIX, BridgeEnd, BridgeResult, nailed_address
+from outdial.telephony.bridge import (
+    NAILED_PREFIX,
+    BridgeEnd,
+    BridgeResult,
+    nailed_address,
+    phone_address,
+)
 from outdial.telephony.sip import SipAnsweringPeer, nailed
 from outdial.telephony.sip.g711 import ULAW_SILENCE
 from outdial.telephony.sip.peer import PeerCall
@@ -226,3 +232,40 @@ async def test_stop_sends_bye_to_open_legs(telephony, peers, kit: SimpleNamespac
     assert leg.ended.result() == nailed.HUNG_UP
     await asyncio.wait_for(far.done.wait(), 3)
     assert far.bye_received and tel.nailed == {}
+
+
+class PhoneDesk:
+    """Bridges to `webrtc:<agent id>`, a target `SipTelephony.local_legs` resolves: the leg's
+    `LocalLeg` side (PCM in and out, `b2bua.bridge_local`) instead of the RTP relay."""
+
+    def __init__(self, agent_id: uuid.UUID) -> None:
+        self.agent_id = agent_id
+
+    async def run(self, kind: str, option: dict[str, Any], media: Any) -> bool:
+        result = await media.bridge(phone_address(self.agent_id), DEFAULT_RING_TIMEOUT_MS)
+        return bool(result.connected)
+
+
+async def test_the_leg_as_a_local_leg_carries_pcm(telephony, peers, kit: SimpleNamespace) -> None:
+    agent = await peers()
+    callees = await peers(hangup_after_ms=1500)
+    tel = await telephony()
+    agent_id = uuid.uuid4()
+    leg = await tel.open_leg(agent_id, kit.sip(f"{AGENT_USER}@{agent.address}"))
+    assert leg is not None
+    tel.local_legs = lambda target: leg
+    (far,) = agent.calls.values()
+    at_agent = heard_by(far)
+    request = dataclasses.replace(
+        kit.call_request(kit.sip(f"{CALLEE}@{callees.address}"), actions=[JOIN]),
+        connector=PhoneDesk(agent_id),
+    )
+    outcome = await asyncio.wait_for(tel.place_call(request, kit.no_op), 10)
+    assert outcome.detail == "the far end hung up"
+    assert voiced(at_agent) >= 20  # the callee's "Hello?", as PCM encoded again
+    callee = callees.calls[str(request.call_id)]
+    assert callee.rtp_packets >= 30  # the agent's RTP, decoded to PCM and encoded again
+    assert leg.conversations == 1 and not leg.busy and not leg.ended.done()
+    assert far.stream is not None and not far.bye_received
+    leg.hang_up()
+    await asyncio.wait_for(asyncio.shield(leg.ended), 5)
