@@ -33,6 +33,7 @@ from outdial.telephony.sip.b2bua import AGENT_HUNG_UP, AgentLeg, g711_from_pcm, 
 from outdial.telephony.sip.call import OutboundCall
 from outdial.telephony.sip.env import CallEnv, DialTarget
 from outdial.telephony.sip.g711 import silence
+from outdial.telephony.sip.media import RtpStream
 from outdial.telephony.sip.relay import RtpRelay
 from outdial.telephony.sip.rtp import RtpPacket
 from outdial.telephony.sip.sdp import PCMA, PCMU, MediaDescription
@@ -71,7 +72,8 @@ class NailedLeg:
         self._keep_alive()
 
     @property
-    def stream(self) -> Any:
+    def stream(self) -> RtpStream:
+        """The leg's RTP (to the agent and from it)."""
         return self.call.stream
 
     # ---- between callees: silence ----------------------------------------------------------
@@ -80,7 +82,7 @@ class NailedLeg:
             self._keepalive = asyncio.get_running_loop().create_task(self._silence())
 
     async def _silence(self) -> None:
-        stream = self.call.stream
+        stream = self.stream
         while True:
             sent = stream.play(silence(stream.payload_type, KEEPALIVE_MS * 8))
             if sent.done():  # the stream is closed (the leg is ending)
@@ -92,7 +94,7 @@ class NailedLeg:
         if self._keepalive is not None:
             self._keepalive.cancel()
             self._keepalive = None
-        self.call.stream.flush()
+        self.stream.flush()
 
     # ---- one conversation at a time --------------------------------------------------------
     def claim(self) -> bool:
@@ -109,8 +111,8 @@ class NailedLeg:
         if not self.busy:
             return
         self.busy = False
-        if self.call.stream.packetizer is not None:
-            self.call.stream.packetizer.mark()
+        if self.stream.packetizer is not None:
+            self.stream.packetizer.mark()
         self._keep_alive()
 
     # ---- `LocalLeg`: PCM in and out (for a caller that has no RTP of its own) ---------------
@@ -118,7 +120,7 @@ class NailedLeg:
         if not self.claim():
             return False
         self._speak, self._next_ts = speak, None
-        self.call.stream.on_packet = self._heard
+        self.stream.on_packet = self._heard
         return True
 
     def _heard(self, data: bytes) -> None:
@@ -132,7 +134,7 @@ class NailedLeg:
         speak(pcm_from_g711(payload, data[1] & 0x7F))
 
     def hear(self, pcm: bytes) -> None:
-        stream = self.call.stream
+        stream = self.stream
         stream.start_clock()
         ts = stream.media_timestamp() if self._next_ts is None else self._next_ts
         pt = stream.payload_type
@@ -142,7 +144,7 @@ class NailedLeg:
     def detach(self) -> None:
         if self._speak is not None:
             self._speak = None
-            self.call.stream.on_packet = None
+            self.stream.on_packet = None
         self.release()
 
     # ---- the end of the leg ----------------------------------------------------------------
