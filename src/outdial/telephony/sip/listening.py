@@ -6,6 +6,9 @@ RFC 4733 events with the payload type the answer negotiated) and SIP INFO bodies
 call (the frames that are due; silence when the far end sends nothing, so time keeps
 counting), decodes them in one lookup and runs all detectors in one `listen()` call (AMD, the
 voicemail-drop cue, in-band DTMF), which is what keeps 300 calls cheap (docs/listening.md).
+A frame of G.711 silence (the far end sends nothing, or silence) skips the decoding and the
+DFTs when nothing of its call needs them (no drop cue awaited, no key being detected):
+`listen_silence` gives the same results (AMD steps on its known energy).
 Results go to the call: key presses to `on_digit`, the AMD decision and the drop cue to
 futures the action interpreter awaits, the decoded audio to a recorder when one runs.
 """
@@ -16,10 +19,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from outdial.telephony.listen import AmdSettings, CallListener, DigitEvent, RtpReceiver
 from outdial.telephony.listen import g711 as listen_g711
-from outdial.telephony.listen.listener import listen
+from outdial.telephony.listen.listener import Heard, listen, listen_silence, silence
 from outdial.telephony.listen.rfc4733 import DEFAULT_PAYLOAD_TYPE
 from outdial.telephony.listen.sipinfo import parse_info
 from outdial.telephony.recording import Recorder
@@ -31,6 +35,7 @@ _QUIET_S = 0.06  # no packet for this long: the far end stopped sending, silence
 _MAX_FRAMES_PER_TICK = 25  # catching up after a late tick (0.5 s)
 _SILENCE = (b"\xff" * 160, 0)  # 20 ms of μ-law silence
 _CHUNK = 20  # calls analysed at once; the media clock may send between chunks
+_SILENT_CODES = {pt: silence(pt).codes for pt in listen_g711.AUDIO_PAYLOAD_TYPES}
 
 
 class CallEar:
@@ -141,8 +146,11 @@ class CallEar:
 class Ears:
     """The one 20 ms task that runs the detectors of every listening call."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, skip_silence: bool = True) -> None:
         self._ears: set[CallEar] = set()
+        # silent frames on ears with no drop cue or key pending skip decoding and the DFTs
+        # (`listen_silence`: the same results); False: every frame goes through `listen`
+        self.skip_silence = skip_silence
         self._task: asyncio.Task[None] | None = None
         self.ticks = 0
         self.frames = 0
@@ -178,17 +186,40 @@ class Ears:
         """One 20 ms frame (or a few, catching up) of each of these calls."""
         taken = [(ear, ear.take(now)) for ear in ears if not ear.closed]
         rounds = max((len(frames) for _, frames in taken), default=0)
+        quiet = self.skip_silence
         for n in range(rounds):
             batch = [(ear, frames[n]) for ear, frames in taken if len(frames) > n]
-            ears = [ear for ear, _ in batch]
-            samples = listen_g711.decode_frames([coded for _, coded in batch])
-            heard = listen([ear.listener for ear in ears], samples)
-            self.frames += len(ears)
-            for ear, row, got in zip(ears, samples, heard, strict=True):
+            heard: list[Heard | None] = [None] * len(batch)
+            pcm: list[bytes | None] = [None] * len(batch)  # decoded silence (for a recorder)
+            full: list[int] = []  # the frames that go through decoding and `listen`
+            for i, (ear, (codes, pt)) in enumerate(batch):
+                # a silent frame (the far end sends nothing, or sends silence) on an ear with
+                # nothing that needs the DFTs: the same result without them
+                if quiet and codes == _SILENT_CODES.get(pt):
+                    got = listen_silence(ear.listener, pt)
+                    if got is not None:
+                        heard[i] = got
+                        pcm[i] = silence(pt).pcm
+                        continue
+                full.append(i)
+            rows: list[Any] = [None] * len(batch)
+            if full:
+                samples = listen_g711.decode_frames([batch[i][1] for i in full])
+                analysed = listen([batch[i][0].listener for i in full], samples)
+                for i, row, got in zip(full, samples, analysed, strict=True):
+                    heard[i] = got
+                    rows[i] = row
+            self.frames += len(batch)
+            for i, (ear, _) in enumerate(batch):
+                got = heard[i]
+                assert got is not None
                 ear.frames += 1
                 if ear.recorder is not None:
                     at = (ear.frames - 1 - ear.record_from) * 20
-                    ear.recorder.add_in(row.astype("<i2").tobytes(), at)
+                    audio = pcm[i]
+                    ear.recorder.add_in(
+                        audio if audio is not None else rows[i].astype("<i2").tobytes(), at
+                    )
                 if got.amd is not None and not ear.amd.done():
                     ear.amd.set_result((got.amd.status.value, got.amd.ms))
                 if got.drop is not None and ear.drop is not None and not ear.drop.done():
