@@ -217,3 +217,39 @@ def test_the_scenarios_hear_something() -> None:
     lossy, _ = run(lossy_silence(PCMU), PCMU, skip=True)
     assert [d for _, d in lossy.digits] == ["1"]
 
+
+def test_usual_packets_read_as_parsed_ones() -> None:
+    """`CallEar.on_packet` reads a plain header (0x80: no padding, extension or CSRC) itself;
+    the same packets with a CSRC and padding (parsed by `RtpPacket.parse`) leave the ear in
+    the same state and give the same keys."""
+    import asyncio
+
+    def feed(padded: bool) -> tuple[Any, list[str]]:
+        digits: list[str] = []
+
+        def wrap(data: bytes) -> bytes:
+            """With `padded`, one CSRC and 3 bytes of padding: the same packet."""
+            if not padded:
+                return data
+            return bytes([0xA1]) + data[1:12] + b"\0\0\0\1" + data[12:] + b"\0\0\3"
+
+        async def go() -> Any:
+            ear = CallEar(digits.append, event_payload_type=101)
+            ear._time = lambda: 0.0
+            packets = RtpPacketizer(PCMU, ssrc=7, sequence=65530, timestamp=2**32 - 320)
+            events = RtpPacketizer(101, ssrc=7)
+            at = 0
+            for k, payload in enumerate(frames_of(signals.greeting(0.4), PCMU)):
+                data = packets.packet(payload)
+                if k in (3, 4):  # a key as RFC 4733 events: start, then end
+                    at = at or packets.timestamp
+                    ear.on_packet(wrap(events.packet(bytes([5, 0x80 * (k == 4), 0, 160]), at)))
+                ear.on_packet(wrap(data))
+            return state(ear.receiver), ear.packets, ear.malformed
+
+        return asyncio.run(go()), digits
+
+    plain, keys = feed(False)
+    parsed, parsed_keys = feed(True)
+    assert keys == parsed_keys == ["5"]
+    assert plain == parsed and plain[1] > 20

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ FRAME_S = 0.02
 _QUIET_S = 0.06  # no packet for this long: the far end stopped sending, silence counts
 _MAX_FRAMES_PER_TICK = 25  # catching up after a late tick (0.5 s)
 _SILENCE = (b"\xff" * 160, 0)  # 20 ms of μ-law silence
+_FIELDS = struct.Struct("!BHII")  # an RTP header after its first byte: M+PT, sequence, ts, SSRC
 _CHUNK = 20  # calls analysed at once; the media clock may send between chunks
 _SILENT_CODES = {pt: silence(pt).codes for pt in listen_g711.AUDIO_PAYLOAD_TYPES}
 
@@ -70,6 +72,14 @@ class CallEar:
 
     def on_packet(self, data: bytes) -> None:
         """An RTP datagram from the far end."""
+        if data[:1] == b"\x80" and len(data) >= 12:  # no padding, extension or CSRC: as usual
+            second, sequence, timestamp, ssrc = _FIELDS.unpack_from(data, 1)
+            self.packets += 1
+            self.last_packet_at = self._time()
+            events = self.receiver.push_fields(sequence, timestamp, ssrc, second & 0x7F, data[12:])
+            if events:
+                self._digits(events)
+            return
         try:
             packet = RtpPacket.parse(data)
         except ValueError:
