@@ -158,9 +158,12 @@ class JitterBuffer:
     def pop_coded(self, *, force: bool = False) -> tuple[bytes, int] | None:
         """`pop` before decoding: the frame's 160 G.711 bytes and their payload type (for a
         caller that decodes many calls' frames at once, `g711.decode_frames`)."""
-        if not self.started or not (force or self.due()):
+        start = self._play
+        if self._ssrc is None:  # not started
             return None
-        start, stop = self._play, self._play + FRAME_SAMPLES
+        if not force and self._end - start < (self.delay_frames + 1) * FRAME_SAMPLES:
+            return None  # not due (`due()`, inlined: this runs for every call every 20 ms)
+        stop = start + FRAME_SAMPLES
         self._play = stop
         self.stats.frames += 1
         chunk = self._chunks.get(start)

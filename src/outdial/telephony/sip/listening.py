@@ -124,10 +124,10 @@ class CallEar:
         """The frames to analyse this tick (G.711 with their payload type): the ones due, or,
         while the far end sends nothing, silence up to the present (so time keeps counting
         even when ticks come late on a busy machine)."""
-        receiver = self.receiver
+        jitter = self.receiver.jitter
         frames: list[tuple[bytes, int]] = []
         while len(frames) < _MAX_FRAMES_PER_TICK:
-            coded = receiver.pop_coded()
+            coded = jitter.pop_coded()
             if coded is None:
                 break
             frames.append(coded)
@@ -135,10 +135,10 @@ class CallEar:
             return frames  # audio is coming: wait for it rather than invent silence
         behind = min(_MAX_FRAMES_PER_TICK, int((now - self.started_at) / FRAME_S) - self.frames)
         for _ in range(behind):
-            if not receiver.jitter.started:
+            if not jitter.started:
                 frames.append(_SILENCE)  # nothing heard yet: time counts from the answer
                 continue
-            coded = receiver.pop_coded(force=True)
+            coded = jitter.pop_coded(force=True)
             if coded is None:
                 break
             frames.append(coded)
