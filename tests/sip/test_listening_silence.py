@@ -79,9 +79,9 @@ def run(steps: list[Step], payload_type: int, skip: bool) -> tuple[Heard, int]:
     quick = 0
     real = listening.listen_silence
 
-    def counting(listener: Any, pt: int) -> Any:
+    def counting(listener: Any, quiet: Any) -> Any:
         nonlocal quick
-        got = real(listener, pt)
+        got = real(listener, quiet)
         quick += got is not None
         return got
 

@@ -137,22 +137,26 @@ def silence(payload_type: int) -> Silence:
     return Silence(codes, pcm, float(energy), tail, float(window_energy))
 
 
-def listen_silence(listener: CallListener, payload_type: int) -> Heard | None:
-    """One frame of G.711 silence of `payload_type` (what the jitter buffer gives while the
-    far end sends nothing) to `listener` without decoding or DFTs: the same effect on the
-    listener and the same `Heard` as `listen([listener], frame)`, or None (nothing changed)
-    when the frame needs `listen` (the drop cue is being waited for, a key is being
-    detected). AMD, when it has not decided, steps on the frame's known energy."""
+def listen_silence(listener: CallListener, quiet: Silence) -> Heard | None:
+    """One frame of G.711 silence (`quiet`: `silence(payload_type)`, what the jitter buffer
+    gives while the far end sends nothing) to `listener` without decoding or DFTs: the same
+    effect on the listener and the same `Heard` as `listen([listener], frame)`, or None
+    (nothing changed) when the frame needs `listen` (the drop cue is being waited for, a key
+    is being detected). AMD, when it has not decided, steps on the frame's known energy.
+    The `Heard` of a frame that told nothing is shared: read it, do not change it."""
     drop = listener.drop
     if drop is not None and drop.cue is None:
         return None
-    quiet = silence(payload_type)
     keys = listener.dtmf
     if keys is not None and not keys.skip_constant(quiet.tail, quiet.window_energy):
         return None
     listener.frames += 1
-    heard = Heard()
     amd = listener.amd
     if amd is not None and amd.result is None:
-        heard.amd = amd.step(listener.vad.is_voice_energy(quiet.energy))
-    return heard
+        decided = amd.step(listener.vad.is_voice_energy(quiet.energy))
+        if decided is not None:
+            return Heard(amd=decided)
+    return _NOTHING
+
+
+_NOTHING = Heard()  # listen_silence's answer when the frame told nothing (never changed)

@@ -34,10 +34,10 @@ log = logging.getLogger("outdial.telephony.sip.listening")
 FRAME_S = 0.02
 _QUIET_S = 0.06  # no packet for this long: the far end stopped sending, silence counts
 _MAX_FRAMES_PER_TICK = 25  # catching up after a late tick (0.5 s)
-_SILENCE = (b"\xff" * 160, 0)  # 20 ms of μ-law silence
+_SILENCE = (silence(listen_g711.PCMU).codes, listen_g711.PCMU)  # 20 ms of μ-law silence
 _FIELDS = struct.Struct("!BHII")  # an RTP header after its first byte: M+PT, sequence, ts, SSRC
 _CHUNK = 20  # calls analysed at once; the media clock may send between chunks
-_SILENT_CODES = {pt: silence(pt).codes for pt in listen_g711.AUDIO_PAYLOAD_TYPES}
+_QUIET = {pt: silence(pt) for pt in listen_g711.AUDIO_PAYLOAD_TYPES}
 
 
 class CallEar:
@@ -126,18 +126,18 @@ class CallEar:
         even when ticks come late on a busy machine)."""
         jitter = self.receiver.jitter
         frames: list[tuple[bytes, int]] = []
-        while len(frames) < _MAX_FRAMES_PER_TICK:
-            coded = jitter.pop_coded()
-            if coded is None:
-                break
-            frames.append(coded)
+        if jitter.started:
+            while len(frames) < _MAX_FRAMES_PER_TICK:
+                coded = jitter.pop_coded()
+                if coded is None:
+                    break
+                frames.append(coded)
         if frames or now - self.last_packet_at < _QUIET_S:
             return frames  # audio is coming: wait for it rather than invent silence
         behind = min(_MAX_FRAMES_PER_TICK, int((now - self.started_at) / FRAME_S) - self.frames)
+        if not jitter.started:  # no audio heard yet: time counts from the answer
+            return [_SILENCE] * behind
         for _ in range(behind):
-            if not jitter.started:
-                frames.append(_SILENCE)  # nothing heard yet: time counts from the answer
-                continue
             coded = jitter.pop_coded(force=True)
             if coded is None:
                 break
@@ -199,43 +199,25 @@ class Ears:
         quiet = self.skip_silence
         for n in range(rounds):
             batch = [(ear, frames[n]) for ear, frames in taken if len(frames) > n]
-            heard: list[Heard | None] = [None] * len(batch)
-            pcm: list[bytes | None] = [None] * len(batch)  # decoded silence (for a recorder)
-            full: list[int] = []  # the frames that go through decoding and `listen`
-            for i, (ear, (codes, pt)) in enumerate(batch):
-                # a silent frame (the far end sends nothing, or sends silence) on an ear with
-                # nothing that needs the DFTs: the same result without them
-                if quiet and codes == _SILENT_CODES.get(pt):
-                    got = listen_silence(ear.listener, pt)
-                    if got is not None:
-                        heard[i] = got
-                        pcm[i] = silence(pt).pcm
-                        continue
-                full.append(i)
-            rows: list[Any] = [None] * len(batch)
-            if full:
-                samples = listen_g711.decode_frames([batch[i][1] for i in full])
-                analysed = listen([batch[i][0].listener for i in full], samples)
-                for i, row, got in zip(full, samples, analysed, strict=True):
-                    heard[i] = got
-                    rows[i] = row
             self.frames += len(batch)
-            for i, (ear, _) in enumerate(batch):
-                got = heard[i]
-                assert got is not None
-                ear.frames += 1
-                if ear.recorder is not None:
-                    at = (ear.frames - 1 - ear.record_from) * 20
-                    audio = pcm[i]
-                    ear.recorder.add_in(
-                        audio if audio is not None else rows[i].astype("<i2").tobytes(), at
-                    )
-                if got.amd is not None and not ear.amd.done():
-                    ear.amd.set_result((got.amd.status.value, got.amd.ms))
-                if got.drop is not None and ear.drop is not None and not ear.drop.done():
-                    ear.drop.set_result(got.drop.reason)
-                if got.digits:
-                    ear._digits(got.digits)
+            full: list[tuple[CallEar, tuple[bytes, int]]] = []  # decoded and `listen`ed
+            for ear, coded in batch:
+                # a silent frame (the far end sends nothing, or sends silence) on an ear with
+                # nothing that needs the DFTs: the same result without them. Its results
+                # call nothing at once (no key), so they go out before the others' analysis.
+                if quiet:
+                    silent = _QUIET.get(coded[1])
+                    if silent is not None and coded[0] == silent.codes:
+                        got = listen_silence(ear.listener, silent)
+                        if got is not None:
+                            _deliver(ear, got, silent.pcm)
+                            continue
+                full.append((ear, coded))
+            if full:
+                samples = listen_g711.decode_frames([coded for _, coded in full])
+                heard = listen([ear.listener for ear, _ in full], samples)
+                for (ear, _), row, got in zip(full, samples, heard, strict=True):
+                    _deliver(ear, got, row)
 
     async def close(self) -> None:
         self._ears.clear()
@@ -243,3 +225,19 @@ class Ears:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+def _deliver(ear: CallEar, got: Heard, audio: Any) -> None:
+    """One frame's results to its call (`audio`: the frame decoded, for a recorder)."""
+    ear.frames += 1
+    if ear.recorder is not None:
+        at = (ear.frames - 1 - ear.record_from) * 20
+        ear.recorder.add_in(
+            audio if isinstance(audio, bytes) else audio.astype("<i2").tobytes(), at
+        )
+    if got.amd is not None and not ear.amd.done():
+        ear.amd.set_result((got.amd.status.value, got.amd.ms))
+    if got.drop is not None and ear.drop is not None and not ear.drop.done():
+        ear.drop.set_result(got.drop.reason)
+    if got.digits:
+        ear._digits(got.digits)
