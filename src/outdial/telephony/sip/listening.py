@@ -203,8 +203,9 @@ class Ears:
             full: list[tuple[CallEar, tuple[bytes, int]]] = []  # decoded and `listen`ed
             for ear, coded in batch:
                 # a silent frame (the far end sends nothing, or sends silence) on an ear with
-                # nothing that needs the DFTs: the same result without them. Its results
-                # call nothing at once (no key), so they go out before the others' analysis.
+                # nothing that needs the DFTs: the same result without them. Its results go
+                # out before the other frames' analysis: they concern its own call only (no
+                # key; an AMD decision is a future; at most its recorder's silence limit).
                 if quiet:
                     silent = _QUIET.get(coded[1])
                     if silent is not None and coded[0] == silent.codes:
