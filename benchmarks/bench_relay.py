@@ -13,7 +13,7 @@ scheduling. Packets sent in the steady window (all calls connected, --seconds lo
 Prints the delay distribution (p50/p90/p99/p99.9/max), the share within 5 ms, packets lost,
 and outdial's CPU time. It measures and prints; it asserts nothing.
 
-Usage: python -m benchmarks.bench_relay [--calls 200] [--seconds 20]
+Usage: python -m benchmarks.bench_relay [--calls 200] [--seconds 20] [--media-priority realtime]
 """
 
 from __future__ import annotations
@@ -221,6 +221,13 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--media-priority",
+        choices=["normal", "high", "realtime"],
+        default="normal",
+        help="outdial's process priority, as `outdial engine --media-priority` sets it "
+        "(the peer it starts runs at normal priority)",
+    )
     parser.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     runner: Callable[..., Any] = asyncio.run
@@ -233,6 +240,9 @@ def cli() -> None:
     if args.peer:
         runner(peer_main(args.seconds, args.calls))
     else:
+        from outdial.priority import MediaPriority, apply
+
+        apply(MediaPriority(args.media_priority))
         runner(main(args.calls, args.seconds))
 
 
