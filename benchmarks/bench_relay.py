@@ -13,7 +13,11 @@ scheduling. Packets sent in the steady window (all calls connected, --seconds lo
 Prints the delay distribution (p50/p90/p99/p99.9/max), the share within 5 ms, packets lost,
 and outdial's CPU time. It measures and prints; it asserts nothing.
 
-Usage: python -m benchmarks.bench_relay [--calls 200] [--seconds 20]
+`--processes N` shares the calls among N outdial processes (as N `outdial engine`s on one host
+would share a campaign's calls); CPU is the sum over them.
+
+Usage: python -m benchmarks.bench_relay [--calls 200] [--seconds 20] [--media-priority realtime]
+       [--processes 2]
 """
 
 from __future__ import annotations
@@ -154,27 +158,18 @@ def _stats(delays_ns: list[int], sent: int) -> dict[str, Any]:
 # -- outdial ------------------------------------------------------------------------------
 
 
-async def main(calls: int, seconds: float) -> None:
+async def bridge_calls(port: int, first: int, count: int) -> tuple[Any, list[Any]]:
+    """One outdial process's calls: `count` calls from index `first`, each bridged to an agent
+    at the peer on `port`. Returns the telephony and the calls' tasks."""
     from outdial.domain.address import Address, AddressType
     from outdial.domain.netpolicy import NetworkPolicy
     from outdial.telephony.base import CallRequest
     from outdial.telephony.sip import SipConfig, SipTelephony
 
-    logging.basicConfig(level=logging.WARNING)
-    env = {**os.environ, "BENCH_RELAY_LINGER": str(2 + calls / 50)}  # for the BYEs
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks.bench_relay", "--peer", "--calls", str(calls),
-        "--seconds", str(seconds), stdout=subprocess.PIPE, env=env,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    port = json.loads(await proc.stdout.readline())["port"]
     config = SipConfig(None, (HOST, 0), "", "", 500,
                        network=NetworkPolicy.from_text("127.0.0.0/8"))  # fmt: skip
     tel = SipTelephony(config)
     await tel.start()
-    load0 = os.getloadavg()[0]
-    usage0 = resource.getrusage(resource.RUSAGE_SELF)
-    wall0 = time.perf_counter()
 
     async def one(i: int) -> Any:
         agent = {"type": "sip", "target": f"5552{i:04d}@{HOST}:{port}"}
@@ -185,20 +180,79 @@ async def main(calls: int, seconds: float) -> None:
         )  # fmt: skip
         return await tel.place_call(request, _nothing)
 
-    tasks = [asyncio.create_task(one(i)) for i in range(calls)]
+    return tel, [asyncio.create_task(one(i)) for i in range(first, first + count)]
+
+
+async def worker_main(port: int, first: int, count: int) -> None:
+    """`--processes N`: one more outdial process's share of the calls; it hangs them up when
+    its standard input closes and prints its CPU seconds."""
+    logging.basicConfig(level=logging.WARNING)
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
+    tel, tasks = await bridge_calls(port, first, count)
+    await asyncio.to_thread(sys.stdin.read)  # until the parent closes it
+    usage1 = resource.getrusage(resource.RUSAGE_SELF)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await tel.stop()
+    cpu = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
+    print(json.dumps({"cpu": cpu}), flush=True)
+
+
+async def main(
+    calls: int, seconds: float, processes: int = 1, media_priority: str = "normal"
+) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    env = {**os.environ, "BENCH_RELAY_LINGER": str(2 + calls / 50)}  # for the BYEs
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.bench_relay", "--peer", "--calls", str(calls),
+        "--seconds", str(seconds), stdout=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    port = json.loads(await proc.stdout.readline())["port"]
+    n = max(1, processes)
+    shares = [calls // n + (i < calls % n) for i in range(n)]
+    firsts = [sum(shares[:i]) for i in range(n)]
+    workers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "benchmarks.bench_relay",
+            "--worker",
+            str(port),
+            "--first",
+            str(firsts[i]),
+            "--calls",
+            str(shares[i]),
+            "--media-priority",
+            media_priority,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        for i in range(1, n)
+    ]
+    load0 = os.getloadavg()[0]
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
+    wall0 = time.perf_counter()
+    tel, tasks = await bridge_calls(port, 0, shares[0])
     lines = [await proc.stdout.readline() for _ in range(2)]
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
     wall1 = time.perf_counter()
     for task in tasks:
         task.cancel()  # ends both legs of every call (BYE)
+    worker_cpu = 0.0
+    for worker in workers:
+        out, _ = await worker.communicate(b"")
+        worker_cpu += float(json.loads(out.decode().strip().splitlines()[-1])["cpu"])
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     await tel.stop()
     await asyncio.wait_for(proc.wait(), 30)
     connected = json.loads(lines[0])["connected"]
     stats = json.loads(lines[1])
-    cpu = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
+    cpu = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime) + worker_cpu
     failed = [o for o in outcomes if not isinstance(o, asyncio.CancelledError)]
-    print(f"bridged calls: {calls} (legs answered and sending: {connected}/{2 * calls}); "
+    print(f"bridged calls: {calls} in {n} outdial process(es), priority {media_priority} "
+          f"(legs answered and sending: {connected}/{2 * calls}); "
           f"calls that ended early: {len(failed)}")  # fmt: skip
     print(f"steady window: {seconds:g} s; packets sent {stats.get('sent')}, "
           f"relayed and received {stats.get('received')}, lost {stats.get('lost')}")  # fmt: skip
@@ -210,7 +264,8 @@ async def main(calls: int, seconds: float) -> None:
     print(f"machine load average (1 min) at the start / end: {load0:.1f} / {load1:.1f} "
           f"on {os.cpu_count()} CPUs")  # fmt: skip
     print(f"outdial CPU: {cpu:.1f} s over {wall1 - wall0:.1f} s wall "
-          f"({100 * cpu / (wall1 - wall0):.0f} % of one core, set-up included)")  # fmt: skip
+          f"({100 * cpu / (wall1 - wall0):.0f} % of one core, all its processes, set-up "
+          "included)")  # fmt: skip
 
 
 async def _nothing() -> None:
@@ -221,7 +276,22 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--media-priority",
+        choices=["normal", "high", "realtime"],
+        default="normal",
+        help="outdial's process priority, as `outdial engine --media-priority` sets it "
+        "(the peer it starts runs at normal priority)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="outdial processes sharing the calls (as N `outdial engine`s on one host would)",
+    )
     parser.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     runner: Callable[..., Any] = asyncio.run
     try:
@@ -233,7 +303,13 @@ def cli() -> None:
     if args.peer:
         runner(peer_main(args.seconds, args.calls))
     else:
-        runner(main(args.calls, args.seconds))
+        from outdial.priority import MediaPriority, apply
+
+        apply(MediaPriority(args.media_priority))
+        if args.worker is not None:
+            runner(worker_main(args.worker, args.first, args.calls))
+        else:
+            runner(main(args.calls, args.seconds, args.processes, args.media_priority))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ Phases (each prints its figures):
               (default 1000) over RTP, then hangs up.
   2. hold:    --concurrent answered calls at once (default 300), each playing --concurrent-hold-ms
               of audio (default 20000); a separate sink process counts the RTP each call's
-              port delivered to the address in sipp's SDP answer.
+              port delivered to the address in sipp's SDP answer. `--processes N` shares the
+              calls among N outdial processes (as N `outdial engine`s on one host would), and
+              `--media-priority` sets their priority (`outdial engine --media-priority`).
   3. sipp:    the same flow (INVITE, 200, ACK, pause, BYE) driven by `sipp -sn uac` at --rate
               for --duration seconds, for comparison (sipp sends no RTP here).
 Misclassified = any outcome other than normal/200. CPU is this process's user+system time.
@@ -26,6 +28,7 @@ import os
 import resource
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -36,14 +39,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from outdial.domain.address import Address, AddressType
 from outdial.domain.netpolicy import NetworkPolicy
 from outdial.domain.outcome import CallOutcome, HangupReason
+from outdial.priority import MediaPriority
+from outdial.priority import apply as apply_priority
 from outdial.telephony.base import CallRequest
 from outdial.telephony.sip import SipConfig, SipTelephony
 
 HOST = "127.0.0.1"
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux: the kernel's arrival time
+TIMESPEC = struct.Struct("@qq")
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 LOOPBACK = NetworkPolicy.from_text("127.0.0.0/8,::1/128")  # the far ends: loopback only
 
 
@@ -93,7 +102,10 @@ def run_sink(port: int, out: str) -> None:
 
     It also times each packet against its slot: the arrival time less the RTP timestamp's
     time (timestamp / 8000), taken relative to the earliest packet of the call; so a packet
-    that arrived 5 ms later than the stream's best packet is 5 ms off its 20 ms slot."""
+    that arrived 5 ms later than the stream's best packet is 5 ms off its 20 ms slot. The
+    arrival time is the kernel's (SO_TIMESTAMPNS, stamped when the datagram reached the
+    socket), so a sink that reads late on a busy machine does not count as lateness of the
+    sender; where the option is missing it is the time of the read."""
     stop = False
 
     def on_term(*_: object) -> None:
@@ -106,15 +118,30 @@ def run_sink(port: int, out: str) -> None:
     clock = time.monotonic
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024 * 1024)
+        with contextlib.suppress(OSError):  # root: past net.core.rmem_max, so that a sink the
+            # machine's load keeps waiting loses no packet (64 MB: 3 s of 1,000 calls)
+            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 * 1024 * 1024)
         sock.bind((HOST, port))
         sock.settimeout(0.2)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            stamped = True
+        except OSError:
+            stamped = False
+        space = socket.CMSG_SPACE(16)
         print("ready", sock.getsockname()[1], flush=True)
         while not stop:
             try:
-                data, addr = sock.recvfrom(2048)
+                data, ancillary, _, addr = sock.recvmsg(2048, space)
             except (TimeoutError, InterruptedError):
                 continue
-            now = clock()
+            now = clock() if not stamped else -1.0
+            for level, kind, cdata in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(cdata) >= 16:
+                    seconds, nanoseconds = TIMESPEC.unpack_from(cdata)
+                    now = seconds + nanoseconds / 1e9
+            if now < 0:
+                now = time.time()
             source = addr[1]
             counts[source] += 1
             ts = int.from_bytes(data[4:8], "big")
@@ -133,6 +160,7 @@ def run_sink(port: int, out: str) -> None:
         "counts": counts, "within_5ms": within, "total": total,
         "p99_ms": round(1000 * devs[int(0.99 * (len(devs) - 1))], 2) if devs else None,
         "max_ms": round(1000 * devs[-1], 2) if devs else None,
+        "cpu_s": time.process_time(),
     }  # fmt: skip
     Path(out).write_text(json.dumps(summary))
 
@@ -357,14 +385,12 @@ async def phase_hold(args: argparse.Namespace, scenario: Path, workdir: Path) ->
                 proc.wait()
 
 
-async def _hold(
-    args: argparse.Namespace,
-    workdir: Path,
-    sink: subprocess.Popen[bytes],
-    sink_out: Path,
-    uas: Sipp,
-) -> dict[str, object]:
-    port = uas.start()
+async def hold_calls(
+    port: int, count: int, ramp_rate: float, hold_ms: int, workdir: Path
+) -> dict[str, Any]:
+    """One outdial process's part of the hold phase: `count` calls placed at `ramp_rate`
+    against the SIPp on `port`, each playing `hold_ms` of audio. Returns what the process
+    measured (sent packets per RTP port, the clock's on-time counts, its CPU)."""
     tel = SipTelephony(
         SipConfig(None, (HOST, 0), "", "", cache_dir=workdir / "tts", network=LOOPBACK)
     )
@@ -379,13 +405,76 @@ async def _hold(
 
     watcher = asyncio.get_running_loop().create_task(watch())
     cpu0, wall0 = time.process_time(), time.monotonic()
-    tally, requests, _ = await place_at_rate(
-        tel, port, args.ramp_rate, args.concurrent, args.concurrent_hold_ms
-    )
+    tally, requests, _ = await place_at_rate(tel, port, ramp_rate, count, hold_ms)
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
     watcher.cancel()
     stats = [tel.media_stats(str(r.call_id)) for r in requests]
     await tel.stop()
+    return {
+        "answered": tally.answered, "misclassified": tally.misclassified,
+        "errors": tally.errors, "peak": peak,
+        "sent": {str(s.rtp_port): s.sent_packets for s in stats if s},
+        "late_ticks": tel.clock.late_ticks, "on_time": tel.clock.packets_on_time,
+        "late": tel.clock.packets_late, "cpu": cpu, "wall": wall,
+    }  # fmt: skip
+
+
+def start_hold_workers(
+    args: argparse.Namespace, port: int, n: int, workdir: Path
+) -> list[subprocess.Popen[bytes]]:
+    """`--processes N`: N child processes, each one engine's share of the calls."""
+    shares = [args.concurrent // n + (i < args.concurrent % n) for i in range(n)]
+    return [
+        subprocess.Popen(
+            [sys.executable, __file__, "--hold-worker", str(port), "--concurrent", str(k),
+             "--ramp-rate", str(args.ramp_rate / n),
+             "--concurrent-hold-ms", str(args.concurrent_hold_ms),
+             "--media-priority", args.media_priority, "--sink-out", str(workdir)]
+            + (["--uvloop"] if args.uvloop else []),
+            stdout=subprocess.PIPE,
+        )
+        for k in shares
+    ]  # fmt: skip
+
+
+def run_hold_worker(args: argparse.Namespace) -> None:
+    """Child process mode (`--processes N`): one engine's share of the hold phase; prints its
+    figures as one JSON line."""
+    apply_priority(MediaPriority(args.media_priority))
+    runner = asyncio.run
+    if args.uvloop:
+        import uvloop
+
+        runner = uvloop.run
+    result = runner(
+        hold_calls(
+            args.hold_worker, args.concurrent, args.ramp_rate, args.concurrent_hold_ms,
+            Path(args.sink_out),
+        )
+    )  # fmt: skip
+    print(json.dumps(result), flush=True)
+
+
+async def _hold(
+    args: argparse.Namespace,
+    workdir: Path,
+    sink: subprocess.Popen[bytes],
+    sink_out: Path,
+    uas: Sipp,
+) -> dict[str, object]:
+    port = uas.start()
+    n = max(1, args.processes)
+    parts: list[dict[str, Any]]
+    if n == 1:
+        parts = [
+            await hold_calls(
+                port, args.concurrent, args.ramp_rate, args.concurrent_hold_ms, workdir
+            )
+        ]
+    else:  # N engines, each its share of the calls at its share of the ramp
+        workers = start_hold_workers(args, port, n, workdir)
+        outputs = await asyncio.gather(*(asyncio.to_thread(w.communicate) for w in workers))
+        parts = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
     await asyncio.sleep(0.3)
     sink.terminate()
     sink.wait(10)
@@ -393,20 +482,27 @@ async def _hold(
     summary = json.loads(await asyncio.to_thread(sink_out.read_text))
     counts = {int(k): v for k, v in summary["counts"].items()}
     expected = args.concurrent_hold_ms // 20
-    sent = [s.sent_packets for s in stats if s]
-    got = [counts.get(s.rtp_port, 0) for s in stats if s]
+    sent_by_port = {int(p): v for part in parts for p, v in part["sent"].items()}
+    sent = list(sent_by_port.values())
+    got = [counts.get(p, 0) for p in sent_by_port]
+
+    def total(name: str) -> int:
+        return sum(int(part[name]) for part in parts)
+
+    on_time, late = total("on_time"), total("late")
+    cpu = sum(float(part["cpu"]) for part in parts)
+    wall = max(float(part["wall"]) for part in parts)
     return {
-        "phase": "hold", "calls": args.concurrent, "peak_concurrent": peak,
-        "hold_ms": args.concurrent_hold_ms, "answered": tally.answered,
-        "misclassified": tally.misclassified, "errors": tally.errors,
+        "phase": "hold", "processes": n, "media_priority": args.media_priority,
+        "calls": args.concurrent, "peak_concurrent": total("peak"),
+        "hold_ms": args.concurrent_hold_ms, "answered": total("answered"),
+        "misclassified": total("misclassified"), "errors": total("errors"),
         "expected_packets_per_call": expected, "min_sent": min(sent, default=0),
         "min_received_by_far_end": min(got, default=0),
         "calls_with_all_packets_received": sum(1 for s, g in zip(sent, got, strict=True) if g >= s),
-        "total_packets_received": sum(got), "late_ticks": tel.clock.late_ticks,
-        "sent_within_5ms_of_slot_pct": round(
-            100 * tel.clock.packets_on_time
-            / max(1, tel.clock.packets_on_time + tel.clock.packets_late), 2
-        ),
+        "total_packets_received": sum(got),
+        "late_ticks": total("late_ticks"),
+        "sent_within_5ms_of_slot_pct": round(100 * on_time / max(1, on_time + late), 2),
         "received_within_5ms_of_slot_pct": round(
             100 * summary["within_5ms"] / max(1, summary["total"]), 2
         ),
@@ -414,6 +510,7 @@ async def _hold(
         "cpu_ms_per_call_second": round(1000 * cpu / (args.concurrent * wall), 3),
         "wall_s": round(wall, 1), "our_cpu_s": round(cpu, 1),
         "our_cpu_pct": round(100 * cpu / wall, 1), "sipp_cpu_s": round(uas.cpu, 1),
+        "sink_cpu_s": round(summary.get("cpu_s", 0.0), 1),
     }  # fmt: skip
 
 
@@ -480,6 +577,19 @@ def parse_args() -> argparse.Namespace:
         default="udp",
         help="rate phase: SIPp over UDP/TCP, outdial's own peer over TLS",
     )
+    parser.add_argument(
+        "--media-priority",
+        choices=[p.value for p in MediaPriority],
+        default="normal",
+        help="outdial's process priority, as `outdial engine --media-priority` sets it",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="hold phase: outdial processes sharing the calls (as N `outdial engine`s would)",
+    )
+    parser.add_argument("--hold-worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--tls-peer", help=argparse.SUPPRESS)
     parser.add_argument("--rtp-sink", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--sink-out", help=argparse.SUPPRESS)
@@ -493,9 +603,13 @@ if __name__ == "__main__":
     arguments = parse_args()
     if arguments.rtp_sink is not None:
         run_sink(arguments.rtp_sink, arguments.sink_out)
+    elif arguments.hold_worker is not None:
+        run_hold_worker(arguments)
     elif arguments.tls_peer:
         run_tls_peer(arguments.tls_peer)
     else:
+        apply_priority(MediaPriority(arguments.media_priority))  # the sink and SIPp start
+        # normal (SCHED_RESET_ON_FORK)
         with contextlib.suppress(KeyboardInterrupt):
             if arguments.uvloop:
                 import uvloop

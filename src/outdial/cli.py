@@ -18,10 +18,11 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from outdial import runtime
+from outdial import priority, runtime
 from outdial.domain.errors import OutdialError
 from outdial.domain.limits import Limits
 from outdial.domain.netpolicy import NetworkPolicy
+from outdial.priority import MediaPriority
 from outdial.settings import DEFAULT_SIP_BIND, EngineSettings, Settings, SipSettings, TelephonyKind
 from outdial.wire.errors import error_body
 
@@ -296,6 +297,15 @@ MaxCall = Annotated[
         help="seconds an answered call may last at most",
     ),
 ]
+MediaPriorityOpt = Annotated[
+    MediaPriority,
+    typer.Option(
+        "--media-priority",
+        envvar="OUTDIAL_MEDIA_PRIORITY",
+        help="CPU priority of the dialer process: normal, high (nice -10) or realtime "
+        "(SCHED_RR, as Asterisk -p); keeps RTP on time on a busy machine (docs/operations.md)",
+    ),
+]
 SimRing = Annotated[
     int,
     typer.Option(
@@ -433,9 +443,11 @@ def serve(
     metrics_bind: MetricsBind = "",
     api_metrics: ApiMetrics = True,
     log_format: LogFormat = "text",
+    media_priority: MediaPriorityOpt = MediaPriority.NORMAL,
 ) -> None:
     """Serve the REST API and, unless --no-engine, run the dialer in the same process."""
     _logging(fmt=log_format)
+    priority.apply(media_priority)
     settings = _settings(
         database_url,
         telephony,
@@ -475,9 +487,11 @@ def engine(
             help="also deliver webhooks in this process (off: run `outdial webhooks`)",
         ),
     ] = True,
+    media_priority: MediaPriorityOpt = MediaPriority.NORMAL,
 ) -> None:
     """Run a dialer process alone (any number may share one PostgreSQL database)."""
     _logging(fmt=log_format)
+    priority.apply(media_priority)
     settings = _settings(
         database_url,
         telephony,

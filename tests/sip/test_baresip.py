@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import re
 import socket
+import uuid
+import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
+import numpy as np
 import pytest
 
 from outdial.domain.outcome import HangupReason
+from outdial.telephony.bridge import nailed_address
+from outdial.telephony.sip import SipAnsweringPeer, nailed
 
 pytestmark = pytest.mark.baresip
 SLEEP = [{"type": "sleep", "option": {"duration": 800}}]
@@ -41,7 +48,7 @@ def free_pair() -> int:
 
 
 class Baresip:
-    def __init__(self, workdir: Path, tls: SimpleNamespace | None) -> None:
+    def __init__(self, workdir: Path, tls: SimpleNamespace | None, *, dump: bool = False) -> None:
         self.dir = workdir
         self.port = free_pair()
         self.tls_port = self.port + 1
@@ -57,6 +64,8 @@ class Baresip:
             f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}", "audio_player aubridge,x",
             "audio_source ausine,440", "ausrc_srate 48000", "ausrc_channels 2",
         ]  # fmt: skip
+        if dump:  # what baresip hears (decoded) and sends, as WAV files in workdir (sndfile)
+            lines += ["module sndfile.so", f"snd_path {workdir}"]
         if tls is not None:
             bundle = workdir / "cert-and-key.pem"
             bundle.write_text(Path(tls.cert).read_text() + Path(tls.key).read_text())
@@ -111,8 +120,8 @@ class Baresip:
 async def baresip(kit: SimpleNamespace, tmp_path: Path) -> AsyncIterator:
     started: list[Baresip] = []
 
-    async def start(tls: SimpleNamespace | None = None) -> Baresip:
-        far = Baresip(tmp_path, tls)
+    async def start(tls: SimpleNamespace | None = None, *, dump: bool = False) -> Baresip:
+        far = Baresip(tmp_path, tls, dump=dump)
         started.append(far)
         await far.start(kit.need_binary("baresip"))
         return far
@@ -219,3 +228,82 @@ async def test_baresip_agent_bridged_to_a_callee(
 def _netstring(reply: str) -> str:
     """The JSON inside a ctrl_tcp netstring reply (`<length>:<json>,`)."""
     return reply[reply.index(":") + 1 : reply.rindex(",")]
+
+
+class NailedDesk:
+    """The engine desk's part (engine/desk.py): `queue_join` bridges the callee to the agent's
+    nailed-up leg, `nailed:<agent id>`."""
+
+    def __init__(self, agent_id: uuid.UUID) -> None:
+        self.agent_id = agent_id
+
+    async def run(self, kind: str, option: dict[str, Any], media: Any) -> bool:
+        result = await media.bridge(nailed_address(self.agent_id), 15_000)
+        return bool(result.connected)
+
+
+def voiced_spans(workdir: Path) -> list[tuple[float, float]]:
+    """(start s, end s) of the stretches with sound in what baresip heard (its one `-dec` WAV
+    file: 20 ms frames above -40 dBFS; gaps under 200 ms joined)."""
+    (wav,) = workdir.glob("dump-*-dec.wav")
+    with wave.open(str(wav)) as w:
+        rate, channels = w.getframerate(), w.getnchannels()
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    mono = pcm.reshape(-1, channels)[:, 0].astype(np.float64)
+    frame = rate // 50
+    spans: list[tuple[float, float]] = []
+    for n in range(len(mono) // frame):
+        rms = float(np.sqrt(np.mean(mono[n * frame : (n + 1) * frame] ** 2)))
+        if rms < 327:  # -40 dBFS
+            continue
+        start = n * 0.02
+        if spans and start - spans[-1][1] < 0.2:
+            spans[-1] = (spans[-1][0], start + 0.02)
+        else:
+            spans.append((start, start + 0.02))
+    return spans
+
+
+async def test_baresip_as_a_nailed_up_agent(
+    baresip, telephony, kit: SimpleNamespace, tmp_path: Path
+) -> None:
+    """Issue 13, nailed-up agents over SIP (sip/nailed.py): outdial calls baresip once and
+    keeps the leg; two callees in a row (the answering peer's 778: "Hello?" 0.4-1.1 s after
+    the answer, hanging up at 1.5 s) are connected to it without a new INVITE, each one's
+    voice reaching baresip on that one leg (baresip's own recording of what it heard, between
+    them silence); baresip's hang-up ends the leg and outdial notices."""
+    far = await baresip(dump=True)
+    callees = SipAnsweringPeer(ring_ms=50, hangup_after_ms=1500)
+    await callees.start()
+    try:
+        tel = await telephony()
+        agent_id = uuid.uuid4()
+        leg = await tel.open_leg(agent_id, kit.sip(f"far@127.0.0.1:{far.port}"))
+        assert leg is not None, far.text()
+        await asyncio.sleep(0.5)
+        for _ in range(2):
+            request = dataclasses.replace(
+                kit.call_request(kit.sip(f"7781000@{callees.address}"),
+                                 actions=[{"type": "queue_join", "option": {}}]),
+                connector=NailedDesk(agent_id),
+            )  # fmt: skip
+            outcome = await asyncio.wait_for(tel.place_call(request, kit.no_op), 10)
+            assert outcome.detail == "the far end hung up", outcome
+            callee = callees.calls[str(request.call_id)]
+            assert callee.rtp_packets >= 30  # baresip's tone, relayed to the callee
+            assert not leg.ended.done()
+        await asyncio.sleep(0.5)
+        assert leg.conversations == 2
+        await far.command("hangup")
+        assert await asyncio.wait_for(asyncio.shield(leg.ended), 5) == nailed.AGENT_BYE
+        assert tel.nailed == {}
+    finally:
+        await callees.stop()
+    log = far.text()
+    assert log.count("Call established") == 1, log  # one INVITE for both callees
+    await asyncio.sleep(0.3)  # the recording is closed with the call
+    spans = voiced_spans(tmp_path)
+    # the two "Hello?" (in 0.7 s each, about 1.5 s apart), nothing else: silence between calls
+    assert len(spans) == 2, spans
+    assert all(0.2 <= end - start <= 1.2 for start, end in spans), spans
+    assert 1.2 <= spans[1][0] - spans[0][0] <= 3.0, spans

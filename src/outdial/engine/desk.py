@@ -127,7 +127,7 @@ class AgentDesk:
         # Whether an agent's browser phone is open (telephony/webrtc.py `PhoneBook.is_open`);
         # set by the process that serves the phones. An open phone is bridged to first.
         self.phone_open: Callable[[uuid.UUID], bool] | None = None
-        # The telephony's `open_leg` (sim: SimTelephony.open_leg); None: no nailed-up legs.
+        # The telephony's `open_leg` (SimTelephony's or SipTelephony's); None: no nailed-up legs.
         self.leg_opener: LegOpener | None = None
         self.legs: dict[uuid.UUID, HeldLeg] = {}  # agent -> its open nailed-up leg
         self.leg_address: dict[uuid.UUID, Address] = {}  # agent -> where its leg was dialed

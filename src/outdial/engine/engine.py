@@ -127,7 +127,7 @@ class Engine:
         self._recover_after = 0.0
         self._calls: dict[asyncio.Task[None], uuid.UUID] = {}  # attempt task -> campaigncall
         self.desk = AgentDesk(dialing.desk, clock)  # agents and their pacing (issue 13)
-        opener = getattr(telephony, "open_leg", None)  # nailed-up agent legs (sim)
+        opener = getattr(telephony, "open_leg", None)  # nailed-up agent legs (sim and SIP)
         if opener is not None:
             self.desk.leg_opener = opener
         self.agent_rule = DestinationRule(dialing.ctx.network)

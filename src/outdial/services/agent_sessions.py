@@ -14,7 +14,6 @@ disposition, and one call's context (target, campaign dispositions, the target's
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -75,7 +74,7 @@ class CallContext:
 class AgentSessionService:
     def __init__(self, ctx: Context, users: UserService) -> None:
         self.ctx = ctx
-        self.users = users  # its throttle, hashing bound and dummy hash are shared
+        self.users = users  # its throttle and password check are shared
 
     # ---- sign-in -------------------------------------------------------------------------
 
@@ -86,7 +85,7 @@ class AgentSessionService:
         name = username.strip() if isinstance(username, str) else ""
         key = "agent:" + name.lower()
         users = self.users
-        users._check_throttle(key, address)
+        users.check_throttle(key, address)
         if (
             not name
             or len(name) > MAX_USERNAME
@@ -96,7 +95,7 @@ class AgentSessionService:
             or len(password) > 1024
             or not encodable(password)
         ):
-            users._failed(key, address)
+            users.record_failure(key, address)
             raise _bad_login()
         async with self.ctx.db.read() as conn:
             found = (
@@ -117,16 +116,14 @@ class AgentSessionService:
         match = None
         candidates: list[Any] = list(found) or [None]
         for row in candidates:
-            stored = row.password_hash if row is not None else await users._dummy_hash()
-            async with users._hashing:
-                ok = await asyncio.to_thread(users._verify, stored, password)
+            ok = await users.verify_password(row.password_hash if row else None, password)
             if ok and row is not None:
                 match = row
                 break
         if match is None:
-            users._failed(key, address)
+            users.record_failure(key, address)
             raise _bad_login()
-        users._by_user.pop(key, None)
+        users.forget_failures(key)
         return await self._open(match)
 
     async def _open(self, row: Any) -> AgentLogin:

@@ -169,13 +169,13 @@ class UserService:
         otherwise (the same answer for an unknown username), 429 LOGIN_THROTTLED when the
         username or the address had too many failures lately."""
         key = username.strip().lower() if isinstance(username, str) else ""
-        self._check_throttle(key, address)
+        self.check_throttle(key, address)
         try:
             name = normalise_username(username)
             if not isinstance(password, str) or not password or not encodable(password):
                 raise InvalidArgument("password is required")
         except InvalidArgument:
-            self._failed(key, address)
+            self.record_failure(key, address)
             raise _bad_login() from None
         async with self.ctx.db.read() as conn:
             row = (
@@ -189,14 +189,21 @@ class UserService:
                     )
                 )
             ).first()
-        stored = row.password_hash if row is not None else await self._dummy_hash()
-        async with self._hashing:
-            matches = await asyncio.to_thread(self._verify, stored, password)
+        matches = await self.verify_password(row.password_hash if row else None, password)
         if not matches or row is None:
-            self._failed(key, address)
+            self.record_failure(key, address)
             raise _bad_login()
-        self._by_user.pop(key, None)
+        self.forget_failures(key)
         return await self._open_session(row, password)
+
+    async def verify_password(self, stored: str | None, password: str) -> bool:
+        """Whether `password` matches the stored hash, checked off the event loop within the
+        bound on concurrent hashing; None (no such account) checks against a dummy hash, so
+        an unknown name takes as long as a wrong password. Agents' sign-in uses it too."""
+        if stored is None:
+            stored = await self._dummy_hash()
+        async with self._hashing:
+            return await asyncio.to_thread(self._verify, stored, password)
 
     async def _hash(self, password: str) -> str:
         async with self._hashing:
@@ -286,7 +293,9 @@ class UserService:
     def _now(self) -> float:
         return self.ctx.clock.now().timestamp()
 
-    def _check_throttle(self, key: str, address: str) -> None:
+    def check_throttle(self, key: str, address: str) -> None:
+        """429 LOGIN_THROTTLED when `key` (a username; agents' are prefixed) or the address
+        failed too often lately."""
         p, now = self.policy, self._now()
         waits = []
         for table, name, limit in (
@@ -303,7 +312,11 @@ class UserService:
                 retry_after=math.ceil(wait),
             )
 
-    def _failed(self, key: str, address: str) -> None:
+    def forget_failures(self, key: str) -> None:
+        """A successful sign-in clears the name's failures (not the address's)."""
+        self._by_user.pop(key, None)
+
+    def record_failure(self, key: str, address: str) -> None:
         p, now = self.policy, self._now()
         for table, name in ((self._by_user, key), (self._by_address, address)):
             window = table.get(name)

@@ -144,6 +144,22 @@ class DtmfDetector:
     def feed(self, frame: Frame) -> list[DigitEvent]:
         return analyse([self], as_floats(frame))[0]
 
+    def skip_constant(self, tail: Floats, energy: float) -> bool:
+        """A frame of one repeated sample (G.711 silence) whose second half is `tail` and whose
+        windows' energy is `energy`, fed without a DFT when that is exactly what `analyse`
+        would do: the detector is idle (no key, candidate or hit window pending), the last
+        frame ended with the same samples (so both windows are this constant) and the windows
+        are below the level any key needs (`analyse` then only counts them). True when fed,
+        False (nothing changed) when the frame must go through `analyse`."""
+        if self._busy or energy >= 2.0 * self._min_tone:
+            return False
+        if self._tail is not tail:
+            if not np.array_equal(self._tail, tail):
+                return False
+            self._tail = tail  # equal values: the next such frame is recognised at once
+        self._windows += 2
+        return True
+
     def _window(self, key: str, level: float, z: np.ndarray) -> DigitEvent | None:
         index = self._windows
         self._windows += 1

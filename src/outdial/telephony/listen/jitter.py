@@ -103,37 +103,46 @@ class JitterBuffer:
 
     def push(self, packet: RtpLike) -> bool:
         """Store a G.711 packet; False when it is dropped (see `stats` for why)."""
-        if packet.payload_type not in g711.AUDIO_PAYLOAD_TYPES or not packet.payload:
+        return self.push_fields(
+            packet.sequence, packet.timestamp, packet.ssrc, packet.payload_type, packet.payload
+        )
+
+    def push_fields(
+        self, sequence: int, timestamp: int, ssrc: int, payload_type: int, payload: bytes
+    ) -> bool:
+        """`push` of a packet given by its header fields and payload (for a caller that read
+        the header itself: no packet object per datagram)."""
+        if payload_type not in g711.AUDIO_PAYLOAD_TYPES or not payload:
             self.stats.ignored += 1
             return False
-        if self._ssrc != packet.ssrc:
+        if self._ssrc != ssrc:
             if self._ssrc is not None:
                 self.stats.resyncs += 1
-            self._restart(packet.ssrc, packet.sequence, packet.timestamp)
-        seq = _extend(packet.sequence, self._seq_ref, 16)
-        ts = _extend(packet.timestamp, self._ts_ref, 32)
+            self._restart(ssrc, sequence, timestamp)
+        seq = _extend(sequence, self._seq_ref, 16)
+        ts = _extend(timestamp, self._ts_ref, 32)
         if abs(ts - self._play) > self.max_gap:
             # a new timeline (the sender reset its clock): start over at this packet
             self.stats.resyncs += 1
-            self._restart(packet.ssrc, packet.sequence, packet.timestamp)
+            self._restart(ssrc, sequence, timestamp)
             seq, ts = self._seq_ref, self._ts_ref
         if seq in self._seqs or ts in self._chunks:
             self.stats.duplicate += 1
             return False
-        if ts + len(packet.payload) <= self._play:
+        if ts + len(payload) <= self._play:
             self.stats.late += 1
             return False
         if len(self._chunks) >= self.max_packets:
             del self._chunks[min(self._chunks)]
             self.stats.overflow += 1
-        self._chunks[ts] = (packet.payload, packet.payload_type)
-        self._payload_type = packet.payload_type
+        self._chunks[ts] = (payload, payload_type)
+        self._payload_type = payload_type
         self._seqs[seq] = None
         if len(self._seqs) > _REMEMBERED:
             del self._seqs[next(iter(self._seqs))]
         if seq > self._seq_ref:
             self._seq_ref, self._ts_ref = seq, ts
-        self._end = max(self._end, ts + len(packet.payload))
+        self._end = max(self._end, ts + len(payload))
         self.stats.received += 1
         return True
 
@@ -149,9 +158,12 @@ class JitterBuffer:
     def pop_coded(self, *, force: bool = False) -> tuple[bytes, int] | None:
         """`pop` before decoding: the frame's 160 G.711 bytes and their payload type (for a
         caller that decodes many calls' frames at once, `g711.decode_frames`)."""
-        if not self.started or not (force or self.due()):
+        start = self._play
+        if self._ssrc is None:  # not started
             return None
-        start, stop = self._play, self._play + FRAME_SAMPLES
+        if not force and self._end - start < (self.delay_frames + 1) * FRAME_SAMPLES:
+            return None  # not due (`due()`, inlined: this runs for every call every 20 ms)
+        stop = start + FRAME_SAMPLES
         self._play = stop
         self.stats.frames += 1
         chunk = self._chunks.get(start)

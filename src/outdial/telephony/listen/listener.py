@@ -15,17 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from outdial.telephony.listen import beep, dtmf
+from outdial.telephony.listen import beep, dtmf, g711
 from outdial.telephony.listen.amd import AmdDetector, AmdResult, AmdSettings
 from outdial.telephony.listen.beep import BeepEvent
 from outdial.telephony.listen.dtmf import DtmfDetector, DtmfSettings
 from outdial.telephony.listen.events import DigitEvent
-from outdial.telephony.listen.frames import FRAME_MS, FRAME_SAMPLES, Frame, as_samples
+from outdial.telephony.listen.frames import FRAME_MS, FRAME_SAMPLES, Floats, Frame, as_samples
 from outdial.telephony.listen.vad import EnergyVad
 from outdial.telephony.listen.voicemail import DropCue, DropSettings, VoicemailDropDetector
 
@@ -108,3 +109,54 @@ def listen(listeners: Sequence[CallListener], frames: NDArray[Any]) -> list[Hear
         if i in beeps and ear.drop is not None:
             heard[i].drop = ear.drop.step(beeps[i], voiced)
     return heard
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """One 20 ms frame of G.711 silence (every code the one of 0) of a payload type, as
+    `listen` sees it."""
+
+    codes: bytes  # the 160 G.711 bytes
+    pcm: bytes  # decoded, int16 little-endian (what a recording gets)
+    energy: float  # the frame's sum of squares, as `listen` computes it
+    tail: Floats  # the frame's second half, as the DTMF detector keeps it
+    window_energy: float  # a DTMF analysis window of it, as `dtmf.analyse` computes it
+
+
+@cache
+def silence(payload_type: int) -> Silence:
+    codes = g711.silence(payload_type, FRAME_SAMPLES)
+    row = g711.decode_frames([(codes, payload_type)])
+    x = np.asarray(row, dtype=np.float32)
+    energy = np.einsum("ij,ij->i", x, x).tolist()[0]
+    window = x[:, None, :]  # a window of the constant is the frame itself
+    window_energy = np.einsum("nwk,nwk->nw", window, window).tolist()[0][0]
+    tail = x[0, FRAME_SAMPLES // 2 :].copy()
+    tail.flags.writeable = False
+    pcm = row[0].astype("<i2").tobytes()
+    return Silence(codes, pcm, float(energy), tail, float(window_energy))
+
+
+def listen_silence(listener: CallListener, quiet: Silence) -> Heard | None:
+    """One frame of G.711 silence (`quiet`: `silence(payload_type)`, what the jitter buffer
+    gives while the far end sends nothing) to `listener` without decoding or DFTs: the same
+    effect on the listener and the same `Heard` as `listen([listener], frame)`, or None
+    (nothing changed) when the frame needs `listen` (the drop cue is being waited for, a key
+    is being detected). AMD, when it has not decided, steps on the frame's known energy.
+    The `Heard` of a frame that told nothing is shared: read it, do not change it."""
+    drop = listener.drop
+    if drop is not None and drop.cue is None:
+        return None
+    keys = listener.dtmf
+    if keys is not None and not keys.skip_constant(quiet.tail, quiet.window_energy):
+        return None
+    listener.frames += 1
+    amd = listener.amd
+    if amd is not None and amd.result is None:
+        decided = amd.step(listener.vad.is_voice_energy(quiet.energy))
+        if decided is not None:
+            return Heard(amd=decided)
+    return _NOTHING
+
+
+_NOTHING = Heard()  # listen_silence's answer when the frame told nothing (never changed)

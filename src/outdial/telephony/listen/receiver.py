@@ -23,17 +23,26 @@ class RtpReceiver:
 
     def push(self, packet: RtpLike) -> list[DigitEvent]:
         """Take one packet; returns the key presses it completed."""
-        if self.events is None:  # key press times count from the first packet of the call
-            self.events = TelephoneEventReceiver(origin=packet.timestamp)
-        if packet.payload_type == self.event_payload_type:
+        return self.push_fields(
+            packet.sequence, packet.timestamp, packet.ssrc, packet.payload_type, packet.payload
+        )
+
+    def push_fields(
+        self, sequence: int, timestamp: int, ssrc: int, payload_type: int, payload: bytes
+    ) -> list[DigitEvent]:
+        """`push` of a packet given by its header fields and payload."""
+        events = self.events
+        if events is None:  # key press times count from the first packet of the call
+            events = self.events = TelephoneEventReceiver(origin=timestamp)
+        if payload_type == self.event_payload_type:
             try:
-                return self.events.feed(packet.timestamp, packet.payload)
+                return events.feed(timestamp, payload)
             except ValueError:
                 self.malformed += 1
                 return []
-        if packet.payload_type in AUDIO_PAYLOAD_TYPES:
-            self.jitter.push(packet)
-            return self.events.expire(packet.timestamp)
+        if payload_type in AUDIO_PAYLOAD_TYPES:
+            self.jitter.push_fields(sequence, timestamp, ssrc, payload_type, payload)
+            return events.expire(timestamp)
         self.other += 1
         return []
 

@@ -22,7 +22,13 @@ from outdial.domain.outcome import CallOutcome, HangupReason, reason_for_sip_cod
 from outdial.domain.rules import ring_limit_ms
 from outdial.domain.trunk import Verdict, verdict_for
 from outdial.telephony.base import CallRequest, OnAnswer
-from outdial.telephony.bridge import LOCAL_PREFIX, BridgeEnd, BridgeResult, OnBridgeAnswer
+from outdial.telephony.bridge import (
+    LOCAL_PREFIX,
+    NAILED_PREFIX,
+    BridgeEnd,
+    BridgeResult,
+    OnBridgeAnswer,
+)
 from outdial.telephony.interpreter import CallScript, ScriptResult
 from outdial.telephony.listen.amd import amd_settings_for
 from outdial.telephony.sip.actions import ActionPlayer, SipMedia
@@ -450,6 +456,12 @@ class OutboundCall(InviteRetries, SessionRefresh, EarlyDialogs, InDialog):
 
         if self.remote_bye.done():  # the callee is gone already
             return BridgeResult(BridgeEnd.CALLEE)
+        if destination.target.startswith(NAILED_PREFIX):  # an open nailed-up leg (nailed.py)
+            from outdial.telephony.sip import nailed
+
+            held = self.env.local_legs(destination.target) if self.env.local_legs else None
+            leg = held if isinstance(held, nailed.NailedLeg) else None
+            return await nailed.bridge_nailed(self, leg, on_answer)
         if destination.target.startswith(LOCAL_PREFIX):  # the agent's browser phone
             local = self.env.local_legs(destination.target) if self.env.local_legs else None
             if local is None:

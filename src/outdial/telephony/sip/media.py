@@ -24,7 +24,7 @@ import socket
 import struct
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from outdial.telephony.sip.g711 import silence, transcode_table
 from outdial.telephony.sip.rtp import RtpPacketizer
@@ -427,22 +427,37 @@ class RtpStream:
             self._t0, self._slot = self._loop.time(), 0
             self.due = self._t0
 
+    # forward's send buffers, one per packet size, shared by every stream: the header and
+    # payload are written into one and sent at once (the socket copies them), no new bytes
+    _forward_buffers: ClassVar[dict[int, bytearray]] = {}
+
     def forward(self, payload: bytes, payload_type: int, timestamp: int, marker: bool) -> bool:
         """Send one packet at once, not paced (a relayed packet: its sender paced it), with
         this stream's SSRC and sequence numbers. Audio is shown to `on_sent` (recording)."""
         packetizer = self.packetizer
-        if packetizer is None or self.remote is None or self._closed:
+        remote = self.remote
+        if packetizer is None or remote is None or self._closed:
             return False
-        if marker:
-            packetizer.mark()
-        saved = packetizer.payload_type
-        packetizer.payload_type = payload_type
-        data = packetizer.packet(payload, timestamp)
-        packetizer.payload_type = saved
-        if self.on_sent is not None and payload_type == saved:
+        # RtpPacketizer.packet with this payload type, inlined into a reused buffer
+        size = 12 + len(payload)
+        buffer = self._forward_buffers.get(size)
+        if buffer is None:
+            buffer = self._forward_buffers[size] = bytearray(size)
+        buffer[12:] = payload
+        timestamp &= 0xFFFFFFFF
+        sequence = packetizer.sequence
+        if marker or packetizer._marker:
+            packetizer._marker = False
+            _pack_header(buffer, 0, 0x80, payload_type | 0x80, sequence, timestamp, packetizer.ssrc)
+        else:
+            _pack_header(buffer, 0, 0x80, payload_type, sequence, timestamp, packetizer.ssrc)
+        packetizer.sequence = (sequence + 1) & 0xFFFF
+        packetizer.timestamp = (timestamp + size - 12) & 0xFFFFFFFF
+        packetizer.packets += 1
+        if self.on_sent is not None and payload_type == packetizer.payload_type:
             self.on_sent(payload, payload_type)
         try:
-            self._sock.sendto(data, self.remote)
+            self._sock.sendto(buffer, remote)
         except OSError:
             self.send_errors += 1
             return False

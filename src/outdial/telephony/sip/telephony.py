@@ -3,20 +3,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
 import socket
+import uuid
 from pathlib import Path
 from typing import Any
 
 from outdial.domain.address import Address, AddressType
+from outdial.domain.agents import DEFAULT_RING_TIMEOUT_MS
 from outdial.domain.netpolicy import BlockedAddress
 from outdial.domain.outcome import CallOutcome, HangupReason
 from outdial.domain.rules import ring_limit_ms
 from outdial.domain.trunk import TRUNK_DOWN
 from outdial.telephony.base import CallRequest, OnAnswer
-from outdial.telephony.bridge import LocalLeg, LocalLegs
+from outdial.telephony.bridge import NAILED_PREFIX, LocalLeg, LocalLegs
 from outdial.telephony.sip.auth import RealmGuard
 from outdial.telephony.sip.call import OutboundCall
 from outdial.telephony.sip.config import (
@@ -32,6 +35,7 @@ from outdial.telephony.sip.hop import Hop
 from outdial.telephony.sip.incoming import answer_out_of_dialog
 from outdial.telephony.sip.library import AudioLibrary
 from outdial.telephony.sip.media import MediaClock
+from outdial.telephony.sip.nailed import NailedLeg, open_nailed
 from outdial.telephony.sip.register import Registration
 from outdial.telephony.sip.resolver import SipResolver
 from outdial.telephony.sip.stream import TlsSettings
@@ -70,6 +74,8 @@ class SipTelephony:
         # that serves them; None: a `webrtc:` bridge target is not answered.
         self.local_legs: LocalLegs | None = None
         self.calls_active = 0
+        self.nailed: dict[str, NailedLeg] = {}  # nailed-up agent legs by `nailed:<agent id>`
+        self.legs_opened = 0  # INVITEs sent by `open_leg`
 
     @property
     def local_address(self) -> tuple[str, int]:
@@ -168,6 +174,7 @@ class SipTelephony:
         return self.trunk.health.why or "down"
 
     async def stop(self) -> None:
+        await self.close_legs()
         if self.trunk is not None:
             await self.trunk.stop()
         if self.registration is not None:
@@ -252,7 +259,43 @@ class SipTelephony:
         )  # fmt: skip
 
     def local_leg(self, target: str) -> LocalLeg | None:
+        if target.startswith(NAILED_PREFIX):
+            return self.nailed.get(target)
         return self.local_legs(target) if self.local_legs is not None else None
+
+    async def open_leg(self, agent_id: uuid.UUID, address: Address) -> NailedLeg | None:
+        """Call a nailed-up agent once and keep the answered leg (`LegOpener`, sip/nailed.py):
+        bridges to `nailed:<agent id>` use it until it ends. None: not answered (rang out at
+        the agents' default ring time, failed, or not dialable)."""
+        if self.env is None or not self.transport.is_open:
+            return None
+        self.legs_opened += 1
+        leg = await open_nailed(
+            self.env, self.leg_target, agent_id, address, DEFAULT_RING_TIMEOUT_MS
+        )
+        if leg is None:
+            return None
+        old = self.nailed.get(leg.label)
+        if old is not None and old is not leg:
+            old.hang_up()  # a leg the desk no longer knows of (not expected)
+        self.nailed[leg.label] = leg
+        leg.ended.add_done_callback(lambda _: self._forget(leg))
+        return leg
+
+    def _forget(self, leg: NailedLeg) -> None:
+        if self.nailed.get(leg.label) is leg:
+            del self.nailed[leg.label]
+
+    async def close_legs(self) -> None:
+        """BYE to every nailed-up leg still open (the engine stops), waiting for them at most
+        the hang-up grace."""
+        legs = list(self.nailed.values())
+        for leg in legs:
+            leg.hang_up()
+        if legs:
+            grace = self.env.abandon_grace if self.env is not None else 2.0
+            await asyncio.wait([asyncio.ensure_future(leg.wait_closed()) for leg in legs],
+                               timeout=grace + 1)  # fmt: skip
 
     async def leg_target(self, request: CallRequest) -> DialTarget | str:
         """Where a bridge's second leg goes, by the rules of `place_call` (trunk health, the
