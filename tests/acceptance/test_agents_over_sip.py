@@ -148,6 +148,10 @@ def test_a_queue_connects_the_answered_callee_to_a_sip_agent(
 
 
 @pytest.mark.slow
+# The test's PUT of the agent back to available must land within the second callee's 1.5 s of
+# talk (a wall-clock budget): beside another test on two workers it missed it once (the second
+# call ended without an agent). Serial phase (docs/testing.md).
+@pytest.mark.serial
 def test_a_nailed_up_sip_agent_is_called_once_for_two_callees(
     isolated_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
