@@ -36,12 +36,13 @@ ALLOWED: dict[str, set[str] | None] = {
     "wire": {"domain", "storage"},  # storage.codec and timeconv only (the read model)
     "supervisor": {"domain"},
     "settings": {"domain", "storage"},
-    "cli": {"runtime", "demo", "settings", "domain", "logs", "wire"},
+    "cli": {"runtime", "demo", "settings", "domain", "logs", "wire", "priority"},
     "netguard": {"domain"},
     "signatures": set(),
     "clock": set(),
     "metrics": set(),
     "logs": set(),
+    "priority": set(),  # the process's CPU priority (--media-priority)
     "runtime": EVERYTHING,
     "demo": EVERYTHING,
     "__main__": {"cli"},
