@@ -291,3 +291,34 @@ def kit() -> SimpleNamespace:
         need_binary=need_binary, scenarios=SCENARIOS, loopback=LOOPBACK,
         server_context=server_context, start_far_end=start_far_end, port_taken=PortTaken,
     )  # fmt: skip
+
+
+@pytest.fixture
+async def peers() -> AsyncIterator[Callable[..., Any]]:
+    """Answering peers on loopback (`await peers(...)`, SipAnsweringPeer's options; `kind` a
+    subclass started with exactly the options given), stopped after the test."""
+    started: list[SipAnsweringPeer] = []
+
+    async def make(kind: type[SipAnsweringPeer] = SipAnsweringPeer, **kw: Any) -> Any:
+        peer = kind(**kw) if kind is not SipAnsweringPeer else kind(ring_ms=50, **kw)
+        await peer.start()
+        started.append(peer)
+        return peer
+
+    yield make
+    for peer in started:
+        await peer.stop()
+
+
+def record_results(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[Any]:
+    """Every result the coroutine function `owner.name` returns from now on, in order."""
+    seen: list[Any] = []
+    real = getattr(owner, name)
+
+    async def recording(*args: Any) -> Any:
+        result = await real(*args)
+        seen.append(result)
+        return result
+
+    monkeypatch.setattr(owner, name, recording)
+    return seen

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import wave
-from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,6 +23,7 @@ from outdial.telephony.sip import SipAnsweringPeer, b2bua
 from outdial.telephony.sip.g711 import transcode_table
 from outdial.telephony.sip.peer import PeerCall
 from outdial.telephony.sip.sdp import PCMA, PCMU, TELEPHONE_EVENT
+from tests.sip.conftest import record_results
 
 CALLEE = "7781000"
 
@@ -64,33 +64,9 @@ def watch(call: PeerCall) -> tuple[list[tuple[int, bytes]], list[bytes]]:
 
 
 @pytest.fixture
-async def peers() -> AsyncIterator[Callable[..., Any]]:
-    started: list[SipAnsweringPeer] = []
-
-    async def make(kind: type[SipAnsweringPeer] = SipAnsweringPeer, **kw: Any) -> Any:
-        peer = kind(**kw) if kind is not SipAnsweringPeer else kind(ring_ms=50, **kw)
-        await peer.start()
-        started.append(peer)
-        return peer
-
-    yield make
-    for peer in started:
-        await peer.stop()
-
-
-@pytest.fixture
 def results(monkeypatch: pytest.MonkeyPatch) -> list[BridgeResult]:
     """Every BridgeResult the SIP bridge returns, in order."""
-    seen: list[BridgeResult] = []
-    real = b2bua.bridge
-
-    async def recording(*args: Any) -> BridgeResult:
-        result = await real(*args)
-        seen.append(result)
-        return result
-
-    monkeypatch.setattr(b2bua, "bridge", recording)
-    return seen
+    return record_results(monkeypatch, b2bua, "bridge")
 
 
 def connect(*targets: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,42 +26,19 @@ from outdial.telephony.bridge import (
     nailed_address,
     phone_address,
 )
-from outdial.telephony.sip import SipAnsweringPeer, nailed
+from outdial.telephony.sip import nailed
 from outdial.telephony.sip.g711 import ULAW_SILENCE
 from outdial.telephony.sip.peer import PeerCall
+from tests.sip.conftest import record_results
 
 AGENT_USER = "7780001"  # talks ("Hello?", then silence sent for 20 s): heard by the callee
 CALLEE = "7781000"
 
 
 @pytest.fixture
-async def peers() -> AsyncIterator[Callable[..., Any]]:
-    started: list[SipAnsweringPeer] = []
-
-    async def make(**kw: Any) -> SipAnsweringPeer:
-        peer = SipAnsweringPeer(ring_ms=50, **kw)
-        await peer.start()
-        started.append(peer)
-        return peer
-
-    yield make
-    for peer in started:
-        await peer.stop()
-
-
-@pytest.fixture
 def results(monkeypatch: pytest.MonkeyPatch) -> list[BridgeResult]:
     """Every BridgeResult of a bridge to a nailed-up leg, in order."""
-    seen: list[BridgeResult] = []
-    real = nailed.bridge_nailed
-
-    async def recording(*args: Any) -> BridgeResult:
-        result = await real(*args)
-        seen.append(result)
-        return result
-
-    monkeypatch.setattr(nailed, "bridge_nailed", recording)
-    return seen
+    return record_results(monkeypatch, nailed, "bridge_nailed")
 
 
 def heard_by(call: PeerCall) -> list[bytes]:
