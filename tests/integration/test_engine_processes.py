@@ -243,6 +243,7 @@ def _after_barrier(claim: Any, barrier: asyncio.Barrier) -> Any:
 
 
 @pytest.mark.postgres
+@pytest.mark.serial  # eight engines racing on the real clock: not beside another test's load
 async def test_racing_claimers_never_share_a_target(pg_database_url: str) -> None:
     """Eight engines, each with its own connection pool, claim from one campaign at once."""
     dbs = [Database(pg_database_url, pool_size=2) for _ in range(8)]
